@@ -1,0 +1,1 @@
+"""Chat: frame protocol, relay endpoints, broker and the ciphertext store."""

@@ -1,0 +1,97 @@
+"""The broker: how one process tells the others (and itself) that something happened.
+
+Channels carry short text messages. Handlers are plain callables that must not block or raise:
+they hand the message to a connection's outbox. A subscriber may miss messages (a process
+restarts, Redis drops a connection): everything that matters is in the database, and clients
+recover from it by sequence gaps and ``sync`` (DESIGN.md §5). Nothing else in the code knows
+which implementation is in use.
+
+Channels used: ``conv:<conversation id>``, ``ticket:<ticket row id>``, ``staff:<staff id>``,
+``queue`` (the waiting line changed).
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+
+Handler = Callable[[str], None]
+Unsubscribe = Callable[[], None]
+
+log = logging.getLogger(__name__)
+
+
+class Broker(abc.ABC):
+    @abc.abstractmethod
+    async def start(self) -> None: ...
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @abc.abstractmethod
+    def publish(self, channel: str, message: str) -> None:
+        """Deliver ``message`` to every current subscriber of ``channel`` in every process.
+
+        Fire and forget, and ordered: messages published by one process on one channel arrive in
+        the order published. Never blocks (a networked broker queues and sends in the background).
+        """
+
+    @abc.abstractmethod
+    async def subscribe(self, channel: str, handler: Handler) -> Unsubscribe:
+        """Call ``handler(message)`` for each message on ``channel`` until unsubscribed.
+
+        The subscription is active when this returns: a message published afterwards is seen.
+        """
+
+    @abc.abstractmethod
+    async def ping(self) -> None:
+        """Raise when the broker is unreachable (used by /readyz)."""
+
+
+class MemoryBroker(Broker):
+    """In-process fan-out for a single process (``memory://``)."""
+
+    def __init__(self) -> None:
+        self._handlers: defaultdict[str, dict[int, Handler]] = defaultdict(dict)
+        self._next = 0
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self._handlers.clear()
+
+    def publish(self, channel: str, message: str) -> None:
+        for handler in list(self._handlers.get(channel, {}).values()):
+            try:
+                handler(message)
+            except Exception:  # one broken subscriber must not starve the others
+                log.exception("broker handler failed on channel %s", channel.split(":", 1)[0])
+
+    async def subscribe(self, channel: str, handler: Handler) -> Unsubscribe:
+        self._next += 1
+        key = self._next
+        self._handlers[channel][key] = handler
+
+        def unsubscribe() -> None:
+            handlers = self._handlers.get(channel)
+            if handlers is not None:
+                handlers.pop(key, None)
+                if not handlers:
+                    del self._handlers[channel]
+
+        return unsubscribe
+
+    async def ping(self) -> None:
+        return None
+
+    def channel_count(self) -> int:
+        return len(self._handlers)
+
+
+def make_broker(url: str) -> Broker:
+    if url == "memory://":
+        return MemoryBroker()
+    raise ValueError(f"unsupported broker URL scheme: {url.split(':', 1)[0]}:// (use memory://)")

@@ -1,0 +1,468 @@
+"""What each socket does with its frames and its broker events: the youth and staff sides.
+
+Handlers never await the database on the envelope path: an envelope is submitted to the
+group-commit store, and its ack and relay happen in the store's done-callback, in submission
+order. Everything else (join, resume, close, duty) is a short transaction.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from app.chat import protocol
+from app.chat import repository as chat_repo
+from app.chat import service as chat_service
+from app.chat.broker import Unsubscribe
+from app.chat.connection import (
+    ConversationLink,
+    Outbox,
+    closed_event,
+    conv_channel,
+    envelope_event,
+    signal_event,
+)
+from app.chat.protocol import Envelope, ProtocolError
+from app.db import transaction
+from app.kit.errors import NotFound
+from app.kit.ids import new_token, token_digest
+from app.models import Staff
+from app.staff import repository as staff_repo
+from app.state import AppState
+from app.triage import service as triage_service
+from app.triage.dispatcher import staff_channel, ticket_channel
+from app.triage.engine import Place
+
+log = logging.getLogger(__name__)
+
+#: Envelopes a socket may have waiting for commit before its reader pauses.
+MAX_IN_FLIGHT = 256
+
+
+def _unavailable() -> ProtocolError:
+    return ProtocolError("unavailable", "the service cannot store this right now; try again")
+
+
+class SocketHandler(abc.ABC):
+    role: str
+
+    def __init__(self, state: AppState, outbox: Outbox) -> None:
+        self.state = state
+        self.outbox = outbox
+        self.links: dict[str, ConversationLink] = {}
+        self._unsubscribes: list[Unsubscribe] = []
+        self._in_flight: set[asyncio.Future[bool]] = set()
+
+    async def start(self) -> None:
+        return None
+
+    @abc.abstractmethod
+    async def handle(self, frame: protocol.Frame) -> None: ...
+
+    async def stop(self) -> None:
+        for unsubscribe in self._unsubscribes:
+            unsubscribe()
+        for link in self.links.values():
+            link.close()
+        self.links.clear()
+
+    async def _subscribe(self, channel: str, handler: Callable[[str], None]) -> None:
+        self._unsubscribes.append(await self.state.broker.subscribe(channel, handler))
+
+    async def _open_link(self, conv_id: str, *, catch_up: bool) -> ConversationLink:
+        link = ConversationLink(
+            conv_id, self.role, self.outbox, self.state.store, self.state.broker, self._on_closed
+        )
+        self.links[conv_id] = link
+        await link.open(catch_up=catch_up)
+        return link
+
+    def _on_closed(self, conv_id: str) -> None:
+        link = self.links.pop(conv_id, None)
+        if link is not None:
+            link.close()
+
+    def _link_for(self, conv_id: str | None) -> ConversationLink:
+        if conv_id is None and len(self.links) == 1:
+            return next(iter(self.links.values()))
+        link = self.links.get(conv_id or "")
+        if link is None:
+            raise ProtocolError("not_in_conversation", "you are not in that conversation")
+        return link
+
+    # ------------------------------------------------------------------ shared frames
+
+    async def _envelope(self, envelope: Envelope) -> None:
+        ref = {"seg": envelope.seg, "inst": envelope.inst, "seq": envelope.seq}
+        if envelope.conv not in self.links:
+            raise ProtocolError("not_in_conversation", "you are not in that conversation", ref)
+        if envelope.role != self.role:
+            raise ProtocolError("role_mismatch", f"your envelopes have role {self.role}", ref)
+        future = self.state.store.submit(envelope)
+        self._in_flight.add(future)
+        future.add_done_callback(lambda f: self._committed(envelope, f))
+        if len(self._in_flight) >= MAX_IN_FLIGHT:
+            await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+
+    def _committed(self, envelope: Envelope, future: asyncio.Future[bool]) -> None:
+        self._in_flight.discard(future)
+        if future.cancelled():
+            return
+        if future.exception() is not None:
+            ref = {"seg": envelope.seg, "inst": envelope.inst, "seq": envelope.seq}
+            self.outbox.send(protocol.error_frame("unavailable", "not stored; send it again", ref))
+            return
+        new = future.result()
+        self.outbox.send(envelope.ack_frame(duplicate=not new))
+        if new:
+            self.state.broker.publish(conv_channel(envelope.conv), envelope_event(envelope))
+
+    async def _sync(self, frame: protocol.Sync) -> None:
+        link = self._link_for(frame.conv)
+        try:
+            await link.sync(frame.have)
+        except Exception as exc:
+            log.warning("sync failed: %s", type(exc).__name__)
+            raise _unavailable() from exc
+
+    def _typing(self, frame: protocol.Signal) -> None:
+        link = self._link_for(frame.conv)
+        body = protocol.dumps({"type": "typing", "conv": link.conv_id, "typing": frame.typing})
+        self.state.broker.publish(conv_channel(link.conv_id), signal_event(self.role, body))
+
+    async def _close_conversation(self, conv_id: str, *, reason: str) -> None:
+        try:
+            async with transaction(self.state.sessionmaker) as session:
+                closed = await chat_service.close(
+                    session, conv_id, by=self.role, now=self.state.clock()
+                )
+        except Exception as exc:
+            raise _unavailable() from exc
+        if closed:
+            publish_closed(self.state, conv_id, by=self.role, reason=reason)
+
+
+def publish_closed(state: AppState, conv_id: str, *, by: str, reason: str) -> None:
+    """Tell both sides (in every process) that a conversation ended, and free the capacity."""
+    who = "youth" if by == "Y" else "counsellor"
+    frame = protocol.dumps({"type": "closed", "conv": conv_id, "by": who, "reason": reason})
+    state.broker.publish(conv_channel(conv_id), closed_event(frame))
+    state.dispatcher.request_match()
+
+
+# ====================================================================== young person
+
+
+class YouthHandler(SocketHandler):
+    """new -> waiting -> chat -> ended; or new -> (resume) -> waiting | chat."""
+
+    role = "Y"
+
+    def __init__(self, state: AppState, outbox: Outbox, bucket: str) -> None:
+        super().__init__(state, outbox)
+        self._bucket = bucket
+        self._instance = new_token()
+        self.ticket_id: int | None = None
+        self.phase = "new"
+        self._unwatch: Callable[[], None] | None = None
+
+    async def handle(self, frame: protocol.Frame) -> None:
+        match frame:
+            case protocol.Join() if self.phase == "new":
+                await self._join(frame)
+            case protocol.Resume() if self.phase == "new":
+                await self._resume(frame)
+            case protocol.Leave() if self.phase == "waiting":
+                await self._leave()
+            case protocol.SendEnvelope() if self.phase == "chat":
+                await self._envelope(frame.envelope)
+            case protocol.Sync() if self.phase == "chat":
+                await self._sync(frame)
+            case protocol.Close() if self.phase == "chat":
+                await self._close_conversation(self._link_for(frame.conv).conv_id, reason="closed")
+            case protocol.Signal() if self.phase == "chat":
+                self._typing(frame)
+            case _:
+                raise ProtocolError("wrong_state", f"not possible now (state: {self.phase})")
+
+    async def _join(self, frame: protocol.Join) -> None:
+        settings, now = self.state.settings, self.state.clock()
+        if not self.state.join_limits.hit(self._bucket, now):
+            retry = int(self.state.join_limits.retry_after(self._bucket, now)) + 1
+            self.outbox.send(
+                protocol.dumps(
+                    {
+                        "type": "error",
+                        "code": "too_many_joins",
+                        "message": "too many attempts from here; try again later",
+                        "retry_after": retry,
+                    }
+                )
+            )
+            self.outbox.close(1013, "try again later")
+            return
+        token = new_token()
+        try:
+            async with transaction(self.state.sessionmaker) as session:
+                ticket = await triage_service.join(
+                    session,
+                    frame.triage,
+                    token_digest=token_digest(token),
+                    queue_cap=settings.queue_cap,
+                    now=now,
+                )
+                ticket_id = ticket.id
+        except triage_service.QueueFull:
+            self.outbox.send(
+                protocol.error_frame(
+                    "queue_full",
+                    "the queue is full right now; if you are in danger call 112",
+                )
+            )
+            self.outbox.close(1013, "queue full")
+            return
+        except Exception as exc:
+            raise _unavailable() from exc
+        await self._became_ticket(ticket_id)
+        self.outbox.send(
+            protocol.dumps({"type": "ticket", "ticket": token, "queue": frame.triage.kind})
+        )
+        await self._wait()
+        self.state.dispatcher.queue_changed()
+        self.state.dispatcher.request_match()
+
+    async def _resume(self, frame: protocol.Resume) -> None:
+        try:
+            async with transaction(self.state.sessionmaker) as session:
+                ticket = await triage_service.resume(session, token_digest(frame.ticket))
+                if ticket.status in ("waiting", "assigned"):
+                    await triage_service.set_presence(
+                        session, ticket.ticket_id, present=True, now=self.state.clock()
+                    )
+        except NotFound:
+            raise ProtocolError("ticket_unknown", "this ticket is not valid") from None
+        except Exception as exc:
+            raise _unavailable() from exc
+        if ticket.status not in ("waiting", "assigned") or (
+            ticket.conversation is not None and ticket.conversation.status != "open"
+        ):
+            self.outbox.send(protocol.dumps({"type": "ended"}))
+            self.outbox.close(1000)
+            return
+        await self._became_ticket(ticket.ticket_id)
+        self.state.broker.publish(
+            ticket_channel(ticket.ticket_id),
+            json.dumps({"t": "replaced", "by": self._instance}),
+        )
+        conv = ticket.conversation
+        if conv is None:
+            self.outbox.send(protocol.dumps({"type": "resumed", "queue": ticket.kind}))
+            await self._wait()
+            self.state.dispatcher.request_match()
+        else:
+            self.outbox.send(
+                protocol.dumps({"type": "resumed", "queue": ticket.kind, "conv": conv.id})
+            )
+            await self._chat(conv.id, conv.alias, catch_up=False)
+
+    async def _became_ticket(self, ticket_id: int) -> None:
+        self.ticket_id = ticket_id
+        await self._subscribe(ticket_channel(ticket_id), self._on_ticket_event)
+
+    async def _wait(self) -> None:
+        assert self.ticket_id is not None  # noqa: S101 - set by _became_ticket
+        self.phase = "waiting"
+        self._unwatch = self.state.dispatcher.watch(self.ticket_id, self._on_place)
+
+    def _on_place(self, place: Place) -> None:
+        self.outbox.send(
+            protocol.dumps(
+                {"type": "position", "position": place.position, "waiting": place.waiting}
+            )
+        )
+
+    def _on_ticket_event(self, message: str) -> None:
+        event: dict[str, Any] = json.loads(message)
+        if event["t"] == "paired" and self.phase == "waiting":
+            task = asyncio.get_running_loop().create_task(
+                self._chat(event["conv"], event["alias"], catch_up=True)
+            )
+            self._background(task)
+        elif event["t"] == "replaced" and event["by"] != self._instance:
+            self.outbox.send(
+                protocol.error_frame("replaced", "this chat was opened on another connection")
+            )
+            self.outbox.close(4001, "replaced")
+
+    def _background(self, task: asyncio.Task[None]) -> None:
+        def done(t: asyncio.Task[None]) -> None:
+            if not t.cancelled() and t.exception() is not None:
+                log.error("youth pairing failed: %s", type(t.exception()).__name__)
+                self.outbox.close(1011, "internal error")
+
+        task.add_done_callback(done)
+
+    async def _chat(self, conv_id: str, alias: str, *, catch_up: bool) -> None:
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
+        self.phase = "chat"
+        self.outbox.send(
+            protocol.dumps({"type": "paired", "conv": conv_id, "counsellor": {"alias": alias}})
+        )
+        await self._open_link(conv_id, catch_up=catch_up)
+
+    async def _leave(self) -> None:
+        assert self.ticket_id is not None  # noqa: S101 - phase waiting implies a ticket
+        try:
+            async with transaction(self.state.sessionmaker) as session:
+                await triage_service.leave(session, self.ticket_id, self.state.clock())
+        except Exception as exc:
+            raise _unavailable() from exc
+        self.phase = "ended"
+        self.outbox.send(protocol.dumps({"type": "left"}))
+        self.outbox.close(1000)
+        self.state.dispatcher.queue_changed()
+
+    def _on_closed(self, conv_id: str) -> None:
+        super()._on_closed(conv_id)
+        self.phase = "ended"
+        self.outbox.close(1000)
+
+    async def stop(self) -> None:
+        if self._unwatch is not None:
+            self._unwatch()
+        await super().stop()
+        if self.ticket_id is not None and self.phase in ("waiting", "chat"):
+            try:
+                async with transaction(self.state.sessionmaker) as session:
+                    await triage_service.set_presence(
+                        session, self.ticket_id, present=False, now=self.state.clock()
+                    )
+            except Exception:
+                log.warning("could not record a youth disconnect")
+
+
+# ====================================================================== counsellor
+
+
+class StaffHandler(SocketHandler):
+    role = "C"
+
+    def __init__(self, state: AppState, outbox: Outbox, staff: Staff, session_digest: str) -> None:
+        super().__init__(state, outbox)
+        self.staff_id = staff.id
+        self.alias = staff.alias
+        self.staff_role = staff.role
+        self.on_duty = staff.on_duty
+        self._session_digest = session_digest
+        self._instance = secrets.token_hex(8)
+
+    async def start(self) -> None:
+        await self._subscribe(staff_channel(self.staff_id), self._on_staff_event)
+        self.state.presence[self.staff_id] = self.state.presence.get(self.staff_id, 0) + 1
+        async with self.state.sessionmaker() as session:
+            convs = await chat_repo.open_conversations_of(session, self.staff_id)
+        for conv in convs:
+            await self._open_link(conv.id, catch_up=False)
+        self.outbox.send(
+            protocol.dumps(
+                {
+                    "type": "hello",
+                    "staff": {"alias": self.alias, "role": self.staff_role},
+                    "on_duty": self.on_duty,
+                    "conversations": [
+                        {"conv": c.id, "kind": c.kind, "language": c.language, "urgent": c.urgent}
+                        for c in convs
+                    ],
+                }
+            )
+        )
+
+    async def handle(self, frame: protocol.Frame) -> None:
+        match frame:
+            case protocol.Duty():
+                await self._duty(frame.on)
+            case protocol.SendEnvelope():
+                await self._envelope(frame.envelope)
+            case protocol.Sync():
+                await self._sync(frame)
+            case protocol.Close():
+                link = self._link_for(frame.conv)
+                await self._close_conversation(link.conv_id, reason="closed")
+            case protocol.Signal():
+                self._typing(frame)
+            case _:
+                raise ProtocolError("wrong_state", "not possible on this socket")
+
+    async def _duty(self, on: bool) -> None:
+        try:
+            async with transaction(self.state.sessionmaker) as session:
+                await staff_repo.set_duty(session, self.staff_id, on, self.state.clock())
+        except Exception as exc:
+            raise _unavailable() from exc
+        self.state.broker.publish(staff_channel(self.staff_id), json.dumps({"t": "duty", "on": on}))
+        if on:
+            self.state.dispatcher.request_match()
+
+    def _on_staff_event(self, message: str) -> None:
+        event: dict[str, Any] = json.loads(message)
+        kind = event["t"]
+        if kind == "assigned":
+            conv_id = event["conv"]
+            if conv_id in self.links:
+                return
+            task = asyncio.get_running_loop().create_task(self._assigned(event))
+            task.add_done_callback(self._report)
+        elif kind == "duty":
+            self.on_duty = bool(event["on"])
+            self.outbox.send(protocol.dumps({"type": "duty", "on": self.on_duty}))
+        elif kind == "logout" and event.get("session") in ("*", self._session_digest):
+            self.outbox.send(protocol.error_frame("logged_out", "your session has ended"))
+            self.outbox.close(1008, "logged out")
+
+    def _report(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("console assignment failed: %s", type(task.exception()).__name__)
+            self.outbox.close(1011, "internal error")
+
+    async def _assigned(self, event: dict[str, Any]) -> None:
+        conv_id = event["conv"]
+        self.outbox.send(
+            protocol.dumps(
+                {
+                    "type": "assigned",
+                    "conv": conv_id,
+                    "kind": event["kind"],
+                    "language": event["language"],
+                    "urgent": event["urgent"],
+                }
+            )
+        )
+        await self._open_link(conv_id, catch_up=True)
+
+    async def stop(self) -> None:
+        await super().stop()
+        left = self.state.presence.get(self.staff_id, 1) - 1
+        if left > 0:
+            self.state.presence[self.staff_id] = left
+            return
+        self.state.presence.pop(self.staff_id, None)
+        # The last console of this counsellor closed: nobody can take new chats for them.
+        try:
+            async with transaction(self.state.sessionmaker) as session:
+                changed = await staff_repo.set_duty(
+                    session, self.staff_id, False, self.state.clock()
+                )
+        except Exception:
+            log.warning("could not take a disconnected counsellor off duty")
+            return
+        if changed:
+            self.state.broker.publish(
+                staff_channel(self.staff_id), json.dumps({"t": "duty", "on": False})
+            )

@@ -1,0 +1,306 @@
+"""The WebSocket frame protocol, pure: text in, typed frames or a ``ProtocolError`` out.
+
+Every frame is a JSON object with a ``type``. Envelopes are checked for shape and size only
+(CRYPTO.md §4): ``ct`` is base64url text of bounded length and is never decoded or parsed.
+docs/PROTOCOL.md is the prose form of this module; keep them in step.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from app.kit.b64 import is_b64url
+
+U32_MAX: Final = 2**32 - 1
+U63_MAX: Final = 2**63 - 1  # seq is a u64 on the wire; PostgreSQL BIGINT holds 63 bits
+#: The largest ``ct`` (base64url characters) that fits in a 64 KiB frame with its headers.
+CT_MAX_CHARS: Final = 60 * 1024
+LANGUAGE_MAX: Final = 8
+
+
+class ProtocolError(Exception):
+    """A refused frame: ``code`` is stable (docs/PROTOCOL.md), ``message`` is for people."""
+
+    def __init__(self, code: str, message: str, ref: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.ref = ref
+
+    def frame(self) -> str:
+        return error_frame(self.code, self.message, self.ref)
+
+
+def error_frame(code: str, message: str, ref: dict[str, Any] | None = None) -> str:
+    body: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if ref:
+        body["ref"] = ref
+    return dumps(body)
+
+
+def dumps(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------- envelopes
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    conv: str
+    seg: int
+    role: str
+    inst: str
+    seq: int
+    ct: str
+
+    @property
+    def key(self) -> tuple[str, int, str, str, int]:
+        """The deduplication key (conv, seg, role, inst, seq)."""
+        return (self.conv, self.seg, self.role, self.inst, self.seq)
+
+    def to_json(self) -> str:
+        """The envelope exactly as it travels and is stored (fixed key order)."""
+        return (
+            f'{{"v":1,"cs":1,"conv":"{self.conv}","seg":{self.seg},"role":"{self.role}",'
+            f'"inst":"{self.inst}","seq":{self.seq},"ct":"{self.ct}"}}'
+        )
+
+    def ack_frame(self, *, duplicate: bool) -> str:
+        dup = ',"duplicate":true' if duplicate else ""
+        return (
+            f'{{"type":"ack","conv":"{self.conv}","seg":{self.seg},"inst":"{self.inst}",'
+            f'"seq":{self.seq}{dup}}}'
+        )
+
+    def delivery_frame(self) -> str:
+        return f'{{"type":"envelope","envelope":{self.to_json()}}}'
+
+
+_ENVELOPE_FIELDS: Final = frozenset({"v", "cs", "conv", "seg", "role", "inst", "seq", "ct"})
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_sealed_length(ct: str) -> bool:
+    """ct is AES-GCM over a plaintext padded to a multiple of 256 bytes, plus a 16-byte tag.
+
+    Checked from the text length alone: the server never decodes ``ct``.
+    """
+    if not 0 < len(ct) <= CT_MAX_CHARS or not is_b64url(ct):
+        return False
+    nbytes = len(ct) * 3 // 4
+    return (
+        (len(ct) * 6) // 8 == nbytes
+        and nbytes >= 272
+        and (nbytes - 16) % 256 == 0
+        and (len(ct) == (nbytes * 4 + 2) // 3)
+    )
+
+
+def parse_envelope(raw: object) -> Envelope:
+    """Check an envelope's shape (CRYPTO.md §4) and return it; raise ``ProtocolError`` otherwise."""
+    if not isinstance(raw, dict) or set(raw) != _ENVELOPE_FIELDS:
+        raise ProtocolError("bad_envelope", "an envelope has exactly the fields of CRYPTO.md §4")
+    if raw["v"] != 1 or not _is_int(raw["v"]) or raw["cs"] != 1 or not _is_int(raw["cs"]):
+        raise ProtocolError("unsupported_version", "only v=1, cs=1 envelopes are accepted")
+    conv, seg, role, inst, seq, ct = (raw[k] for k in ("conv", "seg", "role", "inst", "seq", "ct"))
+    ref = {"seg": seg, "inst": inst, "seq": seq} if _is_int(seg) and _is_int(seq) else None
+    if not isinstance(conv, str) or not is_b64url(conv, nbytes=16):
+        raise ProtocolError("bad_envelope", "conv must be 16 bytes of base64url", ref)
+    if not isinstance(inst, str) or not is_b64url(inst, nbytes=16):
+        raise ProtocolError("bad_envelope", "inst must be 16 bytes of base64url", ref)
+    if not _is_int(seg) or not 0 <= seg <= U32_MAX:
+        raise ProtocolError("bad_envelope", "seg must be a u32", ref)
+    if not _is_int(seq) or not 1 <= seq <= U63_MAX:
+        raise ProtocolError("bad_envelope", "seq must be a positive integer below 2^63", ref)
+    if role not in ("Y", "C"):
+        raise ProtocolError("bad_envelope", "role must be Y or C", ref)
+    if not isinstance(ct, str) or not _is_sealed_length(ct):
+        raise ProtocolError(
+            "bad_envelope", "ct must be base64url of 256*k + 16 bytes (padded plaintext + tag)", ref
+        )
+    return Envelope(conv=conv, seg=seg, role=role, inst=inst, seq=seq, ct=ct)
+
+
+# --------------------------------------------------------------------------- client frames
+
+
+@dataclass(frozen=True, slots=True)
+class Triage:
+    language: str
+    kind: str  # youth | professional
+    danger_now: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    triage: Triage
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    ticket: str
+
+
+@dataclass(frozen=True, slots=True)
+class Leave:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SendEnvelope:
+    envelope: Envelope
+
+
+@dataclass(frozen=True, slots=True)
+class StreamCursor:
+    seg: int
+    role: str
+    inst: str
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sync:
+    conv: str | None
+    have: tuple[StreamCursor, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    conv: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Duty:
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """Typing indicator: relayed, never stored (DESIGN.md §3.5)."""
+
+    conv: str | None
+    typing: bool
+
+
+Frame = Join | Resume | Leave | SendEnvelope | Sync | Close | Duty | Signal
+
+YOUTH_TYPES: Final = frozenset({"join", "resume", "leave", "envelope", "sync", "close", "typing"})
+STAFF_TYPES: Final = frozenset({"duty", "envelope", "sync", "close", "typing"})
+
+
+def parse_frame(text: str, allowed: frozenset[str]) -> Frame:
+    """Parse one client frame of a type in ``allowed``; raise ``ProtocolError`` otherwise."""
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError("bad_json", "the frame is not valid JSON") from exc
+    if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
+        raise ProtocolError("bad_frame", "a frame is a JSON object with a string 'type'")
+    kind = obj["type"]
+    if kind not in allowed:
+        raise ProtocolError("unknown_type", "this socket does not accept that frame type")
+    frame: Frame = _PARSERS[kind](obj)
+    return frame
+
+
+def _conv_field(obj: dict[str, Any], *, required: bool) -> str | None:
+    conv = obj.get("conv")
+    if conv is None and not required:
+        return None
+    if not isinstance(conv, str) or not is_b64url(conv, nbytes=16):
+        raise ProtocolError("bad_frame", "conv must be 16 bytes of base64url")
+    return conv
+
+
+def _parse_join(obj: dict[str, Any]) -> Join:
+    triage = obj.get("triage")
+    if not isinstance(triage, dict):
+        raise ProtocolError("bad_triage", "join needs a triage object")
+    language, kind, danger = triage.get("language"), triage.get("kind"), triage.get("danger_now")
+    if not isinstance(language, str) or not 2 <= len(language) <= LANGUAGE_MAX:
+        raise ProtocolError("bad_triage", "language must be a language code such as 'sv'")
+    if not language.replace("-", "").isascii() or not language.replace("-", "").isalpha():
+        raise ProtocolError("bad_triage", "language must be a language code such as 'sv'")
+    if kind not in ("youth", "professional"):
+        raise ProtocolError("bad_triage", "kind must be 'youth' or 'professional'")
+    if not isinstance(danger, bool):
+        raise ProtocolError("bad_triage", "danger_now must be true or false")
+    return Join(Triage(language=language.lower(), kind=kind, danger_now=danger))
+
+
+def _parse_resume(obj: dict[str, Any]) -> Resume:
+    ticket = obj.get("ticket")
+    if not isinstance(ticket, str) or not is_b64url(ticket, nbytes=16):
+        raise ProtocolError("bad_frame", "ticket must be the token received in the ticket frame")
+    return Resume(ticket)
+
+
+def _parse_leave(_obj: dict[str, Any]) -> Leave:
+    return Leave()
+
+
+def _parse_envelope_frame(obj: dict[str, Any]) -> SendEnvelope:
+    return SendEnvelope(parse_envelope(obj.get("envelope")))
+
+
+def _parse_sync(obj: dict[str, Any]) -> Sync:
+    have = obj.get("have", [])
+    if not isinstance(have, list) or len(have) > 1024:
+        raise ProtocolError("bad_frame", "have must be a list of at most 1024 stream cursors")
+    cursors = []
+    for item in have:
+        if not isinstance(item, dict):
+            raise ProtocolError("bad_frame", "a stream cursor is an object")
+        seg, role, inst, seq = (item.get(k) for k in ("seg", "role", "inst", "seq"))
+        if not (isinstance(seg, int) and isinstance(seq, int) and _is_int(seg) and _is_int(seq)):
+            raise ProtocolError("bad_frame", "a stream cursor has integer seg and seq")
+        if not (0 <= seg <= U32_MAX and 0 <= seq <= U63_MAX):
+            raise ProtocolError("bad_frame", "a stream cursor has integer seg and seq")
+        if role not in ("Y", "C") or not isinstance(inst, str) or not is_b64url(inst, nbytes=16):
+            raise ProtocolError("bad_frame", "a stream cursor has role Y or C and a 16-byte inst")
+        cursors.append(StreamCursor(seg=seg, role=role, inst=inst, seq=seq))
+    return Sync(conv=_conv_field(obj, required=False), have=tuple(cursors))
+
+
+def _parse_close(obj: dict[str, Any]) -> Close:
+    return Close(conv=_conv_field(obj, required=False))
+
+
+def _parse_duty(obj: dict[str, Any]) -> Duty:
+    on = obj.get("on")
+    if not isinstance(on, bool):
+        raise ProtocolError("bad_frame", "duty needs on: true or false")
+    return Duty(on)
+
+
+def _parse_typing(obj: dict[str, Any]) -> Signal:
+    typing = obj.get("typing")
+    if not isinstance(typing, bool):
+        raise ProtocolError("bad_frame", "typing needs typing: true or false")
+    return Signal(conv=_conv_field(obj, required=False), typing=typing)
+
+
+_PARSERS: Final[dict[str, Callable[[dict[str, Any]], Frame]]] = {
+    "join": _parse_join,
+    "resume": _parse_resume,
+    "leave": _parse_leave,
+    "envelope": _parse_envelope_frame,
+    "sync": _parse_sync,
+    "close": _parse_close,
+    "duty": _parse_duty,
+    "typing": _parse_typing,
+}
+
+
+def missing_envelopes(stored: list[Envelope], have: tuple[StreamCursor, ...]) -> list[Envelope]:
+    """The stored envelopes (in stored order) beyond the client's cursor for each stream."""
+    cursor = {(c.seg, c.role, c.inst): c.seq for c in have}
+    return [e for e in stored if e.seq > cursor.get((e.seg, e.role, e.inst), 0)]

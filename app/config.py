@@ -1,0 +1,76 @@
+"""One Settings object for the whole service (environment prefix ``VH_``).
+
+Secrets have no defaults outside demo mode: production must fail fast when one is missing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./var/virtual-house.sqlite3"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VH_", extra="ignore")
+
+    mode: Literal["production", "demo", "test"] = "production"
+    database_url: str = DEFAULT_SQLITE_URL
+    broker_url: str = "memory://"
+
+    #: Public origin(s) allowed to open WebSockets and post to the API (R-1).
+    allowed_origins: list[str] = Field(default_factory=list)
+    #: Where the quick exit leads (S-1): a neutral, non-personalised page.
+    quick_exit_url: str = "https://www.google.com/search?q=weather"
+
+    # --- staff sessions (R-11) ---
+    session_idle_seconds: int = 15 * 60
+    session_absolute_seconds: int = 8 * 60 * 60
+    #: ``__Host-`` cookies must be Secure; only demo/test over plain http turn this off.
+    cookie_secure: bool = True
+    login_failures_allowed: int = 5
+    login_failure_window_seconds: int = 15 * 60
+
+    # --- WebSockets (R-5, R-6, R-7) ---
+    ws_max_frame_bytes: int = 64 * 1024
+    ws_frames_per_minute: int = 100
+    ws_ping_interval_seconds: float = 20.0
+    ws_ping_timeout_seconds: float = 20.0
+    youth_joins_per_window: int = 3
+    youth_join_window_seconds: int = 600
+    queue_cap: int = 500
+
+    # --- relay ---
+    #: Largest number of envelopes committed in one transaction by the group-commit writer.
+    commit_batch_max: int = 256
+
+    def check_serving(self) -> None:
+        """Raise ``ValueError`` when these settings cannot serve safely (checked by create_app)."""
+        if self.mode == "production" and not self.allowed_origins:
+            raise ValueError("VH_ALLOWED_ORIGINS must name the public origin(s) in production")
+        if self.mode == "production" and not self.cookie_secure:
+            raise ValueError("VH_COOKIE_SECURE must stay on in production")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def cookie_name(self) -> str:
+        return "__Host-vh_staff" if self.cookie_secure else "vh_staff"
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.mode != "production"
+
+    def sqlite_path(self) -> Path | None:
+        """The database file of a SQLite URL (``None`` for other databases or ``:memory:``)."""
+        if not self.is_sqlite:
+            return None
+        tail = self.database_url.split("///", 1)[1] if "///" in self.database_url else ""
+        if not tail or tail.startswith(":memory:"):
+            return None
+        return Path(tail.split("?", 1)[0])

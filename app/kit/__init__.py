@@ -1,0 +1,1 @@
+"""Domain-free helpers: clock, ids, base64url, rate limiting primitives."""

@@ -1,0 +1,115 @@
+"""``create_app(settings)``: the FastAPI application; the lifespan owns every shared resource."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app import health
+from app.chat import relay
+from app.chat.broker import make_broker
+from app.chat.transcripts import EnvelopeStore
+from app.config import Settings
+from app.db import make_engine, make_sessionmaker
+from app.kit.clock import Clock, system_clock
+from app.kit.errors import DomainError
+from app.kit.ratelimit import KeyedWindows
+from app.pages import endpoints as pages
+from app.pages.assets import STATIC
+from app.security import endpoints as auth
+from app.security.headers import SecurityHeadersMiddleware
+from app.state import AppState
+from app.triage import endpoints as youth
+from app.triage.dispatcher import Dispatcher
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> FastAPI:
+    settings = settings or Settings()
+    settings.check_serving()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings)
+        sessionmaker = make_sessionmaker(engine)
+        broker = make_broker(settings.broker_url)
+        await broker.start()
+        store = EnvelopeStore(engine, batch_max=settings.commit_batch_max)
+        await store.start()
+        dispatcher = Dispatcher(sessionmaker, broker, clock)
+        await dispatcher.start()
+        app.state.vh = AppState(
+            settings=settings,
+            engine=engine,
+            sessionmaker=sessionmaker,
+            broker=broker,
+            store=store,
+            dispatcher=dispatcher,
+            clock=clock,
+            join_limits=KeyedWindows(
+                settings.youth_joins_per_window, settings.youth_join_window_seconds
+            ),
+        )
+        try:
+            yield
+        finally:
+            await dispatcher.close()
+            await store.close()
+            await broker.close()
+            await engine.dispose()
+
+    docs = settings.docs_enabled
+    app = FastAPI(
+        title="Virtual House",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.mode == "production")
+    _add_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(auth.router)
+    app.include_router(youth.router)
+    app.include_router(relay.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def _error(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status, headers=headers)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # Name the fields, never echo the submitted values (R-17).
+        fields = sorted({".".join(str(p) for p in e.get("loc", ())[1:]) for e in exc.errors()})
+        return _error(
+            422, "invalid_request", "invalid or missing: " + ", ".join(fields or ["body"])
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error(exc.status_code, code, str(exc.detail), exc.headers)
+
+    @app.exception_handler(Exception)
+    async def crash(_: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled %s", type(exc).__name__, exc_info=exc)
+        return _error(500, "internal_error", "something went wrong on our side")

@@ -1,0 +1,39 @@
+"""Conversations and the ciphertext envelopes relayed in them (CRYPTO.md §4)."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(22), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | closed
+    opened_at: Mapped[float] = mapped_column(Float)
+    closed_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    closed_by: Mapped[str | None] = mapped_column(String(1), nullable=True)  # Y | C
+
+
+class Envelope(Base):
+    """One envelope, stored as received: the server never parses ``ct``."""
+
+    __tablename__ = "envelopes"
+    __table_args__ = (UniqueConstraint("conv_id", "seg", "role", "inst", "seq"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    conv_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=False
+    )
+    seg: Mapped[int] = mapped_column(BigInteger)
+    role: Mapped[str] = mapped_column(String(1))
+    inst: Mapped[str] = mapped_column(String(22))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    ct: Mapped[str] = mapped_column(Text)

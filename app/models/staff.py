@@ -1,0 +1,69 @@
+"""Staff accounts, their server-side sessions, login failures, shifts and the audit log."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+
+    id: Mapped[str] = mapped_column(String(22), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The only name a young person ever sees.
+    alias: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    totp_secret: Mapped[str] = mapped_column(String(64))
+    #: Last accepted TOTP time step: a code is accepted once (pyotp.verify alone allows reuse).
+    totp_last_step: Mapped[int] = mapped_column(BigInteger, default=0)
+    languages: Mapped[str] = mapped_column(String(255), default="sv")  # comma-separated
+    skills: Mapped[str] = mapped_column(String(255), default="youth")  # comma-separated
+    capacity: Mapped[int] = mapped_column(Integer, default=2)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    on_duty: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: When the counsellor last became free or went on duty (least-loaded, then longest idle).
+    idle_since: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class StaffSession(Base):
+    __tablename__ = "staff_sessions"
+
+    #: SHA-256 of the cookie value; the cookie itself is never stored.
+    token_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(43))
+    created_at: Mapped[float] = mapped_column(Float)
+    last_seen_at: Mapped[float] = mapped_column(Float)
+
+
+class LoginFailure(Base):
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: Normalised username as typed (known or not: both are counted alike, R-10).
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[float] = mapped_column(Float)
+
+
+class Shift(Base):
+    __tablename__ = "shifts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[float] = mapped_column(Float)
+    ended_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float)
+    staff_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="")

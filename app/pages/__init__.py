@@ -1,0 +1,1 @@
+"""Server-rendered pages (Jinja2): the house, the youth chat, the staff console."""

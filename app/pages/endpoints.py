@@ -1,0 +1,55 @@
+"""Page routes. Youth pages set no cookie and carry one quick-exit link (SAFETY S-1, S-9)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+
+from app.pages.assets import TEMPLATES, integrity_map
+from app.state import get_state
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(TEMPLATES))
+_INTEGRITY = integrity_map()
+
+
+def _asset(kind: str, name: str) -> Markup:
+    integrity = _INTEGRITY[name]
+    if kind == "css":
+        return Markup('<link rel="stylesheet" href="/static/{}" integrity="{}">').format(
+            name, integrity
+        )
+    return Markup('<script type="module" src="/static/{}" integrity="{}"></script>').format(
+        name, escape(integrity)
+    )
+
+
+templates.env.globals["asset"] = _asset
+
+
+def _render(request: Request, template: str, **context: Any) -> HTMLResponse:
+    state = get_state(request)
+    return templates.TemplateResponse(
+        request,
+        template,
+        {"quick_exit_url": state.settings.quick_exit_url, "mode": state.settings.mode, **context},
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+async def house(request: Request) -> HTMLResponse:
+    return _render(request, "house.html")
+
+
+@router.get("/chat", response_class=HTMLResponse)
+async def chat(request: Request) -> HTMLResponse:
+    return _render(request, "chat.html")
+
+
+@router.get("/staff", response_class=HTMLResponse)
+async def console(request: Request) -> HTMLResponse:
+    return _render(request, "console.html")

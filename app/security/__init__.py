@@ -1,0 +1,1 @@
+"""Staff authentication (argon2id, TOTP, server-side sessions, CSRF), headers and origin checks."""

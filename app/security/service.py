@@ -1,0 +1,140 @@
+"""Staff login, sessions and logout (SECURITY R-8 … R-11, R-16).
+
+Login runs in two short transactions around the password check, so the argon2 hash (tens of
+milliseconds of CPU, run in a thread) never holds a database lock: one to read the account and the
+failure count (the rate check runs before hashing), one to record the outcome. The TOTP time step
+is claimed with a conditional update, so two logins racing with the same code cannot both win.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.db import transaction
+from app.kit.ids import new_token, token_digest
+from app.models import Staff, StaffSession
+from app.security import passwords, totp
+from app.security import repository as repo
+from app.staff import repository as staff_repo
+
+log = logging.getLogger("app.security.login")
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedIn:
+    token: str  # the cookie value; only its digest is stored
+    csrf_token: str
+    staff_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Locked:
+    retry_after: int
+
+
+LoginOutcome = LoggedIn | Refused | Locked
+
+
+def normalise_username(username: str) -> str:
+    return username.strip().lower()[:64]
+
+
+async def login(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    username: str,
+    password: str,
+    code: str,
+    now: float,
+) -> LoginOutcome:
+    """Check password and TOTP. Unknown user, wrong password and wrong code look the same."""
+    name = normalise_username(username)
+    window = settings.login_failure_window_seconds
+    async with transaction(sessionmaker) as session:
+        failures, oldest = await repo.count_failures(session, name, now - window)
+        if failures >= settings.login_failures_allowed:
+            log.info("login outcome=locked")
+            return Locked(retry_after=max(1, int(oldest + window - now) + 1))
+        staff = await staff_repo.by_username(session, name)
+        account = None if staff is None or staff.disabled else staff
+        password_hash = account.password_hash if account else None
+
+    password_ok = await asyncio.to_thread(passwords.verify_password, password_hash, password)
+    step = None
+    if password_ok and account is not None:
+        step = totp.accepted_step(
+            account.totp_secret, code, last_step=account.totp_last_step, now=now
+        )
+
+    async with transaction(sessionmaker) as session:
+        if account is not None and step is not None and await _claim_step(session, account, step):
+            await repo.clear_failures(session, name)
+            token, csrf = new_token(32), new_token(32)
+            await repo.add_session(
+                session,
+                token_digest=token_digest(token),
+                staff_id=account.id,
+                csrf_token=csrf,
+                now=now,
+            )
+            log.info("login outcome=success staff_id=%s", account.id)
+            return LoggedIn(token=token, csrf_token=csrf, staff_id=account.id)
+        await repo.add_failure(session, name, now)
+    log.info("login outcome=failure staff_id=%s", account.id if account else "unknown")
+    return Refused()
+
+
+async def _claim_step(session: AsyncSession, staff: Staff, step: int) -> bool:
+    query = (
+        update(Staff)
+        .where(Staff.id == staff.id, Staff.totp_last_step < step)
+        .values(totp_last_step=step)
+    )
+    return bool((await session.execute(query)).rowcount)  # type: ignore[attr-defined]
+
+
+async def authenticate(
+    session: AsyncSession, settings: Settings, token: str | None, now: float
+) -> tuple[StaffSession, Staff] | None:
+    """The live session and its staff member for a cookie value, or None.
+
+    Expired sessions (idle or absolute timeout) are deleted. ``last_seen_at`` is refreshed at most
+    every 30 s so that an active console does not write on every request.
+    """
+    if not token or len(token) > 64:
+        return None
+    digest = token_digest(token)
+    found = await repo.session_with_staff(session, digest)
+    if found is None:
+        return None
+    record, staff = found
+    idle = now - record.last_seen_at > settings.session_idle_seconds
+    too_old = now - record.created_at > settings.session_absolute_seconds
+    if idle or too_old or staff.disabled:
+        await repo.delete_session(session, digest)
+        return None
+    if now - record.last_seen_at > 30:
+        await repo.touch_session(session, digest, now)
+    return record, staff
+
+
+def csrf_ok(record: StaffSession, presented: str | None) -> bool:
+    return presented is not None and hmac.compare_digest(record.csrf_token, presented)
+
+
+async def logout(session: AsyncSession, record: StaffSession) -> None:
+    await repo.delete_session(session, record.token_digest)
+    log.info("logout staff_id=%s", record.staff_id)

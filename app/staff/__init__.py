@@ -1,0 +1,1 @@
+"""Staff: accounts, shifts and duty, the console, statistics and the audit log."""

@@ -1,0 +1,55 @@
+"""Every SQL statement about staff accounts, shifts and the audit log."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import AuditEntry, Shift, Staff
+
+
+async def by_username(session: AsyncSession, username: str) -> Staff | None:
+    query = select(Staff).where(Staff.username == username)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def by_id(session: AsyncSession, staff_id: str) -> Staff | None:
+    return await session.get(Staff, staff_id)
+
+
+async def all_staff(session: AsyncSession) -> list[Staff]:
+    return list((await session.execute(select(Staff).order_by(Staff.username))).scalars())
+
+
+async def set_duty(session: AsyncSession, staff_id: str, on: bool, now: float) -> bool:
+    """Go on or off duty, recording the shift; False when nothing changed."""
+    values: dict[str, object] = {"on_duty": on}
+    if on:
+        values["idle_since"] = now
+    query = (
+        update(Staff)
+        .where(Staff.id == staff_id, Staff.on_duty.is_(not on), Staff.disabled.is_(False))
+        .values(**values)
+    )
+    changed = bool((await session.execute(query)).rowcount)  # type: ignore[attr-defined]
+    if not changed:
+        return False
+    if on:
+        session.add(Shift(staff_id=staff_id, started_at=now))
+    else:
+        await session.execute(
+            update(Shift)
+            .where(Shift.staff_id == staff_id, Shift.ended_at.is_(None))
+            .values(ended_at=now)
+        )
+    return True
+
+
+async def touch_idle(session: AsyncSession, staff_id: str, now: float) -> None:
+    await session.execute(update(Staff).where(Staff.id == staff_id).values(idle_since=now))
+
+
+async def audit(
+    session: AsyncSession, *, staff_id: str | None, action: str, detail: str, now: float
+) -> None:
+    session.add(AuditEntry(at=now, staff_id=staff_id, action=action, detail=detail))

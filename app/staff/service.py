@@ -1,0 +1,83 @@
+"""Staff accounts and duty."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.kit.errors import Conflict
+from app.kit.ids import new_id
+from app.models import Staff
+from app.security import passwords, totp
+from app.staff import repository as repo
+from app.types import StaffRole
+
+ROLES: tuple[StaffRole, ...] = ("counsellor", "supervisor", "admin")
+
+
+@dataclass(frozen=True, slots=True)
+class NewStaff:
+    staff_id: str
+    totp_secret: str
+    provisioning_uri: str
+
+
+def _csv(values: list[str]) -> str:
+    return ",".join(sorted({v.strip().lower() for v in values if v.strip()}))
+
+
+async def add_staff(
+    session: AsyncSession,
+    *,
+    username: str,
+    alias: str,
+    password: str,
+    role: StaffRole,
+    languages: list[str],
+    skills: list[str],
+    capacity: int,
+    now: float,
+) -> NewStaff:
+    """Create an account; raise ``WeakPassword``, ``ValueError`` or ``Conflict``."""
+    username = username.strip().lower()
+    if (
+        not username
+        or len(username) > 64
+        or not username.replace(".", "").replace("-", "").isalnum()
+    ):
+        raise ValueError("username: 1-64 letters, digits, '.' or '-'")
+    alias = alias.strip()
+    if not alias or len(alias) > 64:
+        raise ValueError("alias: 1-64 characters")
+    if role not in ROLES:
+        raise ValueError(f"role: one of {', '.join(ROLES)}")
+    if not 1 <= capacity <= 10:
+        raise ValueError("capacity: 1-10 chats at once")
+    if not _csv(languages):
+        raise ValueError("languages: at least one language code")
+    passwords.check_policy(password, username=username)
+    if await repo.by_username(session, username) is not None:
+        raise Conflict(f"a staff member called {username!r} exists")
+    secret = totp.new_secret()
+    staff = Staff(
+        id=new_id(),
+        username=username,
+        alias=alias,
+        role=role,
+        password_hash=passwords.hash_password(password),
+        totp_secret=secret,
+        totp_last_step=0,
+        languages=_csv(languages),
+        skills=_csv(skills) or "youth",
+        capacity=capacity,
+        disabled=False,
+        on_duty=False,
+        idle_since=now,
+        created_at=now,
+    )
+    session.add(staff)
+    await repo.audit(
+        session, staff_id=None, action="staff.add", detail=f"{staff.id} {role}", now=now
+    )
+    return NewStaff(staff.id, secret, totp.provisioning_uri(secret, username))

@@ -1,0 +1,44 @@
+"""The typed application state created by the lifespan and reached through dependencies."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.requests import HTTPConnection
+
+from app.chat.broker import Broker
+from app.chat.transcripts import EnvelopeStore
+from app.config import Settings
+from app.kit.clock import Clock
+from app.kit.ratelimit import KeyedWindows
+from app.triage.dispatcher import Dispatcher
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    broker: Broker
+    store: EnvelopeStore
+    dispatcher: Dispatcher
+    clock: Clock
+    join_limits: KeyedWindows
+    #: Console sockets per staff member in this process (the last one closing ends duty).
+    presence: dict[str, int] = field(default_factory=dict)
+    #: Per-process secret for keyed hashes of client buckets (rate limits); never stored (S-15).
+    bucket_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+
+    def client_bucket(self, conn: HTTPConnection) -> str:
+        """A keyed hash of the client's network address, for rate limits held in memory only."""
+        host = conn.client.host if conn.client else ""
+        return hmac.new(self.bucket_secret, host.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def get_state(conn: HTTPConnection) -> AppState:
+    state: AppState = conn.app.state.vh
+    return state

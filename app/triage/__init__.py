@@ -1,0 +1,1 @@
+"""Triage, queue and routing: pure rules in engine.py, applied by service.py in one transaction."""

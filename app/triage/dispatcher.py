@@ -1,0 +1,172 @@
+"""Per-process runner of the queue: matching, position pushes and the abandonment sweep.
+
+Requests are coalesced: many joins in a burst cause one matching transaction, and many queue
+changes one position computation per process (one query, however many sockets wait here).
+Matching itself is serialised across processes by the database (``lock_matching``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.chat.broker import Broker, Unsubscribe
+from app.db import transaction
+from app.kit.clock import Clock
+from app.triage import engine, service
+from app.triage import repository as repo
+
+log = logging.getLogger(__name__)
+
+QUEUE_CHANNEL = "queue"
+PlaceHandler = Callable[[engine.Place], None]
+
+
+def ticket_channel(ticket_id: int) -> str:
+    return f"ticket:{ticket_id}"
+
+
+def staff_channel(staff_id: str) -> str:
+    return f"staff:{staff_id}"
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        broker: Broker,
+        clock: Clock,
+        *,
+        reconnect_grace: float = 60.0,
+        sweep_interval: float = 5.0,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._broker = broker
+        self._clock = clock
+        self._grace = reconnect_grace
+        self._sweep_interval = sweep_interval
+        self._match_wanted = asyncio.Event()
+        self._positions_wanted = asyncio.Event()
+        self._watchers: dict[int, PlaceHandler] = {}
+        self._last_place: dict[int, engine.Place] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._unsubscribe: Unsubscribe | None = None
+        self.matches = 0
+
+    async def start(self) -> None:
+        self._unsubscribe = await self._broker.subscribe(
+            QUEUE_CHANNEL, lambda _msg: self._positions_wanted.set()
+        )
+        self._tasks = [
+            asyncio.create_task(self._match_loop(), name="matcher"),
+            asyncio.create_task(self._positions_loop(), name="positions"),
+            asyncio.create_task(self._sweep_loop(), name="sweeper"),
+        ]
+        self.request_match()
+
+    async def close(self) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # ------------------------------------------------------------------ requests
+
+    def request_match(self) -> None:
+        """Ask for a matching run soon (after a join, duty change, or freed capacity)."""
+        self._match_wanted.set()
+
+    def queue_changed(self) -> None:
+        """Tell every process that positions changed (a join, leave or assignment)."""
+        self._broker.publish(QUEUE_CHANNEL, "changed")
+
+    def watch(self, ticket_id: int, handler: PlaceHandler) -> Callable[[], None]:
+        """Call ``handler(place)`` whenever this waiting ticket's place changes (and once now)."""
+        self._watchers[ticket_id] = handler
+        self._last_place.pop(ticket_id, None)
+        self._positions_wanted.set()
+
+        def unwatch() -> None:
+            if self._watchers.get(ticket_id) is handler:
+                del self._watchers[ticket_id]
+                self._last_place.pop(ticket_id, None)
+
+        return unwatch
+
+    # ------------------------------------------------------------------ loops
+
+    async def _match_loop(self) -> None:
+        while True:
+            await self._match_wanted.wait()
+            self._match_wanted.clear()
+            try:
+                async with transaction(self._sessionmaker) as session:
+                    paired = await service.match(session, self._clock())
+            except Exception:
+                log.exception("matching failed; retrying")
+                await asyncio.sleep(1.0)
+                self._match_wanted.set()
+                continue
+            for p in paired:
+                self.matches += 1
+                self._broker.publish(
+                    ticket_channel(p.ticket_id),
+                    json.dumps({"t": "paired", "conv": p.conv_id, "alias": p.alias}),
+                )
+                self._broker.publish(
+                    staff_channel(p.staff_id),
+                    json.dumps(
+                        {
+                            "t": "assigned",
+                            "conv": p.conv_id,
+                            "kind": p.kind,
+                            "language": p.language,
+                            "urgent": p.urgent,
+                        }
+                    ),
+                )
+            if paired:
+                self.queue_changed()
+
+    async def _positions_loop(self) -> None:
+        while True:
+            await self._positions_wanted.wait()
+            self._positions_wanted.clear()
+            if not self._watchers:
+                continue
+            try:
+                async with self._sessionmaker() as session:
+                    tickets = await repo.waiting_tickets(session, present_only=False)
+            except Exception:
+                log.exception("position update failed; retrying")
+                await asyncio.sleep(1.0)
+                self._positions_wanted.set()
+                continue
+            places = engine.positions(tickets)
+            for ticket_id, handler in list(self._watchers.items()):
+                place = places.get(ticket_id)
+                if place is not None and place != self._last_place.get(ticket_id):
+                    self._last_place[ticket_id] = place
+                    handler(place)
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._sweep_interval)
+            try:
+                async with transaction(self._sessionmaker) as session:
+                    gone = await service.abandon_disconnected(
+                        session, grace=self._grace, now=self._clock()
+                    )
+            except Exception:
+                log.exception("abandonment sweep failed")
+                continue
+            if gone:
+                self.queue_changed()

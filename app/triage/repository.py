@@ -1,0 +1,120 @@
+"""Every SQL statement of the queue: tickets, and the snapshot the engine decides on."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import Conversation, Staff, Ticket
+from app.triage.engine import OnDutyCounsellor, Priority, WaitingTicket
+
+
+def _split(csv: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in csv.split(",") if part.strip())
+
+
+async def count_waiting(session: AsyncSession) -> int:
+    query = select(func.count()).select_from(Ticket).where(Ticket.status == "waiting")
+    return int((await session.execute(query)).scalar_one())
+
+
+async def add_ticket(
+    session: AsyncSession, *, token_digest: str, kind: str, language: str, urgent: bool, now: float
+) -> Ticket:
+    ticket = Ticket(
+        token_digest=token_digest,
+        kind=kind,
+        language=language,
+        urgent=urgent,
+        status="waiting",
+        joined_at=now,
+    )
+    session.add(ticket)
+    await session.flush()
+    return ticket
+
+
+async def ticket_by_digest(session: AsyncSession, token_digest: str) -> Ticket | None:
+    query = select(Ticket).where(Ticket.token_digest == token_digest)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def conversation_of_ticket(session: AsyncSession, ticket_id: int) -> Conversation | None:
+    query = select(Conversation).where(Conversation.ticket_id == ticket_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def set_presence(
+    session: AsyncSession, ticket_id: int, disconnected_at: float | None
+) -> None:
+    query = update(Ticket).where(Ticket.id == ticket_id).values(disconnected_at=disconnected_at)
+    await session.execute(query)
+
+
+async def end_ticket(session: AsyncSession, ticket_id: int, status: str, now: float) -> bool:
+    """Move a live ticket to ``status`` (left | ended); False if it had already ended."""
+    query = (
+        update(Ticket)
+        .where(Ticket.id == ticket_id, Ticket.status.in_(("waiting", "assigned")))
+        .values(status=status, ended_at=now)
+    )
+    return bool((await session.execute(query)).rowcount)  # type: ignore[attr-defined]
+
+
+async def abandon_disconnected(session: AsyncSession, before: float, now: float) -> int:
+    query = (
+        update(Ticket)
+        .where(Ticket.status == "waiting", Ticket.disconnected_at < before)
+        .values(status="left", ended_at=now)
+    )
+    return int((await session.execute(query)).rowcount)  # type: ignore[attr-defined]
+
+
+async def waiting_tickets(session: AsyncSession, *, present_only: bool) -> list[WaitingTicket]:
+    query = select(Ticket.id, Ticket.kind, Ticket.language, Ticket.urgent, Ticket.joined_at).where(
+        Ticket.status == "waiting"
+    )
+    if present_only:
+        query = query.where(Ticket.disconnected_at.is_(None))
+    rows = (await session.execute(query)).all()
+    return [
+        WaitingTicket(
+            id=r.id,
+            kind=r.kind,
+            language=r.language,
+            priority=Priority.URGENT if r.urgent else Priority.NORMAL,
+            joined_at=r.joined_at,
+        )
+        for r in rows
+    ]
+
+
+async def on_duty_counsellors(session: AsyncSession) -> list[OnDutyCounsellor]:
+    load = (
+        select(Conversation.staff_id, func.count().label("load"))
+        .where(Conversation.status == "open")
+        .group_by(Conversation.staff_id)
+        .subquery()
+    )
+    query = (
+        select(Staff, func.coalesce(load.c.load, 0))
+        .outerjoin(load, load.c.staff_id == Staff.id)
+        .where(Staff.on_duty.is_(True), Staff.disabled.is_(False))
+    )
+    rows = (await session.execute(query)).all()
+    return [
+        OnDutyCounsellor(
+            id=staff.id,
+            languages=_split(staff.languages),
+            skills=_split(staff.skills),
+            capacity=staff.capacity,
+            load=int(n),
+            idle_since=staff.idle_since,
+        )
+        for staff, n in rows
+    ]
+
+
+async def mark_assigned(session: AsyncSession, ticket_id: int, now: float) -> None:
+    query = update(Ticket).where(Ticket.id == ticket_id).values(status="assigned", assigned_at=now)
+    await session.execute(query)

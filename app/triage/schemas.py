@@ -1,0 +1,11 @@
+"""Request bodies of the young person's HTTP API."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class LeaveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ticket: str = Field(min_length=22, max_length=22, pattern=r"^[A-Za-z0-9_-]{22}$")
