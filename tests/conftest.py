@@ -1,0 +1,231 @@
+"""Shared fixtures: databases (SQLite file and PostgreSQL) and real uvicorn servers.
+
+Service-backed tests run on SQLite always and on PostgreSQL when it is reachable. Outside CI an
+unreachable PostgreSQL skips those cases with the reason; under CI (``CI=true``) it fails them,
+so CI never silently skips the service-backed tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from app.config import Settings
+from app.db import make_engine, make_sessionmaker, transaction
+from app.migrate import upgrade
+from app.security.totp import current_code
+from app.staff import service as staff_service
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() == "true"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "VH_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+STAFF_PASSWORD = "correct horse battery staple 42"
+
+
+def unavailable(reason: str) -> None:
+    """Skip outside CI, fail in CI: a missing service must never pass silently there."""
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+# ---------------------------------------------------------------------- databases
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg  # noqa: PLC0415
+
+    conn = await asyncpg.connect(_asyncpg_dsn(POSTGRES_ADMIN_URL), timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@dataclass
+class Database:
+    kind: str
+    url: str
+    path: Path | None = None  # the SQLite file
+
+    def settings(self, **overrides: object) -> Settings:
+        return Settings(mode="test", database_url=self.url, cookie_secure=False, **overrides)  # type: ignore[arg-type]
+
+
+def _new_postgres_database() -> tuple[str, str]:
+    name = f"vh_test_{secrets.token_hex(6)}"
+    try:
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable here"
+        unavailable(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {type(exc).__name__}")
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    return name, f"{base}/{name}"
+
+
+def _drop_postgres_database(name: str) -> None:
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """An empty database of each kind (no tables)."""
+    if request.param == "sqlite":
+        path = tmp_path / "vh.sqlite3"
+        yield Database("sqlite", f"sqlite+aiosqlite:///{path}", path)
+        return
+    name, url = _new_postgres_database()
+    try:
+        yield Database("postgresql", url)
+    finally:
+        _drop_postgres_database(name)
+
+
+@pytest.fixture
+def database(empty_database: Database) -> Database:
+    """A migrated database of each kind."""
+    upgrade(empty_database.url)
+    return empty_database
+
+
+# ---------------------------------------------------------------------- staff
+
+
+@dataclass
+class StaffAccount:
+    username: str
+    password: str
+    totp_secret: str
+    staff_id: str
+
+    def code(self, at: float | None = None) -> str:
+        return current_code(self.totp_secret, time.time() if at is None else at)
+
+
+async def _create_staff(url: str, username: str, alias: str, **kw: object) -> StaffAccount:
+    engine = make_engine(Settings(mode="test", database_url=url))
+    try:
+        async with transaction(make_sessionmaker(engine)) as session:
+            created = await staff_service.add_staff(
+                session,
+                username=username,
+                alias=alias,
+                password=STAFF_PASSWORD,
+                role=kw.get("role", "counsellor"),  # type: ignore[arg-type]
+                languages=kw.get("languages", ["sv", "en"]),  # type: ignore[arg-type]
+                skills=kw.get("skills", ["youth", "professional"]),  # type: ignore[arg-type]
+                capacity=kw.get("capacity", 2),  # type: ignore[arg-type]
+                now=time.time(),
+            )
+    finally:
+        await engine.dispose()
+    return StaffAccount(username, STAFF_PASSWORD, created.totp_secret, created.staff_id)
+
+
+def create_staff(
+    database: Database, username: str, alias: str = "Sara", **kw: object
+) -> StaffAccount:
+    return asyncio.run(_create_staff(database.url, username, alias, **kw))
+
+
+# ---------------------------------------------------------------------- servers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A real ``vhouse serve`` process (uvicorn) on a free port."""
+
+    database: Database
+    base_url: str
+    log_path: Path
+    process: subprocess.Popen[bytes]
+    env: dict[str, str] = field(default_factory=dict)
+
+    def log(self) -> str:
+        return self.log_path.read_text("utf-8", errors="replace")
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.alive():
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_server(database: Database, tmp_path: Path, **env: str) -> Server:
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / f"server-{port}.log"
+    full_env = {
+        **os.environ,
+        "VH_MODE": "test",
+        "VH_DATABASE_URL": database.url,
+        "VH_ALLOWED_ORIGINS": f'["{base_url}"]',
+        "VH_COOKIE_SECURE": "false",
+        "VH_WS_FRAMES_PER_MINUTE": "100000",
+        "VH_YOUTH_JOINS_PER_WINDOW": "100000",
+        **env,
+    }
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own CLI
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--migrate"],
+            cwd=ROOT,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(database, base_url, log_path, process, env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{server.log()}")
+        try:
+            with urllib.request.urlopen(base_url + "/healthz", timeout=1) as r:  # noqa: S310
+                if r.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"server did not start:\n{server.log()}")
+
+
+@pytest.fixture
+def server(empty_database: Database, tmp_path: Path) -> Iterator[Server]:
+    """A real server on a fresh database of each kind (migrated by ``serve --migrate``)."""
+    srv = start_server(empty_database, tmp_path)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture
+def counsellor(server: Server) -> StaffAccount:
+    return create_staff(server.database, "counsellor1", "Sara")
