@@ -1,0 +1,27 @@
+"""INTERIM SEGMENT KEY — NOT END-TO-END ENCRYPTION. THE SERVER CAN DERIVE THIS KEY.
+
+Until the E2E issue brings sealed segment keys (CRYPTO.md §3: ``K`` made in the young person's
+browser and sealed with HPKE to the counsellor's device and the period key), both sides derive
+``K`` from the conversation id alone, which the server knows:
+
+    K = HKDF(ikm = conv id bytes, salt = 32 zero bytes, info = "vh/v1/test-key", L = 32)
+
+This only keeps plaintext out of the database and logs and lets the pages work end to end now.
+It protects against nobody who can see a conversation id. It is replaced by the sealed segment
+key of CRYPTO.md §3; ``frontend/static/js/crypto/testkey.js`` is its browser twin and goes too.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from app.client.crypto import hkdf
+
+INFO: Final = b"vh/v1/test-key"
+
+
+def interim_segment_key(conv: bytes) -> bytes:
+    """The INTERIM, server-derivable segment key of conversation ``conv`` (16 raw bytes)."""
+    if len(conv) != 16:
+        raise ValueError("conv must be 16 bytes")
+    return hkdf(conv, b"", INFO, 32)
