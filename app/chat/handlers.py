@@ -32,6 +32,7 @@ from app.db import transaction
 from app.kit.errors import NotFound
 from app.kit.ids import new_token, token_digest
 from app.models import Staff
+from app.security import service as security_service
 from app.staff import repository as staff_repo
 from app.state import AppState
 from app.triage import service as triage_service
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 
 #: Envelopes a socket may have waiting for commit before its reader pauses.
 MAX_IN_FLIGHT = 256
+#: How often an open console re-checks its session and its open conversations.
+SESSION_CHECK_SECONDS = 5.0
 
 
 def _unavailable() -> ProtocolError:
@@ -168,6 +171,7 @@ class YouthHandler(SocketHandler):
         self._bucket = bucket
         self._instance = new_token()
         self.ticket_id: int | None = None
+        self._token_digest: str | None = None
         self.phase = "new"
         self._unwatch: Callable[[], None] | None = None
 
@@ -207,12 +211,13 @@ class YouthHandler(SocketHandler):
             self.outbox.close(1013, "try again later")
             return
         token = new_token()
+        self._token_digest = token_digest(token)
         try:
             async with transaction(self.state.sessionmaker) as session:
                 ticket = await triage_service.join(
                     session,
                     frame.triage,
-                    token_digest=token_digest(token),
+                    token_digest=self._token_digest,
                     queue_cap=settings.queue_cap,
                     now=now,
                 )
@@ -254,6 +259,7 @@ class YouthHandler(SocketHandler):
             self.outbox.send(protocol.dumps({"type": "ended"}))
             self.outbox.close(1000)
             return
+        self._token_digest = token_digest(frame.ticket)
         await self._became_ticket(ticket.ticket_id)
         self.state.broker.publish(
             ticket_channel(ticket.ticket_id),
@@ -279,7 +285,12 @@ class YouthHandler(SocketHandler):
         self.phase = "waiting"
         self._unwatch = self.state.dispatcher.watch(self.ticket_id, self._on_place)
 
-    def _on_place(self, place: Place) -> None:
+    def _on_place(self, place: Place | None) -> None:
+        if place is None:
+            # Not waiting any more, yet no "paired" reached us (a lost broker message): ask the
+            # database what happened to the ticket.
+            self._background(asyncio.get_running_loop().create_task(self._reconcile()))
+            return
         self.outbox.send(
             protocol.dumps(
                 {"type": "position", "position": place.position, "waiting": place.waiting}
@@ -298,6 +309,19 @@ class YouthHandler(SocketHandler):
                 protocol.error_frame("replaced", "this chat was opened on another connection")
             )
             self.outbox.close(4001, "replaced")
+
+    async def _reconcile(self) -> None:
+        if self.phase != "waiting" or self._token_digest is None:
+            return
+        async with self.state.sessionmaker() as session:
+            ticket = await triage_service.resume(session, self._token_digest)
+        conv = ticket.conversation
+        if self.phase == "waiting" and conv is not None and conv.status == "open":
+            await self._chat(conv.id, conv.alias, catch_up=True)
+        elif self.phase == "waiting" and ticket.status not in ("waiting", "assigned"):
+            self.phase = "ended"
+            self.outbox.send(protocol.dumps({"type": "ended"}))
+            self.outbox.close(1000)
 
     def _background(self, task: asyncio.Task[None]) -> None:
         def done(t: asyncio.Task[None]) -> None:
@@ -362,9 +386,12 @@ class StaffHandler(SocketHandler):
         self.on_duty = staff.on_duty
         self._session_digest = session_digest
         self._instance = secrets.token_hex(8)
+        self._last_activity = state.clock()
+        self._watcher: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self._subscribe(staff_channel(self.staff_id), self._on_staff_event)
+        self._watcher = asyncio.get_running_loop().create_task(self._watch())
         self.state.presence[self.staff_id] = self.state.presence.get(self.staff_id, 0) + 1
         async with self.state.sessionmaker() as session:
             convs = await chat_repo.open_conversations_of(session, self.staff_id)
@@ -384,7 +411,41 @@ class StaffHandler(SocketHandler):
             )
         )
 
+    async def _watch(self) -> None:
+        """Every ``SESSION_CHECK_SECONDS``: end the socket with its session (R-3, R-11), and
+        pick up any assignment whose broker message was lost."""
+        while True:
+            await asyncio.sleep(SESSION_CHECK_SECONDS)
+            try:
+                async with transaction(self.state.sessionmaker) as session:
+                    live = await security_service.keep_alive(
+                        session,
+                        self.state.settings,
+                        self._session_digest,
+                        last_activity=self._last_activity,
+                        now=self.state.clock(),
+                    )
+                    convs = await chat_repo.open_conversations_of(session, self.staff_id)
+            except Exception as exc:
+                log.warning("console session check failed: %s", type(exc).__name__)
+                continue
+            if not live:
+                self.outbox.send(protocol.error_frame("logged_out", "your session has ended"))
+                self.outbox.close(1008, "session ended")
+                return
+            for conv in convs:
+                if conv.id not in self.links:
+                    await self._assigned(
+                        {
+                            "conv": conv.id,
+                            "kind": conv.kind,
+                            "language": conv.language,
+                            "urgent": conv.urgent,
+                        }
+                    )
+
     async def handle(self, frame: protocol.Frame) -> None:
+        self._last_activity = self.state.clock()
         match frame:
             case protocol.Duty():
                 await self._duty(frame.on)
@@ -433,6 +494,8 @@ class StaffHandler(SocketHandler):
 
     async def _assigned(self, event: dict[str, Any]) -> None:
         conv_id = event["conv"]
+        if conv_id in self.links:  # checked and claimed (in _open_link) before any await
+            return
         self.outbox.send(
             protocol.dumps(
                 {
@@ -447,6 +510,8 @@ class StaffHandler(SocketHandler):
         await self._open_link(conv_id, catch_up=True)
 
     async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
         await super().stop()
         left = self.state.presence.get(self.staff_id, 1) - 1
         if left > 0:

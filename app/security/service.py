@@ -131,6 +131,29 @@ async def authenticate(
     return record, staff
 
 
+async def keep_alive(
+    session: AsyncSession, settings: Settings, digest: str, *, last_activity: float, now: float
+) -> bool:
+    """For an open console socket: is its session still live? Activity on the socket counts.
+
+    Returns False (and deletes the session if it expired) when the socket must be closed:
+    logged out, expired (idle or absolute), or the account disabled.
+    """
+    found = await repo.session_with_staff(session, digest)
+    if found is None:
+        return False
+    record, staff = found
+    seen = max(record.last_seen_at, last_activity)
+    idle = now - seen > settings.session_idle_seconds
+    too_old = now - record.created_at > settings.session_absolute_seconds
+    if idle or too_old or staff.disabled:
+        await repo.delete_session(session, digest)
+        return False
+    if seen > record.last_seen_at:
+        await repo.touch_session(session, digest, seen)
+    return True
+
+
 def csrf_ok(record: StaffSession, presented: str | None) -> bool:
     return presented is not None and hmac.compare_digest(record.csrf_token, presented)
 

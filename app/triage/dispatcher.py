@@ -24,7 +24,9 @@ from app.triage import repository as repo
 log = logging.getLogger(__name__)
 
 QUEUE_CHANNEL = "queue"
-PlaceHandler = Callable[[engine.Place], None]
+#: Called with the ticket's new place, or with None when it no longer waits (it was assigned or
+#: ended without this process hearing of it: the handler must then look the ticket up).
+PlaceHandler = Callable[[engine.Place | None], None]
 
 
 def ticket_channel(ticket_id: int) -> str:
@@ -153,8 +155,11 @@ class Dispatcher:
             places = engine.positions(tickets)
             for ticket_id, handler in list(self._watchers.items()):
                 place = places.get(ticket_id)
-                if place is not None and place != self._last_place.get(ticket_id):
-                    self._last_place[ticket_id] = place
+                if place != self._last_place.get(ticket_id):
+                    if place is None:
+                        self._last_place.pop(ticket_id, None)
+                    else:
+                        self._last_place[ticket_id] = place
                     handler(place)
 
     async def _sweep_loop(self) -> None:
