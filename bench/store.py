@@ -36,24 +36,45 @@ async def _prepare(url: str, conversations: int) -> list[str]:
     try:
         async with transaction(make_sessionmaker(engine)) as session:
             staff = Staff(
-                id=new_id(), username=f"bench-{new_id()[:8]}".lower(), alias="B", role="counsellor",
-                password_hash="x", totp_secret="x", totp_last_step=0, languages="sv", skills="youth",
-                capacity=conversations, disabled=False, on_duty=False, idle_since=0.0, created_at=0.0,
+                id=new_id(),
+                username=f"bench-{new_id()[:8]}".lower(),
+                alias="B",
+                role="counsellor",
+                password_hash="x",
+                totp_secret="x",
+                totp_last_step=0,
+                languages="sv",
+                skills="youth",
+                capacity=conversations,
+                disabled=False,
+                on_duty=False,
+                idle_since=0.0,
+                created_at=0.0,
             )
             session.add(staff)
             await session.flush()
             for conv in convs:
-                ticket = Ticket(token_digest=new_id() + new_id(), kind="youth", language="sv",
-                                urgent=False, status="assigned", joined_at=0.0)
+                ticket = Ticket(
+                    token_digest=new_id() + new_id(),
+                    kind="youth",
+                    language="sv",
+                    urgent=False,
+                    status="assigned",
+                    joined_at=0.0,
+                )
                 session.add(ticket)
                 await session.flush()
-                session.add(Conversation(id=conv, ticket_id=ticket.id, staff_id=staff.id, opened_at=0.0))
+                session.add(
+                    Conversation(id=conv, ticket_id=ticket.id, staff_id=staff.id, opened_at=0.0)
+                )
     finally:
         await engine.dispose()
     return convs
 
 
-async def _run(url: str, convs: list[str], envelopes: int, producers: int, batch_max: int) -> dict[str, Any]:
+async def _run(
+    url: str, convs: list[str], envelopes: int, producers: int, batch_max: int
+) -> dict[str, Any]:
     engine = make_engine(Settings(mode="test", database_url=url))
     store = EnvelopeStore(engine, batch_max=batch_max)
     await store.start()
@@ -83,13 +104,23 @@ async def _run(url: str, convs: list[str], envelopes: int, producers: int, batch
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", action="append", default=None,
-                        help="repeatable; default: a fresh SQLite file")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--database-url",
+        action="append",
+        default=None,
+        help="repeatable; default: a fresh SQLite file",
+    )
     parser.add_argument("--envelopes", type=int, default=20_000)
     parser.add_argument("--producers", type=int, default=200)
-    parser.add_argument("--per-message-envelopes", type=int, default=2_000,
-                        help="per-message commit is slow: measure it on fewer envelopes")
+    parser.add_argument(
+        "--per-message-envelopes",
+        type=int,
+        default=2_000,
+        help="per-message commit is slow: measure it on fewer envelopes",
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="vh-bench-store-"))
     urls = args.database_url or [f"sqlite+aiosqlite:///{tmp}/store.sqlite3"]
@@ -106,7 +137,10 @@ def main() -> None:
     print()
     print(f"{'database':12} {'commit':12} {'envelopes/s':>12} {'mean batch':>11}")
     for row in rows:
-        print(f"{row['database']:12} {row['commit']:12} {row['envelopes_per_s']:12.0f} {row['mean_batch']:11.1f}")
+        print(
+            f"{row['database']:12} {row['commit']:12} "
+            f"{row['envelopes_per_s']:12.0f} {row['mean_batch']:11.1f}"
+        )
     print("target: group commit >= 5000 durable envelopes/s on SQLite and PostgreSQL")
 
 
