@@ -141,9 +141,16 @@ def demo_settings(port: int) -> Settings:
 
 
 def _ensure_demo_counsellor(settings: Settings) -> dict[str, str]:
-    if DEMO_CREDENTIALS.exists():
+    """The demo counsellor's login: created on the first run, read back on later runs."""
+    exists = any(s["username"] == "demo" for s in asyncio.run(_list_staff(settings)))
+    if exists and DEMO_CREDENTIALS.exists():
         saved: dict[str, str] = json.loads(DEMO_CREDENTIALS.read_text("utf-8"))
         return saved
+    if exists:
+        raise SystemExit(
+            f"vhouse: the demo database has a demo counsellor but {DEMO_CREDENTIALS} is gone; "
+            f"delete {DEMO_DB} to start the demo afresh"
+        )
     password = secrets.token_urlsafe(15)
     args = argparse.Namespace(
         username="demo",
