@@ -24,7 +24,7 @@ from app.kit.ratelimit import KeyedWindows
 from app.pages import endpoints as pages
 from app.pages.assets import STATIC
 from app.security import endpoints as auth
-from app.security.headers import SecurityHeadersMiddleware
+from app.security.headers import SecurityHeadersMiddleware, header_map
 from app.state import AppState
 from app.triage import endpoints as youth
 from app.triage.dispatcher import Dispatcher
@@ -74,8 +74,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
     )
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.mode == "production")
-    _add_error_handlers(app)
+    hsts = settings.mode == "production"
+    app.add_middleware(SecurityHeadersMiddleware, hsts=hsts)
+    _add_error_handlers(app, hsts=hsts)
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(youth.router)
@@ -91,7 +92,7 @@ def _error(
     return JSONResponse({"error": {"code": code, "message": message}}, status, headers=headers)
 
 
-def _add_error_handlers(app: FastAPI) -> None:
+def _add_error_handlers(app: FastAPI, *, hsts: bool) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         return _error(exc.status, exc.code, exc.message, exc.headers)
@@ -112,4 +113,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def crash(_: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled %s", type(exc).__name__, exc_info=exc)
-        return _error(500, "internal_error", "something went wrong on our side")
+        # Sent by ServerErrorMiddleware, outside SecurityHeadersMiddleware: add them here.
+        return _error(
+            500, "internal_error", "something went wrong on our side", header_map(hsts=hsts)
+        )

@@ -41,6 +41,16 @@ HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 _REPLACED = {name for name, _ in BASE_HEADERS} | {b"server", b"strict-transport-security"}
 
 
+def header_map(*, hsts: bool) -> dict[str, str]:
+    """The same headers as a mapping, for responses sent outside this middleware.
+
+    Starlette sends the 500 of an unhandled exception from ``ServerErrorMiddleware``, which
+    wraps every user middleware: the crash handler must add these itself.
+    """
+    pairs = [*BASE_HEADERS, HSTS] if hsts else list(BASE_HEADERS)
+    return {name.decode(): value.decode() for name, value in pairs}
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
