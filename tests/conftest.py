@@ -179,7 +179,7 @@ class Server:
                 self.process.wait()
 
 
-def start_server(database: Database, tmp_path: Path, **env: str) -> Server:
+def start_server(database: Database, tmp_path: Path, *, migrate: bool = True, **env: str) -> Server:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     log_path = tmp_path / f"server-{port}.log"
@@ -195,7 +195,11 @@ def start_server(database: Database, tmp_path: Path, **env: str) -> Server:
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 - our own CLI
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--migrate"],
+            [
+                sys.executable,
+                *("-m", "app.cli", "serve", "--port", str(port)),
+                *(["--migrate"] if migrate else []),
+            ],
             cwd=ROOT,
             env=full_env,
             stdout=log,

@@ -57,10 +57,10 @@ def database_of(kind: str, tmp: Path) -> Iterator[Database]:
         _drop_postgres_database(name)
 
 
-def shared_server(**env: str) -> Any:
+def shared_server(kinds: tuple[str, ...] = ("sqlite", "postgresql"), **env: str) -> Any:
     """A module-scoped fixture: one real server per database kind, with ``env`` settings."""
 
-    @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+    @pytest.fixture(scope="module", params=list(kinds))
     def fixture(
         request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     ) -> Iterator[Server]:
