@@ -1,1 +1,254 @@
-// placeholder
+// The staff console: log in (password + TOTP), then one /ws/staff socket carrying duty, the
+// assigned chats (several at once, one staff/conversation.js panel each) and their envelopes.
+// The session cookie is HttpOnly; the CSRF token is kept in memory for logout.
+
+import { socketUrl } from "../chat/envelopes.js";
+import { Conversation } from "./conversation.js";
+
+const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
+
+class StaffConsole {
+  constructor(root) {
+    this.root = root;
+    this.loginForm = root.querySelector("[data-login]");
+    this.loginError = root.querySelector("[data-login-error]");
+    this.panel = root.querySelector("[data-console]");
+    this.whoami = root.querySelector("[data-whoami]");
+    this.dutyButton = root.querySelector("[data-duty]");
+    this.logoutButton = root.querySelector("[data-logout]");
+    this.status = root.querySelector("[data-console-status]");
+    this.noChats = root.querySelector("[data-no-chats]");
+    this.chatList = root.querySelector("[data-chats]");
+    this.template = root.querySelector("[data-chat-template]");
+    this.socket = null;
+    this.csrf = null;
+    this.onDuty = false;
+    this.attempt = 0;
+    this.numbered = 0;
+    this.chats = new Map(); // conv -> Conversation
+    this.chain = Promise.resolve();
+  }
+
+  async init() {
+    this.loginForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.login();
+    });
+    this.dutyButton.addEventListener("click", () => {
+      this.send({ type: "duty", on: !this.onDuty });
+    });
+    this.logoutButton.addEventListener("click", () => this.logout());
+    // An existing session (same tab, reload) goes straight to the console.
+    try {
+      const response = await fetch("/staff/api/me", { credentials: "same-origin" });
+      if (response.ok) {
+        this.started(await response.json());
+        return;
+      }
+    } catch {
+      // Offline: the login form says so when used.
+    }
+    this.showLogin();
+  }
+
+  showLogin() {
+    this.panel.hidden = true;
+    this.loginForm.hidden = false;
+    this.loginForm.elements.username.focus();
+  }
+
+  async login() {
+    const form = this.loginForm.elements;
+    this.loginError.textContent = "";
+    let response;
+    try {
+      response = await fetch("/staff/api/login", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({
+          username: form.username.value,
+          password: form.password.value,
+          totp: form.totp.value.trim(),
+        }),
+      });
+    } catch {
+      this.loginError.textContent = "The server cannot be reached. Try again.";
+      return;
+    }
+    form.password.value = "";
+    form.totp.value = "";
+    if (response.status === 429) {
+      this.loginError.textContent = "Too many failed attempts. Try again later.";
+    } else if (!response.ok) {
+      this.loginError.textContent = "Wrong username, password or code.";
+    } else {
+      this.started(await response.json());
+    }
+  }
+
+  started(info) {
+    this.csrf = info.csrf_token;
+    this.whoami.textContent = `Logged in as ${info.alias} (${info.role}).`;
+    this.loginForm.hidden = true;
+    this.panel.hidden = false;
+    this.connect();
+  }
+
+  connect() {
+    const socket = new WebSocket(socketUrl("/ws/staff"));
+    this.socket = socket;
+    this.status.textContent = "Connecting…";
+    socket.addEventListener("message", (event) => {
+      let frame;
+      try {
+        frame = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      this.chain = this.chain.then(() => this.handle(frame)).catch(() => {});
+    });
+    socket.addEventListener("close", () => this.closed(socket));
+  }
+
+  closed(socket) {
+    if (socket !== this.socket) return;
+    this.socket = null;
+    this.setDuty(false);
+    if (!this.csrf) return; // logged out
+    const delay = RECONNECT_DELAYS_MS[Math.min(this.attempt, RECONNECT_DELAYS_MS.length - 1)];
+    this.attempt += 1;
+    this.status.textContent = "Disconnected. Reconnecting…";
+    setTimeout(async () => {
+      if (!this.csrf || this.socket) return;
+      const response = await fetch("/staff/api/me", { credentials: "same-origin" }).catch(
+        () => null,
+      );
+      if (response?.status === 401) {
+        this.loggedOut("Your session has ended. Log in again.");
+      } else if (this.csrf && !this.socket) {
+        this.connect();
+      }
+    }, delay * (0.5 + Math.random()));
+  }
+
+  send(frame) {
+    if (this.socket?.readyState === WebSocket.OPEN) {
+      this.socket.send(JSON.stringify(frame));
+      return true;
+    }
+    return false;
+  }
+
+  setDuty(on) {
+    this.onDuty = on;
+    this.dutyButton.textContent = on ? "Go off duty" : "Go on duty";
+    this.dutyButton.setAttribute("aria-pressed", String(on));
+  }
+
+  async handle(frame) {
+    switch (frame.type) {
+      case "hello":
+        this.attempt = 0;
+        this.status.textContent = frame.on_duty ? "Connected. On duty." : "Connected. Off duty.";
+        this.setDuty(frame.on_duty);
+        for (const info of frame.conversations) {
+          const chat = this.chats.get(info.conv) ?? (await this.add(info));
+          // These links hold live envelopes until we say what we have (sync).
+          this.send({ type: "sync", conv: info.conv, have: chat.cursors() });
+        }
+        break;
+      case "duty":
+        this.setDuty(frame.on);
+        this.status.textContent = frame.on ? "On duty: new chats can be assigned to you." : "Off duty.";
+        break;
+      case "assigned":
+        if (!this.chats.has(frame.conv)) {
+          const chat = await this.add(frame);
+          chat.transcript.addNotice("New chat assigned to you.");
+          chat.messageBox.focus();
+        }
+        break;
+      case "synced":
+        this.chats.get(frame.conv)?.resend();
+        break;
+      case "envelope":
+        await this.chats.get(frame.envelope.conv)?.received(frame.envelope);
+        break;
+      case "ack":
+        this.chats.get(frame.conv)?.acknowledged(frame);
+        break;
+      case "typing":
+        this.chats.get(frame.conv)?.showTyping(frame.typing);
+        break;
+      case "closed":
+        this.chats.get(frame.conv)?.closed(frame);
+        break;
+      case "error":
+        if (frame.code === "logged_out") {
+          this.loggedOut("Your session has ended. Log in again.");
+        } else if (this.chatOf(frame.ref)) {
+          this.chatOf(frame.ref).error(frame);
+        } else {
+          this.status.textContent = frame.message || "Something went wrong.";
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** The chat whose envelope an error frame's `ref` names ({seg, inst, seq}), if any. */
+  chatOf(ref) {
+    if (!ref) return undefined;
+    return [...this.chats.values()].find((chat) => chat.sender?.inst === ref.inst);
+  }
+
+  async add(info) {
+    this.numbered += 1;
+    const chat = new Conversation(this.template, info, this.numbered, (f) => this.send(f));
+    this.chats.set(info.conv, chat);
+    await chat.init((done) => this.remove(done));
+    this.chatList.append(chat.element);
+    this.noChats.hidden = true;
+    return chat;
+  }
+
+  remove(chat) {
+    chat.element.remove();
+    this.chats.delete(chat.conv);
+    this.noChats.hidden = this.chats.size > 0;
+  }
+
+  async logout() {
+    const csrf = this.csrf;
+    try {
+      await fetch("/staff/api/logout", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "X-CSRF-Token": csrf ?? "" },
+      });
+    } catch {
+      // The local state is cleared whatever the server answered.
+    }
+    this.loggedOut("You are logged out.");
+  }
+
+  loggedOut(message) {
+    this.csrf = null;
+    const socket = this.socket;
+    this.socket = null;
+    socket?.close(1000);
+    for (const chat of this.chats.values()) chat.element.remove();
+    this.chats.clear();
+    this.numbered = 0;
+    this.noChats.hidden = false;
+    this.setDuty(false);
+    this.showLogin();
+    this.loginError.textContent = message;
+  }
+}
+
+for (const root of document.querySelectorAll('[data-module="staff-console"]')) {
+  new StaffConsole(root).init();
+}

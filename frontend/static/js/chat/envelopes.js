@@ -1,0 +1,104 @@
+// Building and opening envelopes of the CRYPTO.md §4 shape: the browser twin of
+// app/client/envelopes.py (Sender.text_envelope there is Sender.textEnvelope here).
+
+import { b64urlDecode, b64urlEncode, randomBytes } from "../crypto/bytes.js";
+import { MessageError, decryptMessage, encryptMessage } from "../crypto/message.js";
+
+/** One sending instance (this page load): its random `inst` and next `seq` per segment. */
+export class Sender {
+  constructor(conv, role, seg = 0) {
+    this.conv = conv;
+    this.role = role;
+    this.seg = seg;
+    this.inst = b64urlEncode(randomBytes(16));
+    this.nextSeq = 1;
+  }
+
+  /** Encrypt `body` under segment key `key` as this instance's next seq. */
+  async messageEnvelope(key, body) {
+    const seq = this.nextSeq++;
+    const ct = await encryptMessage(
+      key,
+      b64urlDecode(this.conv),
+      this.seg,
+      this.role,
+      b64urlDecode(this.inst),
+      seq,
+      body,
+    );
+    return {
+      v: 1,
+      cs: 1,
+      conv: this.conv,
+      seg: this.seg,
+      role: this.role,
+      inst: this.inst,
+      seq,
+      ct: b64urlEncode(ct),
+    };
+  }
+
+  /** A {"type": "text", "body": text, "sent_at": unix ms} message, encrypted. */
+  textEnvelope(key, text) {
+    return this.messageEnvelope(key, { type: "text", body: text, sent_at: Date.now() });
+  }
+}
+
+/** The plaintext object of `envelope`; throws MessageError if it cannot be opened. */
+export async function openEnvelope(key, envelope) {
+  let conv, inst, ct;
+  try {
+    [conv, inst, ct] = [envelope.conv, envelope.inst, envelope.ct].map(b64urlDecode);
+  } catch {
+    throw new MessageError("the envelope's binary fields are not base64url");
+  }
+  return decryptMessage(key, conv, envelope.seg, envelope.role, inst, envelope.seq, ct);
+}
+
+/** The text of a `text` message; throws MessageError for anything else. */
+export async function openText(key, envelope) {
+  const body = await openEnvelope(key, envelope);
+  if (body.type !== "text" || typeof body.body !== "string") {
+    throw new MessageError("not a text message");
+  }
+  return body.body;
+}
+
+/**
+ * What was received of each stream (seg, role, inst): refuses replays (seq ≤ last seen) and
+ * gives the `have` cursors of a sync frame.
+ */
+export class Streams {
+  constructor() {
+    this.last = new Map();
+  }
+
+  static keyOf(e) {
+    return `${e.seg}|${e.role}|${e.inst}`;
+  }
+
+  /** True when `envelope` is new for its stream (and records it); false for a replay. */
+  accept(envelope) {
+    const key = Streams.keyOf(envelope);
+    if (envelope.seq <= (this.last.get(key) ?? 0)) return false;
+    this.last.set(key, envelope.seq);
+    return true;
+  }
+
+  /** `have` for a sync, plus an own stream acknowledged up to `ownAcked` (if given). */
+  cursors(own, ownAcked = 0) {
+    const have = [];
+    for (const [key, seq] of this.last) {
+      const [seg, role, inst] = key.split("|");
+      have.push({ seg: Number(seg), role, inst, seq });
+    }
+    if (own) have.push({ seg: own.seg, role: own.role, inst: own.inst, seq: ownAcked });
+    return have;
+  }
+}
+
+/** The ws(s):// URL of a socket path on this page's origin. */
+export function socketUrl(path) {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${location.host}${path}`;
+}

@@ -1,0 +1,53 @@
+"""Steps shared by the browser tests: the youth chat page and the staff console, as a person
+would use them (labels and roles, not internal ids)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.conftest import Server, StaffAccount
+
+
+def open_console(page: Any, server: Server, account: StaffAccount, *, on_duty: bool = True) -> None:
+    page.goto(server.base_url + "/staff")
+    page.get_by_label("Username").fill(account.username)
+    page.get_by_label("Password").fill(account.password)
+    page.get_by_label("6-digit code").fill(account.code())
+    page.get_by_role("button", name="Log in").click()
+    duty = page.get_by_role("button", name="Go on duty")
+    expect(duty).to_be_visible()
+    expect(page.get_by_text("Preview: end-to-end keys are not active yet")).to_be_visible()
+    if on_duty:
+        expect(page.get_by_role("status").filter(has_text="Connected")).to_be_visible()
+        duty.click()
+        expect(page.get_by_role("button", name="Go off duty")).to_be_visible()
+
+
+def start_youth_chat(page: Any, server: Server, *, language: str = "sv") -> None:
+    """Triage and queue: leaves the page waiting for a counsellor."""
+    page.goto(server.base_url + "/chat")
+    page.get_by_label("Language").select_option(language)
+    page.get_by_label("I am a young person").check()
+    page.get_by_label("No", exact=True).check()
+    page.get_by_role("button", name="Start chat").click()
+    expect(page.locator("[data-queue-status]")).to_contain_text("in the queue")
+
+
+def wait_paired(page: Any, alias: str = "Sara") -> None:
+    expect(page.get_by_text(f"You are talking with {alias}.")).to_be_visible()
+    expect(page.get_by_text("Preview: end-to-end keys are not active yet")).to_be_visible()
+
+
+def send(page: Any, text: str, scope: Any = None) -> None:
+    where = scope if scope is not None else page
+    box = where.get_by_role("textbox", name="Message")
+    box.fill(text)
+    where.get_by_role("button", name="Send").click()
+
+
+def bodies(scope: Any) -> list[str]:
+    """The message texts shown in a transcript, in order."""
+    texts: list[str] = scope.locator("[role=log] .message-body").all_text_contents()
+    return texts

@@ -1,0 +1,120 @@
+"""A whole chat in the browser: the youth page and the staff console, two browser contexts."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import Server, StaffAccount
+from tests.e2e.conftest import Contexts
+from tests.e2e.pages import bodies, open_console, send, start_youth_chat, wait_paired
+
+pytestmark = pytest.mark.browser
+
+XSS = '<img src=x onerror=alert(1)><script>alert(2)</script>"&amp;'
+
+
+def test_youth_and_counsellor_chat(
+    contexts: Contexts, server: Server, counsellor: StaffAccount
+) -> None:
+    youth = contexts.page()
+    start_youth_chat(youth, server)
+    expect(youth.locator("[data-queue-status]")).to_contain_text("number 1 in the queue")
+
+    staff = contexts.page()
+    open_console(staff, server, counsellor)
+    panel = staff.locator("[data-chat]")
+    expect(panel).to_have_count(1)
+    expect(panel.get_by_role("heading")).to_contain_text("young person, sv")
+    wait_paired(youth)
+
+    send(youth, "Hej, jag behöver prata med någon.")
+    expect(panel.locator(".message-body")).to_have_text(["Hej, jag behöver prata med någon."])
+    send(staff, "Hej! Jag heter Sara. Vad vill du prata om?", panel)
+    expect(youth.locator("[role=log] .message-body")).to_have_text(
+        ["Hej, jag behöver prata med någon.", "Hej! Jag heter Sara. Vad vill du prata om?"]
+    )
+
+    # Both directions: the payload is text, never markup (SECURITY R-14).
+    send(youth, XSS)
+    send(staff, XSS, panel)
+    expect(panel.locator(".message-body").last).to_have_text(XSS)
+    expect(youth.locator(".message-body").last).to_have_text(XSS)
+    assert bodies(panel).count(XSS) == 2
+    assert bodies(youth).count(XSS) == 2
+    for page in (youth, staff):
+        assert page.locator("[role=log] img, [role=log] script").count() == 0
+        assert page.locator(".message-body").first.get_attribute("dir") == "auto"
+    # Acknowledged by the server: nothing is left pending.
+    expect(youth.locator(".message-pending")).to_have_count(0)
+    expect(panel.locator(".message-pending")).to_have_count(0)
+
+    # Right-to-left text keeps its direction per message.
+    send(youth, "مرحبا")
+    expect(panel.locator(".message-body").last).to_have_text("مرحبا")
+
+    youth.get_by_role("button", name="End chat").click()
+    expect(youth.get_by_text("You ended the chat.")).to_be_visible()
+    expect(panel.get_by_text("The young person ended the chat.")).to_be_visible()
+    expect(youth.get_by_role("textbox", name="Message")).to_be_disabled()
+    expect(panel.get_by_role("textbox", name="Message")).to_be_disabled()
+    panel.get_by_role("button", name="Remove from list").click()
+    expect(staff.locator("[data-chat]")).to_have_count(0)
+
+    staff.get_by_role("button", name="Log out").click()
+    expect(staff.get_by_role("button", name="Log in")).to_be_visible()
+    assert staff.context.cookies() == []
+    assert youth.context.cookies() == []
+    assert server.alive()
+
+
+def test_console_takes_two_chats_and_closes_one(
+    contexts: Contexts, server: Server, counsellor: StaffAccount
+) -> None:
+    staff = contexts.page()
+    open_console(staff, server, counsellor)
+    first, second = contexts.page(), contexts.page()
+    start_youth_chat(first, server)
+    wait_paired(first)
+    start_youth_chat(second, server, language="en")
+    wait_paired(second)
+    panels = staff.locator("[data-chat]")
+    expect(panels).to_have_count(2)
+
+    send(first, "from the first")
+    send(second, "from the second")
+    expect(panels.nth(0).locator(".message-body")).to_have_text(["from the first"])
+    expect(panels.nth(1).locator(".message-body")).to_have_text(["from the second"])
+    send(staff, "to the second", panels.nth(1))
+    expect(second.locator(".message-body")).to_have_text(["from the second", "to the second"])
+    expect(first.locator(".message-body")).to_have_text(["from the first"])
+
+    panels.nth(0).get_by_role("button", name="Close chat").click()
+    expect(first.get_by_text("Sara ended the chat.")).to_be_visible()
+    expect(panels.nth(0).get_by_text("You closed the chat.")).to_be_visible()
+    expect(panels.nth(1).get_by_role("textbox", name="Message")).to_be_enabled()
+
+
+def test_console_reload_syncs_open_chats(
+    contexts: Contexts, server: Server, counsellor: StaffAccount
+) -> None:
+    """A reloaded console lists its open chats in hello, syncs them and shows their history."""
+    youth = contexts.page()
+    staff = contexts.page()
+    open_console(staff, server, counsellor)
+    start_youth_chat(youth, server)
+    wait_paired(youth)
+    panel = staff.locator("[data-chat]")
+    send(youth, "before the reload")
+    send(staff, "reply before the reload", panel)
+    expect(youth.locator(".message-body")).to_have_count(2)
+
+    staff.reload()  # the session cookie is kept: straight back to the console
+    panel = staff.locator("[data-chat]")
+    expect(panel.locator(".message-body")).to_have_text(
+        ["before the reload", "reply before the reload"]
+    )
+    send(youth, "after the reload")
+    expect(panel.locator(".message-body").last).to_have_text("after the reload")
+    send(staff, "reply after the reload", panel)
+    expect(youth.locator(".message-body").last).to_have_text("reply after the reload")
