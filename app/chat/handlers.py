@@ -172,6 +172,7 @@ class YouthHandler(SocketHandler):
         self._instance = new_token()
         self.ticket_id: int | None = None
         self._token_digest: str | None = None
+        self._replaced = False
         self.phase = "new"
         self._unwatch: Callable[[], None] | None = None
 
@@ -275,6 +276,7 @@ class YouthHandler(SocketHandler):
                 protocol.dumps({"type": "resumed", "queue": ticket.kind, "conv": conv.id})
             )
             await self._chat(conv.id, conv.alias, catch_up=False)
+            self._announce_presence(conv.id, present=True)
 
     async def _became_ticket(self, ticket_id: int) -> None:
         self.ticket_id = ticket_id
@@ -305,6 +307,7 @@ class YouthHandler(SocketHandler):
             )
             self._background(task)
         elif event["t"] == "replaced" and event["by"] != self._instance:
+            self._replaced = True
             self.outbox.send(
                 protocol.error_frame("replaced", "this chat was opened on another connection")
             )
@@ -358,11 +361,19 @@ class YouthHandler(SocketHandler):
         self.phase = "ended"
         self.outbox.close(1000)
 
+    def _announce_presence(self, conv_id: str, *, present: bool) -> None:
+        """Tell the counsellor the young person's connection went or came back (never stored)."""
+        frame = protocol.dumps({"type": "presence", "conv": conv_id, "present": present})
+        self.state.broker.publish(conv_channel(conv_id), signal_event(self.role, frame))
+
     async def stop(self) -> None:
         if self._unwatch is not None:
             self._unwatch()
+        if self.phase == "chat" and not self._replaced:
+            for conv_id in self.links:
+                self._announce_presence(conv_id, present=False)
         await super().stop()
-        if self.ticket_id is not None and self.phase in ("waiting", "chat"):
+        if self.ticket_id is not None and self.phase in ("waiting", "chat") and not self._replaced:
             try:
                 async with transaction(self.state.sessionmaker) as session:
                     await triage_service.set_presence(
