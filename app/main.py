@@ -22,7 +22,7 @@ from app.kit.clock import Clock, system_clock
 from app.kit.errors import DomainError
 from app.kit.ratelimit import KeyedWindows
 from app.pages import endpoints as pages
-from app.pages.assets import STATIC
+from app.pages.assets import STATIC, assets
 from app.security import endpoints as auth
 from app.security.headers import SecurityHeadersMiddleware, header_map
 from app.state import AppState
@@ -75,7 +75,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         openapi_url="/openapi.json" if docs else None,
     )
     hsts = settings.mode == "production"
-    app.add_middleware(SecurityHeadersMiddleware, hsts=hsts)
+    app.add_middleware(
+        SecurityHeadersMiddleware, hsts=hsts, script_hashes=(assets().importmap_csp,)
+    )
     _add_error_handlers(app, hsts=hsts)
     app.include_router(health.router)
     app.include_router(auth.router)

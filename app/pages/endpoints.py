@@ -9,16 +9,23 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
-from app.pages.assets import TEMPLATES, integrity_map
+from app.pages.assets import TEMPLATES, assets
 from app.state import get_state
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(TEMPLATES))
-_INTEGRITY = integrity_map()
+
+
+def _importmap() -> Markup:
+    """The inline import map giving every module its integrity (allowed by hash in the CSP)."""
+    # Our own JSON of static file names and hashes: nothing user-supplied, and JSON inside a
+    # script element must not be HTML-escaped.
+    importmap = Markup(assets().importmap)  # noqa: S704
+    return Markup('<script type="importmap">{}</script>').format(importmap)
 
 
 def _asset(kind: str, name: str) -> Markup:
-    integrity = _INTEGRITY[name]
+    integrity = assets().integrity[name]
     if kind == "css":
         return Markup('<link rel="stylesheet" href="/static/{}" integrity="{}">').format(
             name, integrity
@@ -29,6 +36,7 @@ def _asset(kind: str, name: str) -> Markup:
 
 
 templates.env.globals["asset"] = _asset
+templates.env.globals["importmap"] = _importmap
 
 
 def _render(request: Request, template: str, **context: Any) -> HTMLResponse:

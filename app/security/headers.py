@@ -9,20 +9,29 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CSP = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self'",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
+
+def content_security_policy(script_hashes: tuple[str, ...] = ()) -> str:
+    """The CSP of every response; ``script_hashes`` admit specific inline scripts by hash."""
+    return "; ".join(
+        (
+            "default-src 'self'",
+            " ".join(("script-src 'self'", *script_hashes)),
+            *_CSP_REST,
+        )
     )
+
+
+_CSP_REST = (
+    "style-src 'self'",
+    "img-src 'self'",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
 )
+CSP = content_security_policy()
 
 BASE_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"content-security-policy", CSP.encode()),
@@ -52,9 +61,11 @@ def header_map(*, hsts: bool) -> dict[str, str]:
 
 
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool, script_hashes: tuple[str, ...] = ()) -> None:
         self.app = app
-        self.headers = [*BASE_HEADERS, HSTS] if hsts else list(BASE_HEADERS)
+        csp = (b"content-security-policy", content_security_policy(script_hashes).encode())
+        headers = [csp, *BASE_HEADERS[1:]]
+        self.headers = [*headers, HSTS] if hsts else headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

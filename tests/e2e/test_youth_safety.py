@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 from typing import Any
 
@@ -57,8 +59,18 @@ def _check_youth_page(page: Any, server: Server, path: str) -> None:
     assert page.locator("[data-quick-exit]").count() == 1
     assert page.locator("[data-quick-exit]").get_attribute("href") == EXIT_PATH
     assert page.locator("[data-quick-exit-skip]").get_attribute("href") == EXIT_PATH
-    # no inline script or style; every script and stylesheet carries SRI.
-    assert page.locator("script:not([src])").count() == 0
+    # the only inline script is the import map, admitted by its hash in the CSP; no
+    # inline style; every script and stylesheet carries SRI, and the import map gives every
+    # module that is loaded by `import` its integrity too.
+    inline = page.locator("script:not([src])")
+    assert inline.count() == 1
+    assert inline.get_attribute("type") == "importmap"
+    importmap_text = inline.text_content() or ""
+    digest = base64.b64encode(hashlib.sha256(importmap_text.encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in csp
+    module_integrity = json.loads(importmap_text)["integrity"]
+    assert "/static/js/crypto/message.js" in module_integrity
+    assert all(v.startswith("sha384-") for v in module_integrity.values())
     assert page.locator("style, [style]").count() == 0
     for tag in page.locator("script[src], link[rel=stylesheet]").all():
         assert (tag.get_attribute("integrity") or "").startswith("sha384-")
