@@ -11,8 +11,20 @@ import pytest
 
 from app.chat.protocol import Envelope
 from app.client import CounsellorClient, YouthClient
-from tests.conftest import Server, StaffAccount
-from tests.support import Chat, Harness, exchange, read_back, until
+from tests.conftest import Server
+from tests.support import (
+    Harness,
+    exchange,
+    frames_until_closed,
+    new_staff,
+    read_back,
+    shared_server,
+    unique_language,
+    until,
+)
+
+#: One server per database kind; each test has its own counsellor and triage language.
+served = shared_server()
 
 
 def _carry_over(old: YouthClient) -> YouthClient:
@@ -27,13 +39,10 @@ def _carry_over(old: YouthClient) -> YouthClient:
 
 
 @pytest.mark.parametrize("drop", ["close_after_some_acks", "abort_without_acks"])
-async def test_youth_reconnects_and_nothing_is_lost_or_doubled(
-    server: Server, counsellor: StaffAccount, drop: str
-) -> None:
-    async with Harness(server) as h:
-        staff, _ = await h.console(counsellor)
-        await staff.duty(True)
-        youth, conv = await h.pair(staff, "sv")
+async def test_youth_reconnects_and_nothing_is_lost_or_doubled(served: Server, drop: str) -> None:
+    async with Harness(served) as h:
+        chat = await h.chat(envelopes=0)
+        staff, youth, conv = chat.staff, chat.youth, chat.conv
         assert youth.sender is not None
         sender = staff.senders[conv]
         own = (youth.sender.seg, "Y", youth.sender.inst)
@@ -109,29 +118,24 @@ async def test_youth_reconnects_and_nothing_is_lost_or_doubled(
         assert staff.duplicates_received == 0
         assert _from(again, "C") == from_staff
         assert again.duplicates_received == 0
-        assert server.alive()
+        assert served.alive()
 
 
 def _from(client: YouthClient | CounsellorClient, role: str) -> list[Envelope]:
     return [e for e in client.envelopes if e.role == role]
 
 
-async def test_console_reconnect_gets_open_conversations_and_full_history(
-    server: Server, counsellor: StaffAccount
-) -> None:
-    async with Harness(server) as h:
-        staff, _ = await h.console(counsellor)
-        await staff.duty(True)
-        youth, conv = await h.pair(staff, "sv")
-        chat = Chat("sv", counsellor, staff, youth, conv)
-        await exchange(chat, 3)
+async def test_console_reconnect_gets_open_conversations_and_full_history(served: Server) -> None:
+    async with Harness(served) as h:
+        chat = await h.chat(envelopes=3)
+        staff, youth, conv = chat.staff, chat.youth, chat.conv
         await exchange(chat, 2)
         await staff.close()  # the console goes away; the conversation stays open
 
-        console, hello = await h.console(counsellor)  # a fresh login and a new instance
+        console, hello = await h.console(chat.account)  # a fresh login and a new instance
         assert hello["on_duty"] is False  # the last console closing ended the duty
         assert hello["conversations"] == [
-            {"conv": conv, "kind": "youth", "language": "sv", "urgent": False}
+            {"conv": conv, "kind": "youth", "language": chat.language, "urgent": False}
         ]
         history = await read_back(console, conv)
         assert history == chat.stored  # every envelope of both sides, in stored order
@@ -143,3 +147,29 @@ async def test_console_reconnect_gets_open_conversations_and_full_history(
         await youth.send_envelope(later)
         await until(console, lambda: later in console.envelopes)
         assert console.envelopes == [*chat.stored, later]
+
+
+async def test_resume_while_waiting_replaces_the_old_socket_and_keeps_the_place(
+    served: Server,
+) -> None:
+    """A second connection with the ticket (e.g. after a network switch, while the server still
+    holds the old one) takes over; the old one is closed, and the ticket stays in the queue."""
+    async with Harness(served) as h:
+        language = unique_language()
+        old = await h.youth()
+        await old.join(language=language)
+        assert (await old.expect("position"))["position"] == 1
+
+        new = YouthClient(served.base_url, ticket=old.ticket)
+        h.clients.append(new)
+        await new.connect()
+        assert (await new.resume())["queue"] == "youth"
+        frames, code = await frames_until_closed(old)
+        assert code == 4001
+        assert [f["code"] for f in frames if f["type"] == "error"] == ["replaced"]
+        assert (await new.expect("position"))["position"] == 1
+
+        staff, _ = await h.console(await new_staff(served, languages=[language]))
+        await staff.duty(True)
+        paired = await new.wait_paired()
+        assert (await staff.wait_assigned())["conv"] == paired["conv"]

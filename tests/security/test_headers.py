@@ -7,6 +7,8 @@ that a test server cannot show. (Starlette's TestClient now warns unless ``httpx
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from pathlib import Path
 
@@ -34,6 +36,9 @@ PATHS = [
 ]
 
 
+HASH_OR_NONCE = re.compile(r"'(sha256|sha384|sha512|nonce)-[A-Za-z0-9+/_=-]+'")
+
+
 def _csp(value: str) -> dict[str, list[str]]:
     directives: dict[str, list[str]] = {}
     for part in value.split(";"):
@@ -53,8 +58,9 @@ def assert_security_headers(headers: httpx.Headers, *, hsts: bool = False) -> No
     assert csp["object-src"] == ["'none'"]
     assert csp["base-uri"] == ["'none'"]
     assert csp["frame-ancestors"] == ["'none'"]
-    for directive in ("script-src", "style-src"):  # nothing beyond our own origin
-        assert set(csp.get(directive, ["'self'"])) <= {"'self'"}
+    for directive in ("script-src", "style-src"):  # our own origin, or exact hashes/nonces
+        for source in csp.get(directive, ["'self'"]):
+            assert source == "'self'" or HASH_OR_NONCE.fullmatch(source), (directive, source)
     assert headers["cache-control"] == "no-store"
     assert headers["referrer-policy"] == "no-referrer"
     assert headers["x-content-type-options"] == "nosniff"
@@ -88,11 +94,19 @@ async def test_youth_pages_set_no_cookie_and_carry_no_inline_code(served: Server
             response = await client.get(path)
             assert "set-cookie" not in response.headers, path
         for path in [*YOUTH_PAGES, "/staff"]:
-            html = (await client.get(path)).text
-            scripts = re.findall(r"<script\b[^>]*>", html, flags=re.IGNORECASE)
-            for tag in scripts:  # same-origin files with Subresource Integrity, never inline
-                assert re.search(r'\bsrc="/static/', tag), (path, tag)
-                assert re.search(r'\bintegrity="sha(256|384|512)-', tag), (path, tag)
+            response = await client.get(path)
+            html = response.text
+            script_src = _csp(response.headers["content-security-policy"]).get("script-src", [])
+            scripts = re.findall(
+                r"(<script\b[^>]*>)(.*?)</script>", html, flags=re.IGNORECASE | re.DOTALL
+            )
+            for tag, body in scripts:
+                if re.search(r"\bsrc=", tag):  # same-origin files with Subresource Integrity
+                    assert re.search(r'\bsrc="/static/', tag), (path, tag)
+                    assert re.search(r'\bintegrity="sha(256|384|512)-', tag), (path, tag)
+                else:  # inline only when the CSP allows exactly these bytes by their hash
+                    digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+                    assert f"'sha256-{digest}'" in script_src, (path, tag)
             assert not re.search(r"<style\b", html, flags=re.IGNORECASE), path
             assert not re.search(r"\son[a-z]+\s*=", html, flags=re.IGNORECASE), path
 
