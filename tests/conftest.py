@@ -50,7 +50,7 @@ def _asyncpg_dsn(url: str) -> str:
 
 
 async def _pg_admin(sql: str) -> None:
-    import asyncpg  # noqa: PLC0415
+    import asyncpg
 
     conn = await asyncpg.connect(_asyncpg_dsn(POSTGRES_ADMIN_URL), timeout=5)
     try:
@@ -73,7 +73,7 @@ def _new_postgres_database() -> tuple[str, str]:
     name = f"vh_test_{secrets.token_hex(6)}"
     try:
         asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable here"
+    except Exception as exc:
         unavailable(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {type(exc).__name__}")
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
     return name, f"{base}/{name}"

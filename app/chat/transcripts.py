@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.chat.protocol import Envelope
@@ -94,6 +95,11 @@ class EnvelopeStore:
                 for _ in batch:
                     self._queue.task_done()
 
+    async def _insert_rows(self, params: list[dict[str, Any]]) -> set[tuple[Any, ...]]:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(self._insert, params)
+            return {tuple(row) for row in result.all()}
+
     async def _commit(self, batch: list[_Pending]) -> None:
         unique: dict[tuple[str, int, str, str, int], Envelope] = {}
         for envelope, _ in batch:
@@ -110,14 +116,24 @@ class EnvelopeStore:
             for e in unique.values()
         ]
         try:
-            async with self._engine.begin() as conn:
-                result = await conn.execute(self._insert, params)
-                inserted = {tuple(row) for row in result.all()}
+            inserted = await self._insert_rows(params)
         except Exception as exc:
-            log.warning("envelope batch of %d not stored: %s", len(batch), type(exc).__name__)
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(StoreUnavailable())
+            if len(params) == 1 or not isinstance(exc, IntegrityError):
+                log.warning("envelope not stored: %s", type(exc).__name__)
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(StoreUnavailable())
+                return
+            # One bad row (say, its conversation was deleted meanwhile) must not fail the
+            # others: retry one by one, so only the envelopes that cannot be stored are refused.
+            log.warning(
+                "envelope batch of %d failed (%s); retrying singly", len(params), type(exc).__name__
+            )
+            by_key: dict[tuple[str, int, str, str, int], list[_Pending]] = {}
+            for pending in batch:
+                by_key.setdefault(pending[0].key, []).append(pending)
+            for group in by_key.values():
+                await self._commit(group)
             return
         self.batches += 1
         self.stored += len(inserted)

@@ -42,7 +42,8 @@ async def test_triage_queue_pair_relay_close(server: Server, counsellor: StaffAc
 
     youth = youths[0]
     conv = youth.conv
-    assert conv is not None and youth.sender is not None
+    assert conv is not None
+    assert youth.sender is not None
     sender = staff.senders[conv]
     sent_by_youth = [youth.sender.test_envelope() for _ in range(100)]
     for envelope in sent_by_youth:
@@ -61,7 +62,8 @@ async def test_triage_queue_pair_relay_close(server: Server, counsellor: StaffAc
     await _until(youth, lambda: len(youth.envelopes) == 100)
     assert [e for e in staff.envelopes if e.conv == conv] == sent_by_youth  # in order, verbatim
     assert youth.envelopes == sent_by_staff
-    assert staff.duplicates_received == 0 and youth.duplicates_received == 0
+    assert staff.duplicates_received == 0
+    assert youth.duplicates_received == 0
 
     await youth.send({"type": "close"})
     closed = await youth.expect("closed")

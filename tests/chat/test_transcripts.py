@@ -154,3 +154,17 @@ async def test_a_refused_batch_is_reported_and_the_writer_goes_on(store: Store) 
     assert await store.store.append(envelope) is True
     assert await store.store.read(store.convs[0]) == [envelope]
     assert await store.store.read(orphan.conv) == []
+
+
+async def test_one_bad_envelope_does_not_fail_its_batch(store: Store) -> None:
+    """A batch holding one unstorable envelope stores the others (retried one by one)."""
+    senders = [Sender(conv=conv, role="Y") for conv in store.convs[:3]]
+    good = [s.test_envelope() for s in senders for _ in range(5)]
+    orphan = Sender(conv=new_id(), role="Y").test_envelope()
+    # Submitted together, without awaiting in between: they share one batch.
+    futures = [store.store.submit(e) for e in (*good[:7], orphan, *good[7:])]
+    results = await asyncio.gather(*futures, return_exceptions=True)
+    assert isinstance(results[7], StoreUnavailable)
+    assert [r for i, r in enumerate(results) if i != 7] == [True] * len(good)
+    for conv in store.convs[:3]:
+        assert await store.store.read(conv) == [e for e in good if e.conv == conv]
