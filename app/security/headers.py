@@ -1,8 +1,9 @@
 """Security and privacy headers on every HTTP response (SAFETY S-10, SECURITY R-13).
 
 A pure ASGI middleware (not ``BaseHTTPMiddleware``): it adds headers to the start message and
-never buffers the body. Scripts are same-origin files with Subresource Integrity; no page has an
-inline script or style, so the CSP needs neither nonces nor ``unsafe-inline``.
+never buffers the body. Scripts are same-origin files with Subresource Integrity; the one inline
+script, the import map that gives imported modules their integrity, is admitted by its exact
+hash, so the CSP needs neither nonces nor ``unsafe-inline``. No page has inline style.
 """
 
 from __future__ import annotations
