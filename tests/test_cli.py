@@ -1,0 +1,169 @@
+"""The `vhouse` command as a newcomer and an operator use it: demo, migrate, staff, client."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import ROOT, STAFF_PASSWORD, Database, Server, free_port
+
+VHOUSE = [sys.executable, "-m", "app.cli"]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VH_")}
+    return {**env, **extra}
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the process exited"
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1):  # noqa: S310
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("not healthy in time")
+
+
+def test_demo_serves_and_its_printed_login_works(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(  # noqa: S603
+        [*VHOUSE, "demo", "--port", str(port)],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_healthy(base, process)
+        assert (tmp_path / "var" / "demo.sqlite3").exists()
+        code = subprocess.run(  # noqa: S603
+            [*VHOUSE, "demo-code"],
+            cwd=tmp_path,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        assert re.fullmatch(r"\d{6}", code)
+        creds = json.loads((tmp_path / "var" / "demo-credentials.json").read_text())
+        response = httpx.post(
+            base + "/staff/api/login",
+            json={"username": creds["username"], "password": creds["password"], "totp": code},
+            headers={"Origin": base},
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["alias"] == "Sara"
+        assert httpx.get(base + "/chat").status_code == 200
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=15)
+    # What the demo printed for a newcomer: the login, the secret and the way to a code.
+    assert f"password:      {creds['password']}" in output
+    assert f"TOTP secret:   {creds['totp_secret']}" in output
+    assert "vhouse demo-code" in output
+    assert f"http://127.0.0.1:{port}/staff" in output
+
+
+def test_migrate_then_staff_add_and_list(database: Database) -> None:
+    env = _env(VH_DATABASE_URL=database.url)
+    migrate = subprocess.run(  # noqa: S603
+        [*VHOUSE, "migrate"], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert "latest migration" in migrate.stdout
+    add = subprocess.run(  # noqa: S603
+        [
+            *VHOUSE,
+            "staff",
+            "add",
+            "anna",
+            "--alias",
+            "Sara",
+            "--role",
+            "supervisor",
+            "--languages",
+            "sv,ar",
+            "--skills",
+            "youth,professional",
+            "--capacity",
+            "3",
+            "--password-stdin",
+        ],
+        cwd=ROOT,
+        env=env,
+        input=STAFF_PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert re.search(r"TOTP secret: [A-Z2-7]{32}", add.stdout)
+    assert "otpauth://totp/" in add.stdout
+    assert STAFF_PASSWORD not in add.stdout + add.stderr
+    listed = subprocess.run(  # noqa: S603
+        [*VHOUSE, "staff", "list"], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    row = json.loads(listed.stdout.strip().splitlines()[0])
+    assert row["username"] == "anna"
+    assert row["alias"] == "Sara"
+    assert row["role"] == "supervisor"
+    assert row["languages"] == "ar,sv"
+    assert row["capacity"] == 3
+    assert "password" not in json.dumps(row)
+
+
+def test_staff_add_refuses_a_weak_password_and_a_duplicate(database: Database) -> None:
+    env = _env(VH_DATABASE_URL=database.url)
+    weak = subprocess.run(  # noqa: S603
+        [*VHOUSE, "staff", "add", "bo", "--alias", "B", "--password-stdin"],
+        cwd=ROOT,
+        env=env,
+        input="short\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert weak.returncode == 2
+    assert "at least 12" in weak.stderr
+    for expected in (0, 2):
+        result = subprocess.run(  # noqa: S603
+            [*VHOUSE, "staff", "add", "bo", "--alias", "B", "--password-stdin"],
+            cwd=ROOT,
+            env=env,
+            input=STAFF_PASSWORD + "\n",
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == expected, result.stderr
+
+
+def test_client_youth_joins_and_prints_frames(server: Server) -> None:
+    process = subprocess.Popen(  # noqa: S603
+        [*VHOUSE, "client", "--url", server.base_url, "youth", "--language", "sv"],
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = json.loads(process.stdout.readline())
+        assert len(first["ticket"]) == 22
+        second = json.loads(process.stdout.readline())
+        assert second == {"type": "position", "position": 1, "waiting": 1}
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)  # also closes the pipes
