@@ -438,6 +438,7 @@ NEGATIVE_SCRIPT = (
   out.look_alikes = rc.normaliseCode("oIlO".repeat(5));
   out.code_too_short = await refused(() => rc.normaliseCode("7K3Q9ZC1WX4M8N2PRT6"));
   out.code_with_u = await refused(() => rc.normaliseCode("7K3Q9ZC1WX4M8N2PRT6U"));
+  out.code_dotless_i = await refused(() => rc.normaliseCode("7K3Q9ZC1WX4M8N2PRT6\u0131"));
   out.codes = Array.from({ length: 50 }, () => rc.newCode());
   return out;
 }"""
@@ -489,6 +490,7 @@ def test_browser_refuses_tampering_expiry_and_other_signers(
     assert out.pop("look_alikes") == "0110" * 5
     assert out.pop("code_too_short") == "ReturnCodeError"
     assert out.pop("code_with_u") == "ReturnCodeError"
+    assert out.pop("code_dotless_i") == "ReturnCodeError"
     codes = out.pop("codes")
     assert len(set(codes)) == 50
     assert all(len(c) == 20 and set(c) <= set("0123456789ABCDEFGHJKMNPQRSTVWXYZ") for c in codes)

@@ -146,7 +146,8 @@ export function sealSegmentKeyToDevice(hpkePub, key, conv, seg, deviceId, option
 /** enc ‖ ct: K sealed to a period key whose certificate the caller has verified. */
 export function sealSegmentKeyToPeriod(periodPub, key, conv, seg, periodId, options = {}) {
   const info = wrapInfoOrganisation(conv, seg, periodId);
-  return hpke.seal(point(periodPub, "periodPub"), info, new Uint8Array(0), segmentKey(key), options);
+  const pub = point(periodPub, "periodPub");
+  return hpke.seal(pub, info, new Uint8Array(0), segmentKey(key), options);
 }
 
 async function openSegmentKey(skR, sealed, info) {

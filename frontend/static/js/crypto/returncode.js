@@ -49,15 +49,17 @@ export function formatCode(code) {
 
 /**
  * The canonical code of what someone typed: case, spaces and hyphens ignored, and Crockford's
- * look-alikes read as digits (O → 0, I and L → 1). Throws ReturnCodeError if it is not a code.
+ * look-alikes read as digits (O → 0, I and L → 1); anything else outside the alphabet (U,
+ * punctuation, non-ASCII) is refused. Throws ReturnCodeError if it is not a code.
  */
 export function normaliseCode(text) {
   if (typeof text !== "string") throw new ReturnCodeError("a return code is text");
-  const code = text
-    .toUpperCase()
-    .replace(/[\s-]/g, "")
-    .replaceAll("O", "0")
-    .replace(/[IL]/g, "1");
+  const stripped = text.replace(/[\s-]/g, "");
+  // Refused before upper-casing: "ı".toUpperCase() is "I", and nothing should be guessed at.
+  if (/[^\x00-\x7f]/.test(stripped)) {
+    throw new ReturnCodeError(`a return code is ${CODE_LENGTH} letters and digits`);
+  }
+  const code = stripped.toUpperCase().replaceAll("O", "0").replace(/[IL]/g, "1");
   if (code.length !== CODE_LENGTH || [...code].some((c) => !ALPHABET.includes(c))) {
     throw new ReturnCodeError(`a return code is ${CODE_LENGTH} letters and digits`);
   }
@@ -79,7 +81,8 @@ export async function kek(code, salt16, iterations = ITERATIONS) {
     false,
     ["deriveBits"],
   );
-  const params = { name: "PBKDF2", hash: "SHA-256", salt: bytes(salt16, SALT_BYTES, "salt"), iterations };
+  const salt = bytes(salt16, SALT_BYTES, "salt");
+  const params = { name: "PBKDF2", hash: "SHA-256", salt, iterations };
   return new Uint8Array(await crypto.subtle.deriveBits(params, password, KEY_BYTES * 8));
 }
 
