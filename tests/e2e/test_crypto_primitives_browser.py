@@ -1,6 +1,7 @@
 """The browser's CRYPTO.md primitives (crypto/hpke.js, sign.js, certs.js, returncode.js) in
-Chromium: RFC 9180 A.3.1, the reference vectors of crypto-v1.json, the reverse direction opened
-and verified by Python ``cryptography``, and the refusals (CRYPTO.md §7)."""
+Chromium: RFC 9180 A.3.1, the reference vectors of crypto-v1.json, the project golden file
+tests/vectors/v1.json, the reverse direction opened and verified by Python ``cryptography`` and
+by app/client/crypto/, and the refusals (CRYPTO.md §7)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 
+from app.client.crypto import certs as py_certs
+from app.client.crypto import hpke as py_hpke
+from app.client.crypto import returncode as py_returncode
 from app.kit import b64
 from tests.conftest import Server
 from tests.e2e.conftest import Contexts
@@ -350,6 +354,22 @@ def test_python_opens_and_verifies_what_the_browser_seals_and_signs(
     aad = b"vh/v1/wrap|R|" + conv + seg.to_bytes(4, "big")
     assert AESGCM(kek).decrypt(b64.decode(out["nonce"]), b64.decode(out["wrap"]), aad) == K
 
+    # The same, through the project's Python client (app/client/crypto/).
+    device_key = py_hpke.load_private_key(b64.decode(dev["hpke_pkcs8"]))
+    period_key = py_hpke.load_private_key(b64.decode(per["pkcs8"]))
+    counsellor = b64.decode(out["counsellor"])
+    assert py_certs.open_segment_key_as_device(device_key, counsellor, conv, seg, device_id) == K
+    organisation = b64.decode(out["organisation"])
+    assert py_certs.open_segment_key_as_period(period_key, organisation, conv, seg, period_id) == K
+    sig_pub = b64.decode(dev["sig_public"])
+    py_certs.verify_acceptance(sig_pub, conv, seg, K, b64.decode(out["acceptance"]))
+    with pytest.raises(py_certs.VerificationError):
+        py_certs.verify_acceptance(sig_pub, conv, seg + 1, K, b64.decode(out["acceptance"]))
+    assert py_returncode.locator(code) == b64.decode(out["locator"])
+    assert py_returncode.kek(code, b64.decode(out["salt"]), 1000) == kek
+    wrap = b64.decode(out["wrap"])
+    assert py_returncode.unwrap_with_code(kek, b64.decode(out["nonce"]), wrap, conv, seg) == K
+
 
 def hkdf_sha256(ikm: bytes, info: bytes, length: int) -> bytes:
     """HKDF with the empty salt (32 zero bytes), as CRYPTO.md §8 uses for locator and commit."""
@@ -495,3 +515,148 @@ def test_browser_refuses_tampering_expiry_and_other_signers(
     assert len(set(codes)) == 50
     assert all(len(c) == 20 and set(c) <= set("0123456789ABCDEFGHJKMNPQRSTVWXYZ") for c in codes)
     assert out == {}
+
+
+GOLDEN_PATH = TESTS / "vectors" / "v1.json"
+
+GOLDEN_SCRIPT = (
+    "async ({ g, now }) => {"
+    + IMPORTS
+    + """
+  const m = await import("/static/js/crypto/message.js");
+  const conv = d(g.conv), seg = g.seg, K = d(g.segment_key);
+  const dev = g.device, per = g.period, service = d(g.service_key.public);
+  const pair = (k) => hpke.importKeyPair(d(k.scalar), d(k.public));
+  const out = { hpke: [] };
+  const deviceArgs = [d(dev.staff_id), d(dev.device_id), d(dev.hpke.public), d(dev.sig.public),
+                      dev.not_after];
+  const periodArgs = [d(per.period_id), d(per.public), per.not_before, per.not_after];
+  out.device_message = enc(certs.deviceCertMessage(...deviceArgs));
+  out.period_message = enc(certs.periodCertMessage(...periodArgs));
+  out.device_cert = await refused(() => certs.verifyDeviceCert(service, ...deviceArgs,
+    d(dev.cert_signature), now.device));
+  out.period_cert = await refused(() => certs.verifyPeriodCert(service, ...periodArgs,
+    d(per.cert_signature), now.period));
+  // The service key's PKCS#8 imports and signs; its signature verifies under the public key.
+  const serviceSigner = await sign.importSigningKey(d(g.service_key.pkcs8));
+  out.service_signs = await sign.verify(service, b.utf8("x"), await sign.sign(serviceSigner,
+                                                                             b.utf8("x")));
+  for (const e of g.hpke.entries) {
+    const opts = { keyLength: e.key_length, ephemeral: await pair(e.ephemeral) };
+    const pkR = d(e.recipient.public);
+    const { sharedSecret, enc: encapsulated } = await hpke.encap(pkR, opts.ephemeral);
+    const s = await hpke.keySchedule(sharedSecret, d(e.info), { keyLength: e.key_length });
+    const recipient = { privateKey: (await pair(e.recipient)).privateKey, publicKey: pkR };
+    out.hpke.push({
+      enc: enc(encapsulated), shared_secret: enc(sharedSecret),
+      key_schedule_context: enc(s.keyScheduleContext), secret: enc(s.secret), key: enc(s.key),
+      base_nonce: enc(s.baseNonce), exporter_secret: enc(s.exporterSecret),
+      sealed: enc(await hpke.seal(pkR, d(e.info), d(e.aad), d(e.pt), opts)),
+      opened: enc(await hpke.open(recipient, d(e.sealed), d(e.info), d(e.aad),
+                                  { keyLength: e.key_length })),
+      pkcs8_opened: enc(await hpke.open({ privateKey: await hpke.importPrivateKey(
+        d(e.recipient.pkcs8)), publicKey: pkR }, d(e.sealed), d(e.info), d(e.aad),
+        { keyLength: e.key_length })),
+    });
+  }
+  const w = g.wraps;
+  out.info_counsellor = enc(certs.wrapInfoCounsellor(conv, seg, d(dev.device_id)));
+  out.info_organisation = enc(certs.wrapInfoOrganisation(conv, seg, d(per.period_id)));
+  out.sealed_counsellor = enc(await certs.sealSegmentKeyToDevice(d(dev.hpke.public), K, conv,
+    seg, d(dev.device_id), { ephemeral: await pair(w.counsellor.ephemeral) }));
+  out.sealed_organisation = enc(await certs.sealSegmentKeyToPeriod(d(per.public), K, conv, seg,
+    d(per.period_id), { ephemeral: await pair(w.organisation.ephemeral) }));
+  const device = { privateKey: (await pair(dev.hpke)).privateKey, publicKey: d(dev.hpke.public) };
+  out.counsellor_key = enc(await certs.openSegmentKeyAsDevice(device, d(w.counsellor.sealed),
+    conv, seg, d(dev.device_id)));
+  const period = await hpke.importPrivateKey(d(per.pkcs8), { extractable: true });
+  out.organisation_key = enc(await certs.openSegmentKeyAsPeriod(period,
+    d(w.organisation.sealed), conv, seg, d(per.period_id)));
+  out.commit = enc(await certs.commit(K));
+  out.acceptance_message = enc(await certs.acceptanceMessage(conv, seg, K));
+  out.acceptance = await refused(() => certs.verifyAcceptance(d(dev.sig.public), conv, seg, K,
+    d(g.acceptance.signature)));
+  const devSigner = await sign.importSigningKey(d(dev.sig.pkcs8));
+  out.browser_acceptance = enc(await certs.signAcceptance(devSigner, conv, seg, K));
+  const r = g.return_code;
+  const kek = await rc.kek(r.code, d(r.salt));
+  out.formatted = rc.formatCode(r.code);
+  out.typed = rc.normaliseCode(r.typed);
+  out.locator = enc(await rc.locator(r.code));
+  out.locator_typed = enc(await rc.locator(r.typed));
+  out.kek = enc(kek);
+  out.kek_low = enc(await rc.kek(r.code, d(r.salt), r.kek_low.iterations));
+  out.return_aad = enc(rc.returnAad(conv, seg));
+  out.wrap = enc(await rc.wrapWithCode(kek, d(r.nonce), K, conv, seg));
+  out.unwrapped = enc(await rc.unwrapWithCode(d(r.kek), d(r.nonce), d(r.wrap), conv, seg));
+  const msg = g.message, inst = d(msg.inst);
+  const iv = await m.messageIv(K, conv, msg.role, inst);
+  out.message = {
+    key: enc(await m.messageKey(K, conv, msg.role, inst)),
+    iv: enc(iv),
+    nonce: enc(m.nonce(iv, msg.seq)),
+    aad: enc(m.aad(1, conv, seg, msg.role, inst, msg.seq)),
+    plaintext: enc(m.pad(m.encodeBody(msg.plaintext_obj))),
+    ct: enc(await m.encryptMessage(K, conv, seg, msg.role, inst, msg.seq, msg.plaintext_obj)),
+  };
+  out.message_opened = await m.decryptMessage(K, conv, seg, msg.role, inst, msg.seq, d(msg.ct));
+  return out;
+}"""
+)
+
+
+@pytest.mark.browser
+def test_browser_reproduces_the_project_golden_file(contexts: Contexts, server: Server) -> None:
+    """tests/vectors/v1.json (made by the Python client) byte for byte; signatures verified."""
+    if not GOLDEN_PATH.exists():
+        pytest.skip(f"{GOLDEN_PATH.name} not written yet (tests/vectors/make_v1.py)")
+    g: dict[str, Any] = json.loads(GOLDEN_PATH.read_text("utf-8"))
+    now = {"device": g["device"]["not_after"] - 1, "period": g["period"]["not_before"]}
+    page = contexts.page()
+    page.goto(server.base_url + "/chat")
+    out: dict[str, Any] = page.evaluate(GOLDEN_SCRIPT, {"g": g, "now": now})
+
+    assert out["device_message"] == g["device"]["cert_message"]
+    assert out["period_message"] == g["period"]["cert_message"]
+    assert out["device_cert"] == "accepted"
+    assert out["period_cert"] == "accepted"
+    assert out["service_signs"] is True
+    for got, want in zip(out["hpke"], g["hpke"]["entries"], strict=True):
+        for field in (
+            "enc",
+            "shared_secret",
+            "key_schedule_context",
+            "secret",
+            "key",
+            "base_nonce",
+            "exporter_secret",
+            "sealed",
+        ):
+            assert got[field] == want[field], (want["key_length"], field)
+        assert got["opened"] == got["pkcs8_opened"] == want["pt"]
+    w = g["wraps"]
+    assert out["info_counsellor"] == w["counsellor"]["info"]
+    assert out["info_organisation"] == w["organisation"]["info"]
+    assert out["sealed_counsellor"] == w["counsellor"]["sealed"]
+    assert out["sealed_organisation"] == w["organisation"]["sealed"]
+    assert out["counsellor_key"] == out["organisation_key"] == g["segment_key"]
+    assert out["commit"] == g["acceptance"]["commit"]
+    assert out["acceptance_message"] == g["acceptance"]["message"]
+    assert out["acceptance"] == "accepted"
+    _verify_raw(
+        b64.decode(g["device"]["sig"]["public"]),
+        b64.decode(out["browser_acceptance"]),
+        b64.decode(g["acceptance"]["message"]),
+    )
+    r = g["return_code"]
+    assert out["formatted"] == r["formatted"]
+    assert out["typed"] == r["code"]
+    assert out["locator"] == out["locator_typed"] == r["locator"]
+    assert out["kek"] == r["kek"]
+    assert out["kek_low"] == r["kek_low"]["kek"]
+    assert out["return_aad"] == r["aad"]
+    assert out["wrap"] == r["wrap"]
+    assert out["unwrapped"] == g["segment_key"]
+    for field in ("key", "iv", "nonce", "aad", "plaintext", "ct"):
+        assert out["message"][field] == g["message"][field], field
+    assert out["message_opened"] == g["message"]["plaintext_obj"]
