@@ -6,6 +6,7 @@ import logging
 
 import uvicorn
 
+from app.chat.relay import DirectSockets
 from app.config import Settings
 from app.logging_config import logging_config
 from app.main import create_app
@@ -15,7 +16,7 @@ log = logging.getLogger("app.server")
 
 def uvicorn_config(settings: Settings, *, host: str, port: int) -> uvicorn.Config:
     return uvicorn.Config(
-        create_app(settings),
+        DirectSockets(create_app(settings)),
         host=host,
         port=port,
         ws="websockets-sansio",

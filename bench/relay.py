@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -392,6 +392,15 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
+def _run(coro: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
+    """Run the generator on uvloop when it is installed (as uvicorn does for both servers)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (Linux /proc), to report server CPU per frame."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -476,7 +485,7 @@ def main() -> None:
     results: dict[str, list[dict[str, Any]]] = {"L0": [], "app": []}
     for _ in range(args.rounds):
         with l0_server() as (base, pid):
-            row = asyncio.run(_measure("L0", base, [], args, pid))
+            row = _run(_measure("L0", base, [], args, pid))
         print(json.dumps(row), flush=True)
         results["L0"].append(row)
         with app_server(counsellors, capacity=10, database_url=args.database_url) as (
@@ -484,7 +493,7 @@ def main() -> None:
             staff,
             pid,
         ):
-            row = asyncio.run(_measure("app", base, staff, args, pid))
+            row = _run(_measure("app", base, staff, args, pid))
         print(json.dumps(row), flush=True)
         results["app"].append(row)
 

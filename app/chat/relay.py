@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 
 from app.chat import protocol
@@ -124,3 +125,27 @@ async def _read(
             await handler.handle(frame)
         except protocol.ProtocolError as exc:
             outbox.send(exc.frame())
+
+
+class DirectSockets:
+    """ASGI wrapper that hands the two socket paths straight to their endpoints.
+
+    Every frame a Starlette/FastAPI WebSocket receives or sends passes through each middleware's
+    and the router's wrappers of ``receive``/``send``; for the relay's hot path that costs more
+    than the relay's own work. HTTP, and any other WebSocket path, go to the app unchanged. The
+    endpoints do their own Origin and session checks (R-1, R-2), so nothing is skipped.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.endpoints = {"/ws/youth": youth_socket, "/ws/staff": staff_socket}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = (
+            self.endpoints.get(scope.get("path", "")) if scope["type"] == "websocket" else None
+        )
+        if endpoint is None:
+            await self.app(scope, receive, send)
+            return
+        scope.setdefault("app", self.app)
+        await endpoint(WebSocket(scope, receive, send))
