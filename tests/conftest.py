@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,11 +84,11 @@ def _drop_postgres_database(name: str) -> None:
     asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """An empty database of each kind (no tables)."""
-    if request.param == "sqlite":
-        path = tmp_path / "vh.sqlite3"
+@contextmanager
+def database_of(kind: str, tmp: Path) -> Iterator[Database]:
+    """An empty database of ``kind`` that lives as long as the ``with`` block."""
+    if kind == "sqlite":
+        path = tmp / "vh.sqlite3"
         yield Database("sqlite", f"sqlite+aiosqlite:///{path}", path)
         return
     name, url = _new_postgres_database()
@@ -95,6 +96,13 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[D
         yield Database("postgresql", url)
     finally:
         _drop_postgres_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """An empty database of each kind (no tables)."""
+    with database_of(request.param, tmp_path) as database:
+        yield database
 
 
 @pytest.fixture

@@ -14,9 +14,7 @@ import secrets
 import string
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -28,12 +26,10 @@ from app.client import CounsellorClient, YouthClient, login
 from app.client.session import Credentials
 from app.security.totp import STEP_SECONDS, current_code
 from tests.conftest import (
-    Database,
     Server,
     StaffAccount,
     _create_staff,
-    _drop_postgres_database,
-    _new_postgres_database,
+    database_of,
     start_server,
 )
 
@@ -41,20 +37,6 @@ Client = YouthClient | CounsellorClient
 
 
 # ---------------------------------------------------------------------- servers
-
-
-@contextmanager
-def database_of(kind: str, tmp: Path) -> Iterator[Database]:
-    """An empty database of ``kind`` that lives as long as the ``with`` block."""
-    if kind == "sqlite":
-        path = tmp / "vh.sqlite3"
-        yield Database("sqlite", f"sqlite+aiosqlite:///{path}", path)
-        return
-    name, url = _new_postgres_database()
-    try:
-        yield Database("postgresql", url)
-    finally:
-        _drop_postgres_database(name)
 
 
 def shared_server(kinds: tuple[str, ...] = ("sqlite", "postgresql"), **env: str) -> Any:
