@@ -23,6 +23,9 @@ class Settings(BaseSettings):
 
     #: Public origin(s) allowed to open WebSockets and post to the API (R-1).
     allowed_origins: list[str] = Field(default_factory=list)
+    #: Addresses of the reverse proxies whose X-Forwarded-For is believed (R-18). Only used to
+    #: tell clients apart for rate limits, hashed, in memory (S-15); never stored or logged.
+    trusted_proxies: list[str] = Field(default_factory=list)
     #: Where the quick exit leads (S-1): a neutral, non-personalised page.
     quick_exit_url: str = "https://www.google.com/search?q=weather"
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass, field
 
@@ -13,6 +11,7 @@ from starlette.requests import HTTPConnection
 from app.chat.broker import Broker
 from app.chat.transcripts import EnvelopeStore
 from app.config import Settings
+from app.kit.buckets import bucket, client_address
 from app.kit.clock import Clock
 from app.kit.ratelimit import KeyedWindows
 from app.triage.dispatcher import Dispatcher
@@ -34,9 +33,17 @@ class AppState:
     bucket_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
     def client_bucket(self, conn: HTTPConnection) -> str:
-        """A keyed hash of the client's network address, for rate limits held in memory only."""
-        host = conn.client.host if conn.client else ""
-        return hmac.new(self.bucket_secret, host.encode(), hashlib.sha256).hexdigest()[:32]
+        """A keyed hash of the client's network address, for rate limits held in memory only.
+
+        Behind a configured proxy the address is the nearest untrusted hop of X-Forwarded-For
+        (otherwise every young person would share the proxy's bucket); from anywhere else the
+        header is ignored, so a client cannot pick its own bucket.
+        """
+        peer = conn.client.host if conn.client else ""
+        address = client_address(
+            peer, conn.headers.get("x-forwarded-for"), self.settings.trusted_proxies
+        )
+        return bucket(self.bucket_secret, address)
 
 
 def get_state(conn: HTTPConnection) -> AppState:
