@@ -13,19 +13,32 @@ from app.triage.engine import (
     Assignment,
     OnDutyCounsellor,
     Priority,
+    QueueKey,
+    Routing,
     WaitingTicket,
     assign,
     can_serve,
+    dispatch_order,
+    effective_join,
     positions,
     queue_order,
+    requeue,
 )
 
 KINDS = ["youth", "professional"]
+SKILLS = [None, "police", "health"]
+ORGANISATIONS = ["municipality", "health care", "police"]
 LANGUAGES = ["sv", "en", "ar"]
+ROUTING = Routing(urgent_head_start=5.0)  # small, so that aging decides often in examples
 
 
-def _tickets(rows: list[tuple[int, str, str, Priority, int]]) -> list[WaitingTicket]:
-    return [WaitingTicket(*row[:4], joined_at=float(row[4])) for row in rows]
+def _tickets(
+    rows: list[tuple[int, str, str, Priority, int, str | None, str | None]],
+) -> list[WaitingTicket]:
+    return [
+        WaitingTicket(*row[:4], joined_at=float(row[4]), skill=row[5], organisation=row[6])
+        for row in rows
+    ]
 
 
 #: Waiting tickets with unique ids; few distinct join times, so that ties are common.
@@ -36,6 +49,8 @@ tickets = st.lists(
         st.sampled_from(LANGUAGES),
         st.sampled_from(list(Priority)),
         st.integers(0, 20),
+        st.sampled_from(SKILLS),
+        st.sampled_from([None, None, None, *ORGANISATIONS]),
     ),
     unique_by=lambda row: row[0],
     max_size=25,
@@ -43,22 +58,25 @@ tickets = st.lists(
 
 
 def _counsellors(
-    rows: list[tuple[frozenset[str], frozenset[str], int, int, int]],
+    rows: list[tuple[frozenset[str], frozenset[str], int, int, int, str]],
 ) -> list[OnDutyCounsellor]:
     return [
         # load may exceed capacity (capacity lowered while chats were open)
-        OnDutyCounsellor(f"c{i}", languages, skills, capacity, min(load, capacity + 1), idle)
-        for i, (languages, skills, capacity, load, idle) in enumerate(rows)
+        OnDutyCounsellor(
+            f"c{i}", languages, skills, capacity, min(load, capacity + 1), idle, organisation
+        )
+        for i, (languages, skills, capacity, load, idle, organisation) in enumerate(rows)
     ]
 
 
 counsellors = st.lists(
     st.tuples(
         st.frozensets(st.sampled_from(LANGUAGES), min_size=1),
-        st.frozensets(st.sampled_from(KINDS), min_size=1),
+        st.frozensets(st.sampled_from([*KINDS, "police", "health"]), min_size=1),
         st.integers(1, 3),
         st.integers(0, 4),
         st.integers(0, 5),
+        st.sampled_from(ORGANISATIONS),
     ),
     max_size=6,
 ).map(_counsellors)
@@ -74,7 +92,7 @@ def _loads_after(staff: list[OnDutyCounsellor], assignments: list[Assignment]) -
 @settings(max_examples=300)
 @given(tickets, counsellors)
 def test_assign_invariants(waiting: list[WaitingTicket], staff: list[OnDutyCounsellor]) -> None:
-    result = assign(waiting, staff)
+    result = assign(waiting, staff, routing=ROUTING)
     by_ticket = {t.id: t for t in waiting}
     by_staff = {c.id: c for c in staff}
 
@@ -99,23 +117,29 @@ def test_assign_invariants(waiting: list[WaitingTicket], staff: list[OnDutyCouns
         for c in staff:
             assert not (can_serve(c, t) and load[c.id] < c.capacity), (t, c)
 
-    # Nobody is passed over for a later ticket the same counsellor took: in particular an
-    # urgent ticket never waits while a normal one of its queue is served by who could serve it.
+    # Nobody is passed over for a ticket later in dispatch order that the same counsellor took;
+    # in particular an urgent ticket never waits while a normal one of its own queue is served by
+    # someone who could serve it.
+    rank = {t.id: i for i, t in enumerate(dispatch_order(waiting, ROUTING))}
     for a in result:
         taken = by_ticket[a.ticket_id]
         for t in left:
             if can_serve(by_staff[a.counsellor_id], t):
-                assert queue_order(taken) < queue_order(t), (taken, t)
-                assert not (t.priority > taken.priority and t.kind == taken.kind)
+                assert rank[taken.id] < rank[t.id], (taken, t)
+                if t.queue == taken.queue:
+                    assert queue_order(taken) < queue_order(t), (taken, t)
+                    assert not t.priority > taken.priority
+    # Assignments come out in dispatch order.
+    assert [rank[a.ticket_id] for a in result] == sorted(rank[a.ticket_id] for a in result)
 
 
 @given(tickets, counsellors)
 def test_assign_is_deterministic_and_ignores_input_order(
     waiting: list[WaitingTicket], staff: list[OnDutyCounsellor]
 ) -> None:
-    result = assign(waiting, staff)
-    assert assign(list(reversed(waiting)), list(reversed(staff))) == result
-    assert assign(waiting, staff) == result
+    result = assign(waiting, staff, routing=ROUTING)
+    assert assign(list(reversed(waiting)), list(reversed(staff)), routing=ROUTING) == result
+    assert assign(waiting, staff, routing=ROUTING) == result
 
 
 @given(tickets)
@@ -130,8 +154,8 @@ def test_positions_are_a_permutation_per_queue_with_urgent_first(
 ) -> None:
     places = positions(waiting)
     assert set(places) == {t.id for t in waiting}
-    for kind in KINDS:
-        queue = [t for t in waiting if t.kind == kind]
+    for key in {t.queue for t in waiting}:
+        queue = [t for t in waiting if t.queue == key]
         assert sorted(places[t.id].position for t in queue) == list(range(1, len(queue) + 1))
         assert all(places[t.id].waiting == len(queue) for t in queue)
         for urgent in (t for t in queue if t.priority == Priority.URGENT):
@@ -158,10 +182,127 @@ def test_least_loaded_then_longest_idle_is_chosen() -> None:
     ]
 
 
+@settings(max_examples=300)
+@given(tickets)
+def test_dispatch_order_merges_queues_by_their_heads(waiting: list[WaitingTicket]) -> None:
+    order = dispatch_order(waiting, ROUTING)
+    assert sorted(t.id for t in order) == sorted(t.id for t in waiting)
+    assert dispatch_order(list(reversed(waiting)), ROUTING) == order
+    # Restricted to one queue: queue order, so urgent never behind normal of the same queue.
+    for key in {t.queue for t in waiting}:
+        lane = [t for t in order if t.queue == key]
+        assert lane == sorted(lane, key=queue_order)
+    # Each next ticket is the head, among the remaining heads, with the earliest effective join.
+    remaining = list(waiting)
+    for ticket in order:
+        heads = [
+            min((t for t in remaining if t.queue == key), key=queue_order)
+            for key in {t.queue for t in remaining}
+        ]
+        assert ticket in heads
+        assert all(effective_join(ticket, ROUTING) <= effective_join(h, ROUTING) for h in heads)
+        remaining.remove(ticket)
+
+
+@settings(max_examples=300)
+@given(tickets)
+def test_a_head_is_overtaken_only_by_tickets_joined_within_the_head_start(
+    waiting: list[WaitingTicket],
+) -> None:
+    """The aging bound: later arrivals can never overtake a ticket at the head of its queue."""
+    order = dispatch_order(waiting, ROUTING)
+    for key in {t.queue for t in waiting}:
+        head = min((t for t in waiting if t.queue == key), key=queue_order)
+        for before in order[: order.index(head)]:
+            assert before.queue != key
+            assert before.joined_at <= head.joined_at + ROUTING.urgent_head_start
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    arrivals=st.lists(st.tuples(st.integers(0, 400), st.sampled_from(list(Priority))), max_size=60),
+    duration=st.integers(1, 30),
+    head_start=st.integers(0, 60),
+)
+def test_no_starvation_under_aging(
+    arrivals: list[tuple[int, Priority]], duration: int, head_start: int
+) -> None:
+    """One counsellor serves two queues; queue B gets an arbitrary stream of tickets, urgent or
+    not. The normal ticket alone in queue A is served once every B ticket that joined within the
+    head start has been served: a bound that later arrivals cannot extend."""
+    routing = Routing(urgent_head_start=float(head_start))
+    lone = WaitingTicket(0, "professional", "sv", Priority.NORMAL, 0.0)
+    stream = sorted(
+        (
+            WaitingTicket(i, "youth", "sv", priority, float(at))
+            for i, (at, priority) in enumerate(arrivals, start=1)
+        ),
+        key=lambda t: t.joined_at,
+    )
+    counsellor = OnDutyCounsellor("c", frozenset({"sv"}), frozenset(KINDS), capacity=1)
+    now, served_before = 0.0, 0
+    waiting = [lone]
+    pending = list(stream)
+    while True:
+        waiting += [t for t in pending if t.joined_at <= now]
+        pending = [t for t in pending if t.joined_at > now]
+        (taken,) = assign(waiting, [counsellor], routing=routing)
+        if taken.ticket_id == lone.id:
+            break
+        served_before += 1
+        waiting = [t for t in waiting if t.id != taken.ticket_id]
+        now += duration
+    assert served_before <= sum(1 for t in stream if t.joined_at <= head_start)
+
+
+def test_routing_by_skill_organisation_and_language() -> None:
+    police = WaitingTicket(1, "youth", "sv", Priority.NORMAL, 0.0, skill="police")
+    general = OnDutyCounsellor("g", frozenset({"sv"}), frozenset({"youth"}))
+    officer = OnDutyCounsellor(
+        "p", frozenset({"sv"}), frozenset({"youth", "police"}), organisation="police"
+    )
+    assert not can_serve(general, police)
+    assert can_serve(officer, police)
+    assert assign([police], [general, officer]) == [Assignment(1, "p")]
+    needs_health_care = WaitingTicket(
+        2, "youth", "sv", Priority.NORMAL, 0.0, organisation="health care"
+    )
+    assert assign([needs_health_care], [general, officer]) == []
+    arabic = WaitingTicket(3, "youth", "ar", Priority.NORMAL, 0.0)
+    assert assign([arabic], [general, officer]) == []
+    assert general.capacity == 2
+
+
+def test_urgent_of_another_queue_waits_for_a_normal_ticket_past_the_head_start() -> None:
+    routing = Routing(urgent_head_start=600.0)
+    old = WaitingTicket(1, "professional", "sv", Priority.NORMAL, 0.0)
+    urgent = WaitingTicket(2, "youth", "sv", Priority.URGENT, 700.0)
+    fresh_urgent = WaitingTicket(3, "youth", "sv", Priority.URGENT, 500.0)
+    counsellor = OnDutyCounsellor("c", frozenset({"sv"}), frozenset(KINDS), capacity=1)
+    assert assign([old, urgent], [counsellor], routing=routing) == [Assignment(1, "c")]
+    assert assign([old, fresh_urgent], [counsellor], routing=routing) == [Assignment(3, "c")]
+    # Within one queue urgent always comes first, whatever the wait.
+    same_queue = WaitingTicket(4, "youth", "sv", Priority.NORMAL, 0.0)
+    assert assign([same_queue, urgent], [counsellor], routing=routing) == [Assignment(2, "c")]
+
+
+def test_requeue_keeps_priority_and_first_join() -> None:
+    ticket = WaitingTicket(1, "youth", "sv", Priority.URGENT, 3.0)
+    moved = requeue(ticket, QueueKey("youth", "health"))
+    assert moved.queue == QueueKey("youth", "health")
+    assert (moved.priority, moved.joined_at, moved.id) == (Priority.URGENT, 3.0, 1)
+    assert requeue(ticket) == ticket
+
+
 # ---------------------------------------------------------------------- purity
 
 ROOT = Path(__file__).resolve().parents[2]
 IO_LIBRARIES = {"fastapi", "sqlalchemy", "asyncio", "websockets", "time", "starlette"}
+PURE_MODULES = (
+    "app.triage.engine",
+    "app.triage.transfers",
+    "app.chat.protocol",
+)
 
 
 def _imports(module: str) -> set[str]:
@@ -194,7 +335,7 @@ def _closure(module: str) -> dict[str, set[str]]:
 
 
 def test_pure_modules_import_no_io() -> None:
-    for module in ("app.triage.engine", "app.chat.protocol"):
+    for module in PURE_MODULES:
         for name, imports in _closure(module).items():
             roots = {i.split(".")[0] for i in imports}
             assert not roots & IO_LIBRARIES, (name, roots & IO_LIBRARIES)
