@@ -2,6 +2,7 @@
 
 from app.models.base import Base
 from app.models.chat import Conversation, Envelope
+from app.models.keys import PeriodKey
 from app.models.queue import Ticket
 from app.models.staff import AuditEntry, LoginFailure, Shift, Staff, StaffSession
 
@@ -11,6 +12,7 @@ __all__ = [
     "Conversation",
     "Envelope",
     "LoginFailure",
+    "PeriodKey",
     "Shift",
     "Staff",
     "StaffSession",
