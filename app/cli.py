@@ -1,4 +1,4 @@
-"""``vhouse``: serve, demo, migrate, staff, client."""
+"""``vhouse``: serve, demo, migrate, staff, keys, client."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Any
 
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, transaction
+from app.keys import files as keys_files
 from app.logging_config import logging_config
 from app.security import passwords, totp
 from app.staff import repository as staff_repo
@@ -23,6 +24,7 @@ from app.staff import service as staff_service
 DEMO_DIR = Path("var")
 DEMO_DB = DEMO_DIR / "demo.sqlite3"
 DEMO_CREDENTIALS = DEMO_DIR / "demo-credentials.json"
+DEMO_SERVICE_KEY = DEMO_DIR / "service-key.pem"
 
 
 def _out(text: str = "") -> None:
@@ -137,6 +139,7 @@ def demo_settings(port: int) -> Settings:
         database_url=f"sqlite+aiosqlite:///./{DEMO_DB.as_posix()}",
         allowed_origins=origins,
         cookie_secure=False,  # plain http on the loopback only
+        service_key_file=DEMO_SERVICE_KEY,
     )
 
 
@@ -173,6 +176,7 @@ def cmd_demo(_settings: Settings, args: argparse.Namespace) -> int:
     settings = demo_settings(args.port)
     DEMO_DIR.mkdir(exist_ok=True)
     _migrate(settings)
+    keys_files.ensure_service_key(DEMO_SERVICE_KEY)
     creds = _ensure_demo_counsellor(settings)
     _out("Virtual House demo (SQLite, in-process broker). Not for real conversations.")
     _out(f"  youth chat:    http://127.0.0.1:{args.port}/chat")
@@ -231,6 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.set_defaults(func=cmd_staff_add)
     lst = staff_sub.add_parser("list", help="list staff accounts")
     lst.set_defaults(func=cmd_staff_list)
+
+    from app.keys.cli import add_keys_parser
+
+    add_keys_parser(sub)
 
     from app.client.cli import add_client_parser
 

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     mode: Literal["production", "demo", "test"] = "production"
     database_url: str = DEFAULT_SQLITE_URL
     broker_url: str = "memory://"
+    #: The service signing key (CRYPTO.md §2): a 0600 PKCS#8 PEM file made by ``vhouse keys init``,
+    #: never in the database. No default: ``vhouse demo`` makes one under ./var/.
+    service_key_file: Path | None = None
 
     #: Public origin(s) allowed to open WebSockets and post to the API (R-1).
     allowed_origins: list[str] = Field(default_factory=list)

@@ -49,6 +49,8 @@ def test_demo_serves_and_its_printed_login_works(tmp_path: Path) -> None:
     try:
         _wait_healthy(base, process)
         assert (tmp_path / "var" / "demo.sqlite3").exists()
+        service_key = tmp_path / "var" / "service-key.pem"
+        assert service_key.stat().st_mode & 0o777 == 0o600
         code = subprocess.run(  # noqa: S603
             [*VHOUSE, "demo-code"],
             cwd=tmp_path,

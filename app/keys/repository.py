@@ -1,0 +1,31 @@
+"""Every SQL statement about period keys."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import PeriodKey
+
+
+def add_period(session: AsyncSession, period: PeriodKey) -> None:
+    session.add(period)
+
+
+async def period_by_id(session: AsyncSession, period_id: str) -> PeriodKey | None:
+    return await session.get(PeriodKey, period_id)
+
+
+async def all_periods(session: AsyncSession) -> list[PeriodKey]:
+    query = select(PeriodKey).order_by(PeriodKey.not_before, PeriodKey.created_at)
+    return list((await session.execute(query)).scalars())
+
+
+async def mark_destroyed(session: AsyncSession, period_id: str, now: float) -> bool:
+    """Record the destruction once; False when the period is unknown or already destroyed."""
+    query = (
+        update(PeriodKey)
+        .where(PeriodKey.id == period_id, PeriodKey.destroyed_at.is_(None))
+        .values(destroyed_at=now)
+    )
+    return bool((await session.execute(query)).rowcount)  # type: ignore[attr-defined]

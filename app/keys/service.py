@@ -1,0 +1,154 @@
+"""Period keys: create, certify and register, list, record destruction (CRYPTO.md §2, §6).
+
+Services never commit: the caller's transaction does, after the call returns.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.client.crypto import certs, hpke, sign
+from app.keys import engine, files
+from app.keys import repository as repo
+from app.kit import b64
+from app.kit.errors import Conflict, NotFound
+from app.models import PeriodKey
+from app.staff import repository as staff_repository
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceKey:
+    """The public face of the service signing key: what pages embed and docs publish."""
+
+    public_key: str  # the 65-byte point, base64url
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    period_id: str
+    public_key: str
+    not_before: int
+    not_after: int
+    fingerprint: str
+    certificate: str
+    destroyed_at: float | None
+
+
+def describe_service_key(key: ec.EllipticCurvePrivateKey) -> ServiceKey:
+    point = sign.public_key_bytes(key)
+    return ServiceKey(b64.encode(point), engine.fingerprint(point))
+
+
+def _period(row: PeriodKey) -> Period:
+    return Period(
+        period_id=row.id,
+        public_key=row.public_key,
+        not_before=row.not_before,
+        not_after=row.not_after,
+        fingerprint=engine.fingerprint(b64.decode(row.public_key)),
+        certificate=row.certificate,
+        destroyed_at=row.destroyed_at,
+    )
+
+
+async def new_period(
+    session: AsyncSession,
+    *,
+    service_key: ec.EllipticCurvePrivateKey,
+    out: Path,
+    passphrase: str,
+    not_before: int,
+    not_after: int,
+    now: float,
+) -> Period:
+    """Generate a period's HPKE key pair, write the private half encrypted to the new file
+    ``out``, and register the public half with its certificate and an audit record.
+
+    Raises ``WeakPassphrase``, ``ValueError`` (bounds) or ``KeyFileError`` (``out`` exists) before
+    anything is written. After this returns the file exists: if the caller's commit then fails,
+    the caller must ``files.destroy(out)``, or an unregistered key stays on disk.
+    """
+    engine.check_passphrase(passphrase)
+    if not_after <= not_before:
+        raise ValueError("not_after must be later than not_before")
+    if out.exists() or out.is_symlink():
+        raise files.KeyFileError(f"{out} already exists; refusing to overwrite a key")
+    period_id = secrets.token_bytes(certs.ID_BYTES)
+    private = hpke.generate_private_key()
+    public = hpke.public_key_bytes(private)
+    signature = certs.issue_period_cert(service_key, period_id, public, not_before, not_after)
+    row = PeriodKey(
+        id=b64.encode(period_id),
+        public_key=b64.encode(public),
+        not_before=not_before,
+        not_after=not_after,
+        certificate=b64.encode(signature),
+        created_at=now,
+        destroyed_at=None,
+    )
+    repo.add_period(session, row)
+    await session.flush()  # a clash or a dead database fails here, before the file is written
+    files.write_period_key(out, private, passphrase)
+    detail = {
+        "period_id": row.id,
+        "not_before": not_before,
+        "not_after": not_after,
+        "fingerprint": engine.fingerprint(public),
+    }
+    await staff_repository.audit(
+        session, staff_id=None, action="keys.new_period", detail=json.dumps(detail), now=now
+    )
+    return _period(row)
+
+
+async def list_periods(session: AsyncSession) -> list[Period]:
+    """Every registered period, oldest first, destroyed ones included."""
+    return [_period(row) for row in await repo.all_periods(session)]
+
+
+def is_certified(period: Period, service_public_key: bytes) -> bool:
+    """Whether the stored certificate verifies under ``service_public_key`` (dates aside)."""
+    message = certs.period_cert_message(
+        b64.decode(period.period_id),
+        b64.decode(period.public_key),
+        period.not_before,
+        period.not_after,
+    )
+    return sign.verify(service_public_key, message, b64.decode(period.certificate))
+
+
+async def destroy_period(
+    session: AsyncSession, *, period_id: str, key_file: Path, now: float
+) -> None:
+    """Record the destruction of a period's private key, audit it, then zero-fill and remove
+    ``key_file``.
+
+    Raises ``NotFound`` (unknown period), ``Conflict`` (already destroyed) or ``KeyFileError``
+    (the file is missing or not an encrypted key) before touching the file. The rows are flushed
+    before the file is destroyed, so a database failure leaves the key intact; the caller must
+    commit right after this returns.
+    """
+    row = await repo.period_by_id(session, period_id)
+    if row is None:
+        raise NotFound(f"no period {period_id!r}")
+    if row.destroyed_at is not None:
+        raise Conflict(f"period {period_id!r} was already destroyed")
+    files.check_period_key_file(key_file)
+    if not await repo.mark_destroyed(session, period_id, now):
+        raise Conflict(f"period {period_id!r} was already destroyed")
+    await staff_repository.audit(
+        session,
+        staff_id=None,
+        action="keys.destroy_period",
+        detail=json.dumps({"period_id": period_id}),
+        now=now,
+    )
+    await session.flush()
+    files.destroy(key_file)
