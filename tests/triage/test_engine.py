@@ -221,21 +221,30 @@ def test_a_head_is_overtaken_only_by_tickets_joined_within_the_head_start(
 @settings(max_examples=100, deadline=None)
 @given(
     arrivals=st.lists(st.tuples(st.integers(0, 400), st.sampled_from(list(Priority))), max_size=60),
+    busy=st.lists(st.sampled_from(list(Priority)), max_size=60),
+    spacing=st.integers(1, 20),
     duration=st.integers(1, 30),
     head_start=st.integers(0, 60),
 )
 def test_no_starvation_under_aging(
-    arrivals: list[tuple[int, Priority]], duration: int, head_start: int
+    arrivals: list[tuple[int, Priority]],
+    busy: list[Priority],
+    spacing: int,
+    duration: int,
+    head_start: int,
 ) -> None:
     """One counsellor serves two queues; queue B gets an arbitrary stream of tickets, urgent or
-    not. The normal ticket alone in queue A is served once every B ticket that joined within the
-    head start has been served: a bound that later arrivals cannot extend."""
+    not (random arrivals, plus a steady stream that alone keeps the counsellor busy when chats
+    last longer than the spacing). The normal ticket alone in queue A is served once every B
+    ticket that joined within the head start has been served: a bound later arrivals cannot
+    extend."""
     routing = Routing(urgent_head_start=float(head_start))
     lone = WaitingTicket(0, "professional", "sv", Priority.NORMAL, 0.0)
+    steady = [(i * spacing, priority) for i, priority in enumerate(busy)]
     stream = sorted(
         (
             WaitingTicket(i, "youth", "sv", priority, float(at))
-            for i, (at, priority) in enumerate(arrivals, start=1)
+            for i, (at, priority) in enumerate(arrivals + steady, start=1)
         ),
         key=lambda t: t.joined_at,
     )
@@ -301,6 +310,10 @@ IO_LIBRARIES = {"fastapi", "sqlalchemy", "asyncio", "websockets", "time", "starl
 PURE_MODULES = (
     "app.triage.engine",
     "app.triage.transfers",
+    "app.triage.waits",
+    "app.triage.hours",
+    "app.triage.alerts",
+    "app.triage.stats",
     "app.chat.protocol",
 )
 
