@@ -102,3 +102,11 @@ export function socketUrl(path) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   return `${scheme}//${location.host}${path}`;
 }
+
+const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
+
+/** Milliseconds to wait before reconnect number `attempt` (0-based): backoff with jitter (R-20). */
+export function reconnectDelay(attempt) {
+  const base = RECONNECT_DELAYS_MS[Math.min(attempt, RECONNECT_DELAYS_MS.length - 1)];
+  return base * (0.5 + Math.random());
+}

@@ -2,10 +2,8 @@
 // assigned chats (several at once, one staff/conversation.js panel each) and their envelopes.
 // The session cookie is HttpOnly; the CSRF token is kept in memory for logout.
 
-import { socketUrl } from "../chat/envelopes.js";
+import { reconnectDelay, socketUrl } from "../chat/envelopes.js";
 import { Conversation } from "./conversation.js";
-
-const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
 
 class StaffConsole {
   constructor(root) {
@@ -116,7 +114,7 @@ class StaffConsole {
     this.socket = null;
     this.setDuty(false);
     if (!this.csrf) return; // logged out
-    const delay = RECONNECT_DELAYS_MS[Math.min(this.attempt, RECONNECT_DELAYS_MS.length - 1)];
+    const delay = reconnectDelay(this.attempt);
     this.attempt += 1;
     this.status.textContent = "Disconnected. Reconnecting…";
     setTimeout(async () => {
@@ -129,7 +127,7 @@ class StaffConsole {
       } else if (this.csrf && !this.socket) {
         this.connect();
       }
-    }, delay * (0.5 + Math.random()));
+    }, delay);
   }
 
   send(frame) {
@@ -166,7 +164,7 @@ class StaffConsole {
         if (!this.chats.has(frame.conv)) {
           const chat = await this.add(frame);
           chat.transcript.addNotice("New chat assigned to you.");
-          chat.messageBox.focus();
+          chat.composer.box.focus();
         }
         break;
       case "synced":

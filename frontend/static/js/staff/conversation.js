@@ -4,10 +4,10 @@
 
 import { b64urlDecode } from "../crypto/bytes.js";
 import { interimSegmentKey } from "../crypto/testkey.js";
+import { Compose } from "../chat/compose.js";
 import { Sender, Streams, openText } from "../chat/envelopes.js";
 import { Transcript } from "../chat/transcript.js";
 
-const TYPING_IDLE_MS = 3000;
 const KIND_NAMES = { youth: "young person", professional: "professional" };
 
 export class Conversation {
@@ -29,15 +29,17 @@ export class Conversation {
     log.setAttribute("aria-label", `Messages, chat ${number}`);
     this.transcript = new Transcript(log);
     this.status = this.element.querySelector("[data-chat-status]");
-    this.compose = this.element.querySelector("[data-compose]");
-    this.messageBox = this.compose.querySelector("textarea");
+    this.composer = new Compose(this.element.querySelector("[data-compose]"), {
+      active: () => this.open && this.key !== null,
+      onText: (text) => this.sendText(text),
+      onTyping: (on) => this.sendFrame({ type: "typing", conv: this.conv, typing: on }),
+    });
     this.closeButton = this.element.querySelector("[data-close-chat]");
     this.dismissButton = this.element.querySelector("[data-dismiss]");
     this.streams = new Streams();
     this.pending = new Map();
     this.acked = 0;
     this.open = true;
-    this.typing = false;
     this.key = null;
     this.sender = null;
   }
@@ -45,17 +47,6 @@ export class Conversation {
   async init(onDismiss) {
     this.key = await interimSegmentKey(b64urlDecode(this.conv));
     this.sender = new Sender(this.conv, "C");
-    this.compose.addEventListener("submit", (event) => {
-      event.preventDefault();
-      this.sendText();
-    });
-    this.messageBox.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-        event.preventDefault();
-        this.sendText();
-      }
-    });
-    this.messageBox.addEventListener("input", () => this.setTyping(true));
     this.closeButton.addEventListener("click", () => {
       this.sendFrame({ type: "close", conv: this.conv });
     });
@@ -98,12 +89,8 @@ export class Conversation {
     }
   }
 
-  /** Queue encryption and sending of the box's text; `chain` keeps seq order on the wire. */
-  sendText() {
-    const text = this.messageBox.value.trim();
-    if (!text || !this.open) return;
-    this.messageBox.value = "";
-    this.setTyping(false);
+  /** Queue encryption and sending of `text`; `chain` keeps seq order on the wire. */
+  sendText(text) {
     const item = this.transcript.addMessage("You", text, { own: true });
     item.classList.add("message-pending");
     this.chain = (this.chain ?? Promise.resolve())
@@ -115,23 +102,12 @@ export class Conversation {
       .catch(() => this.transcript.addNotice("The message could not be sent.", "error"));
   }
 
-  setTyping(on) {
-    clearTimeout(this.typingTimer);
-    if (!this.open) return;
-    if (on) this.typingTimer = setTimeout(() => this.setTyping(false), TYPING_IDLE_MS);
-    if (on !== this.typing) {
-      this.typing = on;
-      this.sendFrame({ type: "typing", conv: this.conv, typing: on });
-    }
-  }
-
   showTyping(on) {
     this.status.textContent = on ? "The young person is typing…" : "";
   }
 
   closed(frame) {
     this.open = false;
-    clearTimeout(this.typingTimer);
     let text = "You closed the chat.";
     if (frame.by === "youth") {
       text =
@@ -141,8 +117,7 @@ export class Conversation {
     }
     this.transcript.addNotice(text);
     this.status.textContent = "";
-    this.messageBox.disabled = true;
-    for (const button of this.compose.querySelectorAll("button")) button.disabled = true;
+    this.composer.disable();
     this.dismissButton.disabled = false;
     this.dismissButton.hidden = false;
     this.element.classList.add("chat-closed");

@@ -5,12 +5,10 @@
 
 import { b64urlDecode } from "../crypto/bytes.js";
 import { interimSegmentKey } from "../crypto/testkey.js";
-import { Sender, Streams, openText, socketUrl } from "../chat/envelopes.js";
+import { Compose } from "../chat/compose.js";
+import { Sender, Streams, openText, reconnectDelay, socketUrl } from "../chat/envelopes.js";
 import { Transcript } from "../chat/transcript.js";
 import { onEnd, session } from "./session.js";
-
-const TYPING_IDLE_MS = 3000;
-const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
 
 class YouthChat {
   constructor(root) {
@@ -24,8 +22,11 @@ class YouthChat {
     this.chatWith = root.querySelector("[data-chat-with]");
     this.transcript = new Transcript(root.querySelector("[data-transcript]"));
     this.chatStatus = root.querySelector("[data-chat-status]");
-    this.compose = root.querySelector("[data-compose]");
-    this.messageBox = this.compose.querySelector("textarea");
+    this.composer = new Compose(root.querySelector("[data-compose]"), {
+      active: () => this.phase === "chat" && this.key !== null,
+      onText: (text) => this.sendText(text),
+      onTyping: (on) => this.send({ type: "typing", conv: this.conv, typing: on }),
+    });
     this.endButton = root.querySelector("[data-end-chat]");
 
     this.phase = "triage"; // triage | connecting | waiting | chat | ended
@@ -46,8 +47,7 @@ class YouthChat {
     this.pending = new Map(); // seq -> {envelope, item}: sent, not yet acknowledged
     this.acked = 0;
     this.needSync = false;
-    this.typing = false;
-    clearTimeout(this.typingTimer);
+    this.composer.stop();
   }
 
   init() {
@@ -60,17 +60,6 @@ class YouthChat {
       this.start();
     });
     this.leaveButton.addEventListener("click", () => this.send({ type: "leave" }));
-    this.compose.addEventListener("submit", (event) => {
-      event.preventDefault();
-      this.sendText();
-    });
-    this.messageBox.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-        event.preventDefault();
-        this.sendText();
-      }
-    });
-    this.messageBox.addEventListener("input", () => this.setTyping(true));
     this.endButton.addEventListener("click", () => this.send({ type: "close" }));
     onEnd(() => this.forget());
     // S-14: no socket outlives the page; a restored page resumes with its in-memory ticket.
@@ -136,12 +125,12 @@ class YouthChat {
     this.socket = null;
     if (this.hidden || !this.live() || event.code === 4001) return;
     // reconnect with jittered backoff and resume from what we have.
-    const delay = RECONNECT_DELAYS_MS[Math.min(this.attempt, RECONNECT_DELAYS_MS.length - 1)];
+    const delay = reconnectDelay(this.attempt);
     this.attempt += 1;
     this.status("Connection lost. Reconnecting…");
     setTimeout(() => {
       if (this.live() && !this.socket && !this.hidden) this.connect(true);
-    }, delay * (0.5 + Math.random()));
+    }, delay);
   }
 
   send(frame) {
@@ -231,7 +220,7 @@ class YouthChat {
       const have = this.streams.cursors(this.sender, this.acked);
       this.send({ type: "sync", conv: this.conv, have });
     }
-    this.messageBox.focus();
+    this.composer.box.focus();
   }
 
   async received(envelope) {
@@ -258,11 +247,7 @@ class YouthChat {
     }
   }
 
-  sendText() {
-    const text = this.messageBox.value.trim();
-    if (!text || this.phase !== "chat" || !this.key) return;
-    this.messageBox.value = "";
-    this.setTyping(false);
+  sendText(text) {
     const item = this.transcript.addMessage("You", text, { own: true });
     item.classList.add("message-pending");
     this.chain = this.chain
@@ -274,24 +259,13 @@ class YouthChat {
       .catch(() => this.transcript.addNotice("The message could not be sent.", "error"));
   }
 
-  setTyping(on) {
-    clearTimeout(this.typingTimer);
-    if (this.phase !== "chat") return;
-    if (on) this.typingTimer = setTimeout(() => this.setTyping(false), TYPING_IDLE_MS);
-    if (on !== this.typing) {
-      this.typing = on;
-      this.send({ type: "typing", conv: this.conv, typing: on });
-    }
-  }
-
   ended(text) {
     this.phase = "ended";
     session.ticket = null;
     this.show("conversation");
     this.transcript.addNotice(text);
     this.chatStatus.textContent = "";
-    this.messageBox.disabled = true;
-    for (const button of this.compose.querySelectorAll("button")) button.disabled = true;
+    this.composer.disable();
     this.key = null;
   }
 
