@@ -2,6 +2,7 @@
 
 from app.models.base import Base
 from app.models.chat import Conversation, Envelope
+from app.models.devices import Device, ReturnWrap, Segment
 from app.models.keys import PeriodKey
 from app.models.queue import Ticket
 from app.models.staff import AuditEntry, LoginFailure, Shift, Staff, StaffSession
@@ -10,9 +11,12 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Conversation",
+    "Device",
     "Envelope",
     "LoginFailure",
     "PeriodKey",
+    "ReturnWrap",
+    "Segment",
     "Shift",
     "Staff",
     "StaffSession",

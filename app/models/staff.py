@@ -25,6 +25,8 @@ class Staff(Base):
     capacity: Mapped[int] = mapped_column(Integer, default=2)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     on_duty: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The device whose console put the counsellor on duty: new chats are sealed to it.
+    duty_device_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
     #: When the counsellor last became free or went on duty (least-loaded, then longest idle).
     idle_since: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[float] = mapped_column(Float)

@@ -1,0 +1,69 @@
+"""Counsellor devices, conversation key segments and return-code wraps (CRYPTO.md §2, §3, §5).
+
+Everything here is public keys, certificates, signatures or sealed keys: none of it lets the
+server read a message.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base
+
+
+class Device(Base):
+    """A counsellor device: its HPKE and signing public keys, certified by the service key."""
+
+    __tablename__ = "devices"
+
+    #: 16 random bytes, base64url (``device_id`` in CRYPTO.md §8).
+    id: Mapped[str] = mapped_column(String(22), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    #: 65-byte uncompressed P-256 points, base64url.
+    hpke_public_key: Mapped[str] = mapped_column(String(87))
+    sig_public_key: Mapped[str] = mapped_column(String(87))
+    #: Unix seconds; the certificate covers it.
+    not_after: Mapped[int] = mapped_column(BigInteger)
+    #: The service key's 64-byte ``r ‖ s`` signature of the device certificate message.
+    certificate: Mapped[str] = mapped_column(String(86))
+    created_at: Mapped[float] = mapped_column(Float)
+    revoked_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Segment(Base):
+    """One key segment of a conversation: whom its key ``K`` is sealed to, and the acceptance."""
+
+    __tablename__ = "segments"
+
+    conv_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    seg: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), index=True)
+    period_id: Mapped[str | None] = mapped_column(ForeignKey("period_keys.id"), nullable=True)
+    #: ``K`` sealed to the device (HPKE ``enc ‖ ct``, base64url); set once by the young person.
+    wrap_c: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: ``K`` sealed to the period key; ``None`` when no period key was valid at pairing.
+    wrap_o: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: The device's acceptance signature (64 bytes ``r ‖ s``, base64url); set once.
+    accept_sig: Mapped[str | None] = mapped_column(String(86), nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class ReturnWrap(Base):
+    """``K`` of one segment wrapped under a return-code KEK; found only by the code's locator."""
+
+    __tablename__ = "return_wraps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: ``HKDF(code, info="vh/v1/locator", L=16)``, base64url: all the server learns of the code.
+    locator: Mapped[str] = mapped_column(String(22), index=True)
+    conv_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    seg: Mapped[int] = mapped_column(BigInteger)
+    salt: Mapped[str] = mapped_column(String(22))
+    nonce: Mapped[str] = mapped_column(String(16))
+    wrap: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Float)
