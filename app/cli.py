@@ -1,4 +1,4 @@
-"""``vhouse``: serve, demo, migrate, staff, keys, client."""
+"""``vhouse``: serve, demo, migrate, staff, keys, transcripts, client."""
 
 from __future__ import annotations
 
@@ -239,6 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
     from app.keys.cli import add_keys_parser
 
     add_keys_parser(sub)
+
+    from app.transcripts.cli import add_transcripts_parser
+
+    add_transcripts_parser(sub)
 
     from app.client.cli import add_client_parser
 

@@ -1,0 +1,299 @@
+"""Pure rules of the transcript export: which segments a period key opens, whether a counsellor
+device accepted them, and the messages in order. Crypto only, no I/O.
+
+Inputs are plain frozen dataclasses (the service copies rows into them), so every rule can be
+tested without a database. Nothing here logs: plaintext leaves only through the ``Transcript``
+the caller renders to the export's destination.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from app.client.crypto import certs, hpke, message
+from app.kit import b64
+
+SegmentStatus = Literal[
+    "verified",  # opened, device certified, acceptance verified
+    "unverified",  # opened, but the certificate or acceptance does not hold
+    "other_period",  # sealed to another period key, or to none
+    "no_period_wrap",  # meant for this period but no organisation wrap was stored
+    "wrap_unopenable",  # the organisation wrap does not open with this key
+    "no_segment",  # envelopes name a segment that has no key record
+]
+READABLE: Final = frozenset({"verified", "unverified"})
+NOT_READABLE: Final = "not readable with this key"
+
+
+class ExportRefused(Exception):
+    """The export cannot go on; ``str(exc)`` is a one-line reason without plaintext."""
+
+
+class NotTrusted(ExportRefused):
+    """A segment opens but no certified counsellor device accepted it."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    device_id: str
+    staff_id: str
+    hpke_public_key: str
+    sig_public_key: str
+    not_after: int
+    certificate: str
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentInfo:
+    seg: int
+    device_id: str
+    period_id: str | None
+    wrap_o: str | None
+    accept_sig: str | None
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEnvelope:
+    stored_id: int
+    seg: int
+    role: str
+    inst: str
+    seq: int
+    ct: str
+
+    @property
+    def stream(self) -> tuple[int, str, str]:
+        return (self.seg, self.role, self.inst)
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentReport:
+    seg: int
+    status: SegmentStatus
+    #: Why it is not verified or not readable; empty when verified.
+    reason: str
+    device_id: str | None
+    staff_id: str | None
+    envelopes: int
+
+    @property
+    def readable(self) -> bool:
+        return self.status in READABLE
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedSegment:
+    report: SegmentReport
+    #: The segment key ``K`` when the segment is readable.
+    key: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One envelope of a readable segment: its plaintext object, or why it did not open."""
+
+    stored_id: int
+    seg: int
+    role: str
+    inst: str
+    seq: int
+    body: dict[str, Any] | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Envelopes missing from a stream: ``seq`` jumps from ``after`` to ``next``."""
+
+    seg: int
+    role: str
+    inst: str
+    after: int
+    next: int
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    conversation_id: str
+    opened_at: float
+    closed_at: float | None
+    period_id: str
+    period_fingerprint: str
+    exported_at: float
+    segments: tuple[SegmentReport, ...]
+    messages: tuple[Message, ...]
+    gaps: tuple[Gap, ...]
+
+    @property
+    def decrypted(self) -> int:
+        return sum(1 for m in self.messages if m.body is not None)
+
+    @property
+    def undecryptable(self) -> int:
+        return sum(1 for m in self.messages if m.body is None)
+
+    @property
+    def unverified_segments(self) -> list[int]:
+        return [s.seg for s in self.segments if s.status == "unverified"]
+
+
+def open_segment(
+    segment: SegmentInfo,
+    *,
+    conv: bytes,
+    period_id: str,
+    period_key: ec.EllipticCurvePrivateKey,
+    device: DeviceInfo | None,
+    service_public_key: bytes,
+    envelopes: int,
+) -> OpenedSegment:
+    """Open one segment's organisation wrap and check who accepted it.
+
+    The device certificate must verify under ``service_public_key`` and must have been valid
+    when the segment was made (devices expire after 30 days, transcripts are read later); the
+    acceptance must be the certified device's signature over ``conv``, ``seg`` and ``K``.
+    A segment that opens but fails either check is ``unverified``: the caller decides whether
+    to refuse. Never raises for bad data; raises ``ValueError`` only for a malformed ``conv``.
+    """
+
+    def report(status: SegmentStatus, reason: str = "") -> SegmentReport:
+        staff_id = device.staff_id if device is not None else None
+        return SegmentReport(segment.seg, status, reason, segment.device_id, staff_id, envelopes)
+
+    if segment.period_id != period_id:
+        return OpenedSegment(report("other_period", "sealed to another period key"), None)
+    if segment.wrap_o is None:
+        return OpenedSegment(report("no_period_wrap", "no organisation wrap was stored"), None)
+    try:
+        key = certs.open_segment_key_as_period(
+            period_key, b64.decode(segment.wrap_o), conv, segment.seg, b64.decode(period_id)
+        )
+    except (hpke.HpkeError, ValueError):
+        return OpenedSegment(report("wrap_unopenable", "the organisation wrap does not open"), None)
+    problem = _acceptance_problem(segment, conv, key, device, service_public_key)
+    if problem:
+        return OpenedSegment(report("unverified", problem), key)
+    return OpenedSegment(report("verified"), key)
+
+
+def _acceptance_problem(
+    segment: SegmentInfo,
+    conv: bytes,
+    key: bytes,
+    device: DeviceInfo | None,
+    service_public_key: bytes,
+) -> str:
+    """Empty when a certified device accepted this segment; otherwise why not."""
+    if device is None:
+        return "the segment's device is not in the database"
+    try:
+        sig_public_key = b64.decode(device.sig_public_key)
+        certs.verify_device_cert(
+            service_public_key,
+            b64.decode(device.staff_id),
+            b64.decode(device.device_id),
+            b64.decode(device.hpke_public_key),
+            sig_public_key,
+            device.not_after,
+            b64.decode(device.certificate),
+            int(segment.created_at),
+        )
+    except certs.VerificationError as exc:
+        return f"device certificate refused: {exc}"
+    except ValueError:
+        return "device certificate refused: malformed device record"
+    if segment.accept_sig is None:
+        return "the counsellor's device never signed an acceptance"
+    try:
+        certs.verify_acceptance(
+            sig_public_key, conv, segment.seg, key, b64.decode(segment.accept_sig)
+        )
+    except (certs.VerificationError, ValueError):
+        return "the acceptance signature does not verify"
+    return ""
+
+
+def unknown_segments(
+    envelopes: Iterable[StoredEnvelope], known: Iterable[int]
+) -> list[SegmentReport]:
+    """A ``no_segment`` report for each segment number that envelopes use but no record has."""
+    have = set(known)
+    counts: dict[int, int] = defaultdict(int)
+    for envelope in envelopes:
+        if envelope.seg not in have:
+            counts[envelope.seg] += 1
+    return [
+        SegmentReport(seg, "no_segment", "no key record for this segment", None, None, n)
+        for seg, n in sorted(counts.items())
+    ]
+
+
+def in_order(envelopes: Sequence[StoredEnvelope]) -> list[StoredEnvelope]:
+    """Stored order (by id), except that each stream keeps ascending ``seq``.
+
+    The positions a stream takes in stored order are refilled with that stream's envelopes
+    sorted by ``seq``: the timeline between streams stays the server's, and a resent envelope
+    that was stored late still reads in its sender's order.
+    """
+    by_id = sorted(envelopes, key=lambda e: e.stored_id)
+    slots: dict[tuple[int, str, str], list[int]] = defaultdict(list)
+    for position, envelope in enumerate(by_id):
+        slots[envelope.stream].append(position)
+    ordered = list(by_id)
+    for positions in slots.values():
+        sorted_stream = sorted((by_id[p] for p in positions), key=lambda e: e.seq)
+        for position, envelope in zip(positions, sorted_stream, strict=True):
+            ordered[position] = envelope
+    return ordered
+
+
+def find_gaps(envelopes: Iterable[StoredEnvelope]) -> list[Gap]:
+    """Each place where a stream's ``seq`` does not go 1, 2, 3, …"""
+    streams: dict[tuple[int, str, str], list[int]] = defaultdict(list)
+    for envelope in envelopes:
+        streams[envelope.stream].append(envelope.seq)
+    gaps = []
+    for (seg, role, inst), seqs in sorted(streams.items()):
+        previous = 0
+        for seq in sorted(seqs):
+            if seq > previous + 1:
+                gaps.append(Gap(seg, role, inst, previous, seq))
+            previous = seq
+    return gaps
+
+
+def decrypt(key: bytes, conv: bytes, envelope: StoredEnvelope) -> Message:
+    """The envelope opened under ``K``, or a ``Message`` whose ``error`` says it did not open."""
+    try:
+        body = message.decrypt_message(
+            key,
+            conv,
+            envelope.seg,
+            envelope.role,
+            b64.decode(envelope.inst),
+            envelope.seq,
+            b64.decode(envelope.ct),
+        )
+    except message.MessageError as exc:
+        return _message(envelope, None, str(exc))
+    except (ValueError, OverflowError):
+        return _message(envelope, None, "the envelope's header is malformed")
+    return _message(envelope, body, None)
+
+
+def _message(envelope: StoredEnvelope, body: dict[str, Any] | None, error: str | None) -> Message:
+    return Message(
+        envelope.stored_id,
+        envelope.seg,
+        envelope.role,
+        envelope.inst,
+        envelope.seq,
+        body,
+        error,
+    )

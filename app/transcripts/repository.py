@@ -1,0 +1,35 @@
+"""Every SQL statement of the transcript export (read-only; the audit row goes through staff)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import Conversation, Device, Envelope, PeriodKey, Segment
+
+
+async def conversation_by_id(session: AsyncSession, conv_id: str) -> Conversation | None:
+    return await session.get(Conversation, conv_id)
+
+
+async def period_by_public_key(session: AsyncSession, public_key: str) -> PeriodKey | None:
+    query = select(PeriodKey).where(PeriodKey.public_key == public_key)
+    return (await session.execute(query)).scalars().first()
+
+
+async def segments_of(session: AsyncSession, conv_id: str) -> list[Segment]:
+    query = select(Segment).where(Segment.conv_id == conv_id).order_by(Segment.seg)
+    return list((await session.execute(query)).scalars())
+
+
+async def devices_by_id(session: AsyncSession, device_ids: set[str]) -> dict[str, Device]:
+    if not device_ids:
+        return {}
+    query = select(Device).where(Device.id.in_(device_ids))
+    return {device.id: device for device in (await session.execute(query)).scalars()}
+
+
+async def envelopes_of(session: AsyncSession, conv_id: str) -> list[Envelope]:
+    """Every stored envelope of the conversation in stored order (by id)."""
+    query = select(Envelope).where(Envelope.conv_id == conv_id).order_by(Envelope.id)
+    return list((await session.execute(query)).scalars())

@@ -1,0 +1,162 @@
+"""Export one conversation's transcript with an organisation period key (CRYPTO.md §2-§4).
+
+Reads, verifies, decrypts and audits in the caller's transaction; never commits, never prints,
+never logs. The caller must commit (so that the audit row is durable) before it writes the
+returned plaintext anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.client.crypto import certs, hpke, sign
+from app.keys import engine as keys_engine
+from app.kit import b64
+from app.models import Device, Envelope, PeriodKey, Segment
+from app.staff import repository as staff_repository
+from app.transcripts import engine
+from app.transcripts import repository as repo
+from app.transcripts.engine import ExportRefused
+
+AUDIT_ACTION = "transcript_export"
+
+
+async def export_transcript(
+    session: AsyncSession,
+    *,
+    conversation_id: str,
+    period_key: ec.EllipticCurvePrivateKey,
+    service_public_key: bytes,
+    allow_unverified: bool,
+    now: float,
+) -> engine.Transcript:
+    """Decrypt every envelope of the segments that ``period_key`` opens, after checking that a
+    device certified by ``service_public_key`` accepted each of them, and add an audit row.
+
+    Raises ``ExportRefused`` (nothing audited, nothing decrypted) when the conversation is
+    unknown; the period key is not registered, not certified or destroyed; no segment opens
+    with it; or, unless ``allow_unverified``, a segment that opens lacks a valid acceptance.
+    With ``allow_unverified`` such segments are decrypted and reported as ``unverified``.
+    """
+    conversation = await repo.conversation_by_id(session, conversation_id)
+    conv = _conversation_bytes(conversation_id) if conversation is not None else None
+    if conversation is None or conv is None:
+        raise ExportRefused(f"no conversation {conversation_id!r}")
+    period = await _usable_period(session, period_key, service_public_key)
+
+    segment_rows = await repo.segments_of(session, conversation_id)
+    envelopes = [_stored(row) for row in await repo.envelopes_of(session, conversation_id)]
+    devices = await repo.devices_by_id(session, {row.device_id for row in segment_rows})
+    per_segment = Counter(envelope.seg for envelope in envelopes)
+    opened = [
+        engine.open_segment(
+            _segment(row),
+            conv=conv,
+            period_id=period.id,
+            period_key=period_key,
+            device=_device(devices.get(row.device_id)),
+            service_public_key=service_public_key,
+            envelopes=per_segment[row.seg],
+        )
+        for row in segment_rows
+    ]
+    keys = {o.report.seg: o.key for o in opened if o.key is not None}
+    if not keys:
+        raise ExportRefused(
+            f"no segment of conversation {conversation_id} is readable with period {period.id}"
+        )
+    unverified = [o.report for o in opened if o.report.status == "unverified"]
+    if unverified and not allow_unverified:
+        first = unverified[0]
+        raise engine.NotTrusted(f"segment {first.seg} is not trusted: {first.reason}")
+
+    readable = [e for e in envelopes if e.seg in keys]
+    messages = tuple(engine.decrypt(keys[e.seg], conv, e) for e in engine.in_order(readable))
+    reports = [o.report for o in opened] + engine.unknown_segments(
+        envelopes, (row.seg for row in segment_rows)
+    )
+    transcript = engine.Transcript(
+        conversation_id=conversation.id,
+        opened_at=conversation.opened_at,
+        closed_at=conversation.closed_at,
+        period_id=period.id,
+        period_fingerprint=keys_engine.fingerprint(b64.decode(period.public_key)),
+        exported_at=now,
+        segments=tuple(sorted(reports, key=lambda r: r.seg)),
+        messages=messages,
+        gaps=tuple(engine.find_gaps(readable)),
+    )
+    await staff_repository.audit(
+        session, staff_id=None, action=AUDIT_ACTION, detail=_audit_detail(transcript), now=now
+    )
+    return transcript
+
+
+async def _usable_period(
+    session: AsyncSession, period_key: ec.EllipticCurvePrivateKey, service_public_key: bytes
+) -> PeriodKey:
+    public_key = hpke.public_key_bytes(period_key)
+    period = await repo.period_by_public_key(session, b64.encode(public_key))
+    if period is None:
+        raise ExportRefused("this period key is not registered in this database")
+    try:
+        message = certs.period_cert_message(
+            b64.decode(period.id), public_key, period.not_before, period.not_after
+        )
+        certified = sign.verify(service_public_key, message, b64.decode(period.certificate))
+    except ValueError:
+        certified = False
+    if not certified:
+        raise ExportRefused(f"period {period.id} is not certified by this service key")
+    if period.destroyed_at is not None:
+        raise ExportRefused(f"period {period.id} was destroyed; its transcripts have expired")
+    return period
+
+
+def _conversation_bytes(conversation_id: str) -> bytes | None:
+    try:
+        conv = b64.decode(conversation_id)
+    except ValueError:
+        return None
+    return conv if len(conv) == certs.ID_BYTES else None
+
+
+def _audit_detail(transcript: engine.Transcript) -> str:
+    """Ids and counts only: never a message, never a key."""
+    return json.dumps(
+        {
+            "conversation_id": transcript.conversation_id,
+            "period_id": transcript.period_id,
+            "count": transcript.decrypted,
+            "undecryptable": transcript.undecryptable,
+            "segments": [s.seg for s in transcript.segments if s.readable],
+            "unverified_segments": transcript.unverified_segments,
+        }
+    )
+
+
+def _stored(row: Envelope) -> engine.StoredEnvelope:
+    return engine.StoredEnvelope(row.id, row.seg, row.role, row.inst, row.seq, row.ct)
+
+
+def _segment(row: Segment) -> engine.SegmentInfo:
+    return engine.SegmentInfo(
+        row.seg, row.device_id, row.period_id, row.wrap_o, row.accept_sig, row.created_at
+    )
+
+
+def _device(row: Device | None) -> engine.DeviceInfo | None:
+    if row is None:
+        return None
+    return engine.DeviceInfo(
+        row.id,
+        row.staff_id,
+        row.hpke_public_key,
+        row.sig_public_key,
+        row.not_after,
+        row.certificate,
+    )
