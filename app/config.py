@@ -32,6 +32,18 @@ class Settings(BaseSettings):
     #: Where the quick exit leads (S-1): a neutral, non-personalised page.
     quick_exit_url: str = "https://www.google.com/search?q=weather"
 
+    # --- triage and entry (issue 4; app/triage/setup.py) ---
+    #: The triage question set (JSON); default: the shipped set in sv, en, ar.
+    triage_questions_file: Path | None = None
+    #: Opening hours, exceptions and other helplines (JSON); default: always open, 112 only.
+    opening_hours_file: Path | None = None
+    #: Turn joins away with "no one on duty" while no counsellor is on duty (never a silent wait).
+    refuse_when_unstaffed: bool = True
+    #: Supervisor alerts: a wait, a queue length, an urgent ticket's wait over these.
+    alert_max_wait_seconds: float = 600.0
+    alert_max_queue: int = 10
+    alert_urgent_grace_seconds: float = 60.0
+
     # --- staff sessions (R-11) ---
     session_idle_seconds: int = 15 * 60
     session_absolute_seconds: int = 8 * 60 * 60

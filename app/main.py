@@ -28,6 +28,7 @@ from app.security.headers import SecurityHeadersMiddleware, header_map
 from app.state import AppState
 from app.triage import endpoints as youth
 from app.triage.dispatcher import Dispatcher
+from app.triage.setup import load_setup
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         await broker.start()
         store = EnvelopeStore(engine, batch_max=settings.commit_batch_max)
         await store.start()
-        dispatcher = Dispatcher(sessionmaker, broker, clock)
+        dispatcher = Dispatcher(sessionmaker, broker, clock, setup=load_setup(settings))
         await dispatcher.start()
         app.state.vh = AppState(
             settings=settings,

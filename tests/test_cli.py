@@ -165,7 +165,7 @@ def test_client_youth_joins_and_prints_frames(server: Server) -> None:
         first = json.loads(process.stdout.readline())
         assert len(first["ticket"]) == 22
         second = json.loads(process.stdout.readline())
-        assert second == {"type": "position", "position": 1, "waiting": 1}
+        assert second == {"type": "position", "position": 1, "waiting": 1, "estimate": None}
     finally:
         process.terminate()
         process.communicate(timeout=10)  # also closes the pipes

@@ -35,9 +35,11 @@ from app.models import Staff
 from app.security import service as security_service
 from app.staff import repository as staff_repo
 from app.state import AppState
+from app.triage import frames as triage_frames
 from app.triage import service as triage_service
 from app.triage.dispatcher import staff_channel, ticket_channel
-from app.triage.engine import Place
+from app.triage.engine import QueueKey
+from app.triage.positions import Standing
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +198,7 @@ class YouthHandler(SocketHandler):
                 raise ProtocolError("wrong_state", f"not possible now (state: {self.phase})")
 
     async def _join(self, frame: protocol.Join) -> None:
-        settings, now = self.state.settings, self.state.clock()
+        now = self.state.clock()
         if not self.state.join_limits.hit(self._bucket, now):
             retry = int(self.state.join_limits.retry_after(self._bucket, now)) + 1
             self.outbox.send(
@@ -218,26 +220,21 @@ class YouthHandler(SocketHandler):
                 ticket = await triage_service.join(
                     session,
                     frame.triage,
+                    setup=self.state.dispatcher.setup,
                     token_digest=self._token_digest,
-                    queue_cap=settings.queue_cap,
                     now=now,
                 )
-                ticket_id = ticket.id
-        except triage_service.QueueFull:
-            self.outbox.send(
-                protocol.error_frame(
-                    "queue_full",
-                    "the queue is full right now; if you are in danger call 112",
-                )
-            )
-            self.outbox.close(1013, "queue full")
+                ticket_id, queue = ticket.id, str(QueueKey(ticket.kind, ticket.skill))
+        except triage_service.BadTriage as exc:
+            raise ProtocolError("bad_triage", exc.message) from None
+        except triage_service.EntryRefused as exc:
+            self.outbox.send(triage_frames.refusal(exc.decision, exc.message))
+            self.outbox.close(triage_frames.REFUSAL_CLOSE, exc.code)
             return
         except Exception as exc:
             raise _unavailable() from exc
         await self._became_ticket(ticket_id)
-        self.outbox.send(
-            protocol.dumps({"type": "ticket", "ticket": token, "queue": frame.triage.kind})
-        )
+        self.outbox.send(protocol.dumps({"type": "ticket", "ticket": token, "queue": queue}))
         await self._wait()
         self.state.dispatcher.queue_changed()
         self.state.dispatcher.request_match()
@@ -287,17 +284,13 @@ class YouthHandler(SocketHandler):
         self.phase = "waiting"
         self._unwatch = self.state.dispatcher.watch(self.ticket_id, self._on_place)
 
-    def _on_place(self, place: Place | None) -> None:
-        if place is None:
+    def _on_place(self, standing: Standing | None) -> None:
+        if standing is None:
             # Not waiting any more, yet no "paired" reached us (a lost broker message): ask the
             # database what happened to the ticket.
             self._background(asyncio.get_running_loop().create_task(self._reconcile()))
             return
-        self.outbox.send(
-            protocol.dumps(
-                {"type": "position", "position": place.position, "waiting": place.waiting}
-            )
-        )
+        self.outbox.send(triage_frames.position(standing.place, standing.estimate))
 
     def _on_ticket_event(self, message: str) -> None:
         event: dict[str, Any] = json.loads(message)

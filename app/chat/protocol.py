@@ -19,6 +19,7 @@ U63_MAX: Final = 2**63 - 1  # seq is a u64 on the wire; PostgreSQL BIGINT holds 
 #: The largest ``ct`` (base64url characters) that fits in a 64 KiB frame with its headers.
 CT_MAX_CHARS: Final = 60 * 1024
 LANGUAGE_MAX: Final = 8
+ANSWER_ID_MAX: Final = 32
 
 
 class ProtocolError(Exception):
@@ -133,9 +134,14 @@ def parse_envelope(raw: object) -> Envelope:
 
 @dataclass(frozen=True, slots=True)
 class Triage:
+    """The join's triage answers: routing metadata only. ``topic`` and ``age_band`` are option
+    ids of the configured question set (``app/triage/questions.py`` checks them), or ``None``."""
+
     language: str
     kind: str  # youth | professional
     danger_now: bool
+    topic: str | None = None
+    age_band: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +239,31 @@ def _parse_join(obj: dict[str, Any]) -> Join:
         raise ProtocolError("bad_triage", "kind must be 'youth' or 'professional'")
     if not isinstance(danger, bool):
         raise ProtocolError("bad_triage", "danger_now must be true or false")
-    return Join(Triage(language=language.lower(), kind=kind, danger_now=danger))
+    return Join(
+        Triage(
+            language=language.lower(),
+            kind=kind,
+            danger_now=danger,
+            topic=_answer_id(triage, "topic"),
+            age_band=_answer_id(triage, "age_band"),
+        )
+    )
+
+
+def _answer_id(triage: dict[str, Any], name: str) -> str | None:
+    """An optional answer: absent or null, or an option id (1-32 of a-z, 0-9, '_')."""
+    value = triage.get(name)
+    if value is None:
+        return None
+    if (
+        not isinstance(value, str)
+        or not 1 <= len(value) <= ANSWER_ID_MAX
+        or not value.isascii()
+        or not value.replace("_", "").isalnum()
+        or value.lower() != value
+    ):
+        raise ProtocolError("bad_triage", f"{name} must be an option id of the question, or null")
+    return value
 
 
 def _parse_resume(obj: dict[str, Any]) -> Resume:

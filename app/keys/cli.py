@@ -19,6 +19,7 @@ from app.config import Settings
 from app.db import make_engine, make_sessionmaker, transaction
 from app.keys import engine, files
 from app.keys import service as keys_service
+from app.kit import b64
 from app.kit.errors import DomainError
 
 
@@ -76,6 +77,19 @@ def add_keys_parser(sub: Any) -> None:
     destroy.add_argument("--file", type=Path, required=True, help="the period's private key file")
     destroy.add_argument("--period-id", required=True)
     destroy.set_defaults(func=cmd_destroy_period)
+
+    fingerprint = keys_sub.add_parser(
+        "fingerprint",
+        help="the service key's fingerprint, from its file or from a public key as a page or "
+        "GET /api/keys shows it; --expect compares (exit 1 when it differs)",
+    )
+    source = fingerprint.add_mutually_exclusive_group()
+    source.add_argument(
+        "--file", type=Path, help="the service key file (default: VH_SERVICE_KEY_FILE)"
+    )
+    source.add_argument("--public", help="a 65-byte P-256 point in base64url (vh-service-key)")
+    fingerprint.add_argument("--expect", help="the published fingerprint to compare with")
+    fingerprint.set_defaults(func=cmd_fingerprint)
 
 
 # ---------------------------------------------------------------------- init
@@ -226,4 +240,49 @@ def cmd_destroy_period(settings: Settings, args: argparse.Namespace) -> int:
     except DomainError as exc:
         return _fail(exc.message)
     _out(f"period {args.period_id}: {args.file} zero-filled and removed; destruction recorded")
+    return 0
+
+
+# ---------------------------------------------------------------------- fingerprint
+
+
+def _public_point(text: str) -> bytes:
+    """The 65-byte point of a base64url public key; ``ValueError`` unless it is on P-256."""
+    try:
+        point = b64.decode(text.strip())
+    except ValueError:
+        raise ValueError("--public is not base64url") from None
+    if len(point) != sign.PUBLIC_KEY_BYTES or point[0] != 0x04:
+        raise ValueError("--public is not a 65-byte uncompressed P-256 point")
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except ValueError:
+        raise ValueError("--public is not a point on P-256") from None
+    return point
+
+
+def _normalised(fingerprint: str) -> str:
+    """Lowercase hex without separators, so that ``AB:CD``, ``abcd`` and ``ab cd`` compare."""
+    return "".join(ch for ch in fingerprint.lower() if ch in "0123456789abcdef")
+
+
+def cmd_fingerprint(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        if args.public is not None:
+            point = _public_point(args.public)
+        else:
+            point = sign.public_key_bytes(
+                files.load_service_key(_service_key_path(settings, args.file))
+            )
+    except (ValueError, files.KeyFileError) as exc:
+        return _fail(str(exc))
+    fingerprint = engine.fingerprint(point)
+    _out(f"public key:  {b64.encode(point)}")
+    _out(f"fingerprint: {fingerprint}")
+    if args.expect is None:
+        return 0
+    if _normalised(args.expect) != _normalised(fingerprint):
+        sys.stderr.write(f"vhouse: DIFFERENT from the expected fingerprint {args.expect.strip()}\n")
+        return 1
+    _out("matches the expected fingerprint")
     return 0

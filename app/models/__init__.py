@@ -4,7 +4,7 @@ from app.models.base import Base
 from app.models.chat import Conversation, Envelope
 from app.models.devices import Device, ReturnWrap, Segment
 from app.models.keys import PeriodKey
-from app.models.queue import Ticket
+from app.models.queue import QueueStat, Ticket
 from app.models.staff import AuditEntry, LoginFailure, Shift, Staff, StaffSession
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "Envelope",
     "LoginFailure",
     "PeriodKey",
+    "QueueStat",
     "ReturnWrap",
     "Segment",
     "Shift",

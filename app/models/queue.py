@@ -1,8 +1,8 @@
-"""Tickets: a young person's or professional's place in a queue. Nothing identifying."""
+"""Tickets (places in a queue), and anonymous aggregates outliving them; nothing identifying."""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Float, Index, Integer, String
+from sqlalchemy import Boolean, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base
@@ -25,3 +25,31 @@ class Ticket(Base):
     ended_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     #: Set while no socket holds the ticket; a waiting ticket gone longer than the grace is "left".
     disconnected_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: Optional triage answers, as question-set option ids (routing metadata, never free text).
+    topic: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    age_band: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    #: The skill queue the ticket waits in (``None``: the general queue of its kind).
+    skill: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    #: An organisation the ticket must be served by (municipality, health care, police), if any.
+    organisation: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    #: When the ticket was added to the anonymous aggregates (``queue_stats``); counted once.
+    counted_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class QueueStat(Base):
+    """One cell of the anonymous aggregates (issue 4 item 7): counts per local day, queue, topic
+    and language. Outlives tickets and conversations; exported only through ``stats.export``."""
+
+    __tablename__ = "queue_stats"
+    __table_args__ = (UniqueConstraint("day", "queue", "topic", "language"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[str] = mapped_column(String(10))  # local date of joining, YYYY-MM-DD
+    queue: Mapped[str] = mapped_column(String(64))  # e.g. "youth", "youth/police"
+    topic: Mapped[str] = mapped_column(String(32))  # "" when not given
+    language: Mapped[str] = mapped_column(String(8))
+    joins: Mapped[int] = mapped_column(Integer)
+    served: Mapped[int] = mapped_column(Integer)
+    abandoned: Mapped[int] = mapped_column(Integer)
+    #: Served waits in whole seconds, a JSON list (for percentiles; never exported as such).
+    waits: Mapped[str] = mapped_column(Text)

@@ -23,6 +23,10 @@ class Staff(Base):
     languages: Mapped[str] = mapped_column(String(255), default="sv")  # comma-separated
     skills: Mapped[str] = mapped_column(String(255), default="youth")  # comma-separated
     capacity: Mapped[int] = mapped_column(Integer, default=2)
+    #: The counsellor's organisation, a routing attribute: municipality | health care | police.
+    organisation: Mapped[str] = mapped_column(
+        String(32), default="municipality", server_default="municipality"
+    )
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     on_duty: Mapped[bool] = mapped_column(Boolean, default=False)
     #: The device whose console put the counsellor on duty: new chats are sealed to it.

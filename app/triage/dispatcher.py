@@ -18,15 +18,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.chat.broker import Broker, Unsubscribe
 from app.db import transaction
 from app.kit.clock import Clock
-from app.triage import engine, service
 from app.triage import repository as repo
+from app.triage import service, stats_service, waits
+from app.triage.positions import Standing, standings
+from app.triage.setup import TriageSetup
 
 log = logging.getLogger(__name__)
 
 QUEUE_CHANNEL = "queue"
-#: Called with the ticket's new place, or with None when it no longer waits (it was assigned or
-#: ended without this process hearing of it: the handler must then look the ticket up).
-PlaceHandler = Callable[[engine.Place | None], None]
+#: Called with the ticket's new place and wait range, or with None when it no longer waits (it
+#: was assigned or ended without this process hearing of it: the handler must look it up).
+PlaceHandler = Callable[[Standing | None], None]
+#: How many recently closed chats feed the wait estimate's mean duration.
+RECENT_CHATS = 50
+#: How often the anonymous aggregates take in the tickets that finished (``stats_service``).
+ROLL_UP_INTERVAL = 60.0
 
 
 def ticket_channel(ticket_id: int) -> str:
@@ -44,9 +50,12 @@ class Dispatcher:
         broker: Broker,
         clock: Clock,
         *,
+        setup: TriageSetup,
         reconnect_grace: float = 60.0,
         sweep_interval: float = 5.0,
     ) -> None:
+        #: The centre's questions, hours and entry policy (read by joins and the board).
+        self.setup = setup
         self._sessionmaker = sessionmaker
         self._broker = broker
         self._clock = clock
@@ -55,7 +64,8 @@ class Dispatcher:
         self._match_wanted = asyncio.Event()
         self._positions_wanted = asyncio.Event()
         self._watchers: dict[int, PlaceHandler] = {}
-        self._last_place: dict[int, engine.Place] = {}
+        self._last_place: dict[int, Standing] = {}
+        self._last_roll_up = 0.0
         self._tasks: list[asyncio.Task[None]] = []
         self._unsubscribe: Unsubscribe | None = None
         self.matches = 0
@@ -147,12 +157,16 @@ class Dispatcher:
             try:
                 async with self._sessionmaker() as session:
                     tickets = await repo.waiting_tickets(session, present_only=False)
+                    counsellors = await repo.on_duty_counsellors(session)
+                    durations = await repo.recent_durations(session, RECENT_CHATS)
             except Exception:
                 log.exception("position update failed; retrying")
                 await asyncio.sleep(1.0)
                 self._positions_wanted.set()
                 continue
-            places = engine.positions(tickets)
+            places = standings(
+                tickets, counsellors, waits.mean_duration(durations), wanted=self._watchers
+            )
             for ticket_id, handler in list(self._watchers.items()):
                 place = places.get(ticket_id)
                 if place != self._last_place.get(ticket_id):
@@ -175,3 +189,15 @@ class Dispatcher:
                 continue
             if gone:
                 self.queue_changed()
+            await self._roll_up()
+
+    async def _roll_up(self) -> None:
+        now = self._clock()
+        if now - self._last_roll_up < ROLL_UP_INTERVAL:
+            return
+        self._last_roll_up = now
+        try:
+            async with transaction(self._sessionmaker) as session:
+                await stats_service.roll_up(session, now=now, timezone=self.setup.schedule.timezone)
+        except Exception:
+            log.exception("statistics roll-up failed")

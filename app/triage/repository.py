@@ -18,8 +18,26 @@ async def count_waiting(session: AsyncSession) -> int:
     return int((await session.execute(query)).scalar_one())
 
 
+async def count_on_duty(session: AsyncSession) -> int:
+    query = (
+        select(func.count())
+        .select_from(Staff)
+        .where(Staff.on_duty.is_(True), Staff.disabled.is_(False))
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
 async def add_ticket(
-    session: AsyncSession, *, token_digest: str, kind: str, language: str, urgent: bool, now: float
+    session: AsyncSession,
+    *,
+    token_digest: str,
+    kind: str,
+    language: str,
+    urgent: bool,
+    now: float,
+    topic: str | None = None,
+    age_band: str | None = None,
+    skill: str | None = None,
 ) -> Ticket:
     ticket = Ticket(
         token_digest=token_digest,
@@ -28,6 +46,9 @@ async def add_ticket(
         urgent=urgent,
         status="waiting",
         joined_at=now,
+        topic=topic,
+        age_band=age_band,
+        skill=skill,
     )
     session.add(ticket)
     await session.flush()
@@ -71,9 +92,15 @@ async def abandon_disconnected(session: AsyncSession, before: float, now: float)
 
 
 async def waiting_tickets(session: AsyncSession, *, present_only: bool) -> list[WaitingTicket]:
-    query = select(Ticket.id, Ticket.kind, Ticket.language, Ticket.urgent, Ticket.joined_at).where(
-        Ticket.status == "waiting"
-    )
+    query = select(
+        Ticket.id,
+        Ticket.kind,
+        Ticket.language,
+        Ticket.urgent,
+        Ticket.joined_at,
+        Ticket.skill,
+        Ticket.organisation,
+    ).where(Ticket.status == "waiting")
     if present_only:
         query = query.where(Ticket.disconnected_at.is_(None))
     rows = (await session.execute(query)).all()
@@ -84,6 +111,8 @@ async def waiting_tickets(session: AsyncSession, *, present_only: bool) -> list[
             language=r.language,
             priority=Priority.URGENT if r.urgent else Priority.NORMAL,
             joined_at=r.joined_at,
+            skill=r.skill,
+            organisation=r.organisation,
         )
         for r in rows
     ]
@@ -110,6 +139,7 @@ async def on_duty_counsellors(session: AsyncSession) -> list[OnDutyCounsellor]:
             capacity=staff.capacity,
             load=int(n),
             idle_since=staff.idle_since,
+            organisation=staff.organisation,
         )
         for staff, n in rows
     ]
@@ -118,3 +148,15 @@ async def on_duty_counsellors(session: AsyncSession) -> list[OnDutyCounsellor]:
 async def mark_assigned(session: AsyncSession, ticket_id: int, now: float) -> None:
     query = update(Ticket).where(Ticket.id == ticket_id).values(status="assigned", assigned_at=now)
     await session.execute(query)
+
+
+async def recent_durations(session: AsyncSession, limit: int) -> list[float]:
+    """Durations (s) of the ``limit`` most recently closed chats, oldest first."""
+    query = (
+        select(Conversation.opened_at, Conversation.closed_at)
+        .where(Conversation.status == "closed", Conversation.closed_at.is_not(None))
+        .order_by(Conversation.closed_at.desc())
+        .limit(limit)
+    )
+    rows = (await session.execute(query)).all()
+    return [float(r.closed_at - r.opened_at) for r in reversed(rows)]

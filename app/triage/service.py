@@ -3,22 +3,45 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat import repository as chat_repo
 from app.chat.protocol import Triage
 from app.db import lock_matching
-from app.kit.errors import Conflict, NotFound
+from app.kit.errors import Conflict, DomainError, NotFound
 from app.kit.ids import new_id
 from app.models import Ticket
 from app.staff import repository as staff_repo
-from app.triage import engine
+from app.triage import engine, hours, questions
 from app.triage import repository as repo
+from app.triage.setup import TriageSetup
 
 
-class QueueFull(Conflict):
-    code = "queue_full"
+class BadTriage(DomainError):
+    """The answers do not fit the configured question set (``bad_triage``)."""
+
+    status = 422
+    code = "bad_triage"
+
+
+class EntryRefused(Conflict):
+    """Closed, no one on duty, or the queue is full: ``decision`` says which and what else helps."""
+
+    def __init__(self, decision: hours.EntryDecision) -> None:
+        super().__init__(ENTRY_MESSAGES[decision.status])
+        self.decision = decision
+        self.code = decision.status.value
+
+
+ENTRY_MESSAGES: Final = {
+    hours.Entry.CLOSED: "the chat is closed right now",
+    hours.Entry.NO_ONE_ON_DUTY: "no counsellor is on duty right now",
+    hours.Entry.QUEUE_FULL: "the queue is full right now",
+    hours.Entry.OPEN: "",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,14 +64,34 @@ class TicketState:
 
 
 async def join(
-    session: AsyncSession, triage: Triage, *, token_digest: str, queue_cap: int, now: float
+    session: AsyncSession,
+    triage: Triage,
+    *,
+    setup: TriageSetup,
+    token_digest: str,
+    now: float,
 ) -> Ticket:
-    """Put a new ticket in the queue. Raises ``QueueFull`` at the configured cap.
+    """Put a new ticket in its queue, if the entry decision (``hours.entry_decision``) allows.
 
-    After commit the caller must request matching and announce the queue change.
+    Raises ``BadTriage`` when the answers do not fit the question set, ``EntryRefused`` when
+    the house is closed, no one is on duty (if ``setup.refuse_when_unstaffed``) or the queue
+    is at its cap. After commit the caller must request matching and announce the queue change.
     """
-    if await repo.count_waiting(session) >= queue_cap:
-        raise QueueFull("the queue is full right now")
+    try:
+        skill = questions.check_answers(setup.questions, triage)
+    except questions.BadAnswer as exc:
+        raise BadTriage(str(exc)) from None
+    on_duty = await repo.count_on_duty(session) if setup.refuse_when_unstaffed else 1
+    decision = hours.entry_decision(
+        setup.schedule,
+        datetime.fromtimestamp(now, UTC),
+        on_duty=on_duty,
+        waiting=await repo.count_waiting(session),
+        policy=setup.policy,
+        danger_now=triage.danger_now,
+    )
+    if not decision.may_queue:
+        raise EntryRefused(decision)
     return await repo.add_ticket(
         session,
         token_digest=token_digest,
@@ -56,6 +99,9 @@ async def join(
         language=triage.language,
         urgent=triage.danger_now,
         now=now,
+        topic=triage.topic,
+        age_band=triage.age_band,
+        skill=skill,
     )
 
 

@@ -38,7 +38,7 @@ async def test_triage_queue_pair_relay_close(server: Server, counsellor: StaffAc
     assert {first["conv"], second["conv"]} == {p["conv"] for p in paired}
     assert paired[0]["counsellor"] == {"alias": "Sara"}  # the alias only, nothing else
     third = await youths[2].expect("position")
-    assert third == {"type": "position", "position": 1, "waiting": 1}
+    assert third == {"type": "position", "position": 1, "waiting": 1, "estimate": None}
 
     youth = youths[0]
     conv = youth.conv

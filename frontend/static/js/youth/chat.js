@@ -85,10 +85,14 @@ class YouthChat {
 
   start() {
     const form = this.triageForm.elements;
+    // Optional answers are option ids of GET /api/triage/questions, or null when not given.
+    const optional = (name) => (form[name] && form[name].value ? form[name].value : null);
     this.triage = {
       language: form.language.value,
       kind: form.kind.value === "professional" ? "professional" : "youth",
       danger_now: form.danger.value === "yes",
+      topic: optional("topic"),
+      age_band: optional("age_band"),
     };
     this.phase = "connecting";
     this.queueStatus.textContent = "Connecting…";

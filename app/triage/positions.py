@@ -1,0 +1,46 @@
+"""Each waiting ticket's place and honest wait range, pure (issue 4 item 4).
+
+One pass over a snapshot: ``engine.positions`` for the places, ``waits.estimate`` for the ranges.
+Staffing is computed once per kind of ticket (queue, language, organisation), not per ticket, so
+the pass stays linear in the number of waiting tickets (PERFORMANCE.md P-4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from app.triage import engine, waits
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    place: engine.Place
+    estimate: waits.Estimate
+
+
+def standings(
+    tickets: list[engine.WaitingTicket],
+    counsellors: list[engine.OnDutyCounsellor],
+    mean: float | None,
+    wanted: Collection[int] | None = None,
+) -> dict[int, Standing]:
+    """The standing of every ticket in ``wanted`` (default: all) that is waiting.
+
+    ``mean``: ``waits.mean_duration`` of recent chats (``None``: no data, estimates unknown).
+    """
+    places = engine.positions(tickets)
+    by_id = {t.id: t for t in tickets}
+    slots: dict[tuple[str, str | None, str, str | None], tuple[int, int]] = {}
+    result: dict[int, Standing] = {}
+    for ticket_id in places if wanted is None else wanted:
+        place = places.get(ticket_id)
+        if place is None:
+            continue
+        ticket = by_id[ticket_id]
+        key = (ticket.kind, ticket.skill, ticket.language, ticket.organisation)
+        if key not in slots:
+            slots[key] = waits.serving_slots(ticket, counsellors)
+        total, free = slots[key]
+        result[ticket_id] = Standing(place, waits.estimate(place.position, mean, total, free=free))
+    return result
