@@ -21,7 +21,7 @@ from app.kit import b64
 SegmentStatus = Literal[
     "verified",  # opened, device certified, acceptance verified
     "unverified",  # opened, but the certificate or acceptance does not hold
-    "other_period",  # sealed to another period key, or to none
+    "other_period",  # sealed to another period key, or to none at all
     "no_period_wrap",  # meant for this period but no organisation wrap was stored
     "wrap_unopenable",  # the organisation wrap does not open with this key
     "no_segment",  # envelopes name a segment that has no key record
@@ -166,6 +166,8 @@ def open_segment(
         staff_id = device.staff_id if device is not None else None
         return SegmentReport(segment.seg, status, reason, segment.device_id, staff_id, envelopes)
 
+    if segment.period_id is None:
+        return OpenedSegment(report("other_period", "no period key was valid at pairing"), None)
     if segment.period_id != period_id:
         return OpenedSegment(report("other_period", "sealed to another period key"), None)
     if segment.wrap_o is None:

@@ -12,7 +12,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from app.transcripts.engine import NOT_READABLE, Message, SegmentReport, Transcript
+from app.transcripts.engine import NOT_READABLE, Gap, Message, SegmentReport, Transcript
 
 FORMAT: Final = "vh-transcript/1"
 ROLE_NAMES: Final = {"Y": "young person", "C": "counsellor"}
@@ -143,13 +143,17 @@ def to_text(transcript: Transcript) -> str:
     if transcript.gaps:
         lines += ["", "missing from the store:"]
         lines += [
-            f"  segment {g.seg}, {labels.get((g.role, g.inst), g.role)}: "
-            f"seq {g.after + 1}..{g.next - 1}"
+            f"  segment {g.seg}, {labels.get((g.role, g.inst), g.role)}: {_seq_range(g)}"
             for g in transcript.gaps
         ]
     if banner:
         lines += ["", f"!!! {banner}"]
     return "\n".join(lines) + "\n"
+
+
+def _seq_range(gap: Gap) -> str:
+    first, last = gap.after + 1, gap.next - 1
+    return f"seq {first}" if first == last else f"seq {first}..{last}"
 
 
 def _segment_line(report: SegmentReport) -> str:

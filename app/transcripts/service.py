@@ -42,8 +42,8 @@ async def export_transcript(
     with it; or, unless ``allow_unverified``, a segment that opens lacks a valid acceptance.
     With ``allow_unverified`` such segments are decrypted and reported as ``unverified``.
     """
-    conversation = await repo.conversation_by_id(session, conversation_id)
-    conv = _conversation_bytes(conversation_id) if conversation is not None else None
+    conv = _conversation_bytes(conversation_id)
+    conversation = None if conv is None else await repo.conversation_by_id(session, conversation_id)
     if conversation is None or conv is None:
         raise ExportRefused(f"no conversation {conversation_id!r}")
     period = await _usable_period(session, period_key, service_public_key)

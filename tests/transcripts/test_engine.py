@@ -195,3 +195,23 @@ def test_pure_modules_import_no_io(module: str) -> None:
         assert not {i.split(".")[0] for i in imports} & IO_LIBRARIES, name
         todo += [i for i in imports if i.startswith("app.")]
     assert len(seen) > 1  # the walk followed the app imports
+
+
+def test_gaps_are_listed_under_the_sender_they_belong_to() -> None:
+    body = {"type": "text", "body": "x", "sent_at": 0}
+    transcript = Transcript(
+        "conv",
+        0.0,
+        None,
+        "period",
+        "abcd",
+        0.0,
+        (),
+        (Message(1, 0, "Y", "i", 3, body, None), Message(2, 0, "C", "j", 5, body, None)),
+        (engine.Gap(0, "Y", "i", 1, 3), engine.Gap(0, "C", "j", 0, 5)),
+    )
+    assert render.to_text(transcript).endswith(
+        "missing from the store:\n"
+        "  segment 0, young person 1: seq 2\n"
+        "  segment 0, counsellor 1: seq 1..4\n"
+    )

@@ -234,10 +234,17 @@ def test_a_period_key_that_opens_nothing_here_is_refused(world: World) -> None:
 def test_segments_without_an_organisation_wrap_are_listed_as_not_readable(world: World) -> None:
     world.add_segment(0)
     world.add_segment(1, wrap_o=False)
+    world.add_segment(2, no_period=True)
     world.send(world.sender("Y"), "readable", sent_at=T0)
     world.send(world.sender("Y", seg=1), "no organisation wrap", sent_at=T0)
+    world.segment_keys[3] = bytes(32)  # envelopes whose segment has no key record
+    world.send(world.sender("C", seg=3), "a segment without a key record", sent_at=T0)
     text = render.to_text(_export(world))
     assert "  segment 1: not readable with this key (no organisation wrap was stored)" in text
+    assert (
+        "  segment 2: not readable with this key (no period key was valid at pairing), 0 envelopes"
+    ) in text
+    assert "  segment 3: not readable with this key (no key record for this segment)" in text
     assert "no organisation wrap\n" not in text
     assert "readable\n" in text
 

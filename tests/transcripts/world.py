@@ -92,6 +92,7 @@ class World:
         wrap_o: bool = True,
         accept: str = "good",  # good | none | forged
         device: CounsellorDevice | None = None,
+        no_period: bool = False,  # as when no period key was valid at pairing
     ) -> bytes:
         """Segment ``seg`` sealed as the young person's client seals it; returns ``K``."""
         device = device or self.device
@@ -104,7 +105,7 @@ class World:
             conv_id=self.conv_id,
             seg=seg,
             device_id=device.device_id,
-            period_id=period.period_id,
+            period_id=None if no_period else period.period_id,
             wrap_c=b64.encode(
                 certs.seal_segment_key_to_device(
                     hpke.public_key_bytes(device.hpke_key), key, self.conv, seg, device_id
@@ -115,7 +116,7 @@ class World:
                     b64.decode(period.public_key), key, self.conv, seg, period_id
                 )
             )
-            if wrap_o
+            if wrap_o and not no_period
             else None,
             accept_sig=None
             if accept == "none"
