@@ -6,6 +6,10 @@ database, and in any further files (logs, exports) — as UTF-8, UTF-16 (both by
 base64/base64url at each of the three alignments, so that a store which encodes plaintext
 instead of encrypting it is caught too. It answers with the places, so a failing assertion says
 where the phrase leaked.
+
+Limits: PostgreSQL is searched as a client sees it (live rows of the ``public`` schema); its WAL
+and dead tuples are on the server's disk, out of a client's reach. There is no Redis search: the
+project has no Redis client yet.
 """
 
 from __future__ import annotations
