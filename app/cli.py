@@ -59,6 +59,7 @@ async def _add_staff(settings: Settings, args: argparse.Namespace, password: str
                 languages=args.languages.split(","),
                 skills=args.skills.split(","),
                 capacity=args.capacity,
+                organisation=args.organisation,
                 now=time.time(),
             )
     finally:
@@ -101,6 +102,7 @@ async def _list_staff(settings: Settings) -> list[dict[str, Any]]:
             "languages": s.languages,
             "skills": s.skills,
             "capacity": s.capacity,
+            "organisation": s.organisation,
             "disabled": s.disabled,
             "on_duty": s.on_duty,
         }
@@ -231,6 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--languages", default="sv", help="comma-separated, e.g. sv,en,ar")
     add.add_argument("--skills", default="youth", help="comma-separated queue kinds and skills")
     add.add_argument("--capacity", type=int, default=2, help="chats at once")
+    add.add_argument(
+        "--organisation",
+        choices=staff_service.ORGANISATIONS,
+        default="municipality",
+        help="the counsellor's organisation (a routing attribute)",
+    )
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     add.set_defaults(func=cmd_staff_add)
     lst = staff_sub.add_parser("list", help="list staff accounts")
@@ -239,6 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     from app.keys.cli import add_keys_parser
 
     add_keys_parser(sub)
+
+    from app.triage.cli import add_stats_parser
+
+    add_stats_parser(sub)
 
     from app.transcripts.cli import add_transcripts_parser
 

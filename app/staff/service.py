@@ -14,6 +14,8 @@ from app.staff import repository as repo
 from app.types import StaffRole
 
 ROLES: tuple[StaffRole, ...] = ("counsellor", "supervisor", "admin")
+#: Organisations whose staff share shifts in the house: a routing attribute (triage engine).
+ORGANISATIONS = ("municipality", "health care", "police")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,7 @@ async def add_staff(
     skills: list[str],
     capacity: int,
     now: float,
+    organisation: str = "municipality",
 ) -> NewStaff:
     """Create an account; raise ``WeakPassword``, ``ValueError`` or ``Conflict``."""
     username = username.strip().lower()
@@ -52,6 +55,8 @@ async def add_staff(
         raise ValueError("alias: 1-64 characters")
     if role not in ROLES:
         raise ValueError(f"role: one of {', '.join(ROLES)}")
+    if organisation not in ORGANISATIONS:
+        raise ValueError(f"organisation: one of {', '.join(ORGANISATIONS)}")
     if not 1 <= capacity <= 10:
         raise ValueError("capacity: 1-10 chats at once")
     if not _csv(languages):
@@ -71,6 +76,7 @@ async def add_staff(
         languages=_csv(languages),
         skills=_csv(skills) or "youth",
         capacity=capacity,
+        organisation=organisation,
         disabled=False,
         on_duty=False,
         idle_since=now,

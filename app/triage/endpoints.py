@@ -1,23 +1,47 @@
-"""The young person's HTTP API: the quick-exit "I left" beacon (SAFETY S-6, S-10)."""
+"""The queue's HTTP API: the triage questions, the quick-exit "I left" beacon (SAFETY S-6,
+S-10), and the supervisors' live board."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.chat import service as chat_service
 from app.chat.handlers import publish_closed
 from app.db import transaction
-from app.kit.errors import NotFound
+from app.kit.errors import DomainError, Forbidden, NotFound
 from app.kit.ids import token_digest
-from app.security.dependencies import check_origin
+from app.security.dependencies import CurrentStaff, check_origin, current_staff
 from app.state import get_state
-from app.triage import service
+from app.triage import questions, service, supervision
 from app.triage.schemas import LeaveRequest
 
-router = APIRouter(prefix="/api/youth", tags=["youth"])
+router = APIRouter(tags=["youth"])
+
+SUPERVISING_ROLES = frozenset({"supervisor", "admin"})
 
 
-@router.post("/leave", status_code=204)
+class UnknownLanguage(DomainError):
+    status = 422
+    code = "invalid_request"
+
+
+@router.get("/api/triage/questions")
+async def triage_questions(
+    request: Request,
+    lang: Annotated[str, Query(min_length=2, max_length=8, pattern=r"^[a-z]{2,8}$")] = "sv",
+) -> dict[str, Any]:
+    """The configured triage questions in one language (``lang``: one of the set's languages,
+    default ``sv``): ids, whether required, labels and options. Anonymous; sets no cookie.
+    422 ``invalid_request`` for a language the set has no labels in."""
+    try:
+        return questions.localized(get_state(request).dispatcher.setup.questions, lang)
+    except questions.BadAnswer as exc:
+        raise UnknownLanguage(str(exc)) from None
+
+
+@router.post("/api/youth/leave", status_code=204)
 async def leave(body: LeaveRequest, request: Request, response: Response) -> None:
     """End the ticket or conversation now; the ticket is refused afterwards.
 
@@ -42,3 +66,16 @@ async def leave(body: LeaveRequest, request: Request, response: Response) -> Non
         publish_closed(state, closed_conv, by="Y", reason="left")
     state.dispatcher.queue_changed()
     response.headers["Clear-Site-Data"] = '"cache", "storage"'
+
+
+@router.get("/staff/api/board", tags=["staff"])
+async def live_board(
+    request: Request, current: Annotated[CurrentStaff, Depends(current_staff)]
+) -> dict[str, Any]:
+    """The live queue board: queues with lengths and longest waits, staff on duty with their
+    load, and alerts. Supervisors and admins only (403 ``forbidden`` for counsellors)."""
+    if current.staff.role not in SUPERVISING_ROLES:
+        raise Forbidden("the queue board is for supervisors")
+    state = get_state(request)
+    async with state.sessionmaker() as session:
+        return await supervision.live_board(session, state.dispatcher.setup, state.clock())

@@ -1,0 +1,65 @@
+"""Standings (place + wait range) and the supervisors' board, pure."""
+
+from __future__ import annotations
+
+from app.triage import alerts, board, frames, waits
+from app.triage.engine import OnDutyCounsellor, Place, Priority, WaitingTicket
+from app.triage.positions import Standing, standings
+
+SV = frozenset({"sv"})
+
+
+def _ticket(i: int, language: str = "sv", urgent: bool = False) -> WaitingTicket:
+    priority = Priority.URGENT if urgent else Priority.NORMAL
+    return WaitingTicket(i, "youth", language, priority, joined_at=float(i))
+
+
+def _counsellor(cid: str, load: int) -> OnDutyCounsellor:
+    return OnDutyCounsellor(cid, SV, frozenset({"youth"}), capacity=2, load=load)
+
+
+def test_standings_give_places_and_ranges() -> None:
+    tickets = [_ticket(1), _ticket(2), _ticket(3, urgent=True), _ticket(4, language="ar")]
+    counsellors = [_counsellor("a", 2), _counsellor("b", 2)]
+    found = standings(tickets, counsellors, mean=600.0)
+    # One queue per kind and skill (languages share it): urgent first, then by join.
+    assert found[3] == Standing(Place(1, 4), waits.estimate(1, 600.0, 4))
+    assert found[2].place == Place(3, 4)
+    assert isinstance(found[2].estimate, waits.WaitRange)
+    assert found[2].estimate.low <= 3 * 600 / 4 <= found[2].estimate.high
+    assert found[4].estimate == waits.Unknown("no_one_on_duty")  # nobody speaks ar
+    assert standings(tickets, counsellors, mean=None)[1].estimate == waits.Unknown("no_data")
+    assert set(standings(tickets, counsellors, 600.0, wanted=[2, 99])) == {2}
+
+
+def test_position_frame() -> None:
+    wait = waits.WaitRange(60.0, 180.0)
+    assert frames.position(Place(2, 5), wait) == (
+        '{"type":"position","position":2,"waiting":5,'
+        '"estimate":{"min_seconds":60,"max_seconds":180}}'
+    )
+    unknown = frames.position(Place(1, 1), waits.Unknown("no_data"))
+    assert unknown.endswith('"estimate":null}')
+
+
+def test_board_lists_queues_staff_and_alerts() -> None:
+    snapshot = alerts.Snapshot(
+        tickets=(_ticket(1, urgent=True), _ticket(2)),
+        counsellors=(_counsellor("a", 1),),
+        is_open=True,
+        now=1000.0,
+    )
+    shown = board.board(snapshot, {"a": "Sara"}, alerts.Thresholds(max_wait=600.0))
+    assert shown["queues"] == [
+        {
+            "queue": "youth",
+            "waiting": 2,
+            "urgent": 1,
+            "longest_wait_seconds": 999,
+            "languages": ["sv"],
+        }
+    ]
+    assert shown["on_duty"][0]["alias"] == "Sara"
+    assert shown["on_duty"][0]["load"] == 1
+    kinds = [a["kind"] for a in shown["alerts"]]
+    assert kinds == ["urgent_waiting", "wait_over_threshold"]
