@@ -155,3 +155,12 @@ def test_opening_hours_file() -> None:
 def test_a_bad_opening_hours_file_is_refused(raw: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidSetup, match=re.escape(message)):
         parse_opening_hours(raw)
+
+
+def test_the_example_opening_hours_file_loads() -> None:
+    schedule, helplines = parse_opening_hours(
+        json.loads((ROOT / "docs" / "examples" / "opening-hours.json").read_text("utf-8"))
+    )
+    assert schedule.timezone == "Europe/Stockholm"
+    assert schedule.intervals_on(date(2026, 12, 24)) == ()
+    assert [h.phone for h in helplines] == ["116 111", "020-50 50 50"]
