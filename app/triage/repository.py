@@ -173,11 +173,7 @@ async def on_duty_counsellors(session: AsyncSession) -> list[OnDutyCounsellor]:
     query = (
         select(Staff, func.coalesce(load.c.load, 0))
         .outerjoin(load, load.c.staff_id == Staff.id)
-        .where(
-            Staff.on_duty.is_(True),
-            Staff.disabled.is_(False),
-            Staff.duty_device_id.is_not(None),
-        )
+        .where(Staff.on_duty.is_(True), Staff.disabled.is_(False))
     )
     rows = (await session.execute(query)).all()
     return [

@@ -8,7 +8,6 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.chat import keys as chat_keys
 from app.chat import repository as chat_repo
 from app.chat.protocol import Triage
 from app.db import lock_matching
@@ -167,11 +166,6 @@ async def match(session: AsyncSession, now: float) -> list[Paired]:
         )
         staff = await staff_repo.by_id(session, assignment.counsellor_id)
         assert staff is not None  # noqa: S101 - loaded under the same lock a moment ago
-        assert staff.duty_device_id is not None  # noqa: S101 - on duty implies a device
-        # Segment 0 is sealed to the device that put the counsellor on duty (CRYPTO.md §3).
-        await chat_keys.open_segment(
-            session, conv_id=conv_id, seg=0, device_id=staff.duty_device_id, now=now
-        )
         paired.append(
             Paired(
                 ticket_id=ticket.id,
