@@ -59,7 +59,15 @@ class Settings(BaseSettings):
     ws_ping_timeout_seconds: float = 20.0
     youth_joins_per_window: int = 3
     youth_join_window_seconds: int = 600
+    #: Return-code lookups allowed per client bucket in the same window.
+    youth_returns_per_window: int = 10
     queue_cap: int = 500
+
+    # --- devices (CRYPTO.md §2) ---
+    #: A counsellor device certificate's lifetime.
+    device_days: int = 30
+    #: A device is certified only this soon after a password+TOTP login.
+    device_fresh_login_seconds: int = 10 * 60
 
     # --- relay ---
     #: Largest number of envelopes committed in one transaction by the group-commit writer.
@@ -71,6 +79,8 @@ class Settings(BaseSettings):
             raise ValueError("VH_ALLOWED_ORIGINS must name the public origin(s) in production")
         if self.mode == "production" and not self.cookie_secure:
             raise ValueError("VH_COOKIE_SECURE must stay on in production")
+        if self.mode != "test" and self.service_key_file is None:
+            raise ValueError("VH_SERVICE_KEY_FILE must name the service key ('vhouse keys init')")
 
     @property
     def is_sqlite(self) -> bool:

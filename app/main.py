@@ -13,11 +13,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import health
+from app.chat import endpoints as returns
 from app.chat import relay
 from app.chat.broker import make_broker
 from app.chat.transcripts import EnvelopeStore
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker
+from app.keys import endpoints as keys
+from app.keys.service import load_service_key, warn_without_period
 from app.kit.clock import Clock, system_clock
 from app.kit.errors import DomainError
 from app.kit.ratelimit import KeyedWindows
@@ -36,6 +39,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> FastAPI:
     settings = settings or Settings()
     settings.check_serving()
+    service_key = load_service_key(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -58,7 +62,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             join_limits=KeyedWindows(
                 settings.youth_joins_per_window, settings.youth_join_window_seconds
             ),
+            return_limits=KeyedWindows(
+                settings.youth_returns_per_window, settings.youth_join_window_seconds
+            ),
+            service_key=service_key,
         )
+        await warn_without_period(sessionmaker, clock())
         try:
             yield
         finally:
@@ -82,6 +91,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     _add_error_handlers(app, hsts=hsts)
     app.include_router(health.router)
     app.include_router(auth.router)
+    app.include_router(keys.router)
+    app.include_router(returns.router)
     app.include_router(youth.router)
     app.include_router(relay.router)
     app.include_router(pages.router)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 
@@ -27,6 +28,10 @@ class AppState:
     dispatcher: Dispatcher
     clock: Clock
     join_limits: KeyedWindows
+    #: Return-code lookups per client bucket (PROTOCOL.md §6.5).
+    return_limits: KeyedWindows
+    #: Certifies counsellor devices; its public half is rendered into every page (CRYPTO.md §2).
+    service_key: ec.EllipticCurvePrivateKey
     #: Console sockets per staff member in this process (the last one closing ends duty).
     presence: dict[str, int] = field(default_factory=dict)
     #: Per-process secret for keyed hashes of client buckets (rate limits); never stored (S-15).

@@ -22,8 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from app.client.crypto import sign
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, transaction
+from app.keys import files as keys_files
 from app.migrate import upgrade
 from app.security.totp import current_code
 from app.staff import service as staff_service
@@ -170,6 +172,9 @@ class Server:
     log_path: Path
     process: subprocess.Popen[bytes]
     env: dict[str, str] = field(default_factory=dict)
+    #: The service public key (65 bytes) clients pin, and the file holding its private half.
+    service_key: bytes = b""
+    service_key_file: Path | None = None
 
     def log(self) -> str:
         return self.log_path.read_text("utf-8", errors="replace")
@@ -191,9 +196,12 @@ def start_server(database: Database, tmp_path: Path, *, migrate: bool = True, **
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     log_path = tmp_path / f"server-{port}.log"
+    key_file = tmp_path / f"service-{port}.key"
+    service_key = sign.public_key_bytes(keys_files.create_service_key(key_file))
     full_env = {
         **os.environ,
         "VH_MODE": "test",
+        "VH_SERVICE_KEY_FILE": str(key_file),
         "VH_DATABASE_URL": database.url,
         "VH_ALLOWED_ORIGINS": f'["{base_url}"]',
         "VH_COOKIE_SECURE": "false",
@@ -216,7 +224,7 @@ def start_server(database: Database, tmp_path: Path, *, migrate: bool = True, **
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    server = Server(database, base_url, log_path, process, env)
+    server = Server(database, base_url, log_path, process, env, service_key, key_file)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -163,15 +163,20 @@ class Harness:
             except (TimeoutError, OSError, ConnectionClosed):
                 pass
 
-    async def youth(self) -> YouthClient:
-        client = YouthClient(self.server.base_url)
+    async def youth(self, *, e2e: bool = False) -> YouthClient:
+        """A young person's client; with ``e2e`` it pins the service key and seals for real."""
+        client = YouthClient(
+            self.server.base_url, service_key=self.server.service_key if e2e else None
+        )
         self.clients.append(client)
         await client.connect()
         return client
 
-    async def console(self, account: StaffAccount) -> tuple[CounsellorClient, dict[str, Any]]:
+    async def console(
+        self, account: StaffAccount, **options: Any
+    ) -> tuple[CounsellorClient, dict[str, Any]]:
         credentials = await staff_login(self.server, account)
-        client = CounsellorClient(self.server.base_url)
+        client = CounsellorClient(self.server.base_url, **options)
         self.clients.append(client)
         hello = await client.connect(credentials)
         return client, hello

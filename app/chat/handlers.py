@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
+from app.chat import keys as chat_keys
 from app.chat import protocol
 from app.chat import repository as chat_repo
 from app.chat import service as chat_service
@@ -29,6 +30,7 @@ from app.chat.connection import (
 )
 from app.chat.protocol import Envelope, ProtocolError
 from app.db import transaction
+from app.keys.devices import DeviceCert
 from app.kit.errors import NotFound
 from app.kit.ids import new_token, token_digest
 from app.models import Staff
@@ -135,6 +137,25 @@ class SocketHandler(abc.ABC):
             log.warning("sync failed: %s", type(exc).__name__)
             raise _unavailable() from exc
 
+    def _undecryptable(self, frame: protocol.Undecryptable) -> None:
+        """Tell the sender's side that an envelope could not be opened (never stored)."""
+        link = self._link_for(frame.conv)
+        body = protocol.dumps(
+            {
+                "type": "undecryptable",
+                "conv": link.conv_id,
+                "seg": frame.seg,
+                "role": frame.role,
+                "inst": frame.inst,
+                "seq": frame.seq,
+            }
+        )
+        self.state.broker.publish(conv_channel(link.conv_id), signal_event(self.role, body))
+
+    async def _segment_state(self, conv_id: str) -> chat_keys.SegmentState | None:
+        async with self.state.sessionmaker() as session:
+            return await chat_keys.current_segment(session, conv_id)
+
     def _typing(self, frame: protocol.Signal) -> None:
         link = self._link_for(frame.conv)
         body = protocol.dumps({"type": "typing", "conv": link.conv_id, "typing": frame.typing})
@@ -194,6 +215,12 @@ class YouthHandler(SocketHandler):
                 await self._close_conversation(self._link_for(frame.conv).conv_id, reason="closed")
             case protocol.Signal() if self.phase == "chat":
                 self._typing(frame)
+            case protocol.Keys() if self.phase == "chat":
+                await self._keys(frame)
+            case protocol.ReturnCode() if self.phase == "chat":
+                await self._return_code(frame)
+            case protocol.Undecryptable() if self.phase == "chat":
+                self._undecryptable(frame)
             case _:
                 raise ProtocolError("wrong_state", f"not possible now (state: {self.phase})")
 
@@ -332,10 +359,54 @@ class YouthHandler(SocketHandler):
             self._unwatch()
             self._unwatch = None
         self.phase = "chat"
+        state = await self._segment_state(conv_id)
+        if state is None:  # every conversation starts with segment 0; this is a bug
+            raise RuntimeError("a conversation without a key segment")
         self.outbox.send(
-            protocol.dumps({"type": "paired", "conv": conv_id, "counsellor": {"alias": alias}})
+            protocol.dumps(
+                {
+                    "type": "paired",
+                    "conv": conv_id,
+                    "counsellor": {"alias": alias},
+                    **state.paired_fields(),
+                }
+            )
         )
         await self._open_link(conv_id, catch_up=catch_up)
+        if state.accept_sig is None:
+            # An acceptance published before the link subscribed would be lost: read it again.
+            again = await self._segment_state(conv_id)
+            if again is not None and again.accept_sig is not None:
+                self.outbox.send(_accepted_frame(conv_id, again.seg, again.accept_sig))
+
+    async def _keys(self, frame: protocol.Keys) -> None:
+        link = self._link_for(frame.conv)
+        try:
+            async with transaction(self.state.sessionmaker) as session:
+                state = await chat_keys.store_keys(session, frame)
+        except ProtocolError:
+            raise
+        except Exception as exc:
+            raise _unavailable() from exc
+        self.state.broker.publish(
+            conv_channel(link.conv_id), signal_event(self.role, _keys_frame(state))
+        )
+        self.outbox.send(
+            protocol.dumps({"type": "keys_stored", "conv": link.conv_id, "seg": frame.seg})
+        )
+
+    async def _return_code(self, frame: protocol.ReturnCode) -> None:
+        link = self._link_for(frame.conv)
+        try:
+            async with transaction(self.state.sessionmaker) as session:
+                await chat_keys.store_return_wrap(session, frame, self.state.clock())
+        except ProtocolError:
+            raise
+        except Exception as exc:
+            raise _unavailable() from exc
+        self.outbox.send(
+            protocol.dumps({"type": "return_code_stored", "conv": link.conv_id, "seg": frame.seg})
+        )
 
     async def _leave(self) -> None:
         assert self.ticket_id is not None  # noqa: S101 - phase waiting implies a ticket
@@ -382,8 +453,16 @@ class YouthHandler(SocketHandler):
 class StaffHandler(SocketHandler):
     role = "C"
 
-    def __init__(self, state: AppState, outbox: Outbox, staff: Staff, session_digest: str) -> None:
+    def __init__(
+        self,
+        state: AppState,
+        outbox: Outbox,
+        staff: Staff,
+        session_digest: str,
+        device: DeviceCert | None,
+    ) -> None:
         super().__init__(state, outbox)
+        self.device = device
         self.staff_id = staff.id
         self.alias = staff.alias
         self.staff_role = staff.role
@@ -399,18 +478,27 @@ class StaffHandler(SocketHandler):
         self.state.presence[self.staff_id] = self.state.presence.get(self.staff_id, 0) + 1
         async with self.state.sessionmaker() as session:
             convs = await chat_repo.open_conversations_of(session, self.staff_id)
+        listed = []
         for conv in convs:
             await self._open_link(conv.id, catch_up=False)
+            state = await self._segment_state(conv.id)
+            listed.append(
+                {
+                    "conv": conv.id,
+                    "kind": conv.kind,
+                    "language": conv.language,
+                    "urgent": conv.urgent,
+                    **({} if state is None else state.console_fields()),
+                }
+            )
         self.outbox.send(
             protocol.dumps(
                 {
                     "type": "hello",
                     "staff": {"alias": self.alias, "role": self.staff_role},
                     "on_duty": self.on_duty,
-                    "conversations": [
-                        {"conv": c.id, "kind": c.kind, "language": c.language, "urgent": c.urgent}
-                        for c in convs
-                    ],
+                    "device": None if self.device is None else self.device.device_id,
+                    "conversations": listed,
                 }
             )
         )
@@ -462,13 +550,25 @@ class StaffHandler(SocketHandler):
                 await self._close_conversation(link.conv_id, reason="closed")
             case protocol.Signal():
                 self._typing(frame)
+            case protocol.Accept():
+                await self._accept(frame)
+            case protocol.Undecryptable():
+                self._undecryptable(frame)
             case _:
                 raise ProtocolError("wrong_state", "not possible on this socket")
 
     async def _duty(self, on: bool) -> None:
+        if on and self.device is None:
+            raise ProtocolError(
+                "device_required",
+                "register this device (after a fresh login) and connect with ?device=<id>",
+            )
+        device_id = None if self.device is None else self.device.device_id
         try:
             async with transaction(self.state.sessionmaker) as session:
-                await staff_repo.set_duty(session, self.staff_id, on, self.state.clock())
+                await staff_repo.set_duty(
+                    session, self.staff_id, on, self.state.clock(), device_id=device_id
+                )
         except Exception as exc:
             raise _unavailable() from exc
         self.state.broker.publish(staff_channel(self.staff_id), json.dumps({"t": "duty", "on": on}))
@@ -498,8 +598,13 @@ class StaffHandler(SocketHandler):
 
     async def _assigned(self, event: dict[str, Any]) -> None:
         conv_id = event["conv"]
-        if conv_id in self.links:  # checked and claimed (in _open_link) before any await
+        if conv_id in self.links:
             return
+        # Claim the conversation before the first await, so a second event cannot open it twice.
+        self.links[conv_id] = ConversationLink(
+            conv_id, self.role, self.outbox, self.state.store, self.state.broker, self._on_closed
+        )
+        state = await self._segment_state(conv_id)
         self.outbox.send(
             protocol.dumps(
                 {
@@ -508,10 +613,37 @@ class StaffHandler(SocketHandler):
                     "kind": event["kind"],
                     "language": event["language"],
                     "urgent": event["urgent"],
+                    **({} if state is None else state.console_fields()),
                 }
             )
         )
         await self._open_link(conv_id, catch_up=True)
+        if state is not None and state.wrap_c is None:
+            # Keys published before the link subscribed would be lost: read them again.
+            again = await self._segment_state(conv_id)
+            if again is not None and again.wrap_c is not None:
+                self.outbox.send(_keys_frame(again))
+
+    async def _accept(self, frame: protocol.Accept) -> None:
+        link = self._link_for(frame.conv)
+        device_id = None if self.device is None else self.device.device_id
+        try:
+            async with transaction(self.state.sessionmaker) as session:
+                new = await chat_keys.store_accept(
+                    session, conv_id=link.conv_id, seg=frame.seg, device_id=device_id, sig=frame.sig
+                )
+        except ProtocolError:
+            raise
+        except Exception as exc:
+            raise _unavailable() from exc
+        if new:
+            self.state.broker.publish(
+                conv_channel(link.conv_id),
+                signal_event(self.role, _accepted_frame(link.conv_id, frame.seg, frame.sig)),
+            )
+        self.outbox.send(
+            protocol.dumps({"type": "accept_stored", "conv": link.conv_id, "seg": frame.seg})
+        )
 
     async def stop(self) -> None:
         if self._watcher is not None:
@@ -535,3 +667,19 @@ class StaffHandler(SocketHandler):
             self.state.broker.publish(
                 staff_channel(self.staff_id), json.dumps({"t": "duty", "on": False})
             )
+
+
+def _accepted_frame(conv_id: str, seg: int, sig: str) -> str:
+    return protocol.dumps({"type": "accepted", "conv": conv_id, "seg": seg, "sig": sig})
+
+
+def _keys_frame(state: chat_keys.SegmentState) -> str:
+    return protocol.dumps(
+        {
+            "type": "keys",
+            "conv": state.conv_id,
+            "seg": state.seg,
+            "device": state.device.device_id,
+            "wrap": state.wrap_c,
+        }
+    )

@@ -196,10 +196,85 @@ class Signal:
     typing: bool
 
 
-Frame = Join | Resume | Leave | SendEnvelope | Sync | Close | Duty | Signal
+#: HPKE ``enc (65) ‖ AES-256-GCM(K (32)) ‖ tag (16)``: a sealed segment key (CRYPTO.md §8).
+SEALED_KEY_BYTES: Final = 65 + 32 + 16
+SIGNATURE_BYTES: Final = 64
 
-YOUTH_TYPES: Final = frozenset({"join", "resume", "leave", "envelope", "sync", "close", "typing"})
-STAFF_TYPES: Final = frozenset({"duty", "envelope", "sync", "close", "typing"})
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """The young person's segment key sealed to the counsellor's device and the period key."""
+
+    conv: str
+    seg: int
+    wrap_c: str
+    wrap_o: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Accept:
+    """The counsellor device's acceptance signature of a segment (CRYPTO.md §3)."""
+
+    conv: str
+    seg: int
+    sig: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnCode:
+    """A segment key wrapped under a return-code KEK, filed under the code's locator."""
+
+    conv: str
+    seg: int
+    locator: str
+    salt: str
+    nonce: str
+    wrap: str
+
+
+@dataclass(frozen=True, slots=True)
+class Undecryptable:
+    """A receiver could not open this envelope: told to the sender, never stored."""
+
+    conv: str
+    seg: int
+    role: str
+    inst: str
+    seq: int
+
+
+Frame = (
+    Join
+    | Resume
+    | Leave
+    | SendEnvelope
+    | Sync
+    | Close
+    | Duty
+    | Signal
+    | Keys
+    | Accept
+    | ReturnCode
+    | Undecryptable
+)
+
+YOUTH_TYPES: Final = frozenset(
+    {
+        "join",
+        "resume",
+        "leave",
+        "envelope",
+        "sync",
+        "close",
+        "typing",
+        "keys",
+        "return_code",
+        "undecryptable",
+    }
+)
+STAFF_TYPES: Final = frozenset(
+    {"duty", "envelope", "sync", "close", "typing", "accept", "undecryptable"}
+)
 
 
 def parse_frame(text: str, allowed: frozenset[str]) -> Frame:
@@ -318,6 +393,74 @@ def _parse_typing(obj: dict[str, Any]) -> Signal:
     return Signal(conv=_conv_field(obj, required=False), typing=typing)
 
 
+def _seg_field(obj: dict[str, Any], code: str = "bad_keys") -> int:
+    seg = obj.get("seg")
+    if not isinstance(seg, int) or isinstance(seg, bool) or not 0 <= seg <= U32_MAX:
+        raise ProtocolError(code, "seg must be a u32")
+    return seg
+
+
+def _bytes_field(obj: dict[str, Any], name: str, nbytes: int, code: str = "bad_keys") -> str:
+    value = obj.get(name)
+    if not isinstance(value, str) or not is_b64url(value, nbytes=nbytes):
+        raise ProtocolError(code, f"{name} must be {nbytes} bytes of base64url")
+    return value
+
+
+def _parse_keys(obj: dict[str, Any]) -> Keys:
+    conv = _conv_field(obj, required=True)
+    assert conv is not None  # noqa: S101 - required=True
+    wrap_o = None
+    if obj.get("wrap_o") is not None:
+        wrap_o = _bytes_field(obj, "wrap_o", SEALED_KEY_BYTES)
+    return Keys(
+        conv=conv,
+        seg=_seg_field(obj),
+        wrap_c=_bytes_field(obj, "wrap_c", SEALED_KEY_BYTES),
+        wrap_o=wrap_o,
+    )
+
+
+def _parse_accept(obj: dict[str, Any]) -> Accept:
+    conv = _conv_field(obj, required=True)
+    assert conv is not None  # noqa: S101 - required=True
+    return Accept(
+        conv=conv,
+        seg=_seg_field(obj, "bad_frame"),
+        sig=_bytes_field(obj, "sig", SIGNATURE_BYTES, "bad_frame"),
+    )
+
+
+def _parse_return_code(obj: dict[str, Any]) -> ReturnCode:
+    conv = _conv_field(obj, required=True)
+    assert conv is not None  # noqa: S101 - required=True
+    return ReturnCode(
+        conv=conv,
+        seg=_seg_field(obj),
+        locator=_bytes_field(obj, "locator", 16),
+        salt=_bytes_field(obj, "salt", 16),
+        nonce=_bytes_field(obj, "nonce", 12),
+        wrap=_bytes_field(obj, "wrap", 32 + 16),
+    )
+
+
+def _parse_undecryptable(obj: dict[str, Any]) -> Undecryptable:
+    conv = _conv_field(obj, required=True)
+    assert conv is not None  # noqa: S101 - required=True
+    role, seq = obj.get("role"), obj.get("seq")
+    if role not in ("Y", "C"):
+        raise ProtocolError("bad_frame", "role must be Y or C")
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= U63_MAX:
+        raise ProtocolError("bad_frame", "seq must be a positive integer below 2^63")
+    return Undecryptable(
+        conv=conv,
+        seg=_seg_field(obj, "bad_frame"),
+        role=str(role),
+        inst=_bytes_field(obj, "inst", 16, "bad_frame"),
+        seq=seq,
+    )
+
+
 _PARSERS: Final[dict[str, Callable[[dict[str, Any]], Frame]]] = {
     "join": _parse_join,
     "resume": _parse_resume,
@@ -327,6 +470,10 @@ _PARSERS: Final[dict[str, Callable[[dict[str, Any]], Frame]]] = {
     "close": _parse_close,
     "duty": _parse_duty,
     "typing": _parse_typing,
+    "keys": _parse_keys,
+    "accept": _parse_accept,
+    "return_code": _parse_return_code,
+    "undecryptable": _parse_undecryptable,
 }
 
 

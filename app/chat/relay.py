@@ -13,13 +13,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 
 from app.chat import protocol
 from app.chat.connection import Outbox, stop
 from app.chat.handlers import SocketHandler, StaffHandler, YouthHandler
+from app.keys import devices
+from app.keys.devices import DeviceCert
+from app.kit.errors import NotFound
 from app.kit.ratelimit import SlidingWindow
+from app.models import Staff, StaffSession
 from app.security.origin import origin_allowed
 from app.security.service import authenticate
 from app.state import AppState, get_state
@@ -62,6 +67,7 @@ async def staff_socket(websocket: WebSocket) -> None:
                 websocket.cookies.get(state.settings.cookie_name),
                 state.clock(),
             )
+            device = await _device(session, found, websocket.query_params.get("device"), state)
     except Exception:
         log.exception("staff socket: session lookup failed")
         await websocket.close(code=1011)
@@ -72,8 +78,23 @@ async def staff_socket(websocket: WebSocket) -> None:
     record, staff = found
     await websocket.accept()
     outbox = Outbox(websocket)
-    handler = StaffHandler(state, outbox, staff, record.token_digest)
+    handler = StaffHandler(state, outbox, staff, record.token_digest, device)
     await _serve(state, websocket, outbox, handler, protocol.STAFF_TYPES)
+
+
+async def _device(
+    session: AsyncSession,
+    found: tuple[StaffSession, Staff] | None,
+    device_id: str | None,
+    state: AppState,
+) -> DeviceCert | None:
+    """The console's device (``?device=<id>``), if it is the staff member's and usable."""
+    if found is None or not device_id:
+        return None
+    try:
+        return await devices.usable(session, found[1].id, device_id, state.clock())
+    except NotFound:
+        return None
 
 
 async def _serve(

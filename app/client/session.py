@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import time
 import urllib.request
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
+from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
 from app.chat.protocol import Envelope, parse_envelope
+from app.client import device as device_mod
+from app.client.crypto import certs
+from app.client.device import DeviceKeys
 from app.client.envelopes import Sender, envelope_dict
+from app.kit import b64
 
 Stream = tuple[int, str, str]
 
@@ -93,7 +100,11 @@ class _Base:
         raw = await asyncio.wait_for(self.ws.recv(), timeout)
         frame: dict[str, Any] = json.loads(raw)
         self._record(frame)
+        await self._keys_from(frame)
         return frame
+
+    async def _keys_from(self, frame: dict[str, Any]) -> None:
+        """Key handling a real client does on its own (sealing, unsealing, accepting)."""
 
     def _record(self, frame: dict[str, Any]) -> None:
         if frame.get("type") == "envelope":
@@ -142,13 +153,115 @@ class _Base:
 
 @dataclass
 class YouthClient(_Base):
+    """The young person's side. With ``service_key`` (the pinned 65-byte service public key) it
+    does CRYPTO.md §3: it checks the certificates in ``paired``, seals a fresh segment key to the
+    device and the period key, and checks the acceptance. Without one it only relays (the
+    relay tests' mode): it never seals to anything it could not verify."""
+
     path: str = "/ws/youth"
+    service_key: bytes | None = None
     ticket: str | None = None
     conv: str | None = None
     sender: Sender | None = None
+    #: Segment keys by seg, in memory only.
+    keys: dict[int, bytes] = field(default_factory=dict)
+    #: Segments whose acceptance signature verified.
+    accepted: set[int] = field(default_factory=set)
+    _sig_keys: dict[int, bytes] = field(default_factory=dict)
 
     def role_letter(self) -> str:
         return "Y"
+
+    async def _keys_from(self, frame: dict[str, Any]) -> None:
+        if self.service_key is None:
+            return
+        if frame.get("type") == "paired":
+            await self._seal(frame)
+        elif frame.get("type") == "accepted":
+            self._check_acceptance(int(frame["seg"]), str(frame["sig"]))
+
+    async def _seal(self, frame: dict[str, Any]) -> None:
+        assert self.service_key is not None  # noqa: S101 - checked by the caller
+        conv, seg, device, period = frame["conv"], frame["seg"], frame["device"], frame["period"]
+        now = int(time.time())
+        raw_conv = b64.decode(conv)
+        device_id = b64.decode(device["device_id"])
+        hpke_pub, sig_pub = (b64.decode(device[k]) for k in ("hpke_public_key", "sig_public_key"))
+        certs.verify_device_cert(
+            self.service_key,
+            b64.decode(device["staff_id"]),
+            device_id,
+            hpke_pub,
+            sig_pub,
+            int(device["not_after"]),
+            b64.decode(device["certificate"]),
+            now,
+        )
+        if period is not None:
+            certs.verify_period_cert(
+                self.service_key,
+                b64.decode(period["period_id"]),
+                b64.decode(period["public_key"]),
+                int(period["not_before"]),
+                int(period["not_after"]),
+                b64.decode(period["certificate"]),
+                now,
+            )
+        self._sig_keys[seg] = sig_pub
+        if self.sender is not None and self.sender.conv == conv:
+            self.sender.seg = seg
+        if frame["keys_stored"]:
+            if frame["accepted"] is not None and seg in self.keys:
+                self._check_acceptance(seg, str(frame["accepted"]))
+            return
+        key = os.urandom(certs.SEGMENT_KEY_BYTES)
+        self.keys[seg] = key
+        wrap_o = None
+        if period is not None:
+            wrap_o = b64.encode(
+                certs.seal_segment_key_to_period(
+                    b64.decode(period["public_key"]),
+                    key,
+                    raw_conv,
+                    seg,
+                    b64.decode(period["period_id"]),
+                )
+            )
+        wrap_c = certs.seal_segment_key_to_device(hpke_pub, key, raw_conv, seg, device_id)
+        await self.send(
+            {
+                "type": "keys",
+                "conv": conv,
+                "seg": seg,
+                "wrap_c": b64.encode(wrap_c),
+                "wrap_o": wrap_o,
+            }
+        )
+
+    def _check_acceptance(self, seg: int, sig: str) -> None:
+        """Raises ``certs.VerificationError`` unless the certified device accepted our ``K``."""
+        if seg not in self.keys or seg not in self._sig_keys or self.conv is None:
+            raise certs.VerificationError("an acceptance for a segment this client did not seal")
+        certs.verify_acceptance(
+            self._sig_keys[seg], b64.decode(self.conv), seg, self.keys[seg], b64.decode(sig)
+        )
+        self.accepted.add(seg)
+
+    async def wait_connected(self, timeout: float = 10.0) -> None:
+        """Wait for ``paired`` (unless seen already), then for the verified acceptance of the
+        current segment: only now may messages be sent. The counsellor's client must be
+        receiving meanwhile (it accepts when it reads the keys)."""
+        if self.sender is None:
+            await self.wait_paired(timeout)
+        assert self.sender is not None  # noqa: S101 - set by wait_paired
+        while self.sender.seg not in self.accepted:
+            await self.expect("accepted", timeout)
+
+    @property
+    def key(self) -> bytes:
+        """The current segment's key."""
+        assert self.sender is not None, "not paired"  # noqa: S101
+        return self.keys[self.sender.seg]
 
     async def connect(self) -> None:
         await self._open({})
@@ -170,7 +283,7 @@ class YouthClient(_Base):
         frame = await self.expect("paired", timeout)
         self.conv = str(frame["conv"])
         if self.sender is None or self.sender.conv != self.conv:
-            self.sender = Sender(conv=self.conv, role="Y")
+            self.sender = Sender(conv=self.conv, role="Y", seg=int(frame.get("seg", 0)))
         return frame
 
     async def resume(self) -> dict[str, Any]:
@@ -185,17 +298,78 @@ class YouthClient(_Base):
 
 @dataclass
 class CounsellorClient(_Base):
+    """The counsellor's side. ``connect`` registers a device (new keys, or ``device_file``'s) and
+    names it on the socket; segment keys sealed to it are unsealed and accepted automatically
+    (``auto_accept=False`` leaves accepting to the caller)."""
+
     path: str = "/ws/staff"
     credentials: Credentials | None = None
     senders: dict[str, Sender] = field(default_factory=dict)
+    device: DeviceKeys | None = None
+    device_file: Path | None = None
+    auto_accept: bool = True
+    #: Segment keys by (conv, seg), in memory only.
+    keys: dict[tuple[str, int], bytes] = field(default_factory=dict)
+    #: Segments whose sealed key could not be opened, with the reason.
+    key_errors: list[tuple[str, int, str]] = field(default_factory=list)
 
     def role_letter(self) -> str:
         return "C"
 
     async def connect(self, credentials: Credentials) -> dict[str, Any]:
         self.credentials = credentials
-        await self._open({"Cookie": f"{credentials.cookie_name}={credentials.cookie}"})
+        cookie = f"{credentials.cookie_name}={credentials.cookie}"
+        if self.device is None and self.device_file is not None and self.device_file.exists():
+            self.device = DeviceKeys.load(self.device_file)
+        if self.device is None or self.device.not_after <= time.time() + 60:
+            self.device = self.device or DeviceKeys.generate()
+            await asyncio.to_thread(
+                device_mod.register, self.base_url, cookie, credentials.csrf_token, self.device
+            )
+            if self.device_file is not None:
+                self.device.save(self.device_file)
+        self.path = f"/ws/staff?device={self.device.device_id}"
+        await self._open({"Cookie": cookie})
         return await self.expect("hello")
+
+    async def _keys_from(self, frame: dict[str, Any]) -> None:
+        kind = frame.get("type")
+        if kind in ("assigned", "keys"):
+            await self._unseal(frame)
+        elif kind == "hello":
+            for conv in frame.get("conversations", []):
+                await self._unseal(conv)
+
+    async def _unseal(self, item: dict[str, Any]) -> None:
+        conv, seg, wrap = item["conv"], item.get("seg"), item.get("wrap")
+        if wrap is None or seg is None or self.device is None or (conv, seg) in self.keys:
+            return
+        if item.get("device") != self.device.device_id:
+            self.key_errors.append((conv, seg, "sealed to another device"))
+            return
+        try:
+            key = self.device.open_segment_key(conv, seg, wrap)
+        except ValueError as exc:
+            self.key_errors.append((conv, seg, str(exc) or type(exc).__name__))
+            return
+        self.keys[(conv, seg)] = key
+        sender = self.senders.setdefault(conv, Sender(conv=conv, role="C"))
+        sender.seg = max(sender.seg, seg)
+        if self.auto_accept and not item.get("accepted"):
+            await self.accept(conv, seg)
+
+    async def accept(self, conv: str, seg: int) -> None:
+        assert self.device is not None  # noqa: S101 - connect registered one
+        sig = self.device.accept(conv, seg, self.keys[(conv, seg)])
+        await self.send({"type": "accept", "conv": conv, "seg": seg, "sig": sig})
+
+    async def wait_keys(self, conv: str, seg: int = 0, timeout: float = 10.0) -> bytes:
+        """The segment key of ``conv``, once the young person has sealed it to this device."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (conv, seg) not in self.keys:
+            self.inbox.append(await self.recv(max(0.01, deadline - loop.time())))
+        return self.keys[(conv, seg)]
 
     async def duty(self, on: bool = True) -> dict[str, Any]:
         await self.send({"type": "duty", "on": on})

@@ -29,3 +29,18 @@ async def mark_destroyed(session: AsyncSession, period_id: str, now: float) -> b
         .values(destroyed_at=now)
     )
     return bool((await session.execute(query)).rowcount)  # type: ignore[attr-defined]
+
+
+async def current_period(session: AsyncSession, now: int) -> PeriodKey | None:
+    """The valid, undestroyed period key with the latest start (overlaps allow replacement)."""
+    query = (
+        select(PeriodKey)
+        .where(
+            PeriodKey.not_before <= now,
+            PeriodKey.not_after > now,
+            PeriodKey.destroyed_at.is_(None),
+        )
+        .order_by(PeriodKey.not_before.desc(), PeriodKey.created_at.desc())
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none()

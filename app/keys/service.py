@@ -6,20 +6,24 @@ Services never commit: the caller's transaction does, after the call returns.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.client.crypto import certs, hpke, sign
+from app.config import Settings
 from app.keys import engine, files
 from app.keys import repository as repo
 from app.kit import b64
 from app.kit.errors import Conflict, NotFound
 from app.models import PeriodKey
 from app.staff import repository as staff_repository
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,3 +156,43 @@ async def destroy_period(
     )
     await session.flush()
     files.destroy(key_file)
+
+
+def load_service_key(settings: Settings) -> ec.EllipticCurvePrivateKey:
+    """The service signing key named by the settings; a throwaway one in test mode without a file.
+
+    Raises ``KeyFileError`` when the named file is missing or unsafe: the service must not start
+    without the key its published fingerprint belongs to.
+    """
+    if settings.service_key_file is not None:
+        return files.load_service_key(settings.service_key_file)
+    if settings.mode != "test":
+        raise files.KeyFileError("VH_SERVICE_KEY_FILE is not set ('vhouse keys init')")
+    log.warning("test mode: using a throwaway service key")
+    return sign.generate_private_key()
+
+
+async def current_period(session: AsyncSession, now: float) -> Period | None:
+    """The period key new segments are sealed to: valid now, not destroyed, latest start."""
+    row = await repo.current_period(session, int(now))
+    return None if row is None else _period(row)
+
+
+async def warn_without_period(sessionmaker: async_sessionmaker[AsyncSession], now: float) -> None:
+    """Log loudly when no period key covers now: new chats are then readable by counsellors only."""
+    try:
+        async with sessionmaker() as session:
+            period = await current_period(session, now)
+    except Exception as exc:  # the database may not be migrated yet; readiness reports it
+        log.warning("could not look up the period key: %s", type(exc).__name__)
+        return
+    if period is None:
+        log.warning(
+            "no period key is valid now: new chats cannot be exported by the organisation "
+            "('vhouse keys new-period')"
+        )
+
+
+async def period_by_id(session: AsyncSession, period_id: str) -> Period | None:
+    row = await repo.period_by_id(session, period_id)
+    return None if row is None else _period(row)

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
+from app.keys.service import describe_service_key
 from app.pages.assets import TEMPLATES, assets
 from app.state import get_state
 
@@ -44,7 +45,14 @@ def _render(request: Request, template: str, **context: Any) -> HTMLResponse:
     return templates.TemplateResponse(
         request,
         template,
-        {"quick_exit_url": state.settings.quick_exit_url, "mode": state.settings.mode, **context},
+        {
+            "quick_exit_url": state.settings.quick_exit_url,
+            "mode": state.settings.mode,
+            # The key every certificate is checked against (CRYPTO.md §2); its fingerprint is
+            # published (docs/THREAT-MODEL.md).
+            "service_key": describe_service_key(state.service_key).public_key,
+            **context,
+        },
     )
 
 

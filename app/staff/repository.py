@@ -21,11 +21,22 @@ async def all_staff(session: AsyncSession) -> list[Staff]:
     return list((await session.execute(select(Staff).order_by(Staff.username))).scalars())
 
 
-async def set_duty(session: AsyncSession, staff_id: str, on: bool, now: float) -> bool:
-    """Go on or off duty, recording the shift; False when nothing changed."""
+async def set_duty(
+    session: AsyncSession, staff_id: str, on: bool, now: float, *, device_id: str | None = None
+) -> bool:
+    """Go on or off duty, recording the shift; False when nothing changed.
+
+    Going on duty names the device new chats are sealed to; asking again from another console
+    moves that to the asking console's device.
+    """
     values: dict[str, object] = {"on_duty": on}
     if on:
+        if device_id is None:
+            raise ValueError("going on duty needs a registered device")
         values["idle_since"] = now
+        await session.execute(
+            update(Staff).where(Staff.id == staff_id).values(duty_device_id=device_id)
+        )
     query = (
         update(Staff)
         .where(Staff.id == staff_id, Staff.on_duty.is_(not on), Staff.disabled.is_(False))

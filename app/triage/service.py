@@ -8,6 +8,7 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.chat import keys as chat_keys
 from app.chat import repository as chat_repo
 from app.chat.protocol import Triage
 from app.db import lock_matching
@@ -15,7 +16,7 @@ from app.kit.errors import Conflict, DomainError, NotFound
 from app.kit.ids import new_id
 from app.models import Ticket
 from app.staff import repository as staff_repo
-from app.triage import engine, hours, prefix, questions
+from app.triage import engine, hours, questions
 from app.triage import repository as repo
 from app.triage.setup import TriageSetup
 
@@ -35,9 +36,6 @@ class EntryRefused(Conflict):
         self.decision = decision
         self.code = decision.status.value
 
-
-#: Tickets read per queue for matching; all of them only when these do not decide (prefix.py).
-HEADS_PER_QUEUE: Final = 50
 
 ENTRY_MESSAGES: Final = {
     hours.Entry.CLOSED: "the chat is closed right now",
@@ -139,18 +137,14 @@ async def match(session: AsyncSession, now: float) -> list[Paired]:
     """Assign waiting tickets to counsellors with free capacity, under the matching lock.
 
     Must run in its own transaction; after commit the caller must notify both sides of each
-    pairing and announce the queue change. Reads only the heads of the queues when they decide
-    the result (``prefix.decides``), all waiting tickets otherwise: the result is the same.
+    pairing and announce the queue change.
     """
     await lock_matching(session)
     counsellors = await repo.on_duty_counsellors(session)
     if not any(c.load < c.capacity for c in counsellors):
         return []
-    tickets, truncated = await repo.queue_heads(session, HEADS_PER_QUEUE)
+    tickets = await repo.waiting_tickets(session, present_only=True)
     decided = engine.assign(tickets, counsellors)
-    if not prefix.decides(tickets, counsellors, decided, truncated):
-        tickets = await repo.waiting_tickets(session, present_only=True)
-        decided = engine.assign(tickets, counsellors)
     by_id = {t.id: t for t in tickets}
     paired = []
     for assignment in decided:
@@ -166,6 +160,11 @@ async def match(session: AsyncSession, now: float) -> list[Paired]:
         )
         staff = await staff_repo.by_id(session, assignment.counsellor_id)
         assert staff is not None  # noqa: S101 - loaded under the same lock a moment ago
+        assert staff.duty_device_id is not None  # noqa: S101 - on duty implies a device
+        # Segment 0 is sealed to the device that put the counsellor on duty (CRYPTO.md §3).
+        await chat_keys.open_segment(
+            session, conv_id=conv_id, seg=0, device_id=staff.duty_device_id, now=now
+        )
         paired.append(
             Paired(
                 ticket_id=ticket.id,

@@ -33,6 +33,10 @@ FRAME_TYPES = (
     protocol.SendEnvelope,
     protocol.Sync,
     protocol.Close,
+    protocol.Keys,
+    protocol.Accept,
+    protocol.ReturnCode,
+    protocol.Undecryptable,
     protocol.Duty,
     protocol.Signal,
 )
@@ -59,6 +63,7 @@ KNOWN_CODES = {
     "bad_envelope",
     "unsupported_version",
     "bad_triage",
+    "bad_keys",
 }
 
 

@@ -134,8 +134,20 @@ async def test_console_reconnect_gets_open_conversations_and_full_history(served
 
         console, hello = await h.console(chat.account)  # a fresh login and a new instance
         assert hello["on_duty"] is False  # the last console closing ended the duty
+        # Key segment 0 is sealed to the first console's device; this relay-only young person
+        # never sent keys, so there is nothing to unseal or accept yet.
+        assert staff.device is not None
         assert hello["conversations"] == [
-            {"conv": conv, "kind": "youth", "language": chat.language, "urgent": False}
+            {
+                "conv": conv,
+                "kind": "youth",
+                "language": chat.language,
+                "urgent": False,
+                "seg": 0,
+                "device": staff.device.device_id,
+                "wrap": None,
+                "accepted": False,
+            }
         ]
         history = await read_back(console, conv)
         assert history == chat.stored  # every envelope of both sides, in stored order

@@ -17,6 +17,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.config import Settings
+from app.keys import files as keys_files
 from app.main import create_app
 from tests.conftest import Server
 from tests.support import shared_server
@@ -116,11 +117,14 @@ async def test_youth_pages_set_no_cookie_and_carry_no_inline_code(served: Server
 
 @pytest.fixture
 def production(tmp_path: Path) -> FastAPI:
+    key_file = tmp_path / "service.key"
+    keys_files.create_service_key(key_file)
     return create_app(
         Settings(
             mode="production",
             allowed_origins=["https://house.example"],
             database_url=f"sqlite+aiosqlite:///{tmp_path / 'prod.sqlite3'}",
+            service_key_file=key_file,
         )
     )
 
@@ -146,6 +150,16 @@ def test_production_refuses_unsafe_settings(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="COOKIE_SECURE"):
         create_app(
             Settings(mode="production", allowed_origins=["https://x.example"], cookie_secure=False)
+        )
+    with pytest.raises(ValueError, match="SERVICE_KEY_FILE"):
+        create_app(Settings(mode="production", allowed_origins=["https://x.example"]))
+    with pytest.raises(keys_files.KeyFileError, match="does not exist"):
+        create_app(
+            Settings(
+                mode="production",
+                allowed_origins=["https://x.example"],
+                service_key_file=tmp_path / "missing.key",
+            )
         )
 
 

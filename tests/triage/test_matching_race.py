@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import make_engine, make_sessionmaker, transaction
 from app.kit.ids import new_id, new_token, token_digest
-from app.models import Conversation, Staff, Ticket
+from app.models import Conversation, Device, Staff, Ticket
 from app.triage import service as triage_service
 from tests.conftest import Database
 
@@ -38,7 +38,21 @@ async def _setup_counsellors(engine: AsyncEngine) -> list[str]:
                     skills="youth",
                     capacity=ROUNDS,  # capacity never decides: only the lock does
                     on_duty=True,
+                    duty_device_id=f"device{i}",
                     idle_since=0.0,
+                    created_at=0.0,
+                )
+            )
+            await session.flush()
+            # Matching seals each chat to the counsellor's duty device (its keys do not matter).
+            session.add(
+                Device(
+                    id=f"device{i}",
+                    staff_id=staff_id,
+                    hpke_public_key="-",
+                    sig_public_key="-",
+                    not_after=2**40,
+                    certificate="-",
                     created_at=0.0,
                 )
             )

@@ -1,0 +1,123 @@
+"""A counsellor device for the Python client: two key pairs in a 0600 key file, and registration.
+
+The browser keeps the same keys as non-extractable CryptoKeys in IndexedDB (staff/device.js).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from app.client.crypto import _p256, certs, hpke, sign
+from app.kit import b64
+
+
+def _pkcs8(key: ec.EllipticCurvePrivateKey) -> str:
+    der = key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return b64.encode(der)
+
+
+@dataclass
+class DeviceKeys:
+    hpke_key: ec.EllipticCurvePrivateKey
+    sig_key: ec.EllipticCurvePrivateKey
+    #: Set once the service has certified the device.
+    device_id: str | None = None
+    staff_id: str | None = None
+    not_after: int = 0
+    certificate: str | None = None
+
+    @classmethod
+    def generate(cls) -> DeviceKeys:
+        return cls(hpke.generate_private_key(), sign.generate_private_key())
+
+    @property
+    def hpke_public_key(self) -> str:
+        return b64.encode(_p256.public_bytes(self.hpke_key))
+
+    @property
+    def sig_public_key(self) -> str:
+        return b64.encode(_p256.public_bytes(self.sig_key))
+
+    def save(self, path: Path) -> None:
+        """Write the key file (0600, never overwritten in place: replaced atomically)."""
+        data = {
+            "hpke_key": _pkcs8(self.hpke_key),
+            "sig_key": _pkcs8(self.sig_key),
+            "device_id": self.device_id,
+            "staff_id": self.staff_id,
+            "not_after": self.not_after,
+            "certificate": self.certificate,
+        }
+        tmp = path.with_name(path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(data, out)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> DeviceKeys:
+        data: dict[str, Any] = json.loads(path.read_text("utf-8"))
+        return cls(
+            hpke_key=_p256.load_pkcs8(b64.decode(data["hpke_key"])),
+            sig_key=_p256.load_pkcs8(b64.decode(data["sig_key"])),
+            device_id=data.get("device_id"),
+            staff_id=data.get("staff_id"),
+            not_after=int(data.get("not_after") or 0),
+            certificate=data.get("certificate"),
+        )
+
+    def certified(self, info: dict[str, Any]) -> None:
+        """Take the service's answer to a registration."""
+        self.device_id = str(info["device_id"])
+        self.staff_id = str(info["staff_id"])
+        self.not_after = int(info["not_after"])
+        self.certificate = str(info["certificate"])
+
+    def open_segment_key(self, conv: str, seg: int, wrap: str) -> bytes:
+        """Unseal ``K`` sealed to this device; raises ``ValueError`` subclasses when it fails."""
+        if self.device_id is None:
+            raise ValueError("the device is not registered")
+        return certs.open_segment_key_as_device(
+            self.hpke_key, b64.decode(wrap), b64.decode(conv), seg, b64.decode(self.device_id)
+        )
+
+    def accept(self, conv: str, seg: int, key: bytes) -> str:
+        """The acceptance signature of segment ``seg`` under ``K`` (CRYPTO.md §3), base64url."""
+        return b64.encode(certs.sign_acceptance(self.sig_key, b64.decode(conv), seg, key))
+
+
+def register(base_url: str, cookie: str, csrf_token: str, keys: DeviceKeys) -> None:
+    """Register ``keys`` with the service (blocking; soon after login) and record the answer.
+
+    ``cookie`` is ``name=value`` of the staff session. Raises ``urllib.error.HTTPError`` as the
+    server answers (403 ``login_not_fresh``: log in again).
+    """
+    body = json.dumps(
+        {"hpke_public_key": keys.hpke_public_key, "sig_public_key": keys.sig_public_key}
+    ).encode()
+    origin = base_url.rstrip("/")
+    request = urllib.request.Request(  # noqa: S310 - base_url is the operator's own server
+        origin + "/staff/api/devices",
+        data=body,
+        headers={
+            "Content-Type": "application/json",
+            "Origin": origin,
+            "Cookie": cookie,
+            "X-CSRF-Token": csrf_token,
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        keys.certified(json.loads(response.read()))

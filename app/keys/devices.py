@@ -1,0 +1,137 @@
+"""Counsellor devices: register public keys and certify them with the service key (CRYPTO.md §2).
+
+A device is certified only for a staff member whose password+TOTP login is fresh, so a stolen
+session cookie alone cannot add a key that young people would seal to. Services never commit.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.client.crypto import _p256, certs
+from app.kit import b64
+from app.kit.errors import DomainError, NotFound
+from app.models import Device
+from app.staff import repository as staff_repository
+
+
+class LoginNotFresh(DomainError):
+    status = 403
+    code = "login_not_fresh"
+
+
+class BadPublicKey(DomainError):
+    status = 422
+    code = "invalid_request"
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceCert:
+    """A device and its certificate, as pages and clients receive it (PROTOCOL.md §6.2)."""
+
+    device_id: str
+    staff_id: str
+    hpke_public_key: str
+    sig_public_key: str
+    not_after: int
+    certificate: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "device_id": self.device_id,
+            "staff_id": self.staff_id,
+            "hpke_public_key": self.hpke_public_key,
+            "sig_public_key": self.sig_public_key,
+            "not_after": self.not_after,
+            "certificate": self.certificate,
+        }
+
+
+def to_cert(row: Device) -> DeviceCert:
+    return DeviceCert(
+        device_id=row.id,
+        staff_id=row.staff_id,
+        hpke_public_key=row.hpke_public_key,
+        sig_public_key=row.sig_public_key,
+        not_after=row.not_after,
+        certificate=row.certificate,
+    )
+
+
+def _point(text: str, name: str) -> bytes:
+    try:
+        raw = b64.decode(text)
+        _p256.load_public(raw)
+    except ValueError:
+        raise BadPublicKey(f"{name} must be a 65-byte uncompressed P-256 point") from None
+    return raw
+
+
+async def register(
+    session: AsyncSession,
+    *,
+    service_key: ec.EllipticCurvePrivateKey,
+    staff_id: str,
+    login_at: float,
+    hpke_public_key: str,
+    sig_public_key: str,
+    fresh_seconds: float,
+    lifetime_seconds: int,
+    now: float,
+) -> DeviceCert:
+    """Certify a new device of ``staff_id``; ``login_at`` is when their session logged in."""
+    if now - login_at > fresh_seconds:
+        raise LoginNotFresh("log in again (password and code) to register this device")
+    hpke_pub = _point(hpke_public_key, "hpke_public_key")
+    sig_pub = _point(sig_public_key, "sig_public_key")
+    if hpke_pub == sig_pub:
+        raise BadPublicKey("the two keys of a device must differ")
+    device_id = secrets.token_bytes(certs.ID_BYTES)
+    not_after = int(now) + lifetime_seconds
+    signature = certs.issue_device_cert(
+        service_key, b64.decode(staff_id), device_id, hpke_pub, sig_pub, not_after
+    )
+    row = Device(
+        id=b64.encode(device_id),
+        staff_id=staff_id,
+        hpke_public_key=hpke_public_key,
+        sig_public_key=sig_public_key,
+        not_after=not_after,
+        certificate=b64.encode(signature),
+        created_at=now,
+    )
+    session.add(row)
+    detail = json.dumps({"device_id": row.id, "not_after": not_after})
+    await staff_repository.audit(
+        session, staff_id=staff_id, action="device.register", detail=detail, now=now
+    )
+    await session.flush()
+    return to_cert(row)
+
+
+async def usable(session: AsyncSession, staff_id: str, device_id: str, now: float) -> DeviceCert:
+    """The device if it is ``staff_id``'s, not revoked and not expired; ``NotFound`` otherwise."""
+    row = await session.get(Device, device_id) if b64.is_b64url(device_id, nbytes=16) else None
+    unusable = row is None or row.revoked_at is not None or row.not_after <= now
+    if unusable or row is None or row.staff_id != staff_id:
+        raise NotFound("no usable device with this id: register the device again")
+    return to_cert(row)
+
+
+async def by_id(session: AsyncSession, device_id: str) -> DeviceCert | None:
+    row = await session.get(Device, device_id)
+    return None if row is None else to_cert(row)
+
+
+async def revoke_all(session: AsyncSession, staff_id: str, now: float) -> None:
+    """Revoke every device of a staff member (account disabled or keys lost)."""
+    rows = (await session.execute(select(Device).where(Device.staff_id == staff_id))).scalars()
+    for row in rows:
+        if row.revoked_at is None:
+            row.revoked_at = now

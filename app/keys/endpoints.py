@@ -1,0 +1,73 @@
+"""The service key and current period key for tools, and counsellor device registration."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+
+from app.db import transaction
+from app.keys import devices
+from app.keys.schemas import DeviceInfo, DeviceRequest, KeysInfo, PeriodInfo
+from app.keys.service import Period, current_period, describe_service_key
+from app.security.dependencies import CurrentStaff, current_staff, staff_for_change
+from app.state import get_state
+
+router = APIRouter(tags=["keys"])
+
+
+def period_info(period: Period | None) -> PeriodInfo | None:
+    if period is None:
+        return None
+    return PeriodInfo(
+        period_id=period.period_id,
+        public_key=period.public_key,
+        not_before=period.not_before,
+        not_after=period.not_after,
+        certificate=period.certificate,
+    )
+
+
+@router.get("/api/keys", response_model=KeysInfo)
+async def keys(request: Request) -> KeysInfo:
+    """For tools: compare ``fingerprint`` with the published one before trusting it."""
+    state = get_state(request)
+    service = describe_service_key(state.service_key)
+    async with state.sessionmaker() as session:
+        period = await current_period(session, state.clock())
+    return KeysInfo(
+        service_key=service.public_key, fingerprint=service.fingerprint, period=period_info(period)
+    )
+
+
+@router.post("/staff/api/devices", response_model=DeviceInfo, status_code=201)
+async def register_device(
+    body: DeviceRequest,
+    request: Request,
+    current: CurrentStaff = Depends(staff_for_change),  # noqa: B008
+) -> DeviceInfo:
+    state = get_state(request)
+    settings = state.settings
+    async with transaction(state.sessionmaker) as session:
+        cert = await devices.register(
+            session,
+            service_key=state.service_key,
+            staff_id=current.staff.id,
+            login_at=current.record.created_at,
+            hpke_public_key=body.hpke_public_key,
+            sig_public_key=body.sig_public_key,
+            fresh_seconds=settings.device_fresh_login_seconds,
+            lifetime_seconds=settings.device_days * 86400,
+            now=state.clock(),
+        )
+    return DeviceInfo(**cert.as_dict())
+
+
+@router.get("/staff/api/devices/{device_id}", response_model=DeviceInfo)
+async def device(
+    device_id: str,
+    request: Request,
+    current: CurrentStaff = Depends(current_staff),  # noqa: B008
+) -> DeviceInfo:
+    state = get_state(request)
+    async with state.sessionmaker() as session:
+        cert = await devices.usable(session, current.staff.id, device_id, state.clock())
+    return DeviceInfo(**cert.as_dict())

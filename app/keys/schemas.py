@@ -1,0 +1,38 @@
+"""Bodies of the key endpoints (PROTOCOL.md §6.1, §6.2)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: A 65-byte uncompressed P-256 point in unpadded base64url is 87 characters.
+POINT = Field(min_length=87, max_length=87, pattern=r"^[A-Za-z0-9_-]{87}$")
+
+
+class DeviceRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hpke_public_key: str = POINT
+    sig_public_key: str = POINT
+
+
+class DeviceInfo(BaseModel):
+    device_id: str
+    staff_id: str
+    hpke_public_key: str
+    sig_public_key: str
+    not_after: int
+    certificate: str
+
+
+class PeriodInfo(BaseModel):
+    period_id: str
+    public_key: str
+    not_before: int
+    not_after: int
+    certificate: str
+
+
+class KeysInfo(BaseModel):
+    service_key: str
+    fingerprint: str
+    period: PeriodInfo | None
