@@ -10,7 +10,11 @@ from app.models.base import Base
 
 class Ticket(Base):
     __tablename__ = "tickets"
-    __table_args__ = (Index("ix_tickets_status_kind", "status", "kind"),)
+    __table_args__ = (
+        Index("ix_tickets_status_kind", "status", "kind"),
+        # The heads of each queue in queue order, for matching (triage repository.queue_heads).
+        Index("ix_tickets_queue_order", "status", "kind", "skill", "urgent", "joined_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     #: SHA-256 of the bearer token the browser holds in memory.

@@ -35,7 +35,7 @@ Because the effective join time does not depend on the clock, the order is the s
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -144,12 +144,14 @@ def can_serve(counsellor: OnDutyCounsellor, ticket: WaitingTicket) -> bool:
 
 def queues(tickets: Iterable[WaitingTicket]) -> dict[QueueKey, list[WaitingTicket]]:
     """The tickets grouped by queue, each queue in ``queue_order``."""
-    by_queue: dict[QueueKey, list[WaitingTicket]] = {}
+    # Grouped by a plain tuple first: hashing a QueueKey per ticket costs more than all the rest
+    # (PERFORMANCE.md P-4 runs this over 5,000 tickets on every change).
+    by_pair: dict[tuple[str, str | None], list[WaitingTicket]] = {}
     for ticket in tickets:
-        by_queue.setdefault(ticket.queue, []).append(ticket)
-    for queue in by_queue.values():
+        by_pair.setdefault((ticket.kind, ticket.skill), []).append(ticket)
+    for queue in by_pair.values():
         queue.sort(key=queue_order)
-    return by_queue
+    return {QueueKey(kind, skill): queue for (kind, skill), queue in by_pair.items()}
 
 
 def dispatch_order(
@@ -160,6 +162,11 @@ def dispatch_order(
     Restricted to one queue the result is ``queue_order``; each next ticket is the head, among the
     remaining heads, with the earliest effective join time. Independent of input order.
     """
+    return list(_merged(tickets, routing))
+
+
+def _merged(tickets: Iterable[WaitingTicket], routing: Routing) -> Iterator[WaitingTicket]:
+    """``dispatch_order`` lazily, so that ``assign`` stops merging once every seat is taken."""
     lanes = [iter(queue) for queue in queues(tickets).values()]
     heap: list[tuple[tuple[float, int, float, int, str, str], int, WaitingTicket]] = []
     for lane, it in enumerate(lanes):
@@ -167,14 +174,12 @@ def dispatch_order(
         if first is not None:
             heap.append((_head_key(first, routing), lane, first))
     heapq.heapify(heap)
-    order: list[WaitingTicket] = []
     while heap:
         _, lane, ticket = heapq.heappop(heap)
-        order.append(ticket)
+        yield ticket
         following = next(lanes[lane], None)
         if following is not None:
             heapq.heappush(heap, (_head_key(following, routing), lane, following))
-    return order
 
 
 def choose_counsellor(
@@ -214,7 +219,7 @@ def assign(
     assignments: list[Assignment] = []
     if not any(c.load < c.capacity for c in counsellors):
         return assignments
-    for ticket in dispatch_order(tickets, routing):
+    for ticket in _merged(tickets, routing):
         chosen = choose_counsellor(ticket, counsellors, load)
         if chosen is None:
             continue

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from collections.abc import Iterable
+
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Conversation, Staff, Ticket
-from app.triage.engine import OnDutyCounsellor, Priority, WaitingTicket
+from app.triage.engine import OnDutyCounsellor, Priority, QueueKey, WaitingTicket
 
 
 def _split(csv: str) -> frozenset[str]:
@@ -22,11 +24,7 @@ async def count_on_duty(session: AsyncSession) -> int:
     query = (
         select(func.count())
         .select_from(Staff)
-        .where(
-            Staff.on_duty.is_(True),
-            Staff.disabled.is_(False),
-            Staff.duty_device_id.is_not(None),
-        )
+        .where(Staff.on_duty.is_(True), Staff.disabled.is_(False))
     )
     return int((await session.execute(query)).scalar_one())
 
@@ -107,18 +105,61 @@ async def waiting_tickets(session: AsyncSession, *, present_only: bool) -> list[
     ).where(Ticket.status == "waiting")
     if present_only:
         query = query.where(Ticket.disconnected_at.is_(None))
-    rows = (await session.execute(query)).all()
+    # Positional unpacking (in _waiting): with 5,000 waiting, named row access costs more than
+    # the query itself (PERFORMANCE.md P-4).
+    return _waiting(await session.execute(query))
+
+
+async def queue_heads(
+    session: AsyncSession, per_queue: int
+) -> tuple[list[WaitingTicket], set[QueueKey]]:
+    """The first ``per_queue`` present waiting tickets of each queue in ``engine.queue_order``
+    (urgent first, then by join time and id), and the queues that have more beyond them.
+
+    Reads along ``ix_tickets_queue_order``: a few rows per queue, however long the queues are.
+    """
+    present = (Ticket.status == "waiting", Ticket.disconnected_at.is_(None))
+    lanes = await session.execute(select(Ticket.kind, Ticket.skill).where(*present).distinct())
+    columns = (
+        Ticket.id,
+        Ticket.kind,
+        Ticket.language,
+        Ticket.urgent,
+        Ticket.joined_at,
+        Ticket.skill,
+        Ticket.organisation,
+    )
+    heads: list[WaitingTicket] = []
+    truncated: set[QueueKey] = set()
+    for kind, skill in lanes.all():
+        same_skill = Ticket.skill.is_(None) if skill is None else Ticket.skill == skill
+        rows: list[WaitingTicket] = []
+        for urgent in (True, False):
+            want = per_queue + 1 - len(rows)
+            if want <= 0:
+                break
+            query = (
+                select(*columns)
+                .where(*present, Ticket.kind == kind, same_skill, Ticket.urgent.is_(urgent))
+                .order_by(Ticket.joined_at, Ticket.id)
+                .limit(want)
+            )
+            rows += _waiting(await session.execute(query))
+        if len(rows) > per_queue:
+            truncated.add(QueueKey(kind, skill))
+        heads += rows[:per_queue]
+    return heads, truncated
+
+
+def _waiting(
+    rows: Iterable[Row[int, str, str, bool, float, str | None, str | None]],
+) -> list[WaitingTicket]:
+    urgent, normal = Priority.URGENT, Priority.NORMAL
     return [
         WaitingTicket(
-            id=r.id,
-            kind=r.kind,
-            language=r.language,
-            priority=Priority.URGENT if r.urgent else Priority.NORMAL,
-            joined_at=r.joined_at,
-            skill=r.skill,
-            organisation=r.organisation,
+            ticket_id, kind, language, urgent if is_urgent else normal, joined, skill, org
         )
-        for r in rows
+        for ticket_id, kind, language, is_urgent, joined, skill, org in rows
     ]
 
 

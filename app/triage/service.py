@@ -16,7 +16,7 @@ from app.kit.errors import Conflict, DomainError, NotFound
 from app.kit.ids import new_id
 from app.models import Ticket
 from app.staff import repository as staff_repo
-from app.triage import engine, hours, questions
+from app.triage import engine, hours, prefix, questions
 from app.triage import repository as repo
 from app.triage.setup import TriageSetup
 
@@ -36,6 +36,9 @@ class EntryRefused(Conflict):
         self.decision = decision
         self.code = decision.status.value
 
+
+#: Tickets read per queue for matching; all of them only when these do not decide (prefix.py).
+HEADS_PER_QUEUE: Final = 50
 
 ENTRY_MESSAGES: Final = {
     hours.Entry.CLOSED: "the chat is closed right now",
@@ -137,14 +140,18 @@ async def match(session: AsyncSession, now: float) -> list[Paired]:
     """Assign waiting tickets to counsellors with free capacity, under the matching lock.
 
     Must run in its own transaction; after commit the caller must notify both sides of each
-    pairing and announce the queue change.
+    pairing and announce the queue change. Reads only the heads of the queues when they decide
+    the result (``prefix.decides``), all waiting tickets otherwise: the result is the same.
     """
     await lock_matching(session)
     counsellors = await repo.on_duty_counsellors(session)
     if not any(c.load < c.capacity for c in counsellors):
         return []
-    tickets = await repo.waiting_tickets(session, present_only=True)
+    tickets, truncated = await repo.queue_heads(session, HEADS_PER_QUEUE)
     decided = engine.assign(tickets, counsellors)
+    if not prefix.decides(tickets, counsellors, decided, truncated):
+        tickets = await repo.waiting_tickets(session, present_only=True)
+        decided = engine.assign(tickets, counsellors)
     by_id = {t.id: t for t in tickets}
     paired = []
     for assignment in decided:

@@ -24,6 +24,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("skill", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("organisation", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("counted_at", sa.Float(), nullable=True))
+        batch_op.create_index(
+            "ix_tickets_queue_order",
+            ["status", "kind", "skill", "urgent", "joined_at", "id"],
+            unique=False,
+        )
 
     with op.batch_alter_table("staff", schema=None) as batch_op:
         batch_op.add_column(
@@ -61,6 +66,7 @@ def downgrade() -> None:
     with op.batch_alter_table("staff", schema=None) as batch_op:
         batch_op.drop_column("organisation")
     with op.batch_alter_table("tickets", schema=None) as batch_op:
+        batch_op.drop_index("ix_tickets_queue_order")
         batch_op.drop_column("counted_at")
         batch_op.drop_column("organisation")
         batch_op.drop_column("skill")
