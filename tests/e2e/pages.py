@@ -10,15 +10,25 @@ from playwright.sync_api import expect
 from tests.conftest import Server, StaffAccount
 
 
-def open_console(page: Any, server: Server, account: StaffAccount, *, on_duty: bool = True) -> None:
+def open_console(
+    page: Any,
+    server: Server,
+    account: StaffAccount,
+    *,
+    on_duty: bool = True,
+    code_at: float | None = None,
+) -> None:
+    """Log in and wait for the console socket. A second login within one TOTP step needs the
+    next step's code (``code_at=time.time() + 30``): a code is accepted once."""
     page.goto(server.base_url + "/staff")
     page.get_by_label("Username").fill(account.username)
     page.get_by_label("Password").fill(account.password)
-    page.get_by_label("6-digit code").fill(account.code())
+    page.get_by_label("6-digit code").fill(account.code(code_at))
     page.get_by_role("button", name="Log in").click()
     duty = page.get_by_role("button", name="Go on duty")
     expect(duty).to_be_visible()
-    expect(page.get_by_text("Preview: end-to-end keys are not active yet")).to_be_visible()
+    # The device keys are registered before the socket opens (PROTOCOL.md §6.2).
+    expect(page.get_by_role("status").filter(has_text="Connected")).to_be_visible()
     if on_duty:
         expect(page.get_by_role("status").filter(has_text="Connected")).to_be_visible()
         duty.click()
@@ -36,8 +46,9 @@ def start_youth_chat(page: Any, server: Server, *, language: str = "sv") -> None
 
 
 def wait_paired(page: Any, alias: str = "Sara") -> None:
-    expect(page.get_by_text(f"You are talking with {alias}.")).to_be_visible()
-    expect(page.get_by_text("Preview: end-to-end keys are not active yet")).to_be_visible()
+    """Paired, keys sealed and the counsellor's acceptance verified: the box is open."""
+    expect(page.get_by_text(f"Connected. You are talking with {alias}.")).to_be_visible()
+    expect(page.get_by_role("textbox", name="Message")).to_be_enabled()
 
 
 def send(page: Any, text: str, scope: Any = None) -> None:

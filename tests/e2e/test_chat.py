@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from playwright.sync_api import expect
 
@@ -95,13 +97,49 @@ def test_console_takes_two_chats_and_closes_one(
     expect(panels.nth(1).get_by_role("textbox", name="Message")).to_be_enabled()
 
 
+STORED_DEVICES = """
+async () => {
+  const db = await new Promise((resolve, reject) => {
+    const opening = indexedDB.open("vh-staff");
+    opening.onsuccess = () => resolve(opening.result);
+    opening.onerror = () => reject(opening.error);
+  });
+  const records = await new Promise((resolve, reject) => {
+    const request = db.transaction("devices").objectStore("devices").getAll();
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  db.close();
+  return records.map((r) => ({
+    id: r.deviceId,
+    hpke: r.hpkePrivateKey.constructor.name + ":" + r.hpkePrivateKey.extractable,
+    sig: r.sigPrivateKey.constructor.name + ":" + r.sigPrivateKey.extractable,
+  }));
+}
+"""
+
+
 def test_console_reload_syncs_open_chats(
     contexts: Contexts, server: Server, counsellor: StaffAccount
 ) -> None:
-    """A reloaded console lists its open chats in hello, syncs them and shows their history."""
+    """A reloaded console keeps its device keys (IndexedDB), lists its open chats in hello,
+    unseals their keys again, syncs them and shows their history."""
     youth = contexts.page()
     staff = contexts.page()
+    registrations: list[str] = []
+    staff.on(
+        "request",
+        lambda r: (
+            registrations.append(r.url)
+            if r.method == "POST" and r.url.endswith("/staff/api/devices")
+            else None
+        ),
+    )
     open_console(staff, server, counsellor)
+    devices = staff.evaluate(STORED_DEVICES)
+    assert len(devices) == 1
+    assert devices[0]["hpke"] == devices[0]["sig"] == "CryptoKey:false"
+    assert len(registrations) == 1
     start_youth_chat(youth, server)
     wait_paired(youth)
     panel = staff.locator("[data-chat]")
@@ -114,7 +152,27 @@ def test_console_reload_syncs_open_chats(
     expect(panel.locator(".message-body")).to_have_text(
         ["before the reload", "reply before the reload"]
     )
+    # The same device, not registered again; no key material anywhere but IndexedDB.
+    assert staff.evaluate(STORED_DEVICES) == devices
+    assert len(registrations) == 1
+    assert staff.evaluate("localStorage.length + sessionStorage.length") == 0
     send(youth, "after the reload")
     expect(panel.locator(".message-body").last).to_have_text("after the reload")
     send(staff, "reply after the reload", panel)
     expect(youth.locator(".message-body").last).to_have_text("reply after the reload")
+
+    # Logging out keeps the device (it is the counsellor's); logging in again reuses it.
+    staff.get_by_role("button", name="Log out").click()
+    expect(staff.get_by_role("button", name="Log in")).to_be_visible()
+    assert staff.evaluate(STORED_DEVICES) == devices
+    open_console(staff, server, counsellor, on_duty=False, code_at=time.time() + 30)
+    panel = staff.locator("[data-chat]")
+    expect(panel.locator(".message-body")).to_have_text(
+        [
+            "before the reload",
+            "reply before the reload",
+            "after the reload",
+            "reply after the reload",
+        ]
+    )
+    assert len(registrations) == 1

@@ -10,9 +10,7 @@ from playwright.sync_api import expect
 
 from app.chat.protocol import parse_envelope
 from app.client import YouthClient
-from app.client.crypto import hkdf
 from app.client.envelopes import open_text
-from app.client.testkey import interim_segment_key
 from app.kit import b64
 from tests.client.test_crypto import VECTORS
 from tests.conftest import Server, StaffAccount
@@ -25,7 +23,6 @@ KAT_SCRIPT = """
 async (vectors) => {
   const m = await import("/static/js/crypto/message.js");
   const b = await import("/static/js/crypto/bytes.js");
-  const t = await import("/static/js/crypto/testkey.js");
   const e = await import("/static/js/chat/envelopes.js");
   const d = b.b64urlDecode, enc = b.b64urlEncode;
   const K = d(vectors.segment_key), conv = d(vectors.conv), seg = vectors.seg;
@@ -64,7 +61,6 @@ async (vectors) => {
   const code = b.utf8(vectors.return_code.code);
   out.locator = enc(await m.hkdf(code, new Uint8Array(0), b.utf8("vh/v1/locator"), 16));
   out.commit = enc(await m.hkdf(K, new Uint8Array(0), b.utf8("vh/v1/commit"), 32));
-  out.interim = enc(await t.interimSegmentKey(conv));
   const sender = new e.Sender(vectors.conv, "Y");
   const mine = await sender.textEnvelope(K, "från webbläsaren <b>ü</b>");
   out.browser_envelope = mine;
@@ -89,9 +85,6 @@ def test_browser_reproduces_the_reference_vectors(contexts: Contexts, server: Se
     ]
     assert out["locator"] == VECTORS["return_code"]["locator"]
     assert out["commit"] == VECTORS["acceptance"]["commit"]
-    conv = b64.decode(VECTORS["conv"])
-    assert out["interim"] == b64.encode(interim_segment_key(conv))
-    assert out["interim"] == b64.encode(hkdf(conv, b"", b"vh/v1/test-key", 32))
     assert out["padded"] == [256, 256, 256, 512]
 
     # The reverse direction: what the browser encrypts, Python opens.
@@ -100,16 +93,17 @@ def test_browser_reproduces_the_reference_vectors(contexts: Contexts, server: Se
     assert open_text(b64.decode(VECTORS["segment_key"]), envelope) == "från webbläsaren <b>ü</b>"
 
 
-async def _python_youth(base_url: str, say: str, expect_reply: str) -> str:
-    """The Python reference client as the young person: join, say something, read the reply."""
-    youth = YouthClient(base_url)
+async def _python_youth(base_url: str, service_key: bytes, say: str, expect_reply: str) -> str:
+    """The Python reference client as the young person, pinning the server's service key: join,
+    seal K to the browser console's device, wait for its acceptance, say something, read the
+    reply."""
+    youth = YouthClient(base_url, service_key=service_key)
     await youth.connect()
     try:
         await youth.join(language="sv", kind="youth")
-        await youth.wait_paired(timeout=20)
-        assert youth.conv is not None
+        await youth.wait_connected(timeout=20)
         assert youth.sender is not None
-        key = interim_segment_key(b64.decode(youth.conv))
+        key = youth.key
         await youth.send_envelope(youth.sender.text_envelope(key, say))
         await youth.expect("ack")
         while True:  # the console may say other things first; wait for the reply
@@ -127,7 +121,7 @@ def test_python_client_and_browser_console_read_each_other(
     staff = contexts.page()
     open_console(staff, server, counsellor)
     said, reply = "Hej från Python-klienten ✓", "Svar från konsolen i webbläsaren ✓"
-    future = in_thread(_python_youth, server.base_url, said, reply)
+    future = in_thread(_python_youth, server.base_url, server.service_key, said, reply)
     panel = staff.locator("[data-chat]")
     expect(panel.locator(".message-body")).to_have_text([said], timeout=20_000)
     send(staff, reply, panel)

@@ -54,6 +54,14 @@ export class Compose {
     this.typing = false;
   }
 
+  /** Allow or block writing (the box and its Send button) while the other buttons stay. */
+  setEnabled(on) {
+    if (!on) this.stop();
+    this.box.disabled = !on;
+    const submit = this.form.querySelector("button[type=submit]");
+    if (submit) submit.disabled = !on;
+  }
+
   disable() {
     this.stop();
     this.box.disabled = true;

@@ -1,9 +1,12 @@
 // The staff console: log in (password + TOTP), then one /ws/staff socket carrying duty, the
 // assigned chats (several at once, one staff/conversation.js panel each) and their envelopes.
 // The session cookie is HttpOnly; the CSRF token is kept in memory for logout.
+// Before the socket opens, staff/device.js makes sure this browser holds a registered device
+// (its non-extractable keys in IndexedDB): chats are sealed to it and the socket names it.
 
 import { reconnectDelay, socketUrl } from "../chat/envelopes.js";
 import { Conversation } from "./conversation.js";
+import { LoginNotFresh, ensureDevice } from "./device.js";
 
 class StaffConsole {
   constructor(root) {
@@ -20,6 +23,7 @@ class StaffConsole {
     this.template = root.querySelector("[data-chat-template]");
     this.socket = null;
     this.csrf = null;
+    this.device = null; // staff/device.js Device, once registered
     this.onDuty = false;
     this.attempt = 0;
     this.numbered = 0;
@@ -40,7 +44,7 @@ class StaffConsole {
     try {
       const response = await fetch("/staff/api/me", { credentials: "same-origin" });
       if (response.ok) {
-        this.started(await response.json());
+        await this.started(await response.json());
         return;
       }
     } catch {
@@ -81,20 +85,33 @@ class StaffConsole {
     } else if (!response.ok) {
       this.loginError.textContent = "Wrong username, password or code.";
     } else {
-      this.started(await response.json());
+      await this.started(await response.json());
     }
   }
 
-  started(info) {
+  async started(info) {
     this.csrf = info.csrf_token;
     this.whoami.textContent = `Logged in as ${info.alias} (${info.role}).`;
     this.loginForm.hidden = true;
     this.panel.hidden = false;
+    this.status.textContent = "Preparing this device's keys…";
+    try {
+      this.device = await ensureDevice(info.staff_id, this.csrf);
+    } catch (error) {
+      if (error instanceof LoginNotFresh) {
+        // A new device is certified only right after a password+TOTP login (§6.2).
+        await this.logout("Log in again to set up the keys of this device.");
+      } else {
+        this.status.textContent = `This device's keys are not ready: ${error.message}. Reload to try again.`;
+      }
+      return;
+    }
     this.connect();
   }
 
   connect() {
-    const socket = new WebSocket(socketUrl("/ws/staff"));
+    const path = `/ws/staff?device=${encodeURIComponent(this.device.id)}`;
+    const socket = new WebSocket(socketUrl(path));
     this.socket = socket;
     this.status.textContent = "Connecting…";
     socket.addEventListener("message", (event) => {
@@ -150,8 +167,13 @@ class StaffConsole {
         this.attempt = 0;
         this.status.textContent = frame.on_duty ? "Connected. On duty." : "Connected. Off duty.";
         this.setDuty(frame.on_duty);
+        if (frame.device === null) {
+          this.status.textContent =
+            "The server does not know this device any more. Reload the page to register it again.";
+        }
         for (const info of frame.conversations) {
           const chat = this.chats.get(info.conv) ?? (await this.add(info));
+          await chat.sealedKey(info);
           // These links hold live envelopes until we say what we have (sync).
           this.send({ type: "sync", conv: info.conv, have: chat.cursors() });
         }
@@ -164,8 +186,15 @@ class StaffConsole {
         if (!this.chats.has(frame.conv)) {
           const chat = await this.add(frame);
           chat.transcript.addNotice("New chat assigned to you.");
+          await chat.sealedKey(frame);
           chat.composer.box.focus();
         }
+        break;
+      case "keys":
+        await this.chats.get(frame.conv)?.sealedKey(frame);
+        break;
+      case "undecryptable":
+        this.chats.get(frame.conv)?.undecryptable(frame);
         break;
       case "synced":
         this.chats.get(frame.conv)?.resend();
@@ -185,6 +214,9 @@ class StaffConsole {
       case "error":
         if (frame.code === "logged_out") {
           this.loggedOut("Your session has ended. Log in again.");
+        } else if (frame.code === "device_required") {
+          this.status.textContent =
+            "This device is not registered: reload the page to register it, then go on duty.";
         } else if (this.chatOf(frame.ref)) {
           this.chatOf(frame.ref).error(frame);
         } else {
@@ -204,21 +236,23 @@ class StaffConsole {
 
   async add(info) {
     this.numbered += 1;
-    const chat = new Conversation(this.template, info, this.numbered, (f) => this.send(f));
+    const send = (f) => this.send(f);
+    const chat = new Conversation(this.template, info, this.numbered, send, this.device);
     this.chats.set(info.conv, chat);
-    await chat.init((done) => this.remove(done));
+    chat.init((done) => this.remove(done));
     this.chatList.append(chat.element);
     this.noChats.hidden = true;
     return chat;
   }
 
   remove(chat) {
+    chat.forget();
     chat.element.remove();
     this.chats.delete(chat.conv);
     this.noChats.hidden = this.chats.size > 0;
   }
 
-  async logout() {
+  async logout(message = "You are logged out.") {
     const csrf = this.csrf;
     try {
       await fetch("/staff/api/logout", {
@@ -229,7 +263,7 @@ class StaffConsole {
     } catch {
       // The local state is cleared whatever the server answered.
     }
-    this.loggedOut("You are logged out.");
+    this.loggedOut(message);
   }
 
   loggedOut(message) {
@@ -237,7 +271,13 @@ class StaffConsole {
     const socket = this.socket;
     this.socket = null;
     socket?.close(1000);
-    for (const chat of this.chats.values()) chat.element.remove();
+    // The device stays in IndexedDB on purpose: it is this counsellor's device, and its keys
+    // still open their chats when they log in again. Only the keys in memory are dropped.
+    this.device = null;
+    for (const chat of this.chats.values()) {
+      chat.forget();
+      chat.element.remove();
+    }
     this.chats.clear();
     this.numbered = 0;
     this.noChats.hidden = false;

@@ -1,9 +1,11 @@
 // One conversation panel of the staff console: transcript (role=log), message box, close.
-// Messages are encrypted with the message layer of CRYPTO.md §4 under the INTERIM segment key
-// of crypto/testkey.js until sealed segment keys (CRYPTO.md §3) land.
+// Messages are encrypted with the message layer of CRYPTO.md §4 under the segment key K that
+// the young person's browser made and sealed to this counsellor device (CRYPTO.md §3,
+// PROTOCOL.md §6.3): the panel unseals K with the device's HPKE key, signs the acceptance with
+// the device's signing key, and only then can read and write. K stays in memory.
 
-import { b64urlDecode } from "../crypto/bytes.js";
-import { interimSegmentKey } from "../crypto/testkey.js";
+import { b64urlDecode, b64urlEncode } from "../crypto/bytes.js";
+import { openSegmentKeyAsDevice, signAcceptance } from "../crypto/certs.js";
 import { Compose } from "../chat/compose.js";
 import { Sender, Streams, openText } from "../chat/envelopes.js";
 import { Transcript } from "../chat/transcript.js";
@@ -12,13 +14,16 @@ const KIND_NAMES = { youth: "young person", professional: "professional" };
 
 export class Conversation {
   /**
-   * `info` is {conv, kind, language, urgent} from hello or assigned; `send(frame)` writes to the
-   * console socket (false when it is down); `number` names the panel for people.
+   * `info` is {conv, kind, language, urgent, seg, device, wrap, accepted} from hello or
+   * assigned; `send(frame)` writes to the console socket (false when it is down); `number`
+   * names the panel for people; `device` is this browser's staff/device.js Device.
    */
-  constructor(template, info, number, send) {
+  constructor(template, info, number, send, device) {
     this.info = info;
     this.conv = info.conv;
+    this.convBytes = b64urlDecode(info.conv);
     this.sendFrame = send;
+    this.device = device;
     this.element = template.content.firstElementChild.cloneNode(true);
     this.element.dataset.conv = this.conv;
     const kind = KIND_NAMES[info.kind] ?? info.kind;
@@ -30,7 +35,7 @@ export class Conversation {
     this.transcript = new Transcript(log);
     this.status = this.element.querySelector("[data-chat-status]");
     this.composer = new Compose(this.element.querySelector("[data-compose]"), {
-      active: () => this.open && this.key !== null,
+      active: () => this.open && this.sender !== null,
       onText: (text) => this.sendText(text),
       onTyping: (on) => this.sendFrame({ type: "typing", conv: this.conv, typing: on }),
     });
@@ -40,17 +45,19 @@ export class Conversation {
     this.pending = new Map();
     this.acked = 0;
     this.open = true;
-    this.key = null;
-    this.sender = null;
+    this.keys = new Map(); // seg -> K (32 bytes), in memory only
+    this.held = []; // envelopes of a segment whose key has not arrived yet
+    this.sender = null; // made once the newest segment's key is known
+    this.chain = Promise.resolve();
   }
 
-  async init(onDismiss) {
-    this.key = await interimSegmentKey(b64urlDecode(this.conv));
-    this.sender = new Sender(this.conv, "C");
+  init(onDismiss) {
     this.closeButton.addEventListener("click", () => {
       this.sendFrame({ type: "close", conv: this.conv });
     });
     this.dismissButton.addEventListener("click", () => onDismiss(this));
+    this.composer.setEnabled(false);
+    this.status.textContent = "Waiting for the young person's keys…";
   }
 
   /** `have` for a sync of this conversation. */
@@ -58,21 +65,80 @@ export class Conversation {
     return this.streams.cursors(this.sender, this.acked);
   }
 
+  /**
+   * A sealed segment key for this conversation: from `keys`, or a `wrap` inside `hello` or
+   * `assigned`. Opens it with this device's key, accepts it (signed) and then shows what was
+   * held back. A wrap sealed to another device cannot be opened here, and says so.
+   */
+  async sealedKey({ seg, device, wrap }) {
+    if (!wrap || this.keys.has(seg)) return;
+    if (device && device !== this.device.id) {
+      this.transcript.addNotice(
+        "This chat's key was sealed to another of your devices: it cannot be read in this browser.",
+        "error",
+      );
+      return;
+    }
+    let key;
+    try {
+      key = await openSegmentKeyAsDevice(
+        this.device.hpke,
+        b64urlDecode(wrap),
+        this.convBytes,
+        seg,
+        this.device.idBytes,
+      );
+    } catch {
+      this.transcript.addNotice(
+        "The young person's key could not be opened on this device: messages cannot be read.",
+        "error",
+      );
+      return;
+    }
+    this.keys.set(seg, key);
+    const sig = await signAcceptance(this.device.signingKey, this.convBytes, seg, key);
+    // A repeated accept (after a reload) is answered alike and not stored again (§6.3).
+    this.sendFrame({ type: "accept", conv: this.conv, seg, sig: b64urlEncode(sig) });
+    if (!this.sender || seg > this.sender.seg) {
+      this.sender = new Sender(this.conv, "C", seg);
+    }
+    this.transcript.addNotice("End-to-end encrypted: the young person's key opened on this device.");
+    if (this.open) {
+      this.composer.setEnabled(true);
+      this.status.textContent = "";
+    }
+    const held = this.held;
+    this.held = [];
+    for (const envelope of held) await this.received(envelope);
+  }
+
   async received(envelope) {
-    if (envelope.role === "C" && envelope.inst === this.sender.inst) return;
+    if (envelope.role === "C" && envelope.inst === this.sender?.inst) return;
+    const key = this.keys.get(envelope.seg);
+    if (!key) {
+      this.held.push(envelope);
+      return;
+    }
     if (!this.streams.accept(envelope)) return;
     const own = envelope.role === "C";
     try {
-      const text = await openText(this.key, envelope);
+      const text = await openText(key, envelope);
       this.transcript.addMessage(own ? "You" : "Young person", text, { own });
     } catch {
-      this.transcript.addNotice("A message could not be decrypted and is not shown.", "error");
+      this.transcript.addNotice("A message could not be decrypted.", "error");
+      const { seg, role, inst, seq } = envelope;
+      this.sendFrame({ type: "undecryptable", conv: this.conv, seg, role, inst, seq });
     }
     if (!own) this.status.textContent = "";
   }
 
+  /** The young person's client reported that one of our messages could not be opened. */
+  undecryptable() {
+    this.transcript.addNotice("A message did not arrive readable for the young person.", "error");
+  }
+
   acknowledged(frame) {
-    if (frame.inst !== this.sender.inst) return;
+    if (frame.inst !== this.sender?.inst) return;
     this.acked = Math.max(this.acked, frame.seq);
     for (const [seq, { item }] of this.pending) {
       if (seq <= frame.seq) {
@@ -93,9 +159,11 @@ export class Conversation {
   sendText(text) {
     const item = this.transcript.addMessage("You", text, { own: true });
     item.classList.add("message-pending");
-    this.chain = (this.chain ?? Promise.resolve())
+    const sender = this.sender;
+    const key = this.keys.get(sender.seg);
+    this.chain = this.chain
       .then(async () => {
-        const envelope = await this.sender.textEnvelope(this.key, text);
+        const envelope = await sender.textEnvelope(key, text);
         this.pending.set(envelope.seq, { envelope, item });
         this.sendFrame({ type: "envelope", envelope });
       })
@@ -121,6 +189,12 @@ export class Conversation {
     this.dismissButton.disabled = false;
     this.dismissButton.hidden = false;
     this.element.classList.add("chat-closed");
+  }
+
+  /** Forget the segment keys (the panel is removed or the counsellor logged out). */
+  forget() {
+    this.keys.clear();
+    this.held = [];
   }
 
   error(frame) {

@@ -1,13 +1,21 @@
 // The young person's chat: triage form -> queue -> conversation, over /ws/youth.
-// Ticket, keys and messages live in memory only (SAFETY S-9, youth/session.js). Messages are
-// encrypted with the message layer of CRYPTO.md §4 under the INTERIM segment key of
-// crypto/testkey.js until sealed segment keys (CRYPTO.md §3) land.
+// Ticket, keys and messages live in memory only (SAFETY S-9, youth/session.js). On `paired`
+// the page checks the counsellor's certificates against the service key pinned in the page,
+// makes the segment key K, seals it to the counsellor's device and the period key, and waits
+// for the device's signed acceptance before it says "connected" (youth/keys.js, CRYPTO.md §3).
+// Messages use the message layer of CRYPTO.md §4 under K.
 
-import { b64urlDecode } from "../crypto/bytes.js";
-import { interimSegmentKey } from "../crypto/testkey.js";
+import { formatCode, newCode } from "../crypto/returncode.js";
 import { Compose } from "../chat/compose.js";
 import { Sender, Streams, openText, reconnectDelay, socketUrl } from "../chat/envelopes.js";
 import { Transcript } from "../chat/transcript.js";
+import {
+  checkAcceptance,
+  newSegmentKeys,
+  pinnedServiceKey,
+  returnCodeFrame,
+  verifiedPeers,
+} from "./keys.js";
 import { onEnd, session } from "./session.js";
 
 class YouthChat {
@@ -23,13 +31,17 @@ class YouthChat {
     this.transcript = new Transcript(root.querySelector("[data-transcript]"));
     this.chatStatus = root.querySelector("[data-chat-status]");
     this.composer = new Compose(root.querySelector("[data-compose]"), {
-      active: () => this.phase === "chat" && this.key !== null,
+      active: () => this.phase === "chat" && this.accepted,
       onText: (text) => this.sendText(text),
       onTyping: (on) => this.send({ type: "typing", conv: this.conv, typing: on }),
     });
     this.endButton = root.querySelector("[data-end-chat]");
+    this.codeButton = root.querySelector("[data-get-return-code]");
+    this.codeBox = root.querySelector("[data-return-code]");
+    this.codeValue = root.querySelector("[data-return-code-value]");
+    this.codeDone = root.querySelector("[data-return-code-done]");
 
-    this.phase = "triage"; // triage | connecting | waiting | chat | ended
+    this.phase = "triage"; // triage | connecting | waiting | chat | refused | ended
     this.socket = null;
     this.hidden = false;
     this.attempt = 0;
@@ -41,13 +53,20 @@ class YouthChat {
   reset() {
     this.conv = null;
     this.alias = null;
-    this.key = null;
+    this.seg = 0;
+    this.peers = null; // the verified device and period keys of this segment
+    // this.keys (seg -> K) and this.key (K of the current segment): made here, memory only.
+    this.dropKeys();
+    this.keysFrame = null; // the sealed K, sent again after a reconnect until stored
+    this.accepted = false; // the counsellor device's acceptance of K was verified
+    this.returnCode = null; // kept in memory to wrap later segments (CRYPTO.md §5)
     this.sender = null;
     this.streams = new Streams();
     this.pending = new Map(); // seq -> {envelope, item}: sent, not yet acknowledged
     this.acked = 0;
     this.needSync = false;
     this.composer.stop();
+    this.hideCode();
   }
 
   init() {
@@ -61,6 +80,8 @@ class YouthChat {
     });
     this.leaveButton.addEventListener("click", () => this.send({ type: "leave" }));
     this.endButton.addEventListener("click", () => this.send({ type: "close" }));
+    this.codeButton.addEventListener("click", () => this.makeReturnCode());
+    this.codeDone.addEventListener("click", () => this.hideCode());
     onEnd(() => this.forget());
     // S-14: no socket outlives the page; a restored page resumes with its in-memory ticket.
     window.addEventListener("pagehide", () => {
@@ -172,6 +193,19 @@ class YouthChat {
       case "paired":
         await this.paired(frame);
         break;
+      case "keys_stored":
+        this.keysFrame = null;
+        if (!this.accepted) this.chatStatus.textContent = `Waiting for ${this.alias} to confirm…`;
+        break;
+      case "accepted":
+        await this.acceptance(frame);
+        break;
+      case "return_code_stored":
+        this.transcript.addNotice("Your return code works for this conversation.");
+        break;
+      case "undecryptable":
+        this.transcript.addNotice("A message did not arrive readable for the counsellor.", "error");
+        break;
       case "synced":
         this.chatStatus.textContent = "";
         for (const { envelope } of this.pending.values()) this.send({ type: "envelope", envelope });
@@ -186,6 +220,10 @@ class YouthChat {
         this.chatStatus.textContent = frame.typing ? `${this.alias} is typing…` : "";
         break;
       case "closed":
+        if (this.phase === "refused") {
+          session.ticket = null;
+          break;
+        }
         this.ended(
           frame.by === "youth" ? "You ended the chat." : `${this.alias} ended the chat.`,
         );
@@ -208,23 +246,125 @@ class YouthChat {
   }
 
   async paired(frame) {
-    if (this.conv !== frame.conv) {
-      this.reset();
-      this.conv = frame.conv;
-      this.alias = frame.counsellor?.alias ?? "Counsellor";
-      this.key = await interimSegmentKey(b64urlDecode(this.conv));
-      this.sender = new Sender(this.conv, "Y");
-      this.chatWith.textContent = `You are talking with ${this.alias}.`;
-      this.transcript.addNotice(`${this.alias} has joined the chat.`);
+    const seg = frame.seg ?? 0;
+    if (this.conv !== frame.conv || this.seg !== seg) {
+      if (this.conv !== frame.conv) {
+        this.reset();
+        this.conv = frame.conv;
+        this.alias = frame.counsellor?.alias ?? "Counsellor";
+      }
+      this.seg = seg;
+      this.key = null;
+      this.accepted = false;
+      this.phase = "chat";
+      this.show("conversation");
+      this.composer.setEnabled(false);
+      this.codeButton.disabled = true;
+      this.chatWith.textContent = `Connecting securely to ${this.alias}…`;
+      try {
+        // Never seal K to a key the pinned service key did not certify (CRYPTO.md §3).
+        const now = Math.floor(Date.now() / 1000);
+        this.peers = await verifiedPeers(pinnedServiceKey(), frame, now);
+      } catch {
+        this.refuse(
+          `The security keys of ${this.alias} could not be verified, so this chat was stopped ` +
+            "before anything was sent. Your messages would not have been safe. " +
+            "Please try again later. If you are in danger now, call 112.",
+        );
+        return;
+      }
+      if (frame.keys_stored) {
+        // Keys made by another page (this one has none): nothing here can read this chat.
+        this.refuse("This chat was opened on another page. Start a new chat here.");
+        return;
+      }
+      const { key, frame: keysFrame } = await newSegmentKeys(this.peers, this.conv, seg);
+      this.key = key;
+      this.keys.set(seg, key);
+      this.sender = new Sender(this.conv, "Y", seg);
+      this.keysFrame = keysFrame;
+      this.chatStatus.textContent = `Setting up a secure connection with ${this.alias}…`;
     }
+    if (this.phase === "refused") return;
     this.phase = "chat";
     this.show("conversation");
+    if (this.keysFrame && !frame.keys_stored) this.send(this.keysFrame);
+    if (frame.accepted && !this.accepted) await this.acceptance({ ...frame, sig: frame.accepted });
     if (this.needSync) {
       this.needSync = false;
       const have = this.streams.cursors(this.sender, this.acked);
       this.send({ type: "sync", conv: this.conv, have });
     }
+  }
+
+  /** The counsellor device signed K: verified, the chat is connected and the box opens. */
+  async acceptance(frame) {
+    if (frame.conv !== this.conv || (frame.seg ?? 0) !== this.seg || !this.key || this.accepted) {
+      return;
+    }
+    try {
+      await checkAcceptance(this.peers, this.conv, this.seg, this.key, frame.sig);
+    } catch {
+      this.refuse(
+        `${this.alias}'s confirmation could not be verified, so this chat was stopped. ` +
+          "Please try again later. If you are in danger now, call 112.",
+      );
+      return;
+    }
+    this.accepted = true;
+    this.chatWith.textContent = `Connected. You are talking with ${this.alias}.`;
+    this.transcript.addNotice(`${this.alias} has joined the chat.`);
+    this.chatStatus.textContent = "";
+    this.composer.setEnabled(true);
+    this.codeButton.disabled = this.returnCode !== null;
+    // Not awaited: this runs inside the frame chain that sendReturnCode queues on.
+    if (this.returnCode) this.sendReturnCode();
     this.composer.box.focus();
+  }
+
+  /** Stop before anything is sealed or sent: show why, end the conversation, drop K. */
+  refuse(text) {
+    this.phase = "refused";
+    this.dropKeys();
+    this.keysFrame = null;
+    this.accepted = false;
+    this.show("conversation");
+    this.chatWith.textContent = "";
+    this.transcript.addNotice(text, "error");
+    this.chatStatus.textContent = "";
+    this.composer.disable();
+    this.send({ type: "close" });
+  }
+
+  /** Make a return code, wrap K under it, show it once (CRYPTO.md §3). */
+  makeReturnCode() {
+    if (!this.accepted || this.returnCode) return;
+    this.codeButton.disabled = true;
+    this.returnCode = newCode();
+    this.codeValue.textContent = formatCode(this.returnCode);
+    this.codeBox.hidden = false;
+    this.codeDone.focus();
+    this.sendReturnCode();
+  }
+
+  async sendReturnCode() {
+    const code = this.returnCode;
+    this.chain = this.chain
+      .then(async () => {
+        if (!this.key || this.returnCode !== code) return;
+        const { frame } = await returnCodeFrame(code, this.key, this.conv, this.seg);
+        if (!this.send(frame)) {
+          this.transcript.addNotice("The return code could not be saved. Try again.", "error");
+        }
+      })
+      .catch(() => this.transcript.addNotice("The return code could not be saved.", "error"));
+  }
+
+  /** Take the shown code off the screen (it is shown once). */
+  hideCode() {
+    if (!this.codeBox) return;
+    this.codeValue.textContent = "";
+    this.codeBox.hidden = true;
   }
 
   async received(envelope) {
@@ -233,10 +373,15 @@ class YouthChat {
     if (!this.streams.accept(envelope)) return; // a replay
     const who = envelope.role === "Y" ? "You" : this.alias;
     try {
-      const text = await openText(this.key, envelope);
+      const key = this.keys.get(envelope.seg);
+      if (!key) throw new Error("no key for this segment");
+      const text = await openText(key, envelope);
       this.transcript.addMessage(who, text, { own: envelope.role === "Y" });
     } catch {
-      this.transcript.addNotice("A message could not be decrypted and is not shown.", "error");
+      // Shown, never dropped, and the other side is told (PROTOCOL.md §6.4).
+      this.transcript.addNotice("A message could not be decrypted.", "error");
+      const { seg, role, inst, seq } = envelope;
+      this.send({ type: "undecryptable", conv: this.conv, seg, role, inst, seq });
     }
   }
 
@@ -270,11 +415,21 @@ class YouthChat {
     this.transcript.addNotice(text);
     this.chatStatus.textContent = "";
     this.composer.disable();
+    this.dropKeys();
+    this.accepted = false;
+  }
+
+  /** Overwrite and forget every segment key (the chat ended or the page is left). */
+  dropKeys() {
+    for (const key of this.keys?.values() ?? []) key.fill(0);
+    this.keys = new Map();
     this.key = null;
   }
 
   error(frame) {
     const message = frame.message || "Something went wrong.";
+    // Our keys were stored before (a resend after a reconnect): nothing to tell anyone.
+    if (frame.code === "keys_exist" && this.key) return;
     if (["queue_full", "too_many_joins"].includes(frame.code)) {
       this.phase = "ended";
       session.ticket = null;

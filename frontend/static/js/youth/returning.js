@@ -1,0 +1,152 @@
+// "I have a return code" (CRYPTO.md §5, PROTOCOL.md §6.5): the typed code gives the locator,
+// the only thing sent (POST /api/youth/return); the code itself never leaves the page. The
+// page opens each segment key with the code, decrypts the envelopes here and shows them read
+// only. Nothing is kept: no storage, no cookie, no URL change (SAFETY S-9, S-11); the quick
+// exit empties the form and the history like any transcript.
+
+import { b64urlDecode, b64urlEncode } from "../crypto/bytes.js";
+import {
+  ReturnCodeError,
+  kek,
+  locator,
+  normaliseCode,
+  unwrapWithCode,
+} from "../crypto/returncode.js";
+import { openText } from "../chat/envelopes.js";
+import { Transcript } from "../chat/transcript.js";
+import { session } from "./session.js";
+
+const WHO = { Y: "You", C: "Counsellor" };
+
+class Returning {
+  constructor(root) {
+    this.root = root;
+    this.form = root.querySelector("[data-return-form]");
+    this.field = this.form.elements.code;
+    this.error = root.querySelector("[data-return-error]");
+    this.history = root.querySelector("[data-return-history]");
+    this.status = root.querySelector("[data-return-status]");
+    this.transcript = new Transcript(root.querySelector("[data-transcript]"));
+    this.busy = false;
+  }
+
+  init() {
+    this.form.hidden = false;
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (!this.busy) this.open();
+    });
+  }
+
+  async open() {
+    this.error.textContent = "";
+    let code;
+    try {
+      code = normaliseCode(this.field.value);
+    } catch (error) {
+      if (!(error instanceof ReturnCodeError)) throw error;
+      this.error.textContent = "A return code has 20 letters and digits. Check it and try again.";
+      return;
+    }
+    this.busy = true;
+    this.status.textContent = "Looking for your conversation…";
+    this.history.hidden = false;
+    this.transcript.clear();
+    try {
+      const found = await this.fetch(code);
+      if (found && !session.exiting) await this.show(code, found);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async fetch(code) {
+    let response;
+    try {
+      response = await fetch("/api/youth/return", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ locator: b64urlEncode(await locator(code)) }),
+      });
+    } catch {
+      return this.failed("The server cannot be reached. Try again.");
+    }
+    if (response.status === 404) {
+      return this.failed("No conversation was found for this code. It may have expired.");
+    }
+    if (response.status === 429) {
+      return this.failed("Too many tries. Wait a while and try again.");
+    }
+    if (!response.ok) return this.failed("Something went wrong. Try again later.");
+    return response.json();
+  }
+
+  failed(message) {
+    this.history.hidden = true;
+    this.status.textContent = "";
+    this.error.textContent = message;
+    return null;
+  }
+
+  async show(code, found) {
+    const conversations = found.conversations ?? [];
+    this.field.value = "";
+    this.status.textContent = "Opening your conversation on this device…";
+    const keks = new Map(); // salt -> KEK: PBKDF2 is slow, a salt is shared by nothing else
+    for (const conversation of conversations) {
+      const keys = await this.segmentKeys(code, conversation, keks);
+      const opened = conversation.opened_at ? new Date(conversation.opened_at * 1000) : null;
+      this.transcript.addNotice(
+        opened ? `Conversation of ${opened.toLocaleString()}` : "Earlier conversation",
+      );
+      for (const envelope of conversation.envelopes ?? []) {
+        const key = keys.get(envelope.seg);
+        let text = null;
+        if (key) {
+          try {
+            text = await openText(key, envelope);
+          } catch {
+            text = null;
+          }
+        }
+        if (session.exiting) return;
+        if (text === null) {
+          this.transcript.addNotice("A message could not be decrypted.", "error");
+        } else {
+          this.transcript.addMessage(WHO[envelope.role] ?? "?", text, {
+            own: envelope.role === "Y",
+          });
+        }
+      }
+    }
+    for (const value of keks.values()) value.fill(0);
+    this.status.textContent =
+      "This is your earlier conversation, shown on this device only. It is not saved here.";
+  }
+
+  async segmentKeys(code, conversation, keks) {
+    const keys = new Map();
+    const conv = b64urlDecode(conversation.conv);
+    for (const segment of conversation.segments ?? []) {
+      if (!segment.wrap) continue;
+      try {
+        if (!keks.has(segment.salt)) keks.set(segment.salt, await kek(code, b64urlDecode(segment.salt)));
+        const key = await unwrapWithCode(
+          keks.get(segment.salt),
+          b64urlDecode(segment.nonce),
+          b64urlDecode(segment.wrap),
+          conv,
+          segment.seg,
+        );
+        keys.set(segment.seg, key);
+      } catch {
+        // That segment's messages are shown as not decryptable.
+      }
+    }
+    return keys;
+  }
+}
+
+for (const root of document.querySelectorAll('[data-module="youth-return"]')) {
+  new Returning(root).init();
+}
