@@ -465,3 +465,41 @@ def test_console_asks_for_a_fresh_login_to_register_a_new_device(
     open_console(staff, server, counsellor, code_at=time.time() + 30)
     assert len(sockets) == 1
     assert "?device=" in sockets[0]
+
+
+def test_keys_survive_a_dropped_youth_connection(
+    contexts: Contexts, server: Server, counsellor: StaffAccount
+) -> None:
+    """A resume brings `paired` again with keys_stored and the acceptance: the page keeps its K
+    (in memory), seals nothing new, and the chat goes on readable both ways."""
+    youth = contexts.page()
+    socket = YouthSocket(youth)
+    staff = contexts.page()
+    open_console(staff, server, counsellor)
+    start_youth_chat(youth, server)
+    wait_paired(youth)
+    panel = staff.locator("[data-chat]")
+    send(youth, "before the drop")
+    expect(panel.locator(".message-body")).to_have_text(["before the drop"])
+    expect(youth.locator(".message-pending")).to_have_count(0)
+
+    socket.route.close(code=1012, reason="restarting")
+    _wait_until(youth, lambda: sum(f.get("type") == "resume" for f in socket.sent) == 1)
+    send(staff, "while you were away", panel)
+    expect(youth.locator("[role=log] .message-body")).to_have_text(
+        ["before the drop", "while you were away"]
+    )
+    send(youth, "after the drop")
+    expect(panel.locator(".message-body")).to_have_text(
+        ["before the drop", "while you were away", "after the drop"]
+    )
+    pairs = [f for f in socket.received if f.get("type") == "paired"]
+    assert len(pairs) == 2
+    assert pairs[1]["keys_stored"] is True
+    assert pairs[1]["accepted"] == next(
+        f["sig"] for f in socket.received if f.get("type") == "accepted"
+    )
+    assert socket.sent_types().count("keys") == 1
+    expect(youth.get_by_text("could not be decrypted")).to_have_count(0)
+    expect(panel.get_by_text("could not be decrypted")).to_have_count(0)
+    expect(youth.get_by_text(CONNECTED)).to_be_visible()
