@@ -60,6 +60,7 @@ class YouthChat {
     this.keysFrame = null; // the sealed K, sent again after a reconnect until stored
     this.accepted = false; // the counsellor device's acceptance of K was verified
     this.returnCode = null; // kept in memory to wrap later segments (CRYPTO.md §5)
+    this.returnFrame = null; // the wrapped K, sent again after a reconnect until stored
     this.sender = null;
     this.streams = new Streams();
     this.pending = new Map(); // seq -> {envelope, item}: sent, not yet acknowledged
@@ -201,6 +202,7 @@ class YouthChat {
         await this.acceptance(frame);
         break;
       case "return_code_stored":
+        this.returnFrame = null;
         this.transcript.addNotice("Your return code works for this conversation.");
         break;
       case "undecryptable":
@@ -289,6 +291,7 @@ class YouthChat {
     this.phase = "chat";
     this.show("conversation");
     if (this.keysFrame && !frame.keys_stored) this.send(this.keysFrame);
+    if (this.returnFrame) this.send(this.returnFrame);
     if (frame.accepted && !this.accepted) await this.acceptance({ ...frame, sig: frame.accepted });
     if (this.needSync) {
       this.needSync = false;
@@ -347,15 +350,16 @@ class YouthChat {
     this.sendReturnCode();
   }
 
-  async sendReturnCode() {
+  /** Wrap the current K under the return code and send it; sent again after a reconnect. */
+  sendReturnCode() {
     const code = this.returnCode;
     this.chain = this.chain
       .then(async () => {
         if (!this.key || this.returnCode !== code) return;
         const { frame } = await returnCodeFrame(code, this.key, this.conv, this.seg);
-        if (!this.send(frame)) {
-          this.transcript.addNotice("The return code could not be saved. Try again.", "error");
-        }
+        if (session.exiting || this.returnCode !== code) return; // left meanwhile
+        this.returnFrame = frame;
+        this.send(frame);
       })
       .catch(() => this.transcript.addNotice("The return code could not be saved.", "error"));
   }
@@ -428,7 +432,7 @@ class YouthChat {
 
   error(frame) {
     const message = frame.message || "Something went wrong.";
-    // Our keys were stored before (a resend after a reconnect): nothing to tell anyone.
+    // Our keys or return wrap were stored before (a resend after a reconnect): all is well.
     if (frame.code === "keys_exist" && this.key) return;
     if (["queue_full", "too_many_joins"].includes(frame.code)) {
       this.phase = "ended";
