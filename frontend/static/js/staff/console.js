@@ -193,6 +193,9 @@ class StaffConsole {
       case "keys":
         await this.chats.get(frame.conv)?.sealedKey(frame);
         break;
+      case "accept_stored":
+        this.chats.get(frame.conv)?.acceptanceStored(frame.seg);
+        break;
       case "undecryptable":
         this.chats.get(frame.conv)?.undecryptable(frame);
         break;

@@ -46,6 +46,7 @@ export class Conversation {
     this.acked = 0;
     this.open = true;
     this.keys = new Map(); // seg -> K (32 bytes), in memory only
+    this.acceptStored = new Set(); // segments whose acceptance the server confirmed
     this.held = []; // envelopes of a segment whose key has not arrived yet
     this.sender = null; // made once the newest segment's key is known
     this.chain = Promise.resolve();
@@ -70,14 +71,28 @@ export class Conversation {
    * `assigned`. Opens it with this device's key, accepts it (signed) and then shows what was
    * held back. A wrap sealed to another device cannot be opened here, and says so.
    */
-  async sealedKey({ seg, device, wrap }) {
-    if (!wrap || this.keys.has(seg)) return;
+  async sealedKey({ seg, device, wrap, accepted }) {
+    if (!wrap) return;
+    if (!this.keys.has(seg) && !(await this.unseal(seg, device, wrap))) return;
+    // Signed only once K opened here; sent again after a reconnect until the server stored it
+    // (`hello` says accepted: true then; a repeat is answered alike and not stored twice).
+    if (accepted !== true && !this.acceptStored.has(seg)) {
+      const sig = await signAcceptance(this.device.signingKey, this.convBytes, seg, this.keys.get(seg));
+      this.sendFrame({ type: "accept", conv: this.conv, seg, sig: b64urlEncode(sig) });
+    }
+    const held = this.held;
+    this.held = [];
+    for (const envelope of held) await this.received(envelope);
+  }
+
+  /** Open K of segment `seg` with this device's key; false (and a notice) if it cannot be. */
+  async unseal(seg, device, wrap) {
     if (device && device !== this.device.id) {
       this.transcript.addNotice(
         "This chat's key was sealed to another of your devices: it cannot be read in this browser.",
         "error",
       );
-      return;
+      return false;
     }
     let key;
     try {
@@ -93,23 +108,21 @@ export class Conversation {
         "The young person's key could not be opened on this device: messages cannot be read.",
         "error",
       );
-      return;
+      return false;
     }
     this.keys.set(seg, key);
-    const sig = await signAcceptance(this.device.signingKey, this.convBytes, seg, key);
-    // A repeated accept (after a reload) is answered alike and not stored again (§6.3).
-    this.sendFrame({ type: "accept", conv: this.conv, seg, sig: b64urlEncode(sig) });
-    if (!this.sender || seg > this.sender.seg) {
-      this.sender = new Sender(this.conv, "C", seg);
-    }
+    if (!this.sender || seg > this.sender.seg) this.sender = new Sender(this.conv, "C", seg);
     this.transcript.addNotice("End-to-end encrypted: the young person's key opened on this device.");
     if (this.open) {
       this.composer.setEnabled(true);
       this.status.textContent = "";
     }
-    const held = this.held;
-    this.held = [];
-    for (const envelope of held) await this.received(envelope);
+    return true;
+  }
+
+  /** The server stored our acceptance of segment `seg` (accept_stored). */
+  acceptanceStored(seg) {
+    this.acceptStored.add(seg);
   }
 
   async received(envelope) {
@@ -193,6 +206,7 @@ export class Conversation {
 
   /** Forget the segment keys (the panel is removed or the counsellor logged out). */
   forget() {
+    for (const key of this.keys.values()) key.fill(0);
     this.keys.clear();
     this.held = [];
   }
