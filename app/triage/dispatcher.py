@@ -33,6 +33,8 @@ PlaceHandler = Callable[[Standing | None], None]
 RECENT_CHATS = 50
 #: How often the anonymous aggregates take in the tickets that finished (``stats_service``).
 ROLL_UP_INTERVAL = 60.0
+#: Seconds between pushes to one socket when only the queue length behind it changed.
+WAITING_REFRESH = 5.0
 
 
 def ticket_channel(ticket_id: int) -> str:
@@ -65,6 +67,8 @@ class Dispatcher:
         self._positions_wanted = asyncio.Event()
         self._watchers: dict[int, PlaceHandler] = {}
         self._last_place: dict[int, Standing] = {}
+        self._pushed_at: dict[int, float] = {}  # loop time of each watcher's last push
+        self._refresh: asyncio.TimerHandle | None = None
         self._last_roll_up = 0.0
         self._tasks: list[asyncio.Task[None]] = []
         self._unsubscribe: Unsubscribe | None = None
@@ -84,6 +88,8 @@ class Dispatcher:
     async def close(self) -> None:
         if self._unsubscribe:
             self._unsubscribe()
+        if self._refresh is not None:
+            self._refresh.cancel()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -110,6 +116,7 @@ class Dispatcher:
             if self._watchers.get(ticket_id) is handler:
                 del self._watchers[ticket_id]
                 self._last_place.pop(ticket_id, None)
+                self._pushed_at.pop(ticket_id, None)
 
         return unwatch
 
@@ -167,14 +174,41 @@ class Dispatcher:
             places = standings(
                 tickets, counsellors, waits.mean_duration(durations), wanted=self._watchers
             )
-            for ticket_id, handler in list(self._watchers.items()):
-                place = places.get(ticket_id)
-                if place != self._last_place.get(ticket_id):
-                    if place is None:
-                        self._last_place.pop(ticket_id, None)
-                    else:
-                        self._last_place[ticket_id] = place
-                    handler(place)
+            self._push(places)
+
+    def _push(self, places: dict[int, Standing]) -> None:
+        """Tell each watcher its new standing: at once when its position or estimate changed
+        (or it stopped waiting), but a change of ``waiting`` alone (someone joined behind) at
+        most every ``WAITING_REFRESH`` seconds, so that joins at the tail do not cost one frame
+        per waiting socket each (PERFORMANCE.md P-4)."""
+        now = asyncio.get_running_loop().time()
+        deferred = False
+        for ticket_id, handler in list(self._watchers.items()):
+            place = places.get(ticket_id)
+            last = self._last_place.get(ticket_id)
+            if place == last:
+                continue
+            if (
+                place is not None
+                and last is not None
+                and place.place.position == last.place.position
+                and place.estimate == last.estimate
+                and now - self._pushed_at.get(ticket_id, 0.0) < WAITING_REFRESH
+            ):
+                deferred = True
+                continue
+            if place is None:
+                self._last_place.pop(ticket_id, None)
+            else:
+                self._last_place[ticket_id] = place
+                self._pushed_at[ticket_id] = now
+            handler(place)
+        if deferred and self._refresh is None:
+            self._refresh = asyncio.get_running_loop().call_later(WAITING_REFRESH, self._refreshed)
+
+    def _refreshed(self) -> None:
+        self._refresh = None
+        self._positions_wanted.set()
 
     async def _sweep_loop(self) -> None:
         while True:
