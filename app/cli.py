@@ -164,6 +164,7 @@ def _ensure_demo_counsellor(settings: Settings) -> dict[str, str]:
         languages="sv,en,ar",
         skills="youth,professional",
         capacity=2,
+        organisation="municipality",
     )
     created = asyncio.run(_add_staff(settings, args, password))
     saved = {"username": "demo", "password": password, "totp_secret": created["totp_secret"]}

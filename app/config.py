@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     youth_returns_per_window: int = 10
     queue_cap: int = 500
 
+    # --- shifts (DESIGN.md §5) ---
+    #: A counsellor on duty whose consoles have all been silent this long goes off duty, and
+    #: their unanswered chats go back to the front of the queue. Consoles beat every 5 s.
+    staff_heartbeat_timeout_seconds: float = 30.0
+
     # --- devices (CRYPTO.md §2) ---
     #: A counsellor device certificate's lifetime.
     device_days: int = 30

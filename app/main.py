@@ -49,7 +49,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         await broker.start()
         store = EnvelopeStore(engine, batch_max=settings.commit_batch_max)
         await store.start()
-        dispatcher = Dispatcher(sessionmaker, broker, clock, setup=load_setup(settings))
+        dispatcher = Dispatcher(
+            sessionmaker,
+            broker,
+            clock,
+            setup=load_setup(settings),
+            heartbeat_timeout=settings.staff_heartbeat_timeout_seconds,
+        )
         await dispatcher.start()
         app.state.vh = AppState(
             settings=settings,

@@ -100,9 +100,14 @@ class ConversationLink:
         store: EnvelopeStore,
         broker: Broker,
         on_closed: Callable[[str], None],
+        *,
+        min_seg: int = 0,
     ) -> None:
         self.conv_id = conv_id
         self.role = role
+        #: Segments before this are not relayed: a counsellor who took the chat over holds no key
+        #: for them (CRYPTO.md §5), so they would only show as unreadable.
+        self.min_seg = min_seg
         self._outbox = outbox
         self._store = store
         self._broker = broker
@@ -147,6 +152,8 @@ class ConversationLink:
             self._syncing -= 1
         self._awaiting_sync = False
         for envelope in protocol.missing_envelopes(stored, have):
+            if envelope.seg < self.min_seg:
+                continue
             if own_streams or envelope.role != self.role:
                 self._deliver(
                     (envelope.seg, envelope.role, envelope.inst),
@@ -172,7 +179,7 @@ class ConversationLink:
         kind = event[:1]
         if kind == "E":
             _, role, seg, inst, seq, frame = event.split("|", 5)
-            if role == self.role:
+            if role == self.role or int(seg) < self.min_seg:
                 return
             if self._syncing or self._awaiting_sync:
                 if len(self._held) < MAX_PENDING_FRAMES:

@@ -12,8 +12,10 @@ import asyncio
 import json
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat import keys as chat_keys
 from app.chat import protocol
@@ -29,17 +31,20 @@ from app.chat.connection import (
     signal_event,
 )
 from app.chat.protocol import Envelope, ProtocolError
-from app.db import transaction
+from app.db import lock_matching, transaction
 from app.keys.devices import DeviceCert
 from app.kit.errors import NotFound
 from app.kit.ids import new_token, token_digest
 from app.models import Staff
 from app.security import service as security_service
 from app.staff import repository as staff_repo
+from app.staff import shifts
 from app.state import AppState
 from app.triage import frames as triage_frames
+from app.triage import handover, transfers
 from app.triage import service as triage_service
-from app.triage.dispatcher import staff_channel, ticket_channel
+from app.triage.announce import announce
+from app.triage.channels import staff_channel, ticket_channel
 from app.triage.engine import QueueKey
 from app.triage.positions import Standing
 
@@ -81,9 +86,17 @@ class SocketHandler(abc.ABC):
     async def _subscribe(self, channel: str, handler: Callable[[str], None]) -> None:
         self._unsubscribes.append(await self.state.broker.subscribe(channel, handler))
 
-    async def _open_link(self, conv_id: str, *, catch_up: bool) -> ConversationLink:
+    async def _open_link(
+        self, conv_id: str, *, catch_up: bool, min_seg: int = 0
+    ) -> ConversationLink:
         link = ConversationLink(
-            conv_id, self.role, self.outbox, self.state.store, self.state.broker, self._on_closed
+            conv_id,
+            self.role,
+            self.outbox,
+            self.state.store,
+            self.state.broker,
+            self._on_closed,
+            min_seg=min_seg,
         )
         self.links[conv_id] = link
         await link.open(catch_up=catch_up)
@@ -205,8 +218,11 @@ class YouthHandler(SocketHandler):
                 await self._join(frame)
             case protocol.Resume() if self.phase == "new":
                 await self._resume(frame)
-            case protocol.Leave() if self.phase == "waiting":
+            case protocol.Leave() if self.phase == "waiting" and not self.links:
                 await self._leave()
+            case protocol.Close() if self.phase == "waiting" and self.links:
+                # Waiting again after a transfer or requeue: ending it ends the conversation.
+                await self._close_conversation(self._link_for(frame.conv).conv_id, reason="closed")
             case protocol.SendEnvelope() if self.phase == "chat":
                 await self._envelope(frame.envelope)
             case protocol.Sync() if self.phase == "chat":
@@ -321,11 +337,20 @@ class YouthHandler(SocketHandler):
 
     def _on_ticket_event(self, message: str) -> None:
         event: dict[str, Any] = json.loads(message)
-        if event["t"] == "paired" and self.phase == "waiting":
+        if event["t"] == "paired" and (
+            self.phase == "waiting" or (self.phase == "chat" and event["conv"] in self.links)
+        ):
+            # A first pairing, a requeued chat taken again, or a transfer to a colleague: each
+            # comes with a new key segment for the new counsellor.
             task = asyncio.get_running_loop().create_task(
                 self._chat(event["conv"], event["alias"], catch_up=True)
             )
             self._background(task)
+        elif event["t"] == "requeued" and self.phase == "chat":
+            self.outbox.send(protocol.dumps({"type": "requeued", "conv": event["conv"]}))
+            self.phase = "waiting"
+            assert self.ticket_id is not None  # noqa: S101 - a chat has a ticket
+            self._unwatch = self.state.dispatcher.watch(self.ticket_id, self._on_place)
         elif event["t"] == "replaced" and event["by"] != self._instance:
             self._replaced = True
             self.outbox.send(
@@ -372,7 +397,8 @@ class YouthHandler(SocketHandler):
                 }
             )
         )
-        await self._open_link(conv_id, catch_up=catch_up)
+        if conv_id not in self.links:
+            await self._open_link(conv_id, catch_up=catch_up)
         if state.accept_sig is None:
             # An acceptance published before the link subscribed would be lost: read it again.
             again = await self._segment_state(conv_id)
@@ -480,7 +506,9 @@ class StaffHandler(SocketHandler):
             convs = await chat_repo.open_conversations_of(session, self.staff_id)
         listed = []
         for conv in convs:
-            await self._open_link(conv.id, catch_up=False)
+            await self._open_link(
+                conv.id, catch_up=False, min_seg=await self._holder_since(conv.id)
+            )
             state = await self._segment_state(conv.id)
             listed.append(
                 {
@@ -517,6 +545,8 @@ class StaffHandler(SocketHandler):
                         last_activity=self._last_activity,
                         now=self.state.clock(),
                     )
+                    if live:
+                        await shifts.heartbeat(session, self.staff_id, self.state.clock())
                     convs = await chat_repo.open_conversations_of(session, self.staff_id)
             except Exception as exc:
                 log.warning("console session check failed: %s", type(exc).__name__)
@@ -554,6 +584,10 @@ class StaffHandler(SocketHandler):
                 await self._accept(frame)
             case protocol.Undecryptable():
                 self._undecryptable(frame)
+            case protocol.Transfer():
+                await self._transfer(frame)
+            case protocol.OfferAnswer():
+                await self._answer_offer(frame)
             case _:
                 raise ProtocolError("wrong_state", "not possible on this socket")
 
@@ -574,6 +608,11 @@ class StaffHandler(SocketHandler):
         self.state.broker.publish(staff_channel(self.staff_id), json.dumps({"t": "duty", "on": on}))
         if on:
             self.state.dispatcher.request_match()
+        elif self.links:
+            # Ending a shift with chats still open: the console asks to transfer or finish them.
+            self.outbox.send(
+                protocol.dumps({"type": "open_chats", "conversations": sorted(self.links)})
+            )
 
     def _on_staff_event(self, message: str) -> None:
         event: dict[str, Any] = json.loads(message)
@@ -587,6 +626,14 @@ class StaffHandler(SocketHandler):
         elif kind == "duty":
             self.on_duty = bool(event["on"])
             self.outbox.send(protocol.dumps({"type": "duty", "on": self.on_duty}))
+        elif kind == "transferred":
+            link = self.links.pop(event["conv"], None)
+            if link is not None:
+                link.close()
+                frame = {"type": "transferred", "conv": event["conv"], "to": event.get("to")}
+                self.outbox.send(protocol.dumps({**frame, "reason": event.get("reason")}))
+        elif kind in ("offer", "offer_withdrawn", "transfer"):
+            self.outbox.send(protocol.dumps({"type": kind, **_without_t(event)}))
         elif kind == "logout" and event.get("session") in ("*", self._session_digest):
             self.outbox.send(protocol.error_frame("logged_out", "your session has ended"))
             self.outbox.close(1008, "logged out")
@@ -605,6 +652,7 @@ class StaffHandler(SocketHandler):
             conv_id, self.role, self.outbox, self.state.store, self.state.broker, self._on_closed
         )
         state = await self._segment_state(conv_id)
+        since = await self._holder_since(conv_id)
         self.outbox.send(
             protocol.dumps(
                 {
@@ -617,12 +665,68 @@ class StaffHandler(SocketHandler):
                 }
             )
         )
-        await self._open_link(conv_id, catch_up=True)
+        await self._open_link(conv_id, catch_up=True, min_seg=since)
         if state is not None and state.wrap_c is None:
             # Keys published before the link subscribed would be lost: read them again.
             again = await self._segment_state(conv_id)
             if again is not None and again.wrap_c is not None:
                 self.outbox.send(_keys_frame(again))
+
+    async def _holder_since(self, conv_id: str) -> int:
+        async with self.state.sessionmaker() as session:
+            return await chat_keys.holder_since(session, conv_id, self.staff_id)
+
+    async def _transfer(self, frame: protocol.Transfer) -> None:
+        self._link_for(frame.conv)
+        target: transfers.Target
+        if frame.to_staff is not None:
+            target = transfers.ToPerson(frame.to_staff)
+        else:
+            assert frame.to_kind is not None  # noqa: S101 - the parser gives one or the other
+            target = transfers.ToQueue(QueueKey(frame.to_kind, frame.to_skill))
+        mode = transfers.Mode(frame.mode)
+        change = await self._handover_step(
+            frame.conv,
+            lambda session, now: handover.request(
+                session,
+                conv_id=frame.conv,
+                staff_id=self.staff_id,
+                target=target,
+                mode=mode,
+                now=now,
+            ),
+        )
+        if change is None:
+            return
+        announce(self.state.broker, change, note=frame.note)
+        if change.kind == "requeued":
+            self.state.dispatcher.queue_changed()
+            self.state.dispatcher.request_match()
+
+    async def _answer_offer(self, frame: protocol.OfferAnswer) -> None:
+        change = await self._handover_step(
+            frame.conv,
+            lambda session, now: handover.answer(
+                session, conv_id=frame.conv, staff_id=self.staff_id, accept=frame.accept, now=now
+            ),
+        )
+        if change is not None:
+            announce(self.state.broker, change)
+
+    async def _handover_step(
+        self, conv_id: str, step: Callable[[AsyncSession, float], Awaitable[handover.Change]]
+    ) -> handover.Change | None:
+        """Run one transfer step under the matching lock; a refusal is answered here."""
+        try:
+            async with transaction(self.state.sessionmaker) as session:
+                await lock_matching(session)
+                return await step(session, self.state.clock())
+        except handover.TransferRefused as exc:
+            refused = {"type": "error", "code": "transfer_refused", "message": exc.message}
+            self.outbox.send(protocol.dumps({**refused, "reason": exc.reason, "conv": conv_id}))
+            return None
+        except Exception as exc:
+            raise _unavailable() from exc
 
     async def _accept(self, frame: protocol.Accept) -> None:
         link = self._link_for(frame.conv)
@@ -652,21 +756,14 @@ class StaffHandler(SocketHandler):
         left = self.state.presence.get(self.staff_id, 1) - 1
         if left > 0:
             self.state.presence[self.staff_id] = left
-            return
-        self.state.presence.pop(self.staff_id, None)
-        # The last console of this counsellor closed: nobody can take new chats for them.
-        try:
-            async with transaction(self.state.sessionmaker) as session:
-                changed = await staff_repo.set_duty(
-                    session, self.staff_id, False, self.state.clock()
-                )
-        except Exception:
-            log.warning("could not take a disconnected counsellor off duty")
-            return
-        if changed:
-            self.state.broker.publish(
-                staff_channel(self.staff_id), json.dumps({"t": "duty", "on": False})
-            )
+        else:
+            self.state.presence.pop(self.staff_id, None)
+        # No off-duty here: a console that reconnects within the heartbeat timeout keeps the
+        # shift; otherwise the dispatcher's sweep ends it in every process (shifts.sweep).
+
+
+def _without_t(event: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in event.items() if k != "t"}
 
 
 def _accepted_frame(conv_id: str, seg: int, sig: str) -> str:

@@ -17,7 +17,7 @@ from app.chat.protocol import Keys, ProtocolError, ReturnCode
 from app.keys import devices
 from app.keys.devices import DeviceCert
 from app.keys.service import Period, current_period, period_by_id
-from app.models import Conversation, Envelope, ReturnWrap, Segment
+from app.models import Conversation, Device, Envelope, ReturnWrap, Segment
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,3 +231,28 @@ async def history(session: AsyncSession, locator: str) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+async def holder_since(session: AsyncSession, conv_id: str, staff_id: str) -> int:
+    """The first segment of ``staff_id``'s current run of segments in a conversation.
+
+    A counsellor who took a chat over reads from there on; earlier segments were sealed to
+    someone else (CRYPTO.md §5).
+    """
+    query = (
+        select(Segment.seg, Device.staff_id)
+        .join(Device, Device.id == Segment.device_id)
+        .where(Segment.conv_id == conv_id)
+        .order_by(Segment.seg.desc())
+    )
+    first = 0
+    for seg, holder in (await session.execute(query)).all():
+        if holder != staff_id:
+            break
+        first = seg
+    return first
+
+
+async def next_segment(session: AsyncSession, conv_id: str) -> int:
+    state = await current_segment(session, conv_id)
+    return 0 if state is None else state.seg + 1

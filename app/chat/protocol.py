@@ -243,6 +243,29 @@ class Undecryptable:
     seq: int
 
 
+#: A warm transfer's handoff note, sealed by the sender's console to the colleague's device.
+NOTE_MAX_CHARS: Final = 8 * 1024
+SKILL_MAX: Final = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """Hand a conversation to a colleague (``to_staff``) or a queue (``to_kind``/``to_skill``)."""
+
+    conv: str
+    mode: str  # warm | cold
+    to_staff: str | None
+    to_kind: str | None
+    to_skill: str | None
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OfferAnswer:
+    conv: str
+    accept: bool
+
+
 Frame = (
     Join
     | Resume
@@ -256,6 +279,8 @@ Frame = (
     | Accept
     | ReturnCode
     | Undecryptable
+    | Transfer
+    | OfferAnswer
 )
 
 YOUTH_TYPES: Final = frozenset(
@@ -273,7 +298,17 @@ YOUTH_TYPES: Final = frozenset(
     }
 )
 STAFF_TYPES: Final = frozenset(
-    {"duty", "envelope", "sync", "close", "typing", "accept", "undecryptable"}
+    {
+        "duty",
+        "envelope",
+        "sync",
+        "close",
+        "typing",
+        "accept",
+        "undecryptable",
+        "transfer",
+        "offer_answer",
+    }
 )
 
 
@@ -461,6 +496,44 @@ def _parse_undecryptable(obj: dict[str, Any]) -> Undecryptable:
     )
 
 
+def _parse_transfer(obj: dict[str, Any]) -> Transfer:
+    conv = _conv_field(obj, required=True)
+    assert conv is not None  # noqa: S101 - required=True
+    mode, to, note = obj.get("mode"), obj.get("to"), obj.get("note")
+    if mode not in ("warm", "cold"):
+        raise ProtocolError("bad_frame", "mode must be 'warm' or 'cold'")
+    if not isinstance(to, dict) or ("staff" in to) == ("queue" in to):
+        raise ProtocolError("bad_frame", "to is {'staff': id} or {'queue': kind, 'skill': …}")
+    to_staff = to_kind = to_skill = None
+    if "staff" in to:
+        to_staff = _bytes_field(to, "staff", 16, "bad_frame")
+    else:
+        to_kind, to_skill = to.get("queue"), to.get("skill")
+        if to_kind not in ("youth", "professional"):
+            raise ProtocolError("bad_frame", "queue must be 'youth' or 'professional'")
+        if to_skill is not None and (
+            not isinstance(to_skill, str)
+            or not 1 <= len(to_skill) <= SKILL_MAX
+            or not to_skill.replace("_", "").isalnum()
+            or not to_skill.isascii()
+        ):
+            raise ProtocolError("bad_frame", "skill must be a short name such as 'police'")
+    if note is not None and (
+        not isinstance(note, str) or len(note) > NOTE_MAX_CHARS or not is_b64url(note)
+    ):
+        raise ProtocolError("bad_frame", "note must be base64url of at most 8 KiB (sealed)")
+    return Transfer(conv, str(mode), to_staff, to_kind, to_skill, note)
+
+
+def _parse_offer_answer(obj: dict[str, Any]) -> OfferAnswer:
+    conv = _conv_field(obj, required=True)
+    assert conv is not None  # noqa: S101 - required=True
+    accept = obj.get("accept")
+    if not isinstance(accept, bool):
+        raise ProtocolError("bad_frame", "accept must be true or false")
+    return OfferAnswer(conv, accept)
+
+
 _PARSERS: Final[dict[str, Callable[[dict[str, Any]], Frame]]] = {
     "join": _parse_join,
     "resume": _parse_resume,
@@ -474,6 +547,8 @@ _PARSERS: Final[dict[str, Callable[[dict[str, Any]], Frame]]] = {
     "accept": _parse_accept,
     "return_code": _parse_return_code,
     "undecryptable": _parse_undecryptable,
+    "transfer": _parse_transfer,
+    "offer_answer": _parse_offer_answer,
 }
 
 

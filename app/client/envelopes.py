@@ -28,6 +28,10 @@ class Sender:
     seg: int = 0
     next_seq: int = 1
 
+    def start_segment(self, seg: int) -> None:
+        """Send in segment ``seg`` from now on; ``seq`` starts at 1 per segment (CRYPTO.md §4)."""
+        self.seg, self.next_seq = seg, 1
+
     def test_envelope(self, blocks: int = 1) -> Envelope:
         ct = b64.encode(os.urandom(256 * blocks + 16))
         envelope = Envelope(

@@ -208,8 +208,15 @@ class YouthClient(_Base):
                 now,
             )
         self._sig_keys[seg] = sig_pub
-        if self.sender is not None and self.sender.conv == conv:
-            self.sender.seg = seg
+        if self.sender is not None and self.sender.conv == conv and seg > self.sender.seg:
+            old = self.sender.seg
+            if old in self.keys and not frame["keys_stored"]:
+                # CRYPTO.md §5: tell the old segment that the chat moves on to a new key.
+                rekey = self.sender.message_envelope(
+                    self.keys[old], {"type": "rekey", "body": {"seg": seg}}
+                )
+                await self.send_envelope(rekey)
+            self.sender.start_segment(seg)
         if frame["keys_stored"]:
             if frame["accepted"] is not None and seg in self.keys:
                 self._check_acceptance(seg, str(frame["accepted"]))
@@ -353,8 +360,9 @@ class CounsellorClient(_Base):
             self.key_errors.append((conv, seg, str(exc) or type(exc).__name__))
             return
         self.keys[(conv, seg)] = key
-        sender = self.senders.setdefault(conv, Sender(conv=conv, role="C"))
-        sender.seg = max(sender.seg, seg)
+        sender = self.senders.setdefault(conv, Sender(conv=conv, role="C", seg=seg))
+        if seg > sender.seg:
+            sender.start_segment(seg)
         if self.auto_accept and not item.get("accepted"):
             await self.accept(conv, seg)
 
@@ -362,6 +370,23 @@ class CounsellorClient(_Base):
         assert self.device is not None  # noqa: S101 - connect registered one
         sig = self.device.accept(conv, seg, self.keys[(conv, seg)])
         await self.send({"type": "accept", "conv": conv, "seg": seg, "sig": sig})
+
+    async def transfer(
+        self,
+        conv: str,
+        *,
+        mode: str = "cold",
+        to_staff: str | None = None,
+        queue: str | None = None,
+        skill: str | None = None,
+        note: str | None = None,
+    ) -> None:
+        """Ask to hand ``conv`` to a colleague (``to_staff``) or a queue (PROTOCOL.md §7)."""
+        to: dict[str, Any] = {"staff": to_staff} if to_staff else {"queue": queue, "skill": skill}
+        await self.send({"type": "transfer", "conv": conv, "mode": mode, "to": to, "note": note})
+
+    async def answer_offer(self, conv: str, *, accept: bool) -> None:
+        await self.send({"type": "offer_answer", "conv": conv, "accept": accept})
 
     async def wait_keys(self, conv: str, seg: int = 0, timeout: float = 10.0) -> bytes:
         """The segment key of ``conv``, once the young person has sealed it to this device."""

@@ -14,11 +14,18 @@ class Conversation(Base):
     id: Mapped[str] = mapped_column(String(22), primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"), index=True)
-    status: Mapped[str] = mapped_column(String(12), default="open")  # open | closed
+    #: open | requeued (cold-transferred or left unanswered: its ticket waits again) | closed
+    status: Mapped[str] = mapped_column(String(12), default="open")
     opened_at: Mapped[float] = mapped_column(Float)
     #: Indexed: the wait estimate reads the most recently closed chats' durations.
     closed_at: Mapped[float | None] = mapped_column(Float, nullable=True, index=True)
     closed_by: Mapped[str | None] = mapped_column(String(1), nullable=True)  # Y | C
+    #: A pending warm transfer: offered to this counsellor until ``offer_expires_at``; counted in
+    #: their load so that capacity holds while the offer is open.
+    offer_to: Mapped[str | None] = mapped_column(String(22), nullable=True, index=True)
+    offer_expires_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: Warm transfer to a queue: the ticket moves to this skill queue on acceptance.
+    offer_skill: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class Envelope(Base):

@@ -31,6 +31,9 @@ class Staff(Base):
     on_duty: Mapped[bool] = mapped_column(Boolean, default=False)
     #: The device whose console put the counsellor on duty: new chats are sealed to it.
     duty_device_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    #: Last sign of life from any of the counsellor's consoles, in any process (DESIGN.md §5):
+    #: on duty with a heartbeat older than the timeout means their connection died.
+    heartbeat_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     #: When the counsellor last became free or went on duty (least-loaded, then longest idle).
     idle_since: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[float] = mapped_column(Float)

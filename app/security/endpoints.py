@@ -17,7 +17,7 @@ from app.security.dependencies import (
 )
 from app.security.schemas import LoginRequest, SessionInfo
 from app.state import get_state
-from app.triage.dispatcher import staff_channel
+from app.triage.channels import staff_channel
 
 router = APIRouter(prefix="/staff/api", tags=["staff"])
 

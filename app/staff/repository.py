@@ -35,7 +35,9 @@ async def set_duty(
             raise ValueError("going on duty needs a registered device")
         values["idle_since"] = now
         await session.execute(
-            update(Staff).where(Staff.id == staff_id).values(duty_device_id=device_id)
+            update(Staff)
+            .where(Staff.id == staff_id)
+            .values(duty_device_id=device_id, heartbeat_at=now)
         )
     query = (
         update(Staff)

@@ -18,14 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.chat.broker import Broker, Unsubscribe
 from app.db import transaction
 from app.kit.clock import Clock
+from app.staff import shifts
+from app.triage import handover, service, stats_service, waits
 from app.triage import repository as repo
-from app.triage import service, stats_service, waits
+from app.triage.announce import announce
+from app.triage.channels import QUEUE_CHANNEL, staff_channel, ticket_channel
 from app.triage.positions import Standing, standings
 from app.triage.setup import TriageSetup
 
 log = logging.getLogger(__name__)
 
-QUEUE_CHANNEL = "queue"
 #: Called with the ticket's new place and wait range, or with None when it no longer waits (it
 #: was assigned or ended without this process hearing of it: the handler must look it up).
 PlaceHandler = Callable[[Standing | None], None]
@@ -33,16 +35,10 @@ PlaceHandler = Callable[[Standing | None], None]
 RECENT_CHATS = 50
 #: How often the anonymous aggregates take in the tickets that finished (``stats_service``).
 ROLL_UP_INTERVAL = 60.0
-#: Seconds between pushes to one socket when only the queue length behind it changed.
+#: Seconds between pushes to one socket when only the queue length behind it changed, or when
+#: it is further back than PROMPT_POSITIONS (those near the front are told every move at once).
 WAITING_REFRESH = 5.0
-
-
-def ticket_channel(ticket_id: int) -> str:
-    return f"ticket:{ticket_id}"
-
-
-def staff_channel(staff_id: str) -> str:
-    return f"staff:{staff_id}"
+PROMPT_POSITIONS = 20
 
 
 class Dispatcher:
@@ -55,6 +51,7 @@ class Dispatcher:
         setup: TriageSetup,
         reconnect_grace: float = 60.0,
         sweep_interval: float = 5.0,
+        heartbeat_timeout: float = 30.0,
     ) -> None:
         #: The centre's questions, hours and entry policy (read by joins and the board).
         self.setup = setup
@@ -63,6 +60,7 @@ class Dispatcher:
         self._clock = clock
         self._grace = reconnect_grace
         self._sweep_interval = sweep_interval
+        self._heartbeat_timeout = heartbeat_timeout
         self._match_wanted = asyncio.Event()
         self._positions_wanted = asyncio.Event()
         self._watchers: dict[int, PlaceHandler] = {}
@@ -177,10 +175,12 @@ class Dispatcher:
             self._push(places)
 
     def _push(self, places: dict[int, Standing]) -> None:
-        """Tell each watcher its new standing: at once when its position or estimate changed
-        (or it stopped waiting), but a change of ``waiting`` alone (someone joined behind) at
-        most every ``WAITING_REFRESH`` seconds, so that joins at the tail do not cost one frame
-        per waiting socket each (PERFORMANCE.md P-4)."""
+        """Tell each watcher its new standing. At once: a ticket that stopped waiting, a new
+        watcher, and a new position or estimate within the first ``PROMPT_POSITIONS`` of a
+        queue. Everything else (a longer queue behind, a move far back in the line) at most
+        every ``WAITING_REFRESH`` seconds per socket: one frame per waiting socket costs tens of
+        microseconds, so 5,000 of them on every change would starve pairing (PERFORMANCE.md P-4).
+        """
         now = asyncio.get_running_loop().time()
         deferred = False
         for ticket_id, handler in list(self._watchers.items()):
@@ -191,8 +191,13 @@ class Dispatcher:
             if (
                 place is not None
                 and last is not None
-                and place.place.position == last.place.position
-                and place.estimate == last.estimate
+                and (
+                    place.place.position > PROMPT_POSITIONS
+                    or (
+                        place.place.position == last.place.position
+                        and place.estimate == last.estimate
+                    )
+                )
                 and now - self._pushed_at.get(ticket_id, 0.0) < WAITING_REFRESH
             ):
                 deferred = True
@@ -223,7 +228,29 @@ class Dispatcher:
                 continue
             if gone:
                 self.queue_changed()
+            await self._sweep_staff()
             await self._roll_up()
+
+    async def _sweep_staff(self) -> None:
+        """Counsellors whose consoles all went silent go off duty, their unanswered chats back
+        to the queue; warm offers past their deadline return to their senders."""
+        now = self._clock()
+        try:
+            async with transaction(self._sessionmaker) as session:
+                silent, changes = await shifts.sweep(
+                    session, timeout=self._heartbeat_timeout, now=now
+                )
+                changes += await handover.expire_offers(session, now)
+        except Exception:
+            log.exception("staff sweep failed")
+            return
+        for staff_id in silent:
+            self._broker.publish(staff_channel(staff_id), json.dumps({"t": "duty", "on": False}))
+        for change in changes:
+            announce(self._broker, change)
+        if any(c.kind == "requeued" for c in changes):
+            self.queue_changed()
+            self.request_match()
 
     async def _roll_up(self) -> None:
         now = self._clock()

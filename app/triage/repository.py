@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, func, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Conversation, Staff, Ticket
@@ -164,11 +164,14 @@ def _waiting(
 
 
 async def on_duty_counsellors(session: AsyncSession) -> list[OnDutyCounsellor]:
+    # Load: open conversations held, plus warm transfers offered and not yet answered.
+    held = select(Conversation.staff_id.label("staff_id")).where(Conversation.status == "open")
+    offered = select(Conversation.offer_to.label("staff_id")).where(
+        Conversation.offer_to.is_not(None)
+    )
+    claims = union_all(held, offered).subquery()
     load = (
-        select(Conversation.staff_id, func.count().label("load"))
-        .where(Conversation.status == "open")
-        .group_by(Conversation.staff_id)
-        .subquery()
+        select(claims.c.staff_id, func.count().label("load")).group_by(claims.c.staff_id).subquery()
     )
     query = (
         select(Staff, func.coalesce(load.c.load, 0))

@@ -8,15 +8,12 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.chat import keys as chat_keys
 from app.chat import repository as chat_repo
 from app.chat.protocol import Triage
 from app.db import lock_matching
 from app.kit.errors import Conflict, DomainError, NotFound
-from app.kit.ids import new_id
 from app.models import Ticket
-from app.staff import repository as staff_repo
-from app.triage import engine, hours, prefix, questions
+from app.triage import engine, handover, hours, prefix, questions
 from app.triage import repository as repo
 from app.triage.setup import TriageSetup
 
@@ -156,28 +153,17 @@ async def match(session: AsyncSession, now: float) -> list[Paired]:
     paired = []
     for assignment in decided:
         ticket = by_id[assignment.ticket_id]
-        conv_id = new_id()
-        await repo.mark_assigned(session, ticket.id, now)
-        await chat_repo.add_conversation(
-            session,
-            conv_id=conv_id,
-            ticket_id=ticket.id,
-            staff_id=assignment.counsellor_id,
-            now=now,
-        )
-        staff = await staff_repo.by_id(session, assignment.counsellor_id)
-        assert staff is not None  # noqa: S101 - loaded under the same lock a moment ago
-        assert staff.duty_device_id is not None  # noqa: S101 - on duty implies a device
-        # Segment 0 is sealed to the device that put the counsellor on duty (CRYPTO.md §3).
-        await chat_keys.open_segment(
-            session, conv_id=conv_id, seg=0, device_id=staff.duty_device_id, now=now
+        # A new conversation, or the ticket's requeued one; either way a new key segment sealed
+        # to the counsellor's duty device (CRYPTO.md §3, §5).
+        seated = await handover.seat(
+            session, ticket_id=ticket.id, staff_id=assignment.counsellor_id, now=now
         )
         paired.append(
             Paired(
                 ticket_id=ticket.id,
-                conv_id=conv_id,
-                staff_id=staff.id,
-                alias=staff.alias,
+                conv_id=seated.conv_id,
+                staff_id=seated.staff_id,
+                alias=seated.alias,
                 kind=ticket.kind,
                 language=ticket.language,
                 urgent=ticket.priority == engine.Priority.URGENT,

@@ -133,7 +133,9 @@ async def test_console_reconnect_gets_open_conversations_and_full_history(served
         await staff.close()  # the console goes away; the conversation stays open
 
         console, hello = await h.console(chat.account)  # a fresh login and a new instance
-        assert hello["on_duty"] is False  # the last console closing ended the duty
+        # Back within the heartbeat timeout: the shift goes on (tests/triage/test_handover.py
+        # shows the timeout ending it).
+        assert hello["on_duty"] is True
         # Key segment 0 is sealed to the first console's device; this relay-only young person
         # never sent keys, so there is nothing to unseal or accept yet.
         assert staff.device is not None

@@ -1,0 +1,291 @@
+"""Who holds a conversation: seating a ticket with a counsellor, warm and cold transfers, and
+handing back chats a counsellor left unanswered (DESIGN.md §3.6, ``transfers.py``'s decisions).
+
+Every change of holder starts a new key segment sealed to the new counsellor's duty device, so
+the previous counsellor cannot read what follows (CRYPTO.md §5). Services never commit; callers
+hold the matching lock (``lock_matching``) so capacity and offers are decided on one snapshot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.chat import keys as chat_keys
+from app.kit.errors import DomainError
+from app.kit.ids import new_id
+from app.models import Conversation, Envelope, Staff, Ticket
+from app.triage import engine, transfers
+from app.triage import repository as repo
+
+#: How long a warm offer waits for the colleague's answer.
+OFFER_SECONDS: Final = transfers.DEFAULT_OFFER_TIMEOUT
+
+
+class TransferRefused(DomainError):
+    status = 409
+    code = "transfer_refused"
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Seated:
+    conv_id: str
+    seg: int
+    staff_id: str
+    alias: str
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What happened to a conversation, for the caller to announce after commit.
+
+    ``kind``: offered | handed_over | requeued | returned.
+    """
+
+    kind: str
+    conv_id: str
+    ticket_id: int
+    from_id: str
+    to_id: str | None = None
+    to_alias: str | None = None
+    reason: str | None = None
+    expires_at: float | None = None
+    kind_of_queue: str = "youth"
+    language: str = "sv"
+    urgent: bool = False
+
+
+async def _staff(session: AsyncSession, staff_id: str) -> Staff:
+    staff = await session.get(Staff, staff_id)
+    assert staff is not None  # noqa: S101 - a foreign key / an on-duty snapshot
+    return staff
+
+
+async def seat(session: AsyncSession, *, ticket_id: int, staff_id: str, now: float) -> Seated:
+    """Give a waiting ticket to a counsellor: a new conversation, or the ticket's requeued one.
+
+    The new holder's segment is sealed to their duty device.
+    """
+    staff = await _staff(session, staff_id)
+    if staff.duty_device_id is None:
+        raise RuntimeError("a counsellor on duty without a device")
+    await repo.mark_assigned(session, ticket_id, now)
+    conv = await repo.conversation_of_ticket(session, ticket_id)
+    if conv is None:
+        conv = Conversation(id=new_id(), ticket_id=ticket_id, staff_id=staff_id, opened_at=now)
+        session.add(conv)
+        await session.flush()
+        seg = 0
+    else:
+        conv.staff_id, conv.status = staff_id, "open"
+        seg = await chat_keys.next_segment(session, conv.id)
+    await chat_keys.open_segment(
+        session, conv_id=conv.id, seg=seg, device_id=staff.duty_device_id, now=now
+    )
+    return Seated(conv_id=conv.id, seg=seg, staff_id=staff.id, alias=staff.alias)
+
+
+def _waiting(ticket: Ticket) -> engine.WaitingTicket:
+    priority = engine.Priority.URGENT if ticket.urgent else engine.Priority.NORMAL
+    return engine.WaitingTicket(
+        id=ticket.id,
+        kind=ticket.kind,
+        language=ticket.language,
+        priority=priority,
+        joined_at=ticket.joined_at,
+        skill=ticket.skill,
+        organisation=ticket.organisation,
+    )
+
+
+async def _held(session: AsyncSession, conv_id: str, staff_id: str) -> tuple[Conversation, Ticket]:
+    conv = await session.get(Conversation, conv_id)
+    if conv is None or conv.staff_id != staff_id or conv.status != "open":
+        raise TransferRefused("not_yours", "you do not hold this conversation")
+    ticket = await session.get(Ticket, conv.ticket_id)
+    assert ticket is not None  # noqa: S101 - a foreign key
+    return conv, ticket
+
+
+def _change(
+    kind: str,
+    conv: Conversation,
+    ticket: Ticket,
+    from_id: str,
+    *,
+    to_id: str | None = None,
+    to_alias: str | None = None,
+    reason: str | None = None,
+    expires_at: float | None = None,
+) -> Change:
+    return Change(
+        kind=kind,
+        conv_id=conv.id,
+        ticket_id=ticket.id,
+        from_id=from_id,
+        to_id=to_id,
+        to_alias=to_alias,
+        reason=reason,
+        expires_at=expires_at,
+        kind_of_queue=ticket.kind,
+        language=ticket.language,
+        urgent=ticket.urgent,
+    )
+
+
+async def _hand_over(
+    session: AsyncSession, conv: Conversation, ticket: Ticket, to_id: str, now: float
+) -> Change:
+    from_id = conv.staff_id
+    to = await _staff(session, to_id)
+    if to.duty_device_id is None:
+        raise TransferRefused("target_not_on_duty", "that colleague has no console on duty")
+    conv.staff_id = to_id
+    conv.offer_to = conv.offer_expires_at = conv.offer_skill = None
+    seg = await chat_keys.next_segment(session, conv.id)
+    await chat_keys.open_segment(
+        session, conv_id=conv.id, seg=seg, device_id=to.duty_device_id, now=now
+    )
+    return _change("handed_over", conv, ticket, from_id, to_id=to_id, to_alias=to.alias)
+
+
+def _requeue(conv: Conversation, ticket: Ticket, queued: engine.WaitingTicket) -> None:
+    """The ticket waits again with its priority and first join time; the conversation is kept
+    (its transcript and segments) for whoever takes it next."""
+    ticket.status, ticket.assigned_at = "waiting", None
+    ticket.kind, ticket.skill = queued.kind, queued.skill
+    conv.status = "requeued"
+    conv.offer_to = conv.offer_expires_at = conv.offer_skill = None
+
+
+async def request(
+    session: AsyncSession,
+    *,
+    conv_id: str,
+    staff_id: str,
+    target: transfers.Target,
+    mode: transfers.Mode,
+    now: float,
+) -> Change:
+    """A counsellor asks to transfer a conversation they hold; raises ``TransferRefused``."""
+    conv, ticket = await _held(session, conv_id, staff_id)
+    if conv.offer_to is not None:
+        raise TransferRefused("offer_pending", "a transfer of this conversation is pending")
+    counsellors = await repo.on_duty_counsellors(session)
+    chat = transfers.ActiveChat(_waiting(ticket), staff_id)
+    decision = transfers.request(
+        chat, target, mode, counsellors, now=now, offer_timeout=OFFER_SECONDS
+    )
+    match decision:
+        case transfers.Refused(reason=reason):
+            raise TransferRefused(str(reason), f"the transfer is not possible: {reason}")
+        case transfers.Offer(to_id=to_id, expires_at=expires_at, queue=queue):
+            conv.offer_to, conv.offer_expires_at = to_id, expires_at
+            conv.offer_skill = None if queue is None else queue.skill
+            to = await _staff(session, to_id)
+            return _change(
+                "offered",
+                conv,
+                ticket,
+                staff_id,
+                to_id=to_id,
+                to_alias=to.alias,
+                expires_at=expires_at,
+            )
+        case transfers.Handover(to_id=to_id):
+            return await _hand_over(session, conv, ticket, to_id, now)
+        case transfers.Requeued(ticket=queued):
+            _requeue(conv, ticket, queued)
+            return _change("requeued", conv, ticket, staff_id, reason="transfer")
+    raise AssertionError(decision)  # pragma: no cover - the match is exhaustive
+
+
+async def answer(
+    session: AsyncSession, *, conv_id: str, staff_id: str, accept: bool, now: float
+) -> Change:
+    """The colleague a warm transfer was offered to accepts or declines it."""
+    conv = await session.get(Conversation, conv_id)
+    if conv is None or conv.offer_to != staff_id or conv.status != "open":
+        raise TransferRefused("no_offer", "there is no open offer of this conversation to you")
+    ticket = await session.get(Ticket, conv.ticket_id)
+    assert ticket is not None  # noqa: S101 - a foreign key
+    holder = conv.staff_id
+    if not accept:
+        conv.offer_to = conv.offer_expires_at = conv.offer_skill = None
+        return _change("returned", conv, ticket, holder, to_id=staff_id, reason="declined")
+    counsellors = await repo.on_duty_counsellors(session)
+    queue = None if conv.offer_skill is None else engine.QueueKey(ticket.kind, conv.offer_skill)
+    offer = transfers.Offer(
+        chat=transfers.ActiveChat(_waiting(ticket), holder),
+        to_id=staff_id,
+        offered_at=now,
+        expires_at=conv.offer_expires_at or now,
+        queue=queue,
+    )
+    decision = transfers.accept(offer, counsellors)
+    if isinstance(decision, transfers.Returned):
+        conv.offer_to = conv.offer_expires_at = conv.offer_skill = None
+        return _change("returned", conv, ticket, holder, to_id=staff_id, reason=decision.reason)
+    ticket.kind, ticket.skill = decision.chat.ticket.kind, decision.chat.ticket.skill
+    return await _hand_over(session, conv, ticket, staff_id, now)
+
+
+async def expire_offers(session: AsyncSession, now: float) -> list[Change]:
+    """Warm offers past their deadline return to their sender."""
+    query = select(Conversation).where(
+        Conversation.offer_to.is_not(None), Conversation.offer_expires_at <= now
+    )
+    changes = []
+    for conv in (await session.execute(query)).scalars().all():
+        ticket = await session.get(Ticket, conv.ticket_id)
+        assert ticket is not None  # noqa: S101 - a foreign key
+        to_id = conv.offer_to
+        conv.offer_to = conv.offer_expires_at = conv.offer_skill = None
+        changes.append(
+            _change("returned", conv, ticket, conv.staff_id, to_id=to_id, reason="expired")
+        )
+    return changes
+
+
+async def _answered(session: AsyncSession, conv_id: str, seg: int) -> bool:
+    """Whether the holder has sent anything in their current run of segments."""
+    query = (
+        select(func.count())
+        .select_from(Envelope)
+        .where(Envelope.conv_id == conv_id, Envelope.role == "C", Envelope.seg >= seg)
+    )
+    return bool((await session.execute(query)).scalar_one())
+
+
+async def release(session: AsyncSession, staff_id: str) -> list[Change]:
+    """A counsellor's connection died: chats they had not answered yet go back to the front of
+    their queue (first join time kept); offers made to them return to their senders."""
+    changes = []
+    held = select(Conversation).where(
+        Conversation.staff_id == staff_id, Conversation.status == "open"
+    )
+    for conv in (await session.execute(held)).scalars().all():
+        since = await chat_keys.holder_since(session, conv.id, staff_id)
+        if await _answered(session, conv.id, since):
+            continue
+        ticket = await session.get(Ticket, conv.ticket_id)
+        assert ticket is not None  # noqa: S101 - a foreign key
+        _requeue(conv, ticket, _waiting(ticket))
+        changes.append(_change("requeued", conv, ticket, staff_id, reason="unanswered"))
+    offered = select(Conversation).where(Conversation.offer_to == staff_id)
+    for conv in (await session.execute(offered)).scalars().all():
+        ticket = await session.get(Ticket, conv.ticket_id)
+        assert ticket is not None  # noqa: S101 - a foreign key
+        conv.offer_to = conv.offer_expires_at = conv.offer_skill = None
+        changes.append(
+            _change("returned", conv, ticket, conv.staff_id, to_id=staff_id, reason="target_gone")
+        )
+    await session.flush()
+    return changes
