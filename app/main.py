@@ -28,6 +28,7 @@ from app.pages import endpoints as pages
 from app.pages.assets import STATIC, assets
 from app.security import endpoints as auth
 from app.security.headers import SecurityHeadersMiddleware, header_map
+from app.staff import endpoints as staff_api
 from app.state import AppState
 from app.triage import endpoints as youth
 from app.triage.dispatcher import Dispatcher
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(keys.router)
+    app.include_router(staff_api.router)
     app.include_router(returns.router)
     app.include_router(youth.router)
     app.include_router(relay.router)

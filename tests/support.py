@@ -10,9 +10,12 @@ other's tickets.
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import string
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -255,3 +258,37 @@ async def read_back(console: CounsellorClient, conv: str) -> list[Envelope]:
             replayed.append(parse_envelope(frame["envelope"]))
         else:
             console.inbox.append(frame)
+
+
+# ---------------------------------------------------------------------- HTTP
+
+
+def http_json(
+    server: Server,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    credentials: Credentials | None = None,
+    *,
+    csrf: bool = True,
+) -> tuple[int, dict[str, Any]]:
+    headers = {"Content-Type": "application/json", "Origin": server.base_url}
+    if credentials is not None:
+        headers["Cookie"] = f"{credentials.cookie_name}={credentials.cookie}"
+        if csrf:
+            headers["X-CSRF-Token"] = credentials.csrf_token
+    request = urllib.request.Request(  # noqa: S310 - the test's own server
+        server.base_url + path,
+        data=None if body is None else json.dumps(body).encode(),
+        headers=headers,
+        method=method,
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+async def call(*args: Any, **kw: Any) -> tuple[int, dict[str, Any]]:
+    return await asyncio.to_thread(http_json, *args, **kw)

@@ -7,8 +7,6 @@ import asyncio
 import json
 import os
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 
 import pytest
@@ -17,11 +15,12 @@ from websockets.asyncio.client import connect
 from app.client.crypto import certs, returncode
 from app.client.device import DeviceKeys
 from app.client.envelopes import open_text
-from app.client.session import CounsellorClient, Credentials, YouthClient
+from app.client.session import CounsellorClient, YouthClient
 from app.kit import b64
 from tests.conftest import Server
 from tests.support import (
     Harness,
+    call,
     expect_error,
     new_staff,
     shared_server,
@@ -32,37 +31,6 @@ from tests.support import (
 server = shared_server()
 
 
-def _http(
-    server: Server,
-    method: str,
-    path: str,
-    body: dict[str, Any] | None = None,
-    credentials: Credentials | None = None,
-    *,
-    csrf: bool = True,
-) -> tuple[int, dict[str, Any]]:
-    headers = {"Content-Type": "application/json", "Origin": server.base_url}
-    if credentials is not None:
-        headers["Cookie"] = f"{credentials.cookie_name}={credentials.cookie}"
-        if csrf:
-            headers["X-CSRF-Token"] = credentials.csrf_token
-    request = urllib.request.Request(  # noqa: S310 - the test's own server
-        server.base_url + path,
-        data=None if body is None else json.dumps(body).encode(),
-        headers=headers,
-        method=method,
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
-
-
-async def _call(*args: Any, **kw: Any) -> tuple[int, dict[str, Any]]:
-    return await asyncio.to_thread(_http, *args, **kw)
-
-
 # ---------------------------------------------------------------------- devices
 
 
@@ -71,7 +39,7 @@ async def test_a_registered_device_is_certified_by_the_service_key(server: Serve
     creds = await staff_login(server, account)
     keys = DeviceKeys.generate()
     body = {"hpke_public_key": keys.hpke_public_key, "sig_public_key": keys.sig_public_key}
-    status, info = await _call(server, "POST", "/staff/api/devices", body, creds)
+    status, info = await call(server, "POST", "/staff/api/devices", body, creds)
     assert status == 201, info
     assert info["staff_id"] == creds.staff_id
     assert info["hpke_public_key"] == keys.hpke_public_key
@@ -86,13 +54,13 @@ async def test_a_registered_device_is_certified_by_the_service_key(server: Serve
         b64.decode(info["certificate"]),
         int(time.time()),
     )
-    status, again = await _call(
+    status, again = await call(
         server, "GET", f"/staff/api/devices/{info['device_id']}", None, creds
     )
     assert (status, again) == (200, info)
 
     other = await staff_login(server, await new_staff(server))
-    status, error = await _call(
+    status, error = await call(
         server, "GET", f"/staff/api/devices/{info['device_id']}", None, other
     )
     assert status == 404
@@ -104,10 +72,10 @@ async def test_device_registration_refuses_bad_requests(server: Server) -> None:
     keys = DeviceKeys.generate()
     good = {"hpke_public_key": keys.hpke_public_key, "sig_public_key": keys.sig_public_key}
 
-    status, error = await _call(server, "POST", "/staff/api/devices", good, creds, csrf=False)
+    status, error = await call(server, "POST", "/staff/api/devices", good, creds, csrf=False)
     assert status == 403
     assert error["error"]["code"] == "forbidden"
-    status, error = await _call(server, "POST", "/staff/api/devices", good)
+    status, error = await call(server, "POST", "/staff/api/devices", good)
     assert status == 401
     assert error["error"]["code"] == "not_authenticated"
 
@@ -119,14 +87,14 @@ async def test_device_registration_refuses_bad_requests(server: Server) -> None:
         {"hpke_public_key": good["hpke_public_key"]},
         {**good, "extra": 1},
     ):
-        status, error = await _call(server, "POST", "/staff/api/devices", bad, creds)
+        status, error = await call(server, "POST", "/staff/api/devices", bad, creds)
         assert status == 422, bad
         assert error["error"]["code"] == "invalid_request"
         assert off_curve not in json.dumps(error)
 
 
 async def test_the_keys_endpoint_names_the_service_key(server: Server) -> None:
-    status, info = await _call(server, "GET", "/api/keys")
+    status, info = await call(server, "GET", "/api/keys")
     assert status == 200
     assert b64.decode(info["service_key"]) == server.service_key
     assert info["fingerprint"]
@@ -325,7 +293,7 @@ async def test_a_return_code_opens_the_history_and_nothing_else(server: Server) 
         await youth.send({**frame, "locator": b64.encode(os.urandom(16))})
         await expect_error(youth, "bad_keys")
 
-        status, body = await _call(server, "POST", "/api/youth/return", {"locator": locator})
+        status, body = await call(server, "POST", "/api/youth/return", {"locator": locator})
         assert status == 200, body
         (history,) = body["conversations"]
         assert history["conv"] == conv
@@ -351,10 +319,10 @@ async def test_a_return_code_opens_the_history_and_nothing_else(server: Server) 
         assert texts == ["första", "svar"]
 
         unknown = b64.encode(returncode.locator(returncode.new_code()))
-        status, body = await _call(server, "POST", "/api/youth/return", {"locator": unknown})
+        status, body = await call(server, "POST", "/api/youth/return", {"locator": unknown})
         assert status == 404
         assert body["error"]["code"] == "not_found"
-        status, body = await _call(server, "POST", "/api/youth/return", {"locator": "x"})
+        status, body = await call(server, "POST", "/api/youth/return", {"locator": "x"})
         assert status == 422
 
 
@@ -366,6 +334,6 @@ async def test_a_device_needs_a_fresh_login(stale_server: Server) -> None:
     keys = DeviceKeys.generate()
     body = {"hpke_public_key": keys.hpke_public_key, "sig_public_key": keys.sig_public_key}
     await asyncio.sleep(0.01)
-    status, error = await _call(stale_server, "POST", "/staff/api/devices", body, creds)
+    status, error = await call(stale_server, "POST", "/staff/api/devices", body, creds)
     assert status == 403
     assert error["error"]["code"] == "login_not_fresh"

@@ -9,7 +9,7 @@ from typing import Any
 from app.client import CounsellorClient, YouthClient
 from app.client.envelopes import open_text
 from tests.conftest import Server
-from tests.support import Harness, expect_error, new_staff, shared_server, unique_language
+from tests.support import Harness, call, expect_error, new_staff, shared_server, unique_language
 
 server = shared_server()
 
@@ -181,3 +181,21 @@ async def test_a_silent_console_ends_the_shift_and_unanswered_chats_go_back(quic
         # The answered chat stays with its counsellor (who can come back to it).
         for frame in answered_youth.inbox:
             assert frame["type"] != "requeued"
+
+
+async def test_the_console_lists_colleagues_on_duty_with_their_devices(server: Server) -> None:
+    async with Harness(server) as h:
+        language = unique_language()
+        first, second = await _team(h, 2, language)
+        assert first.credentials is not None
+        assert second.credentials is not None
+        status, body = await call(server, "GET", "/staff/api/colleagues", None, first.credentials)
+        assert status == 200
+        listed = {c["staff_id"]: c for c in body["colleagues"]}
+        assert first.credentials.staff_id not in listed  # not oneself
+        mine = listed[second.credentials.staff_id]
+        assert mine["device"]["device_id"] == second.device.device_id  # type: ignore[union-attr]
+        assert (mine["load"], mine["capacity"]) == (0, 2)
+        assert language in mine["languages"]
+        status, body = await call(server, "GET", "/staff/api/colleagues")
+        assert status == 401
