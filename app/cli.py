@@ -10,12 +10,14 @@ import logging.config
 import secrets
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, transaction
 from app.keys import files as keys_files
+from app.kit.errors import NotFound
 from app.logging_config import logging_config
 from app.security import passwords, totp
 from app.staff import repository as staff_repo
@@ -25,6 +27,7 @@ DEMO_DIR = Path("var")
 DEMO_DB = DEMO_DIR / "demo.sqlite3"
 DEMO_CREDENTIALS = DEMO_DIR / "demo-credentials.json"
 DEMO_SERVICE_KEY = DEMO_DIR / "service-key.pem"
+DEMO_PERIOD_KEY = DEMO_DIR / "demo-period.key"
 
 
 def _out(text: str = "") -> None:
@@ -116,6 +119,26 @@ def cmd_staff_list(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+async def _disable_staff(settings: Settings, username: str) -> list[str]:
+    engine = make_engine(settings)
+    try:
+        async with transaction(make_sessionmaker(engine)) as session:
+            return await staff_service.disable_staff(session, username, time.time())
+    finally:
+        await engine.dispose()
+
+
+def cmd_staff_disable(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        requeued = asyncio.run(_disable_staff(settings, args.username))
+    except NotFound as exc:
+        return _fail(exc.message)
+    _out(f"disabled {args.username}: sessions ended, devices revoked, off duty")
+    if requeued:
+        _out(f"{len(requeued)} unanswered chat(s) went back to the queue")
+    return 0
+
+
 # ---------------------------------------------------------------------- serve and demo
 
 
@@ -179,8 +202,9 @@ def cmd_demo(_settings: Settings, args: argparse.Namespace) -> int:
     settings = demo_settings(args.port)
     DEMO_DIR.mkdir(exist_ok=True)
     _migrate(settings)
-    keys_files.ensure_service_key(DEMO_SERVICE_KEY)
+    service_key = keys_files.ensure_service_key(DEMO_SERVICE_KEY)
     creds = _ensure_demo_counsellor(settings)
+    creds = asyncio.run(_ensure_demo_period(settings, service_key, creds))
     _out("Virtual House demo (SQLite, in-process broker). Not for real conversations.")
     _out(f"  youth chat:    http://127.0.0.1:{args.port}/chat")
     _out(f"  staff console: http://127.0.0.1:{args.port}/staff")
@@ -189,8 +213,45 @@ def cmd_demo(_settings: Settings, args: argparse.Namespace) -> int:
     _out(f"  TOTP secret:   {creds['totp_secret']}  (add it to an authenticator app)")
     _out(f"  current code:  {totp.current_code(creds['totp_secret'], time.time())}")
     _out("  a fresh code without an app: vhouse demo-code")
+    if "period_passphrase" in creds:
+        _out(f"  period key:    {DEMO_PERIOD_KEY}, passphrase {creds['period_passphrase']}")
+        _out(f"  read a chat:   vhouse transcripts export --period-key {DEMO_PERIOD_KEY} ...")
     serve(settings, host="127.0.0.1", port=args.port)
     return 0
+
+
+async def _ensure_demo_period(
+    settings: Settings, service_key: Any, creds: dict[str, str]
+) -> dict[str, str]:
+    """Demo only: a period key for this month, so the organisation's export can be tried."""
+    from app.keys import engine as keys_engine
+    from app.keys import service as keys_service
+
+    engine = make_engine(settings)
+    try:
+        async with transaction(make_sessionmaker(engine)) as session:
+            if await keys_service.current_period(session, time.time()) is not None:
+                return creds
+            if DEMO_PERIOD_KEY.exists():
+                keys_files.destroy(DEMO_PERIOD_KEY)  # an expired demo month
+            passphrase = secrets.token_urlsafe(18)
+            first, after = keys_engine.calendar_month(datetime.now(UTC).date())
+            not_before, not_after = keys_engine.period_bounds(first, after)
+            await keys_service.new_period(
+                session,
+                service_key=service_key,
+                out=DEMO_PERIOD_KEY,
+                passphrase=passphrase,
+                not_before=not_before,
+                not_after=not_after,
+                now=time.time(),
+            )
+    finally:
+        await engine.dispose()
+    saved = {**creds, "period_passphrase": passphrase}
+    DEMO_CREDENTIALS.write_text(json.dumps(saved), "utf-8")
+    DEMO_CREDENTIALS.chmod(0o600)
+    return saved
 
 
 def cmd_demo_code(_settings: Settings, _args: argparse.Namespace) -> int:
@@ -244,6 +305,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.set_defaults(func=cmd_staff_add)
     lst = staff_sub.add_parser("list", help="list staff accounts")
     lst.set_defaults(func=cmd_staff_list)
+    disable = staff_sub.add_parser(
+        "disable", help="disable an account now: sessions, devices and duty end"
+    )
+    disable.add_argument("username")
+    disable.set_defaults(func=cmd_staff_disable)
 
     from app.keys.cli import add_keys_parser
 

@@ -287,7 +287,8 @@ def http_json(
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             return response.status, json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
+        with exc:
+            return exc.code, json.loads(exc.read() or b"{}")
 
 
 async def call(*args: Any, **kw: Any) -> tuple[int, dict[str, Any]]:

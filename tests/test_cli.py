@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import ROOT, STAFF_PASSWORD, Database, Server, free_port
+from tests.support import (
+    Harness,
+    call,
+    frames_until_closed,
+    new_staff,
+    staff_login,
+    unique_language,
+)
 
 VHOUSE = [sys.executable, "-m", "app.cli"]
 
@@ -77,6 +88,10 @@ def test_demo_serves_and_its_printed_login_works(tmp_path: Path) -> None:
     assert f"TOTP secret:   {creds['totp_secret']}" in output
     assert "vhouse demo-code" in output
     assert f"http://127.0.0.1:{port}/staff" in output
+    # A period key for this month, so that the organisation's export can be tried too.
+    period_key = tmp_path / "var" / "demo-period.key"
+    assert period_key.stat().st_mode & 0o777 == 0o600
+    assert f"passphrase {creds['period_passphrase']}" in output
 
 
 def test_migrate_then_staff_add_and_list(database: Database) -> None:
@@ -169,3 +184,54 @@ def test_client_youth_joins_and_prints_frames(server: Server) -> None:
     finally:
         process.terminate()
         process.communicate(timeout=10)  # also closes the pipes
+
+
+async def test_staff_disable_ends_sessions_devices_and_duty(server: Server) -> None:
+    async with Harness(server) as h:
+        language = unique_language()
+        account = await new_staff(server, languages=[language])
+        console, _ = await h.console(account)
+        await console.duty(True)
+        youth = await h.youth()
+        await youth.join(language=language)
+        await youth.wait_paired()
+        assert console.credentials is not None
+        assert console.device is not None
+
+        disable = await asyncio.to_thread(
+            subprocess.run,
+            [*VHOUSE, "staff", "disable", account.username],
+            cwd=ROOT,
+            env=_env(VH_DATABASE_URL=server.database.url),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert disable.returncode == 0, disable.stderr
+        assert "1 unanswered chat(s) went back to the queue" in disable.stdout
+        frames, code = await frames_until_closed(console, timeout=15)
+        assert code == 1008
+        assert any(f.get("code") == "logged_out" for f in frames)
+        status, _ = await call(
+            server,
+            "GET",
+            f"/staff/api/devices/{console.device.device_id}",
+            None,
+            console.credentials,
+        )
+        assert status == 401  # the session is gone too
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            await staff_login(server, account)
+        assert refused.value.code == 401
+        refused.value.close()
+
+        unknown = subprocess.run(  # noqa: S603
+            [*VHOUSE, "staff", "disable", "nobody-here"],
+            cwd=ROOT,
+            env=_env(VH_DATABASE_URL=server.database.url),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert unknown.returncode == 2
+        assert "no staff member" in unknown.stderr

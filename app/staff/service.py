@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.kit.errors import Conflict
+from app.keys import devices
+from app.kit.errors import Conflict, NotFound
 from app.kit.ids import new_id
-from app.models import Staff
+from app.models import Staff, StaffSession
 from app.security import passwords, totp
 from app.staff import repository as repo
+from app.triage import handover
 from app.types import StaffRole
 
 ROLES: tuple[StaffRole, ...] = ("counsellor", "supervisor", "admin")
@@ -87,3 +90,22 @@ async def add_staff(
         session, staff_id=None, action="staff.add", detail=f"{staff.id} {role}", now=now
     )
     return NewStaff(staff.id, secret, totp.provisioning_uri(secret, username))
+
+
+async def disable_staff(session: AsyncSession, username: str, now: float) -> list[str]:
+    """Disable an account at once: off duty, every session ended, every device revoked, and the
+    chats they had not answered back to the queue. Returns the requeued conversation ids (the
+    caller of a running service announces them; the CLI's sweep-free path leaves them waiting).
+
+    Consoles of the account close within seconds (their session check finds no session).
+    """
+    staff = await repo.by_username(session, username)
+    if staff is None:
+        raise NotFound(f"no staff member called {username!r}")
+    await repo.set_duty(session, staff.id, False, now)
+    staff.disabled = True
+    await session.execute(delete(StaffSession).where(StaffSession.staff_id == staff.id))
+    await devices.revoke_all(session, staff.id, now)
+    changes = await handover.release(session, staff.id)
+    await repo.audit(session, staff_id=None, action="staff.disable", detail=staff.id, now=now)
+    return [c.conv_id for c in changes if c.kind == "requeued"]
