@@ -235,6 +235,8 @@ class YouthHandler(SocketHandler):
                 await self._keys(frame)
             case protocol.ReturnCode() if self.phase == "chat":
                 await self._return_code(frame)
+            case protocol.ShareHistory() if self.phase == "chat":
+                await self._share_history(frame)
             case protocol.Undecryptable() if self.phase == "chat":
                 self._undecryptable(frame)
             case _:
@@ -421,6 +423,21 @@ class YouthHandler(SocketHandler):
             protocol.dumps({"type": "keys_stored", "conv": link.conv_id, "seg": frame.seg})
         )
 
+    async def _share_history(self, frame: protocol.ShareHistory) -> None:
+        link = self._link_for(frame.conv)
+        try:
+            async with transaction(self.state.sessionmaker) as session:
+                device_id = await chat_keys.share_history(session, frame, self.state.clock())
+                shared = await chat_keys.shared_history(session, link.conv_id, device_id)
+        except ProtocolError:
+            raise
+        except Exception as exc:
+            raise _unavailable() from exc
+        for item in shared:
+            body = protocol.dumps({"type": "history", "conv": link.conv_id, **item})
+            self.state.broker.publish(conv_channel(link.conv_id), signal_event(self.role, body))
+        self.outbox.send(protocol.dumps({"type": "history_shared", "conv": link.conv_id}))
+
     async def _return_code(self, frame: protocol.ReturnCode) -> None:
         link = self._link_for(frame.conv)
         try:
@@ -530,6 +547,17 @@ class StaffHandler(SocketHandler):
                 }
             )
         )
+        for conv in convs:
+            await self._send_history(conv.id)
+
+    async def _send_history(self, conv_id: str) -> None:
+        """Earlier conversations the young person shared with this device (CRYPTO.md §5)."""
+        if self.device is None:
+            return
+        async with self.state.sessionmaker() as session:
+            shared = await chat_keys.shared_history(session, conv_id, self.device.device_id)
+        for item in shared:
+            self.outbox.send(protocol.dumps({"type": "history", "conv": conv_id, **item}))
 
     async def _watch(self) -> None:
         """Every ``SESSION_CHECK_SECONDS``: end the socket with its session (R-3, R-11), and
@@ -666,6 +694,7 @@ class StaffHandler(SocketHandler):
             )
         )
         await self._open_link(conv_id, catch_up=True, min_seg=since)
+        await self._send_history(conv_id)
         if state is not None and state.wrap_c is None:
             # Keys published before the link subscribed would be lost: read them again.
             again = await self._segment_state(conv_id)

@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.chat.protocol import Keys, ProtocolError, ReturnCode
+from app.chat.protocol import Keys, ProtocolError, ReturnCode, ShareHistory
 from app.keys import devices
 from app.keys.devices import DeviceCert
 from app.keys.service import Period, current_period, period_by_id
-from app.models import Conversation, Device, Envelope, ReturnWrap, Segment
+from app.models import Conversation, Device, Envelope, HistoryGrant, ReturnWrap, Segment
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,19 +215,7 @@ async def history(session: AsyncSession, locator: str) -> list[dict[str, Any]]:
                 "opened_at": conv.opened_at,
                 "closed_at": conv.closed_at,
                 "segments": segments,
-                "envelopes": [
-                    {
-                        "v": 1,
-                        "cs": 1,
-                        "conv": e.conv_id,
-                        "seg": e.seg,
-                        "role": e.role,
-                        "inst": e.inst,
-                        "seq": e.seq,
-                        "ct": e.ct,
-                    }
-                    for e in envelopes
-                ],
+                "envelopes": [_envelope_dict(e) for e in envelopes],
             }
         )
     return out
@@ -256,3 +244,90 @@ async def holder_since(session: AsyncSession, conv_id: str, staff_id: str) -> in
 async def next_segment(session: AsyncSession, conv_id: str) -> int:
     state = await current_segment(session, conv_id)
     return 0 if state is None else state.seg + 1
+
+
+def _envelope_dict(e: Envelope) -> dict[str, Any]:
+    return {
+        "v": 1,
+        "cs": 1,
+        "conv": e.conv_id,
+        "seg": e.seg,
+        "role": e.role,
+        "inst": e.inst,
+        "seq": e.seq,
+        "ct": e.ct,
+    }
+
+
+async def share_history(session: AsyncSession, frame: ShareHistory, now: float) -> str:
+    """Store a returning young person's consent: earlier segments' keys sealed to the device of
+    the conversation's current segment. Only segments filed under the same return code (the
+    locator) can be shared. Returns that device's id."""
+    current = await current_segment(session, frame.conv)
+    if current is None or current.wrap_c is None:
+        raise ProtocolError("wrong_state", "send the keys of this conversation first")
+    for item in frame.segments:
+        filed = (
+            await session.execute(
+                select(ReturnWrap.id).where(
+                    ReturnWrap.locator == frame.locator,
+                    ReturnWrap.conv_id == item.conv,
+                    ReturnWrap.seg == item.seg,
+                )
+            )
+        ).first()
+        if filed is None or item.conv == frame.conv:
+            raise ProtocolError("bad_keys", "no earlier segment is filed under this return code")
+        session.add(
+            HistoryGrant(
+                conv_id=frame.conv,
+                from_conv_id=item.conv,
+                seg=item.seg,
+                device_id=current.device.device_id,
+                wrap=item.wrap,
+                created_at=now,
+            )
+        )
+    await session.flush()
+    return current.device.device_id
+
+
+async def shared_history(
+    session: AsyncSession, conv_id: str, device_id: str
+) -> list[dict[str, Any]]:
+    """For the counsellor device of ``conv_id``: each earlier conversation the young person
+    shared, with the sealed keys of its shared segments and those segments' envelopes."""
+    grants = (
+        (
+            await session.execute(
+                select(HistoryGrant)
+                .where(HistoryGrant.conv_id == conv_id, HistoryGrant.device_id == device_id)
+                .order_by(HistoryGrant.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    out = []
+    for earlier in dict.fromkeys(g.from_conv_id for g in grants):
+        segs = {g.seg: g.wrap for g in grants if g.from_conv_id == earlier}
+        envelopes = (
+            (
+                await session.execute(
+                    select(Envelope)
+                    .where(Envelope.conv_id == earlier, Envelope.seg.in_(list(segs)))
+                    .order_by(Envelope.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        out.append(
+            {
+                "from": earlier,
+                "device": device_id,
+                "segments": [{"seg": seg, "wrap": wrap} for seg, wrap in sorted(segs.items())],
+                "envelopes": [_envelope_dict(e) for e in envelopes],
+            }
+        )
+    return out

@@ -266,6 +266,26 @@ class OfferAnswer:
     accept: bool
 
 
+#: Most earlier segments one ``share_history`` frame may carry.
+HISTORY_SEGMENTS_MAX: Final = 64
+
+
+@dataclass(frozen=True, slots=True)
+class SharedSegment:
+    conv: str  # the earlier conversation
+    seg: int
+    wrap: str  # its K sealed to the current counsellor's device
+
+
+@dataclass(frozen=True, slots=True)
+class ShareHistory:
+    """A returning young person lets the current counsellor read earlier conversations."""
+
+    conv: str
+    locator: str
+    segments: tuple[SharedSegment, ...]
+
+
 Frame = (
     Join
     | Resume
@@ -281,6 +301,7 @@ Frame = (
     | Undecryptable
     | Transfer
     | OfferAnswer
+    | ShareHistory
 )
 
 YOUTH_TYPES: Final = frozenset(
@@ -295,6 +316,7 @@ YOUTH_TYPES: Final = frozenset(
         "keys",
         "return_code",
         "undecryptable",
+        "share_history",
     }
 )
 STAFF_TYPES: Final = frozenset(
@@ -479,6 +501,28 @@ def _parse_return_code(obj: dict[str, Any]) -> ReturnCode:
     )
 
 
+def _parse_share_history(obj: dict[str, Any]) -> ShareHistory:
+    conv = _conv_field(obj, required=True)
+    assert conv is not None  # noqa: S101 - required=True
+    items = obj.get("segments")
+    if not isinstance(items, list) or not 1 <= len(items) <= HISTORY_SEGMENTS_MAX:
+        raise ProtocolError("bad_keys", "segments is a list of 1 to 64 earlier segments")
+    shared = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise ProtocolError("bad_keys", "an earlier segment is an object")
+        earlier = _conv_field(item, required=True)
+        assert earlier is not None  # noqa: S101 - required=True
+        shared.append(
+            SharedSegment(
+                conv=earlier,
+                seg=_seg_field(item),
+                wrap=_bytes_field(item, "wrap", SEALED_KEY_BYTES),
+            )
+        )
+    return ShareHistory(conv=conv, locator=_bytes_field(obj, "locator", 16), segments=tuple(shared))
+
+
 def _parse_undecryptable(obj: dict[str, Any]) -> Undecryptable:
     conv = _conv_field(obj, required=True)
     assert conv is not None  # noqa: S101 - required=True
@@ -549,6 +593,7 @@ _PARSERS: Final[dict[str, Callable[[dict[str, Any]], Frame]]] = {
     "undecryptable": _parse_undecryptable,
     "transfer": _parse_transfer,
     "offer_answer": _parse_offer_answer,
+    "share_history": _parse_share_history,
 }
 
 

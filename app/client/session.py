@@ -20,9 +20,9 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from app.chat.protocol import Envelope, parse_envelope
 from app.client import device as device_mod
-from app.client.crypto import certs
+from app.client.crypto import certs, returncode
 from app.client.device import DeviceKeys
-from app.client.envelopes import Sender, envelope_dict
+from app.client.envelopes import Sender, envelope_dict, open_text
 from app.kit import b64
 
 Stream = tuple[int, str, str]
@@ -59,6 +59,29 @@ def login(base_url: str, username: str, password: str, code: str) -> Credentials
             jar.load(header)
     name, morsel = next(iter(jar.items()))
     return Credentials(name, morsel.value, info["csrf_token"], info["staff_id"])
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """An earlier conversation opened with a return code: its segment keys and its messages."""
+
+    conv: str
+    keys: dict[int, bytes]
+    messages: list[tuple[str, str]]  # (role, text)
+
+
+def _post_json(base_url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST JSON as a page of the service would (blocking); raises ``HTTPError`` on refusal."""
+    origin = base_url.rstrip("/")
+    request = urllib.request.Request(  # noqa: S310 - base_url is the operator's own server
+        origin + path,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Origin": origin},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        answer: dict[str, Any] = json.loads(response.read())
+    return answer
 
 
 @dataclass
@@ -168,9 +191,69 @@ class YouthClient(_Base):
     #: Segments whose acceptance signature verified.
     accepted: set[int] = field(default_factory=set)
     _sig_keys: dict[int, bytes] = field(default_factory=dict)
+    #: The device each segment is sealed to: (device_id, hpke public key).
+    _devices: dict[int, tuple[bytes, bytes]] = field(default_factory=dict)
 
     def role_letter(self) -> str:
         return "Y"
+
+    async def fetch_history(self, code: str) -> list[Earlier]:
+        """A return visit (CRYPTO.md §5): only the code's locator is sent; the wraps are opened
+        with the code and the acceptance of every segment is checked before anything is read."""
+        code = returncode.normalise_code(code)
+        locator = b64.encode(returncode.locator(code))
+        body = await asyncio.to_thread(
+            _post_json, self.base_url, "/api/youth/return", {"locator": locator}
+        )
+        found = []
+        for conv in body["conversations"]:
+            raw_conv = b64.decode(conv["conv"])
+            keys: dict[int, bytes] = {}
+            for seg in conv["segments"]:
+                kek = returncode.kek(code, b64.decode(seg["salt"]))
+                key = returncode.unwrap_with_code(
+                    kek, b64.decode(seg["nonce"]), b64.decode(seg["wrap"]), raw_conv, seg["seg"]
+                )
+                certs.verify_acceptance(
+                    b64.decode(seg["sig_public_key"]),
+                    raw_conv,
+                    seg["seg"],
+                    key,
+                    b64.decode(seg["accept_sig"]),
+                )
+                keys[seg["seg"]] = key
+            texts = [
+                (e["role"], open_text(keys[e["seg"]], parse_envelope(e)))
+                for e in conv["envelopes"]
+                if e["seg"] in keys
+            ]
+            found.append(Earlier(conv["conv"], keys, texts))
+        return found
+
+    async def share_history(self, code: str, earlier: list[Earlier]) -> dict[str, Any]:
+        """With the young person's consent: seal the earlier segments' keys to the current
+        counsellor's device (the one this client verified) and file them under the code."""
+        assert self.sender is not None, "connect first"  # noqa: S101
+        assert self.conv is not None, "connect first"  # noqa: S101
+        device_id, hpke_pub = self._devices[self.sender.seg]
+        segments = [
+            {
+                "conv": item.conv,
+                "seg": seg,
+                "wrap": b64.encode(
+                    certs.seal_segment_key_to_device(
+                        hpke_pub, key, b64.decode(item.conv), seg, device_id
+                    )
+                ),
+            }
+            for item in earlier
+            for seg, key in sorted(item.keys.items())
+        ]
+        locator = b64.encode(returncode.locator(returncode.normalise_code(code)))
+        await self.send(
+            {"type": "share_history", "conv": self.conv, "locator": locator, "segments": segments}
+        )
+        return await self.expect("history_shared")
 
     async def _keys_from(self, frame: dict[str, Any]) -> None:
         if self.service_key is None:
@@ -208,6 +291,7 @@ class YouthClient(_Base):
                 now,
             )
         self._sig_keys[seg] = sig_pub
+        self._devices[seg] = (device_id, hpke_pub)
         if self.sender is not None and self.sender.conv == conv and seg > self.sender.seg:
             old = self.sender.seg
             if old in self.keys and not frame["keys_stored"]:
@@ -319,6 +403,8 @@ class CounsellorClient(_Base):
     keys: dict[tuple[str, int], bytes] = field(default_factory=dict)
     #: Segments whose sealed key could not be opened, with the reason.
     key_errors: list[tuple[str, int, str]] = field(default_factory=list)
+    #: Earlier conversations a returning young person shared, by current conv: (role, text).
+    history: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     def role_letter(self) -> str:
         return "C"
@@ -346,6 +432,22 @@ class CounsellorClient(_Base):
         elif kind == "hello":
             for conv in frame.get("conversations", []):
                 await self._unseal(conv)
+        elif kind == "history":
+            self._read_history(frame)
+
+    def _read_history(self, frame: dict[str, Any]) -> None:
+        if self.device is None or frame.get("device") != self.device.device_id:
+            return
+        earlier = frame["from"]
+        keys = {
+            item["seg"]: self.device.open_segment_key(earlier, item["seg"], item["wrap"])
+            for item in frame["segments"]
+        }
+        self.history[frame["conv"]] = [
+            (e["role"], open_text(keys[e["seg"]], parse_envelope(e)))
+            for e in frame["envelopes"]
+            if e["seg"] in keys
+        ]
 
     async def _unseal(self, item: dict[str, Any]) -> None:
         conv, seg, wrap = item["conv"], item.get("seg"), item.get("wrap")

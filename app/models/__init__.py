@@ -2,7 +2,7 @@
 
 from app.models.base import Base
 from app.models.chat import Conversation, Envelope
-from app.models.devices import Device, ReturnWrap, Segment
+from app.models.devices import Device, HistoryGrant, ReturnWrap, Segment
 from app.models.keys import PeriodKey
 from app.models.queue import QueueStat, Ticket
 from app.models.staff import AuditEntry, LoginFailure, Shift, Staff, StaffSession
@@ -13,6 +13,7 @@ __all__ = [
     "Conversation",
     "Device",
     "Envelope",
+    "HistoryGrant",
     "LoginFailure",
     "PeriodKey",
     "QueueStat",

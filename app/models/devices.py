@@ -67,3 +67,22 @@ class ReturnWrap(Base):
     nonce: Mapped[str] = mapped_column(String(16))
     wrap: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[float] = mapped_column(Float)
+
+
+class HistoryGrant(Base):
+    """A returning young person let the counsellor of ``conv_id`` read an earlier conversation's
+    segment: its key ``K`` sealed by the young person's client to the counsellor's device."""
+
+    __tablename__ = "history_grants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conv_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    from_conv_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    seg: Mapped[int] = mapped_column(BigInteger)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"))
+    #: HPKE ``enc ‖ ct`` of the old segment's ``K``, info ``"vh/v1/wrap|C|" ‖ from_conv ‖ seg ‖
+    #: device_id`` (CRYPTO.md §3, applied to the earlier conversation).
+    wrap: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)

@@ -337,3 +337,70 @@ async def test_a_device_needs_a_fresh_login(stale_server: Server) -> None:
     status, error = await call(stale_server, "POST", "/staff/api/devices", body, creds)
     assert status == 403
     assert error["error"]["code"] == "login_not_fresh"
+
+
+async def test_a_returning_young_person_shares_history_only_by_consent(server: Server) -> None:
+    async with Harness(server) as h:
+        language = unique_language()
+        account = await new_staff(server, languages=[language])
+        staff, _ = await h.console(account)
+        await staff.duty(True)
+        youth = await h.youth(e2e=True)
+        await youth.join(language=language)
+        conv = (await youth.wait_paired())["conv"]
+        await asyncio.gather(staff.wait_keys(conv), youth.wait_connected())
+        assert youth.sender is not None
+        await youth.send_envelope(youth.sender.text_envelope(youth.key, "last time"))
+        await youth.expect("ack")
+        code = returncode.new_code()
+        salt, nonce = os.urandom(16), os.urandom(12)
+        wrap = returncode.wrap_with_code(
+            returncode.kek(code, salt), nonce, youth.key, b64.decode(conv), 0
+        )
+        await youth.send(
+            {
+                "type": "return_code",
+                "conv": conv,
+                "seg": 0,
+                "locator": b64.encode(returncode.locator(code)),
+                "salt": b64.encode(salt),
+                "nonce": b64.encode(nonce),
+                "wrap": b64.encode(wrap),
+            }
+        )
+        await youth.expect("return_code_stored")
+        await youth.send({"type": "close"})
+        await youth.expect("closed")
+
+        # A return visit: the history opens with the code alone, in the client.
+        back = await h.youth(e2e=True)
+        (earlier,) = await back.fetch_history(code)
+        assert earlier.conv == conv
+        assert earlier.messages == [("Y", "last time")]
+
+        # A new chat: the counsellor sees nothing of it until the young person agrees.
+        await back.join(language=language)
+        new_conv = (await back.wait_paired())["conv"]
+        await asyncio.gather(staff.wait_keys(new_conv), back.wait_connected())
+        assert new_conv not in staff.history
+        wrong = returncode.new_code()
+        await back.send(
+            {
+                "type": "share_history",
+                "conv": new_conv,
+                "locator": b64.encode(returncode.locator(wrong)),
+                "segments": [{"conv": conv, "seg": 0, "wrap": b64.encode(os.urandom(113))}],
+            }
+        )
+        await expect_error(back, "bad_keys")
+        await back.share_history(code, [earlier])
+        frame = await staff.expect("history")
+        assert frame["from"] == conv
+        assert staff.history[new_conv] == [("Y", "last time")]
+
+        # A console of the same device that connects later gets it again.
+        again = CounsellorClient(server.base_url, device=staff.device)
+        h.clients.append(again)
+        await again.connect(await staff_login(server, account))
+        await again.expect("history")
+        assert again.history[new_conv] == [("Y", "last time")]

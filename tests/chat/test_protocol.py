@@ -37,6 +37,9 @@ FRAME_TYPES = (
     protocol.Accept,
     protocol.ReturnCode,
     protocol.Undecryptable,
+    protocol.Transfer,
+    protocol.OfferAnswer,
+    protocol.ShareHistory,
     protocol.Duty,
     protocol.Signal,
 )
