@@ -3,10 +3,14 @@
 // The session cookie is HttpOnly; the CSRF token is kept in memory for logout.
 // Before the socket opens, staff/device.js makes sure this browser holds a registered device
 // (its non-extractable keys in IndexedDB): chats are sealed to it and the socket names it.
+// Transfers (PROTOCOL.md §7): each panel has a Transfer control (staff/transfer.js); warm
+// offers from colleagues are listed above the chats (staff/offers.js); a chat handed on is
+// removed with its keys (`transferred`).
 
 import { reconnectDelay, socketUrl } from "../chat/envelopes.js";
 import { Conversation } from "./conversation.js";
 import { LoginNotFresh, ensureDevice } from "./device.js";
+import { Offers } from "./offers.js";
 
 class StaffConsole {
   constructor(root) {
@@ -21,6 +25,16 @@ class StaffConsole {
     this.noChats = root.querySelector("[data-no-chats]");
     this.chatList = root.querySelector("[data-chats]");
     this.template = root.querySelector("[data-chat-template]");
+    this.openChats = root.querySelector("[data-open-chats]");
+    this.offers = new Offers(
+      root.querySelector("[data-offers]"),
+      root.querySelector("[data-offer-template]"),
+      (frame) => this.send(frame),
+      () => this.device,
+      (text) => {
+        this.status.textContent = text;
+      },
+    );
     this.socket = null;
     this.csrf = null;
     this.device = null; // staff/device.js Device, once registered
@@ -40,6 +54,9 @@ class StaffConsole {
       this.send({ type: "duty", on: !this.onDuty });
     });
     this.logoutButton.addEventListener("click", () => this.logout());
+    this.openChats.querySelector("[data-open-chats-dismiss]").addEventListener("click", () => {
+      this.openChats.hidden = true;
+    });
     // An existing session (same tab, reload) goes straight to the console.
     try {
       const response = await fetch("/staff/api/me", { credentials: "same-origin" });
@@ -171,6 +188,12 @@ class StaffConsole {
           this.status.textContent =
             "The server does not know this device any more. Reload the page to register it again.";
         }
+        for (const chat of [...this.chats.values()]) {
+          // Handed over or ended while this console was away: its keys go now.
+          if (chat.open && !frame.conversations.some((info) => info.conv === chat.conv)) {
+            chat.gone();
+          }
+        }
         for (const info of frame.conversations) {
           const chat = this.chats.get(info.conv) ?? (await this.add(info));
           await chat.sealedKey(info);
@@ -183,9 +206,15 @@ class StaffConsole {
         this.status.textContent = frame.on ? "On duty: new chats can be assigned to you." : "Off duty.";
         break;
       case "assigned":
+        if (this.offers.has(frame.conv)) {
+          this.offers.remove(frame.conv);
+          this.status.textContent = "You accepted the offered chat.";
+        }
         if (!this.chats.has(frame.conv)) {
           const chat = await this.add(frame);
-          chat.transcript.addNotice("New chat assigned to you.");
+          chat.transcript.addNotice(
+            (frame.seg ?? 0) > 0 ? "Chat passed to you." : "New chat assigned to you.",
+          );
           await chat.sealedKey(frame);
           chat.composer.box.focus();
         }
@@ -214,8 +243,27 @@ class StaffConsole {
       case "closed":
         this.chats.get(frame.conv)?.closed(frame);
         break;
+      case "offer":
+        await this.offers.add(frame);
+        break;
+      case "offer_withdrawn":
+        this.offers.withdrawn(frame);
+        break;
+      case "transfer":
+        this.chats.get(frame.conv)?.transfer.update(frame);
+        break;
+      case "transferred":
+        this.transferred(frame);
+        break;
+      case "open_chats":
+        this.askAboutOpenChats(frame.conversations ?? []);
+        break;
       case "error":
-        if (frame.code === "logged_out") {
+        if (frame.code === "transfer_refused") {
+          if (this.chats.has(frame.conv)) this.chats.get(frame.conv).transfer.refused(frame);
+          else if (this.offers.has(frame.conv)) this.offers.refused(frame);
+          else this.status.textContent = frame.message || "The transfer was refused.";
+        } else if (frame.code === "logged_out") {
           this.loggedOut("Your session has ended. Log in again.");
         } else if (frame.code === "device_required") {
           this.status.textContent =
@@ -229,6 +277,33 @@ class StaffConsole {
       default:
         break;
     }
+  }
+
+  /** The chat left this console (handed over, or back to the queue): drop it and its keys. */
+  transferred(frame) {
+    const chat = this.chats.get(frame.conv);
+    if (!chat) return;
+    const name = `Chat ${chat.number}`;
+    this.remove(chat);
+    if (frame.to) {
+      this.status.textContent = `${name} was handed over to ${frame.to}.`;
+    } else if (frame.reason === "unanswered") {
+      this.status.textContent = `${name} went back to the queue: it had not been answered.`;
+    } else {
+      this.status.textContent = `${name} went back to the queue.`;
+    }
+  }
+
+  /** Off duty with chats still open: ask to transfer or finish each of them. */
+  askAboutOpenChats(convs) {
+    const open = convs.map((conv) => this.chats.get(conv)).filter((chat) => chat?.open);
+    if (open.length === 0) return;
+    const names = open.map((chat) => `chat ${chat.number}`).join(", ");
+    this.openChats.querySelector("[data-open-chats-text]").textContent =
+      `You are off duty but still hold ${open.length === 1 ? "an open chat" : `${open.length} open chats`} ` +
+      `(${names}). Transfer each one to a colleague or a queue, or finish it with "Close chat".`;
+    this.openChats.hidden = false;
+    for (const chat of open) chat.transfer.show();
   }
 
   /** The chat whose envelope an error frame's `ref` names ({seg, inst, seq}), if any. */
@@ -282,6 +357,8 @@ class StaffConsole {
       chat.element.remove();
     }
     this.chats.clear();
+    this.offers.clear();
+    this.openChats.hidden = true;
     this.numbered = 0;
     this.noChats.hidden = false;
     this.setDuty(false);

@@ -7,8 +7,9 @@
 import { b64urlDecode, b64urlEncode } from "../crypto/bytes.js";
 import { openSegmentKeyAsDevice, signAcceptance } from "../crypto/certs.js";
 import { Compose } from "../chat/compose.js";
-import { Sender, Streams, openText } from "../chat/envelopes.js";
+import { Sender, Streams, openEnvelope } from "../chat/envelopes.js";
 import { Transcript } from "../chat/transcript.js";
+import { TransferControl } from "./transfer.js";
 
 const KIND_NAMES = { youth: "young person", professional: "professional" };
 
@@ -41,6 +42,8 @@ export class Conversation {
     });
     this.closeButton = this.element.querySelector("[data-close-chat]");
     this.dismissButton = this.element.querySelector("[data-dismiss]");
+    this.number = number;
+    this.transfer = new TransferControl(this.element, this.conv, number, send);
     this.streams = new Streams();
     this.pending = new Map();
     this.acked = 0;
@@ -59,6 +62,13 @@ export class Conversation {
     this.dismissButton.addEventListener("click", () => onDismiss(this));
     this.composer.setEnabled(false);
     this.status.textContent = "Waiting for the young person's keys…";
+    if ((this.info.seg ?? 0) > 0) {
+      // Taken over from a colleague or the queue: earlier segments were sealed to someone else
+      // and are never sent here (CRYPTO.md §5).
+      this.transcript.addNotice(
+        "This chat was passed to you. Earlier messages stay with the counsellor they were written to.",
+      );
+    }
   }
 
   /** `have` for a sync of this conversation. */
@@ -135,8 +145,11 @@ export class Conversation {
     if (!this.streams.accept(envelope)) return;
     const own = envelope.role === "C";
     try {
-      const text = await openText(key, envelope);
-      this.transcript.addMessage(own ? "You" : "Young person", text, { own });
+      const body = await openEnvelope(key, envelope);
+      // A "rekey" says the young person moved on to a new segment (CRYPTO.md §5): not shown.
+      if (body.type === "rekey") return;
+      if (body.type !== "text" || typeof body.body !== "string") throw new Error("not text");
+      this.transcript.addMessage(own ? "You" : "Young person", body.body, { own });
     } catch {
       this.transcript.addNotice("A message could not be decrypted.", "error");
       const { seg, role, inst, seq } = envelope;
@@ -190,7 +203,9 @@ export class Conversation {
   closed(frame) {
     this.open = false;
     let text = "You closed the chat.";
-    if (frame.by === "youth") {
+    if (frame.by === "gone") {
+      text = "This chat is no longer with you (passed on or ended while you were away).";
+    } else if (frame.by === "youth") {
       text =
         frame.reason === "left"
           ? "The young person left suddenly (quick exit)."
@@ -199,9 +214,16 @@ export class Conversation {
     this.transcript.addNotice(text);
     this.status.textContent = "";
     this.composer.disable();
+    this.transfer.disable();
     this.dismissButton.disabled = false;
     this.dismissButton.hidden = false;
     this.element.classList.add("chat-closed");
+  }
+
+  /** The chat is no longer this console's (found on reconnect): keep nothing of its keys. */
+  gone() {
+    this.closed({ by: "gone" });
+    this.forget();
   }
 
   /** Forget the segment keys (the panel is removed or the counsellor logged out). */

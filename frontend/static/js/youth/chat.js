@@ -4,10 +4,16 @@
 // makes the segment key K, seals it to the counsellor's device and the period key, and waits
 // for the device's signed acceptance before it says "connected" (youth/keys.js, CRYPTO.md §3).
 // Messages use the message layer of CRYPTO.md §4 under K.
+// A transfer (PROTOCOL.md §7) brings a new `paired` for the same conversation with the next
+// segment: the page says "rekey" under the old K (CRYPTO.md §5), then verifies, seals and waits
+// for the new counsellor's acceptance exactly as for the first segment, sending with a new
+// instance whose seq starts at 1. Earlier segments' keys stay in memory so the transcript
+// stays readable. `requeued` means the chat went back to the queue: the transcript stays, the
+// box closes, positions show until the next `paired`.
 
 import { formatCode, newCode } from "../crypto/returncode.js";
 import { Compose } from "../chat/compose.js";
-import { Sender, Streams, openText, reconnectDelay, socketUrl } from "../chat/envelopes.js";
+import { Sender, Streams, openEnvelope, reconnectDelay, socketUrl } from "../chat/envelopes.js";
 import { Transcript } from "../chat/transcript.js";
 import {
   checkAcceptance,
@@ -41,7 +47,7 @@ class YouthChat {
     this.codeValue = root.querySelector("[data-return-code-value]");
     this.codeDone = root.querySelector("[data-return-code-done]");
 
-    this.phase = "triage"; // triage | connecting | waiting | chat | refused | ended
+    this.phase = "triage"; // triage | connecting | waiting | chat | requeued | refused | ended
     this.socket = null;
     this.hidden = false;
     this.attempt = 0;
@@ -61,10 +67,13 @@ class YouthChat {
     this.accepted = false; // the counsellor device's acceptance of K was verified
     this.returnCode = null; // kept in memory to wrap later segments (CRYPTO.md §5)
     this.returnFrame = null; // the wrapped K, sent again after a reconnect until stored
-    this.sender = null;
+    this.sender = null; // this page's sending instance in the current segment
+    this.ownInsts = new Set(); // every instance this page sent with (one per segment)
+    this.aliases = new Map(); // seg -> the counsellor's alias in that segment
     this.streams = new Streams();
-    this.pending = new Map(); // seq -> {envelope, item}: sent, not yet acknowledged
-    this.acked = 0;
+    this.pending = new Map(); // "inst|seq" -> {envelope, item}: sent, not yet acknowledged
+    this.acked = new Map(); // inst -> highest acknowledged seq
+    this.segOf = new Map(); // inst -> its segment, for the sync cursors
     this.needSync = false;
     this.composer.stop();
     this.hideCode();
@@ -96,7 +105,11 @@ class YouthChat {
   }
 
   live() {
-    return session.ticket !== null && !session.exiting && ["waiting", "chat"].includes(this.phase);
+    return (
+      session.ticket !== null &&
+      !session.exiting &&
+      ["waiting", "chat", "requeued"].includes(this.phase)
+    );
   }
 
   show(part) {
@@ -168,7 +181,7 @@ class YouthChat {
   }
 
   status(text) {
-    if (this.phase === "chat") this.chatStatus.textContent = text;
+    if (this.phase === "chat" || this.phase === "requeued") this.chatStatus.textContent = text;
     else this.queueStatus.textContent = text;
   }
 
@@ -180,13 +193,23 @@ class YouthChat {
         this.phase = "waiting";
         this.queueStatus.textContent = "You are in the queue. A counsellor will answer soon.";
         break;
-      case "position":
-        this.queueStatus.textContent =
-          `You are number ${frame.position} in the queue (${frame.waiting} waiting).`;
+      case "position": {
+        const place = `You are number ${frame.position} in the queue (${frame.waiting} waiting).`;
+        if (this.phase === "requeued") {
+          this.chatStatus.textContent = `Your chat is being passed to another counsellor. ${place}`;
+        } else {
+          this.queueStatus.textContent = place;
+        }
+        break;
+      }
+      case "requeued":
+        this.requeued(frame);
         break;
       case "resumed":
         this.needSync = Boolean(frame.conv);
-        if (!frame.conv) {
+        if (!frame.conv && this.phase === "requeued") {
+          this.chatStatus.textContent = "Your chat is still waiting for the next counsellor…";
+        } else if (!frame.conv) {
           this.phase = "waiting";
           this.queueStatus.textContent = "Back in the queue.";
         }
@@ -249,15 +272,19 @@ class YouthChat {
 
   async paired(frame) {
     const seg = frame.seg ?? 0;
+    if (this.conv === frame.conv && seg < this.seg) return; // an older segment: stale
     if (this.conv !== frame.conv || this.seg !== seg) {
-      if (this.conv !== frame.conv) {
-        this.reset();
-        this.conv = frame.conv;
-        this.alias = frame.counsellor?.alias ?? "Counsellor";
-      }
+      const handover = this.conv === frame.conv;
+      if (!handover) this.reset();
+      const oldSeg = this.seg;
+      const oldSender = this.sender;
+      this.conv = frame.conv;
+      this.alias = frame.counsellor?.alias ?? "Counsellor";
+      this.aliases.set(seg, this.alias);
       this.seg = seg;
       this.key = null;
       this.accepted = false;
+      this.peers = null;
       this.phase = "chat";
       this.show("conversation");
       this.composer.setEnabled(false);
@@ -280,10 +307,16 @@ class YouthChat {
         this.refuse("This chat was opened on another page. Start a new chat here.");
         return;
       }
+      if (handover) {
+        this.transcript.addNotice(`Your chat is being passed to ${this.alias}…`);
+        if (oldSender && this.keys.has(oldSeg)) await this.sendRekey(oldSender, oldSeg, seg);
+      }
       const { key, frame: keysFrame } = await newSegmentKeys(this.peers, this.conv, seg);
       this.key = key;
       this.keys.set(seg, key);
       this.sender = new Sender(this.conv, "Y", seg);
+      this.ownInsts.add(this.sender.inst);
+      this.segOf.set(this.sender.inst, seg);
       this.keysFrame = keysFrame;
       this.chatStatus.textContent = `Setting up a secure connection with ${this.alias}…`;
     }
@@ -295,9 +328,45 @@ class YouthChat {
     if (frame.accepted && !this.accepted) await this.acceptance({ ...frame, sig: frame.accepted });
     if (this.needSync) {
       this.needSync = false;
-      const have = this.streams.cursors(this.sender, this.acked);
-      this.send({ type: "sync", conv: this.conv, have });
+      this.send({ type: "sync", conv: this.conv, have: this.cursors() });
     }
+  }
+
+  /** `have` for a sync: what was received, and each of this page's own streams as acked. */
+  cursors() {
+    const have = this.streams.cursors(null);
+    for (const inst of this.ownInsts) {
+      have.push({ seg: this.segOf.get(inst), role: "Y", inst, seq: this.acked.get(inst) ?? 0 });
+    }
+    return have;
+  }
+
+  /**
+   * CRYPTO.md §5: before sealing segment `seg` for a new counsellor, say so in the old segment
+   * under the old K ({"type":"rekey","body":{"seg":seg}}), as app/client/session.py does.
+   */
+  async sendRekey(oldSender, oldSeg, seg) {
+    try {
+      const body = { type: "rekey", body: { seg }, sent_at: Date.now() };
+      const envelope = await oldSender.messageEnvelope(this.keys.get(oldSeg), body);
+      this.pending.set(`${envelope.inst}|${envelope.seq}`, { envelope, item: null });
+      this.send({ type: "envelope", envelope });
+    } catch {
+      // The rekey is a courtesy to the old segment's readers; the new segment does not need it.
+    }
+  }
+
+  /** The chat went back to the queue: keep the transcript, close the box, show the place. */
+  requeued(frame) {
+    if (frame.conv !== this.conv || this.phase !== "chat") return;
+    this.phase = "requeued";
+    this.composer.setEnabled(false);
+    this.codeButton.disabled = true;
+    this.chatWith.textContent = "Your chat is being passed to another counsellor…";
+    this.transcript.addNotice(
+      "Your chat is being passed to another counsellor. Please wait here: your messages stay on this page.",
+    );
+    this.chatStatus.textContent = "Waiting for the next counsellor…";
   }
 
   /** The counsellor device signed K: verified, the chat is connected and the box opens. */
@@ -316,7 +385,9 @@ class YouthChat {
     }
     this.accepted = true;
     this.chatWith.textContent = `Connected. You are talking with ${this.alias}.`;
-    this.transcript.addNotice(`${this.alias} has joined the chat.`);
+    this.transcript.addNotice(
+      this.seg > 0 ? `You are now talking with ${this.alias}.` : `${this.alias} has joined the chat.`,
+    );
     this.chatStatus.textContent = "";
     this.composer.setEnabled(true);
     this.codeButton.disabled = this.returnCode !== null;
@@ -372,15 +443,17 @@ class YouthChat {
   }
 
   async received(envelope) {
-    if (!this.key || envelope.conv !== this.conv) return;
-    if (envelope.role === "Y" && envelope.inst === this.sender.inst) return; // our own, shown
+    if (this.keys.size === 0 || envelope.conv !== this.conv) return;
+    if (envelope.role === "Y" && this.ownInsts.has(envelope.inst)) return; // our own, shown
     if (!this.streams.accept(envelope)) return; // a replay
-    const who = envelope.role === "Y" ? "You" : this.alias;
+    const who = envelope.role === "Y" ? "You" : (this.aliases.get(envelope.seg) ?? this.alias);
     try {
       const key = this.keys.get(envelope.seg);
       if (!key) throw new Error("no key for this segment");
-      const text = await openText(key, envelope);
-      this.transcript.addMessage(who, text, { own: envelope.role === "Y" });
+      const body = await openEnvelope(key, envelope);
+      if (body.type === "rekey") return; // a segment change, not a message
+      if (body.type !== "text" || typeof body.body !== "string") throw new Error("not text");
+      this.transcript.addMessage(who, body.body, { own: envelope.role === "Y" });
     } catch {
       // Shown, never dropped, and the other side is told (PROTOCOL.md §6.4).
       this.transcript.addNotice("A message could not be decrypted.", "error");
@@ -390,12 +463,12 @@ class YouthChat {
   }
 
   acknowledged(frame) {
-    if (frame.conv !== this.conv || frame.inst !== this.sender?.inst) return;
-    this.acked = Math.max(this.acked, frame.seq);
-    for (const [seq, { item }] of this.pending) {
-      if (seq <= frame.seq) {
-        item.classList.remove("message-pending");
-        this.pending.delete(seq);
+    if (frame.conv !== this.conv || !this.ownInsts.has(frame.inst)) return;
+    this.acked.set(frame.inst, Math.max(this.acked.get(frame.inst) ?? 0, frame.seq));
+    for (const [id, { envelope, item }] of this.pending) {
+      if (envelope.inst === frame.inst && envelope.seq <= frame.seq) {
+        item?.classList.remove("message-pending");
+        this.pending.delete(id);
       }
     }
   }
@@ -406,7 +479,7 @@ class YouthChat {
     this.chain = this.chain
       .then(async () => {
         const envelope = await this.sender.textEnvelope(this.key, text);
-        this.pending.set(envelope.seq, { envelope, item });
+        this.pending.set(`${envelope.inst}|${envelope.seq}`, { envelope, item });
         this.send({ type: "envelope", envelope });
       })
       .catch(() => this.transcript.addNotice("The message could not be sent.", "error"));
@@ -441,7 +514,7 @@ class YouthChat {
     } else if (frame.code === "replaced") {
       this.phase = "ended";
       this.status("This chat was opened somewhere else.");
-    } else if (this.phase === "chat") {
+    } else if (this.phase === "chat" || this.phase === "requeued") {
       this.transcript.addNotice(message, "error");
     } else {
       this.queueStatus.textContent = message;

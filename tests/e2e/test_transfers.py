@@ -1,0 +1,214 @@
+"""Transfers in the browser (PROTOCOL.md §7, CRYPTO.md §5): the real youth page and two or three
+real consoles (separate browser contexts, separate accounts and device keys) on a real server.
+
+Every change of counsellor starts a new key segment: the youth page says "rekey" under the old
+key, seals a new K to the new counsellor's certified device and sends from seq 1 again; the old
+console drops the chat and never sees what follows. A warm transfer's note is sealed by the
+sending console to the colleague's device and read only there."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from app.kit import b64
+from tests.conftest import Server, StaffAccount, create_staff
+from tests.e2e.conftest import Contexts
+from tests.e2e.pages import bodies, open_console, send, start_youth_chat, wait_paired
+from tests.e2e.test_keys_chat import YouthSocket
+
+pytestmark = pytest.mark.browser
+
+
+def _staff(server: Server, username: str, alias: str, **kw: Any) -> StaffAccount:
+    """A counsellor account, made in a thread (Playwright's sync API owns this one's loop)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(create_staff, server.database, username, alias, **kw).result()
+
+
+def _frames(page: Any, path: str) -> list[dict[str, Any]]:
+    """Every JSON frame the page receives on its `path` socket (attach before it opens)."""
+    received: list[dict[str, Any]] = []
+
+    def watch(ws: Any) -> None:
+        if ws.url.endswith(path) or f"{path}?" in ws.url:
+            ws.on("framereceived", lambda payload: received.append(json.loads(payload)))
+
+    page.on("websocket", watch)
+    return received
+
+
+def _connected_chat(contexts: Contexts, server: Server, counsellor: StaffAccount) -> Any:
+    """Console A (Sara) on duty and a young person connected to her, one message each way."""
+    staff_a = contexts.page()
+    open_console(staff_a, server, counsellor)
+    youth = contexts.page()
+    socket = YouthSocket(youth)
+    start_youth_chat(youth, server)
+    wait_paired(youth, "Sara")
+    panel_a = staff_a.locator("[data-chat]")
+    send(youth, "Hej, det är jag.")
+    expect(panel_a.locator(".message-body")).to_have_text(["Hej, det är jag."])
+    send(staff_a, "Hej, Sara här.", panel_a)
+    expect(youth.locator("[role=log] .message-body")).to_have_text(
+        ["Hej, det är jag.", "Hej, Sara här."]
+    )
+    return staff_a, panel_a, youth, socket
+
+
+def _transfer(panel: Any, *, target: str, mode: str, note: str = "", **queue: str) -> None:
+    """Use a panel's Transfer control as a counsellor would."""
+    panel.get_by_role("button", name="Transfer…").click()
+    panel.get_by_label("Transfer to").select_option(target)
+    if target == "queue":
+        panel.get_by_label("Queue").select_option(queue["kind"])
+        panel.get_by_label("Skill").select_option(queue.get("skill", ""))
+    panel.get_by_label("Warm: they accept first" if mode == "warm" else "Cold: hand it over now").check()
+    if note:
+        panel.get_by_label("Note for your colleague").fill(note)
+    panel.get_by_role("button", name="Transfer", exact=True).click()
+
+
+def _youth_envelopes(socket: YouthSocket) -> list[dict[str, Any]]:
+    return [f["envelope"] for f in socket.sent if f.get("type") == "envelope"]
+
+
+def test_cold_transfer_to_a_colleague_moves_the_chat_to_a_new_segment(
+    contexts: Contexts, server: Server, counsellor: StaffAccount
+) -> None:
+    staff_a, panel_a, youth, socket = _connected_chat(contexts, server, counsellor)
+    colleague = _staff(server, "counsellor2", "Ali")
+    staff_b = contexts.page()
+    open_console(staff_b, server, colleague)
+
+    _transfer(panel_a, target=f"staff:{colleague.staff_id}", mode="cold")
+
+    # A's pane closes at once and keeps nothing; the young person is told who took over.
+    expect(staff_a.locator("[data-chat]")).to_have_count(0)
+    expect(staff_a.get_by_role("status").filter(has_text="handed over to Ali")).to_be_visible()
+    wait_paired(youth, "Ali")
+    expect(youth.get_by_text("You are now talking with Ali.")).to_be_visible()
+    panel_b = staff_b.locator("[data-chat]")
+    expect(panel_b).to_have_count(1)
+    expect(panel_b.get_by_role("textbox", name="Message")).to_be_enabled()
+
+    send(youth, "Är du kvar?")
+    expect(panel_b.locator(".message-body")).to_have_text(["Är du kvar?"])
+    send(staff_b, "Hej, jag heter Ali.", panel_b)
+    # Earlier segments stay readable on the youth page (their keys are kept in memory).
+    expect(youth.locator("[role=log] .message-body")).to_have_text(
+        ["Hej, det är jag.", "Hej, Sara här.", "Är du kvar?", "Hej, jag heter Ali."]
+    )
+    expect(youth.locator(".message-pending")).to_have_count(0)
+    expect(panel_b.locator(".message-pending")).to_have_count(0)
+    # B reads the new segment only; A never shows any of it.
+    assert "Hej, det är jag." not in bodies(panel_b)
+    staff_a.wait_for_timeout(300)
+    assert "Är du kvar?" not in staff_a.content()
+    assert "Hej, jag heter Ali." not in staff_a.content()
+
+    # On the wire: a rekey in segment 0 (old key) after the new pairing, new keys for segment
+    # 1, and segment 1 sent by a new instance from seq 1.
+    paired = [f for f in socket.received if f.get("type") == "paired"]
+    assert [p["seg"] for p in paired] == [0, 1]
+    assert paired[1]["counsellor"]["alias"] == "Ali"
+    keys = [f for f in socket.sent if f.get("type") == "keys"]
+    assert [k["seg"] for k in keys] == [0, 1]
+    envelopes = _youth_envelopes(socket)
+    old = [e for e in envelopes if e["seg"] == 0]
+    new = [e for e in envelopes if e["seg"] == 1]
+    assert [e["seq"] for e in old] == [1, 2]  # "Hej, det är jag." and the rekey
+    assert [e["seq"] for e in new] == [1]
+    assert new[0]["inst"] != old[0]["inst"]
+    order = [f.get("type") for f in socket.sent]
+    rekey_at = next(i for i, f in enumerate(socket.sent) if f.get("envelope") == old[1])
+    assert rekey_at < order.index("keys", order.index("keys") + 1)
+
+
+def test_warm_transfer_with_a_sealed_note_declined_then_accepted(
+    contexts: Contexts, server: Server, counsellor: StaffAccount
+) -> None:
+    staff_a, panel_a, youth, _ = _connected_chat(contexts, server, counsellor)
+    colleague = _staff(server, "counsellor2", "Ali")
+    staff_b = contexts.page()
+    frames_b = _frames(staff_b, "/ws/staff")
+    open_console(staff_b, server, colleague)
+    note = "Hon vill helst skriva på arabiska. <b>inte HTML</b>"
+
+    _transfer(panel_a, target=f"staff:{colleague.staff_id}", mode="warm", note=note)
+    expect(panel_a.get_by_text("Offered to Ali. Waiting for their answer…")).to_be_visible()
+    offer = staff_b.locator("[data-offer]")
+    expect(offer).to_have_count(1)
+    expect(offer.get_by_role("heading")).to_contain_text("young person, sv")
+    # The note opened with B's device key, shown as text.
+    expect(offer.locator("[data-offer-note]")).to_have_text(f"Note: {note}")
+    assert offer.locator("b").count() == 0
+    # The server relayed only the sealed note.
+    sealed = next(f for f in frames_b if f.get("type") == "offer")["note"]
+    assert "arabiska" not in sealed
+    assert b"arabiska" not in b64.decode(sealed)
+
+    offer.get_by_role("button", name="Decline").click()
+    expect(offer).to_have_count(0)
+    expect(staff_b.get_by_role("status").filter(has_text="You declined")).to_be_visible()
+    expect(panel_a.get_by_text("Not transferred: they declined. The chat stays with you.")).to_be_visible()
+    expect(staff_b.locator("[data-chat]")).to_have_count(0)
+    # A keeps the chat: it goes on as before.
+    send(youth, "Fortfarande Sara?")
+    expect(panel_a.locator(".message-body").last).to_have_text("Fortfarande Sara?")
+
+    _transfer(panel_a, target=f"staff:{colleague.staff_id}", mode="warm", note="Andra försöket.")
+    expect(offer).to_have_count(1)
+    expect(offer.locator("[data-offer-note]")).to_have_text("Note: Andra försöket.")
+    offer.get_by_role("button", name="Accept").click()
+    expect(offer).to_have_count(0)
+    panel_b = staff_b.locator("[data-chat]")
+    expect(panel_b).to_have_count(1)
+    expect(staff_a.locator("[data-chat]")).to_have_count(0)
+    wait_paired(youth, "Ali")
+    expect(youth.get_by_text("You are now talking with Ali.")).to_be_visible()
+    send(youth, "Hej Ali")
+    expect(panel_b.locator(".message-body")).to_have_text(["Hej Ali"])
+    send(staff_b, "Hej! Sara berättade lite.", panel_b)
+    expect(youth.locator("[role=log] .message-body").last).to_have_text("Hej! Sara berättade lite.")
+
+
+def test_cold_transfer_to_a_skill_queue_requeues_then_pairs_again(
+    contexts: Contexts, server: Server, counsellor: StaffAccount
+) -> None:
+    staff_a, panel_a, youth, socket = _connected_chat(contexts, server, counsellor)
+
+    _transfer(panel_a, target="queue", mode="cold", kind="youth", skill="police")
+    expect(staff_a.locator("[data-chat]")).to_have_count(0)
+    expect(staff_a.get_by_role("status").filter(has_text="went back to the queue")).to_be_visible()
+    expect(youth.get_by_text("Your chat is being passed to another counsellor").first).to_be_visible()
+    status = youth.locator("[data-chat-status]")
+    expect(status).to_contain_text("You are number 1 in the queue")
+    expect(youth.get_by_role("textbox", name="Message")).to_be_disabled()
+    # The transcript stays.
+    assert bodies(youth) == ["Hej, det är jag.", "Hej, Sara här."]
+
+    police = _staff(server, "counsellor3", "Nora", skills=["youth", "police"])
+    staff_c = contexts.page()
+    open_console(staff_c, server, police)
+    wait_paired(youth, "Nora")
+    expect(youth.get_by_text("You are now talking with Nora.")).to_be_visible()
+    panel_c = staff_c.locator("[data-chat]")
+    expect(panel_c).to_have_count(1)
+    send(youth, "Hej Nora")
+    expect(panel_c.locator(".message-body")).to_have_text(["Hej Nora"])
+    send(staff_c, "Hej, Nora här.", panel_c)
+    expect(youth.locator("[role=log] .message-body").last).to_have_text("Hej, Nora här.")
+    assert [f["seg"] for f in socket.received if f.get("type") == "paired"] == [0, 1]
+    assert "Hej Nora" not in staff_a.content()
+
+    # Going off duty with the chat still open: the console asks to transfer or finish it.
+    staff_c.get_by_role("button", name="Go off duty").click()
+    alert = staff_c.locator("[data-open-chats]")
+    expect(alert).to_be_visible()
+    expect(alert).to_contain_text("still hold an open chat")
+    expect(panel_c.get_by_label("Transfer to")).to_be_visible()
