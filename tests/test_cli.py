@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.client.envelopes import open_text
+from app.kit import b64
 from tests.conftest import ROOT, STAFF_PASSWORD, Database, Server, free_port
 from tests.support import (
     Harness,
@@ -235,3 +237,45 @@ async def test_staff_disable_ends_sessions_devices_and_duty(server: Server) -> N
         )
         assert unknown.returncode == 2
         assert "no staff member" in unknown.stderr
+
+
+async def test_client_youth_chats_end_to_end_with_a_pinned_service_key(server: Server) -> None:
+    async with Harness(server) as h:
+        language = unique_language()
+        console, _ = await h.console(await new_staff(server, languages=[language]))
+        await console.duty(True)
+        process = await asyncio.create_subprocess_exec(
+            *VHOUSE,
+            "client",
+            "--url",
+            server.base_url,
+            "youth",
+            "--language",
+            language,
+            "--service-key",
+            b64.encode(server.service_key),
+            "--say",
+            "hej från terminalen",
+            cwd=ROOT,
+            env=_env(),
+            stdout=asyncio.subprocess.PIPE,
+        )
+        try:
+            assigned = await console.wait_assigned()
+            conv = assigned["conv"]
+            key = await console.wait_keys(conv)
+            await console.expect("envelope", timeout=15)
+            assert open_text(key, console.envelopes[-1]) == "hej från terminalen"
+            await console.send_envelope(console.senders[conv].text_envelope(key, "svar"))
+            assert process.stdout is not None
+            lines = []
+            while {"role": "C", "text": "svar"} not in lines:
+                line = await asyncio.wait_for(process.stdout.readline(), 15)
+                assert line, "the client exited"
+                lines.append(json.loads(line))
+            await console.send({"type": "close", "conv": conv})
+            assert await asyncio.wait_for(process.wait(), 15) == 0
+        finally:
+            if process.returncode is None:
+                process.terminate()
+                await process.wait()

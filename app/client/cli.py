@@ -1,4 +1,10 @@
-"""``vhouse client …``: the reference client for scripting; prints every frame as a JSON line."""
+"""``vhouse client …``: the reference client for scripting; prints every frame as a JSON line.
+
+With ``--service-key`` (the service public key, base64url, whose fingerprint the operator
+publishes) the young person's client does the real key exchange of CRYPTO.md §3 and prints the
+messages it decrypts as ``{"text": …, "role": …}`` lines; without it, it only relays random
+test envelopes. The counsellor's client always registers (or reuses, ``--device-file``) a device.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,13 @@ import asyncio
 import getpass
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
-from app.client.envelopes import Sender
+from app.client.crypto import MessageError
+from app.client.envelopes import Sender, open_text
 from app.client.session import CounsellorClient, YouthClient, login
+from app.kit import b64
 
 
 def add_client_parser(sub: Any) -> None:
@@ -22,6 +31,12 @@ def add_client_parser(sub: Any) -> None:
     youth.add_argument("--language", default="sv")
     youth.add_argument("--kind", choices=("youth", "professional"), default="youth")
     youth.add_argument("--danger-now", action="store_true")
+    youth.add_argument(
+        "--service-key", help="the pinned service public key (base64url): chat end-to-end"
+    )
+    youth.add_argument(
+        "--say", action="append", default=[], help="a message to send once connected (repeat)"
+    )
     youth.add_argument("--messages", type=int, default=0, help="test envelopes to send once paired")
     youth.set_defaults(func=cmd_youth, demo=True)
 
@@ -29,6 +44,9 @@ def add_client_parser(sub: Any) -> None:
     counsellor.add_argument("username")
     counsellor.add_argument("--totp", required=True, help="the current TOTP code")
     counsellor.add_argument("--password-stdin", action="store_true")
+    counsellor.add_argument(
+        "--device-file", type=Path, help="keep the device keys in this 0600 file and reuse them"
+    )
     counsellor.add_argument("--seconds", type=float, default=60.0, help="stay this long")
     counsellor.set_defaults(func=cmd_counsellor, demo=True)
 
@@ -38,19 +56,45 @@ def _print(frame: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+def _service_key(text: str | None) -> bytes | None:
+    if text is None:
+        return None
+    try:
+        key = b64.decode(text)
+    except ValueError:
+        raise SystemExit("vhouse: --service-key must be base64url") from None
+    if len(key) != 65:
+        raise SystemExit("vhouse: --service-key must be a 65-byte P-256 point")
+    return key
+
+
 async def _youth(args: argparse.Namespace) -> int:
-    client = YouthClient(args.url)
+    client = YouthClient(args.url, service_key=_service_key(args.service_key))
     await client.connect()
     _print({"ticket": await client.join(args.language, args.kind, args.danger_now)})
+    said = False
     while True:
         frame = await client.recv(timeout=3600)
         _print(frame)
-        if frame["type"] == "paired":
+        kind = frame["type"]
+        if kind == "paired":
             client.conv = frame["conv"]
-            client.sender = Sender(conv=frame["conv"], role="Y")
+            if client.sender is None:
+                client.sender = Sender(conv=frame["conv"], role="Y", seg=frame.get("seg", 0))
             for _ in range(args.messages):
                 await client.send_envelope(client.sender.test_envelope())
-        if frame["type"] in ("closed", "left", "ended"):
+        elif kind == "envelope" and client.sender is not None and client.keys:
+            envelope = client.envelopes[-1]
+            try:
+                text = open_text(client.keys[envelope.seg], envelope)
+            except (MessageError, KeyError):
+                text = None
+            _print({"role": envelope.role, "text": text})
+        if client.sender is not None and client.sender.seg in client.accepted and not said:
+            said = True
+            for text in args.say:
+                await client.send_envelope(client.sender.text_envelope(client.key, text))
+        if kind in ("closed", "left", "ended"):
             await client.close()
             return 0
 
@@ -61,16 +105,25 @@ def cmd_youth(_settings: Any, args: argparse.Namespace) -> int:
 
 async def _counsellor(args: argparse.Namespace, password: str) -> int:
     credentials = await asyncio.to_thread(login, args.url, args.username, password, args.totp)
-    client = CounsellorClient(args.url)
+    client = CounsellorClient(args.url, device_file=args.device_file)
     _print(await client.connect(credentials))
     _print(await client.duty(True))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + args.seconds
     while (left := deadline - loop.time()) > 0:
         try:
-            _print(await client.recv(timeout=left))
+            frame = await client.recv(timeout=left)
         except TimeoutError:
             break
+        _print(frame)
+        if frame["type"] == "envelope":
+            envelope = client.envelopes[-1]
+            key = client.keys.get((envelope.conv, envelope.seg))
+            try:
+                text = None if key is None else open_text(key, envelope)
+            except MessageError:
+                text = None
+            _print({"conv": envelope.conv, "role": envelope.role, "text": text})
     await client.close()
     return 0
 
