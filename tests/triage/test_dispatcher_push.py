@@ -1,5 +1,5 @@
-"""The dispatcher's push policy: a new position or estimate at once, a longer queue behind at
-most every ``WAITING_REFRESH`` seconds (PERFORMANCE.md P-4)."""
+"""The dispatcher's push policy: near the front a new position or estimate at once; a longer
+queue behind, or moves far back in the line, at most every ``WAITING_REFRESH`` seconds (P-4)."""
 
 from __future__ import annotations
 
@@ -36,4 +36,20 @@ async def test_waiting_alone_is_deferred_a_new_position_is_not(monkeypatch: Any)
     d._push({1: Standing(Place(1, 3), waits.WaitRange(60.0, 120.0))})  # a new estimate: at once
     d._push({2: _standing(1, 2)})  # ticket 1 no longer waits: told at once (None)
     assert told[-2:] == [Standing(Place(1, 3), waits.WaitRange(60.0, 120.0)), None]
+    await d.close()
+
+
+async def test_far_back_moves_are_batched(monkeypatch: Any) -> None:
+    monkeypatch.setattr(dispatcher_module, "WAITING_REFRESH", 60.0)
+    d = Dispatcher(None, None, lambda: 0.0, setup=SETUP)  # type: ignore[arg-type]
+    far: list[Standing | None] = []
+    near: list[Standing | None] = []
+    d.watch(1, far.append)
+    d.watch(2, near.append)
+    d._push({1: _standing(30, 40), 2: _standing(21, 40)})
+    d._push({1: _standing(29, 39), 2: _standing(20, 39)})  # the head was paired
+    assert far == [_standing(30, 40)]  # far back: the next refresh will say 29
+    assert near == [_standing(21, 40), _standing(20, 39)]  # near the front: at once
+    d._push({2: _standing(20, 39)})  # ticket 1 was paired: told at once, however far back
+    assert far[-1] is None
     await d.close()
