@@ -3,6 +3,9 @@ would use them (labels and roles, not internal ids)."""
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Callable
 from typing import Any
 
 from playwright.sync_api import expect
@@ -62,3 +65,51 @@ def bodies(scope: Any) -> list[str]:
     """The message texts shown in a transcript, in order."""
     texts: list[str] = scope.locator("[role=log] .message-body").all_text_contents()
     return texts
+
+
+class YouthSocket:
+    """The youth page's socket through Playwright's WebSocket routing: records what the page
+    sends and lets a test rewrite or hold back what the server sends."""
+
+    def __init__(self, page: Any, rewrite: Callable[[dict[str, Any]], Any] | None = None) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.received: list[dict[str, Any]] = []
+        self.held: list[str] = []
+        self.hold_types: set[str] = set()
+        self.rewrite = rewrite
+        self.route: Any = None
+        page.route_web_socket(re.compile(r".*/ws/youth$"), self._connect)
+
+    def _connect(self, route: Any) -> None:
+        self.route = route
+        server = route.connect_to_server()
+
+        def from_page(message: str | bytes) -> None:
+            if isinstance(message, str):
+                self.sent.append(json.loads(message))
+            server.send(message)
+
+        def from_server(message: str | bytes) -> None:
+            if isinstance(message, str):
+                frame = json.loads(message)
+                self.received.append(frame)
+                if frame.get("type") in self.hold_types:
+                    self.held.append(message)
+                    return
+                if self.rewrite is not None:
+                    changed = self.rewrite(frame)
+                    if changed is not None:
+                        message = json.dumps(changed)
+            route.send(message)
+
+        route.on_message(from_page)
+        server.on_message(from_server)
+
+    def release(self) -> None:
+        self.hold_types.clear()
+        held, self.held = self.held, []
+        for message in held:
+            self.route.send(message)
+
+    def sent_types(self) -> list[str]:
+        return [str(frame.get("type")) for frame in self.sent]

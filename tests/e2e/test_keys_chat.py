@@ -26,59 +26,18 @@ from app.kit import b64
 from tests.canary import canary_phrase, find_canary
 from tests.conftest import ROOT, Server, StaffAccount
 from tests.e2e.conftest import Contexts
-from tests.e2e.pages import bodies, open_console, send, start_youth_chat, wait_paired
+from tests.e2e.pages import (
+    YouthSocket,
+    bodies,
+    open_console,
+    send,
+    start_youth_chat,
+    wait_paired,
+)
 
 pytestmark = pytest.mark.browser
 
 CONNECTED = "Connected. You are talking with Sara."
-
-
-class YouthSocket:
-    """The youth page's socket through Playwright's WebSocket routing: records what the page
-    sends and lets a test rewrite or hold back what the server sends."""
-
-    def __init__(self, page: Any, rewrite: Callable[[dict[str, Any]], Any] | None = None) -> None:
-        self.sent: list[dict[str, Any]] = []
-        self.received: list[dict[str, Any]] = []
-        self.held: list[str] = []
-        self.hold_types: set[str] = set()
-        self.rewrite = rewrite
-        self.route: Any = None
-        page.route_web_socket(re.compile(r".*/ws/youth$"), self._connect)
-
-    def _connect(self, route: Any) -> None:
-        self.route = route
-        server = route.connect_to_server()
-
-        def from_page(message: str | bytes) -> None:
-            if isinstance(message, str):
-                self.sent.append(json.loads(message))
-            server.send(message)
-
-        def from_server(message: str | bytes) -> None:
-            if isinstance(message, str):
-                frame = json.loads(message)
-                self.received.append(frame)
-                if frame.get("type") in self.hold_types:
-                    self.held.append(message)
-                    return
-                if self.rewrite is not None:
-                    changed = self.rewrite(frame)
-                    if changed is not None:
-                        message = json.dumps(changed)
-            route.send(message)
-
-        route.on_message(from_page)
-        server.on_message(from_server)
-
-    def release(self) -> None:
-        self.hold_types.clear()
-        held, self.held = self.held, []
-        for message in held:
-            self.route.send(message)
-
-    def sent_types(self) -> list[str]:
-        return [str(frame.get("type")) for frame in self.sent]
 
 
 def test_connected_only_after_the_counsellor_device_accepts(

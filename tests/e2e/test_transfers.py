@@ -15,11 +15,18 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from app.client.crypto import hpke
 from app.kit import b64
 from tests.conftest import Server, StaffAccount, create_staff
 from tests.e2e.conftest import Contexts
-from tests.e2e.pages import bodies, open_console, send, start_youth_chat, wait_paired
-from tests.e2e.test_keys_chat import YouthSocket
+from tests.e2e.pages import (
+    YouthSocket,
+    bodies,
+    open_console,
+    send,
+    start_youth_chat,
+    wait_paired,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -30,21 +37,24 @@ def _staff(server: Server, username: str, alias: str, **kw: Any) -> StaffAccount
         return pool.submit(create_staff, server.database, username, alias, **kw).result()
 
 
-def _frames(page: Any, path: str) -> list[dict[str, Any]]:
-    """Every JSON frame the page receives on its `path` socket (attach before it opens)."""
-    received: list[dict[str, Any]] = []
+def _frames(page: Any, path: str, event: str = "framereceived") -> list[dict[str, Any]]:
+    """Every JSON frame the page receives (or sends: ``event="framesent"``) on its `path`
+    socket; call it before the socket opens."""
+    frames: list[dict[str, Any]] = []
 
     def watch(ws: Any) -> None:
         if ws.url.endswith(path) or f"{path}?" in ws.url:
-            ws.on("framereceived", lambda payload: received.append(json.loads(payload)))
+            ws.on(event, lambda payload: frames.append(json.loads(payload)))
 
     page.on("websocket", watch)
-    return received
+    return frames
 
 
 def _connected_chat(contexts: Contexts, server: Server, counsellor: StaffAccount) -> Any:
-    """Console A (Sara) on duty and a young person connected to her, one message each way."""
+    """Console A (Sara) on duty and a young person connected to her, one message each way;
+    also the youth page's socket recorder and the frames console A sends."""
     staff_a = contexts.page()
+    sent_a = _frames(staff_a, "/ws/staff", "framesent")
     open_console(staff_a, server, counsellor)
     youth = contexts.page()
     socket = YouthSocket(youth)
@@ -57,17 +67,20 @@ def _connected_chat(contexts: Contexts, server: Server, counsellor: StaffAccount
     expect(youth.locator("[role=log] .message-body")).to_have_text(
         ["Hej, det är jag.", "Hej, Sara här."]
     )
-    return staff_a, panel_a, youth, socket
+    return staff_a, panel_a, youth, socket, sent_a
 
 
 def _transfer(panel: Any, *, target: str, mode: str, note: str = "", **queue: str) -> None:
     """Use a panel's Transfer control as a counsellor would."""
-    panel.get_by_role("button", name="Transfer…").click()
+    if not panel.get_by_label("Transfer to").is_visible():
+        panel.get_by_role("button", name="Transfer…").click()
     panel.get_by_label("Transfer to").select_option(target)
     if target == "queue":
         panel.get_by_label("Queue").select_option(queue["kind"])
         panel.get_by_label("Skill").select_option(queue.get("skill", ""))
-    panel.get_by_label("Warm: they accept first" if mode == "warm" else "Cold: hand it over now").check()
+    panel.get_by_label(
+        "Warm: they accept first" if mode == "warm" else "Cold: hand it over now"
+    ).check()
     if note:
         panel.get_by_label("Note for your colleague").fill(note)
     panel.get_by_role("button", name="Transfer", exact=True).click()
@@ -80,7 +93,7 @@ def _youth_envelopes(socket: YouthSocket) -> list[dict[str, Any]]:
 def test_cold_transfer_to_a_colleague_moves_the_chat_to_a_new_segment(
     contexts: Contexts, server: Server, counsellor: StaffAccount
 ) -> None:
-    staff_a, panel_a, youth, socket = _connected_chat(contexts, server, counsellor)
+    staff_a, panel_a, youth, socket, _ = _connected_chat(contexts, server, counsellor)
     colleague = _staff(server, "counsellor2", "Ali")
     staff_b = contexts.page()
     open_console(staff_b, server, colleague)
@@ -132,7 +145,7 @@ def test_cold_transfer_to_a_colleague_moves_the_chat_to_a_new_segment(
 def test_warm_transfer_with_a_sealed_note_declined_then_accepted(
     contexts: Contexts, server: Server, counsellor: StaffAccount
 ) -> None:
-    staff_a, panel_a, youth, _ = _connected_chat(contexts, server, counsellor)
+    staff_a, panel_a, youth, _, _ = _connected_chat(contexts, server, counsellor)
     colleague = _staff(server, "counsellor2", "Ali")
     staff_b = contexts.page()
     frames_b = _frames(staff_b, "/ws/staff")
@@ -155,7 +168,9 @@ def test_warm_transfer_with_a_sealed_note_declined_then_accepted(
     offer.get_by_role("button", name="Decline").click()
     expect(offer).to_have_count(0)
     expect(staff_b.get_by_role("status").filter(has_text="You declined")).to_be_visible()
-    expect(panel_a.get_by_text("Not transferred: they declined. The chat stays with you.")).to_be_visible()
+    expect(
+        panel_a.get_by_text("Not transferred: they declined. The chat stays with you.")
+    ).to_be_visible()
     expect(staff_b.locator("[data-chat]")).to_have_count(0)
     # A keeps the chat: it goes on as before.
     send(youth, "Fortfarande Sara?")
@@ -180,12 +195,14 @@ def test_warm_transfer_with_a_sealed_note_declined_then_accepted(
 def test_cold_transfer_to_a_skill_queue_requeues_then_pairs_again(
     contexts: Contexts, server: Server, counsellor: StaffAccount
 ) -> None:
-    staff_a, panel_a, youth, socket = _connected_chat(contexts, server, counsellor)
+    staff_a, panel_a, youth, socket, _ = _connected_chat(contexts, server, counsellor)
 
     _transfer(panel_a, target="queue", mode="cold", kind="youth", skill="police")
     expect(staff_a.locator("[data-chat]")).to_have_count(0)
     expect(staff_a.get_by_role("status").filter(has_text="went back to the queue")).to_be_visible()
-    expect(youth.get_by_text("Your chat is being passed to another counsellor").first).to_be_visible()
+    expect(
+        youth.get_by_text("Your chat is being passed to another counsellor").first
+    ).to_be_visible()
     status = youth.locator("[data-chat-status]")
     expect(status).to_contain_text("You are number 1 in the queue")
     expect(youth.get_by_role("textbox", name="Message")).to_be_disabled()
@@ -212,3 +229,33 @@ def test_cold_transfer_to_a_skill_queue_requeues_then_pairs_again(
     expect(alert).to_be_visible()
     expect(alert).to_contain_text("still hold an open chat")
     expect(panel_c.get_by_label("Transfer to")).to_be_visible()
+
+
+def test_a_note_is_never_sealed_to_an_uncertified_device(
+    contexts: Contexts, server: Server, counsellor: StaffAccount
+) -> None:
+    """A server that swaps the colleague's device key gets no note and no transfer."""
+    staff_a, panel_a, _, _, sent_a = _connected_chat(contexts, server, counsellor)
+    colleague = _staff(server, "counsellor2", "Ali")
+    staff_b = contexts.page()
+    open_console(staff_b, server, colleague)
+    impostor = b64.encode(hpke.public_key_bytes(hpke.generate_private_key()))
+
+    def forge(route: Any) -> None:
+        body = route.fetch().json()
+        for c in body["colleagues"]:
+            c["device"]["hpke_public_key"] = impostor
+        route.fulfill(json=body)
+
+    staff_a.route("**/staff/api/colleagues", forge)
+    _transfer(panel_a, target=f"staff:{colleague.staff_id}", mode="warm", note="hemligt")
+    expect(panel_a.get_by_text("could not be verified")).to_be_visible()
+    expect(staff_b.locator("[data-offer]")).to_have_count(0)
+    expect(staff_a.locator("[data-chat]")).to_have_count(1)
+    assert [f for f in sent_a if f.get("type") == "transfer"] == []
+    # The same colleague with their real certified device gets it.
+    staff_a.unroute("**/staff/api/colleagues")
+    panel_a.get_by_role("button", name="Cancel").click()  # opening again reloads the list
+    _transfer(panel_a, target=f"staff:{colleague.staff_id}", mode="warm", note="hemligt")
+    expect(staff_b.locator("[data-offer-note]")).to_have_text("Note: hemligt")
+    assert len([f for f in sent_a if f.get("type") == "transfer"]) == 1

@@ -203,6 +203,7 @@ class StaffConsole {
         break;
       case "duty":
         this.setDuty(frame.on);
+        if (frame.on) this.openChats.hidden = true;
         this.status.textContent = frame.on ? "On duty: new chats can be assigned to you." : "Off duty.";
         break;
       case "assigned":
@@ -299,9 +300,10 @@ class StaffConsole {
     const open = convs.map((conv) => this.chats.get(conv)).filter((chat) => chat?.open);
     if (open.length === 0) return;
     const names = open.map((chat) => `chat ${chat.number}`).join(", ");
+    const held = open.length === 1 ? "an open chat" : `${open.length} open chats`;
     this.openChats.querySelector("[data-open-chats-text]").textContent =
-      `You are off duty but still hold ${open.length === 1 ? "an open chat" : `${open.length} open chats`} ` +
-      `(${names}). Transfer each one to a colleague or a queue, or finish it with "Close chat".`;
+      `You are off duty but still hold ${held} (${names}). ` +
+      'Transfer each one to a colleague or a queue, or finish it with "Close chat".';
     this.openChats.hidden = false;
     for (const chat of open) chat.transfer.show();
   }

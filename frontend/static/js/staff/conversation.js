@@ -66,7 +66,8 @@ export class Conversation {
       // Taken over from a colleague or the queue: earlier segments were sealed to someone else
       // and are never sent here (CRYPTO.md §5).
       this.transcript.addNotice(
-        "This chat was passed to you. Earlier messages stay with the counsellor they were written to.",
+        "This chat was passed to you. Earlier messages stay with the counsellor they were " +
+          "written to.",
       );
     }
   }

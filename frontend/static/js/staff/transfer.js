@@ -171,7 +171,8 @@ export class TransferControl {
         try {
           note = await this.sealFor(colleague, text);
         } catch (error) {
-          this.status.textContent = `The note was not sent and nothing was transferred: ${error.message}.`;
+          this.status.textContent =
+            `The note was not sent and nothing was transferred: ${error.message}.`;
           return;
         }
       }
@@ -198,7 +199,9 @@ export class TransferControl {
     } catch {
       throw new Error(`the device of ${colleague.alias} could not be verified`);
     }
-    const sealed = b64urlEncode(await sealNote(device.hpkePub, text, this.convBytes, device.idBytes));
+    const sealed = b64urlEncode(
+      await sealNote(device.hpkePub, text, this.convBytes, device.idBytes),
+    );
     if (sealed.length > NOTE_MAX_CHARS) throw new Error("the note is too long");
     return sealed;
   }

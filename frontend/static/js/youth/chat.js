@@ -22,6 +22,7 @@ import {
   returnCodeFrame,
   verifiedPeers,
 } from "./keys.js";
+import { HistoryShare } from "./history-share.js";
 import { onEnd, session } from "./session.js";
 
 class YouthChat {
@@ -46,6 +47,9 @@ class YouthChat {
     this.codeBox = root.querySelector("[data-return-code]");
     this.codeValue = root.querySelector("[data-return-code-value]");
     this.codeDone = root.querySelector("[data-return-code-done]");
+    // Asks whether the counsellor may read an earlier chat opened with a return code.
+    const consent = root.querySelector("[data-history-consent]");
+    this.historyShare = new HistoryShare(consent, (frame) => this.send(frame));
 
     this.phase = "triage"; // triage | connecting | waiting | chat | requeued | refused | ended
     this.socket = null;
@@ -268,6 +272,8 @@ class YouthChat {
       default:
         break;
     }
+    const { phase, conv, seg, accepted, peers, alias } = this;
+    this.historyShare.update(frame, { phase, conv, seg, accepted, peers, alias });
   }
 
   async paired(frame) {
@@ -364,7 +370,8 @@ class YouthChat {
     this.codeButton.disabled = true;
     this.chatWith.textContent = "Your chat is being passed to another counsellor…";
     this.transcript.addNotice(
-      "Your chat is being passed to another counsellor. Please wait here: your messages stay on this page.",
+      "Your chat is being passed to another counsellor. Please wait here: your messages stay " +
+        "on this page.",
     );
     this.chatStatus.textContent = "Waiting for the next counsellor…";
   }
@@ -386,7 +393,9 @@ class YouthChat {
     this.accepted = true;
     this.chatWith.textContent = `Connected. You are talking with ${this.alias}.`;
     this.transcript.addNotice(
-      this.seg > 0 ? `You are now talking with ${this.alias}.` : `${this.alias} has joined the chat.`,
+      this.seg > 0
+        ? `You are now talking with ${this.alias}.`
+        : `${this.alias} has joined the chat.`,
     );
     this.chatStatus.textContent = "";
     this.composer.setEnabled(true);
