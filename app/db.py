@@ -31,6 +31,9 @@ SQLITE_PRAGMAS = (
     "PRAGMA busy_timeout=10000",
 )
 
+#: Execution option of ``snapshot`` sessions (SQLite: plain BEGIN instead of BEGIN IMMEDIATE).
+READ_ONLY = "vh_read_only"
+
 #: Key of the PostgreSQL advisory transaction lock that serialises matching (DESIGN.md §5).
 MATCH_LOCK_KEY = 0x56484D41  # "VHMA"
 
@@ -66,11 +69,26 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # ``snapshot`` reads opt out: in WAL mode a deferred read neither takes nor waits for
+        # the write lock.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def snapshot(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """A read-only unit of work that must not write. On SQLite it is a deferred transaction, so
+    a large read (the queue's position pass over thousands of tickets) never holds up writers;
+    elsewhere the same as a plain session."""
+    async with sessionmaker() as session:
+        await session.connection(execution_options={READ_ONLY: True})
+        yield session
 
 
 @asynccontextmanager

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.chat.broker import Broker, Unsubscribe
-from app.db import transaction
+from app.db import snapshot, transaction
 from app.kit.clock import Clock
 from app.staff import shifts
 from app.triage import handover, service, stats_service, waits
@@ -160,7 +160,7 @@ class Dispatcher:
             if not self._watchers:
                 continue
             try:
-                async with self._sessionmaker() as session:
+                async with snapshot(self._sessionmaker) as session:
                     tickets = await repo.waiting_tickets(session, present_only=False)
                     counsellors = await repo.on_duty_counsellors(session)
                     durations = await repo.recent_durations(session, RECENT_CHATS)

@@ -104,3 +104,26 @@ async def test_queue_heads_in_queue_order(database: Database) -> None:
     assert truncated == {QueueKey("youth")}
     assert {t.id for t in heads} <= {t.id for t in everything}
     assert gone.id not in {t.id for t in everything}
+
+
+async def test_a_snapshot_read_does_not_wait_for_a_writer(database: Database) -> None:
+    """On SQLite a ``snapshot`` is a deferred read (WAL): it reads while a writer holds the
+    lock; on PostgreSQL reads never wait anyway."""
+    from app.db import snapshot
+
+    engine = make_engine(database.settings())
+    sm = make_sessionmaker(engine)
+    try:
+        async with transaction(sm) as writer:
+            await repo.add_ticket(
+                writer,
+                token_digest=token_digest(new_token()),
+                kind="youth",
+                language="sv",
+                urgent=False,
+                now=1.0,
+            )
+            async with snapshot(sm) as reader:
+                assert await repo.waiting_tickets(reader, present_only=False) == []
+    finally:
+        await engine.dispose()
