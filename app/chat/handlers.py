@@ -218,11 +218,11 @@ class YouthHandler(SocketHandler):
                 await self._join(frame)
             case protocol.Resume() if self.phase == "new":
                 await self._resume(frame)
-            case protocol.Leave() if self.phase == "waiting" and not self.links:
+            case protocol.Leave() | protocol.Close() if self.phase == "waiting" and self.links:
+                # Waiting again after a transfer or requeue: leaving ends the conversation.
+                await self._close_conversation(next(iter(self.links)), reason="left")
+            case protocol.Leave() if self.phase == "waiting":
                 await self._leave()
-            case protocol.Close() if self.phase == "waiting" and self.links:
-                # Waiting again after a transfer or requeue: ending it ends the conversation.
-                await self._close_conversation(self._link_for(frame.conv).conv_id, reason="closed")
             case protocol.SendEnvelope() if self.phase == "chat":
                 await self._envelope(frame.envelope)
             case protocol.Sync() if self.phase == "chat":
@@ -297,7 +297,8 @@ class YouthHandler(SocketHandler):
         except Exception as exc:
             raise _unavailable() from exc
         if ticket.status not in ("waiting", "assigned") or (
-            ticket.conversation is not None and ticket.conversation.status != "open"
+            ticket.conversation is not None
+            and ticket.conversation.status not in ("open", "requeued")
         ):
             self.outbox.send(protocol.dumps({"type": "ended"}))
             self.outbox.close(1000)
@@ -311,6 +312,13 @@ class YouthHandler(SocketHandler):
         conv = ticket.conversation
         if conv is None:
             self.outbox.send(protocol.dumps({"type": "resumed", "queue": ticket.kind}))
+            await self._wait()
+            self.state.dispatcher.request_match()
+        elif conv.status == "requeued":
+            # Waiting again for a counsellor: the transcript so far stays reachable (sync).
+            resumed = {"type": "resumed", "queue": ticket.kind, "conv": conv.id}
+            self.outbox.send(protocol.dumps({**resumed, "requeued": True}))
+            await self._open_link(conv.id, catch_up=False)
             await self._wait()
             self.state.dispatcher.request_match()
         else:

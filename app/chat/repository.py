@@ -74,10 +74,22 @@ async def open_conversations_of(session: AsyncSession, staff_id: str) -> list[Co
 
 
 async def close_conversation(session: AsyncSession, conv_id: str, by: str, now: float) -> bool:
-    """Close an open conversation; False if it was closed already."""
+    """Close an open (or requeued) conversation; False if it was closed already."""
     query = (
         update(Conversation)
-        .where(Conversation.id == conv_id, Conversation.status == "open")
+        .where(Conversation.id == conv_id, Conversation.status.in_(("open", "requeued")))
         .values(status="closed", closed_at=now, closed_by=by)
     )
     return bool((await session.execute(query)).rowcount)  # type: ignore[attr-defined]
+
+
+async def close_abandoned_requeued(session: AsyncSession, now: float) -> int:
+    """Requeued conversations whose ticket ended while waiting (the young person left or never
+    came back) are closed too."""
+    gone = select(Ticket.id).where(Ticket.status.in_(("left", "ended")))
+    query = (
+        update(Conversation)
+        .where(Conversation.status == "requeued", Conversation.ticket_id.in_(gone))
+        .values(status="closed", closed_at=now, closed_by="Y")
+    )
+    return int((await session.execute(query)).rowcount)  # type: ignore[attr-defined]

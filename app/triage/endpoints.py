@@ -57,11 +57,13 @@ async def leave(body: LeaveRequest, request: Request, response: Response) -> Non
         except NotFound:
             raise NotFound("no such ticket") from None
         closed_conv = None
-        if ticket.status == "waiting":
+        conv = ticket.conversation
+        if conv is not None and conv.status in ("open", "requeued"):
+            # A chat, or one waiting again after a transfer: ending it ends the ticket too.
+            if await chat_service.close(session, conv.id, by="Y", now=now):
+                closed_conv = conv.id
+        elif ticket.status == "waiting":
             await service.leave(session, ticket.ticket_id, now)
-        elif ticket.conversation is not None and ticket.conversation.status == "open":
-            if await chat_service.close(session, ticket.conversation.id, by="Y", now=now):
-                closed_conv = ticket.conversation.id
     if closed_conv is not None:
         publish_closed(state, closed_conv, by="Y", reason="left")
     state.dispatcher.queue_changed()

@@ -129,8 +129,12 @@ async def leave(session: AsyncSession, ticket_id: int, now: float) -> bool:
 
 
 async def abandon_disconnected(session: AsyncSession, *, grace: float, now: float) -> int:
-    """Waiting tickets whose socket has been gone longer than ``grace`` count as left."""
-    return await repo.abandon_disconnected(session, now - grace, now)
+    """Waiting tickets whose socket has been gone longer than ``grace`` count as left (and a
+    conversation they were requeued from is closed)."""
+    gone = await repo.abandon_disconnected(session, now - grace, now)
+    if gone:
+        await chat_repo.close_abandoned_requeued(session, now)
+    return gone
 
 
 async def match(session: AsyncSession, now: float) -> list[Paired]:

@@ -199,3 +199,27 @@ async def test_the_console_lists_colleagues_on_duty_with_their_devices(server: S
         assert language in mine["languages"]
         status, body = await call(server, "GET", "/staff/api/colleagues")
         assert status == 401
+
+
+async def test_a_requeued_young_person_can_resume_and_leave(server: Server) -> None:
+    async with Harness(server) as h:
+        language = unique_language()
+        (first,) = await _team(h, 1, language)
+        youth, conv = await _connected(h, first, language)
+        await first.transfer(conv, mode="cold", queue="youth", skill="health")
+        await youth.expect("requeued")
+        await youth.close()  # the connection drops while waiting again
+
+        again = await h.youth(e2e=True)
+        again.ticket = youth.ticket
+        resumed = await again.resume()
+        assert resumed == {"type": "resumed", "queue": "youth", "conv": conv, "requeued": True}
+        assert (await again.expect("position"))["position"] == 1
+        await again.send({"type": "leave"})
+        closed = await again.expect("closed")
+        assert (closed["conv"], closed["by"], closed["reason"]) == (conv, "youth", "left")
+        # The ticket is over: resuming it again ends at once.
+        last = await h.youth()
+        last.ticket = youth.ticket
+        await last.send({"type": "resume", "ticket": youth.ticket})
+        assert (await last.expect("ended"))["type"] == "ended"
