@@ -10,6 +10,7 @@
 import { reconnectDelay, socketUrl } from "../chat/envelopes.js";
 import { Conversation } from "./conversation.js";
 import { LoginNotFresh, ensureDevice } from "./device.js";
+import { showSharedHistory } from "./history.js";
 import { Offers } from "./offers.js";
 
 class StaffConsole {
@@ -219,6 +220,10 @@ class StaffConsole {
           await chat.sealedKey(frame);
           chat.composer.box.focus();
         }
+        break;
+      case "history":
+        // An earlier chat the young person let this device read (PROTOCOL.md §6.5).
+        await showSharedHistory(this.chats.get(frame.conv), frame, this.device);
         break;
       case "keys":
         await this.chats.get(frame.conv)?.sealedKey(frame);

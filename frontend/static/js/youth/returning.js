@@ -14,6 +14,7 @@ import {
 } from "../crypto/returncode.js";
 import { openText } from "../chat/envelopes.js";
 import { Transcript } from "../chat/transcript.js";
+import { rememberEarlier } from "./history-share.js";
 import { session } from "./session.js";
 
 const WHO = { Y: "You", C: "Counsellor" };
@@ -93,11 +94,13 @@ class Returning {
     this.field.value = "";
     this.status.textContent = "Opening your conversation on this device…";
     const keks = new Map(); // salt -> KEK: PBKDF2 is slow, a salt is shared by nothing else
+    const opened = []; // {conv, keys}: held by youth/history-share.js, to share only on a yes
     for (const conversation of conversations) {
       const keys = await this.segmentKeys(code, conversation, keks);
-      const opened = conversation.opened_at ? new Date(conversation.opened_at * 1000) : null;
+      opened.push({ conv: conversation.conv, keys });
+      const at = conversation.opened_at ? new Date(conversation.opened_at * 1000) : null;
       this.transcript.addNotice(
-        opened ? `Conversation of ${opened.toLocaleString()}` : "Earlier conversation",
+        at ? `Conversation of ${at.toLocaleString()}` : "Earlier conversation",
       );
       for (const envelope of conversation.envelopes ?? []) {
         const key = keys.get(envelope.seg);
@@ -120,8 +123,12 @@ class Returning {
       }
     }
     for (const value of keks.values()) value.fill(0);
+    if (session.exiting) return;
+    rememberEarlier(b64urlEncode(await locator(code)), opened);
     this.status.textContent =
-      "This is your earlier conversation, shown on this device only. It is not saved here.";
+      "This is your earlier conversation, shown on this device only. It is not saved here: " +
+      "if you reload or leave this page, it is forgotten and you need your code again. " +
+      "If you start a new chat on this page, you will be asked whether the counsellor may read it.";
   }
 
   async segmentKeys(code, conversation, keks) {
