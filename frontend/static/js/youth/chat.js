@@ -210,8 +210,13 @@ class YouthChat {
         this.requeued(frame);
         break;
       case "resumed":
+        // Waiting again after a requeue (`requeued: true`): nothing to sync until the next
+        // `paired`, whose sync then brings whatever was missed.
         this.needSync = Boolean(frame.conv);
-        if (!frame.conv && this.phase === "requeued") {
+        if (frame.conv && frame.requeued && this.conv === frame.conv) {
+          if (this.phase === "chat") this.requeued(frame);
+          else this.chatStatus.textContent = "Your chat is still waiting for the next counsellor…";
+        } else if (!frame.conv && this.phase === "requeued") {
           this.chatStatus.textContent = "Your chat is still waiting for the next counsellor…";
         } else if (!frame.conv) {
           this.phase = "waiting";
