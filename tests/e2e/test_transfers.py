@@ -9,6 +9,7 @@ sending console to the colleague's device and read only there."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -84,6 +85,16 @@ def _transfer(panel: Any, *, target: str, mode: str, note: str = "", **queue: st
     if note:
         panel.get_by_label("Note for your colleague").fill(note)
     panel.get_by_role("button", name="Transfer", exact=True).click()
+
+
+def _wait_until(page: Any, condition: Callable[[], bool], timeout_ms: int = 10_000) -> None:
+    """Let Playwright dispatch events (socket route callbacks) until ``condition()`` holds."""
+    waited = 0
+    while not condition():
+        if waited >= timeout_ms:
+            raise AssertionError("condition not met in time")
+        page.wait_for_timeout(50)
+        waited += 50
 
 
 def _youth_envelopes(socket: YouthSocket) -> list[dict[str, Any]]:
@@ -208,6 +219,15 @@ def test_cold_transfer_to_a_skill_queue_requeues_then_pairs_again(
     expect(youth.get_by_role("textbox", name="Message")).to_be_disabled()
     # The transcript stays.
     assert bodies(youth) == ["Hej, det är jag.", "Hej, Sara här."]
+
+    # A dropped connection while waiting again resumes into the same waiting chat.
+    socket.route.close(code=1012, reason="restarting")
+    _wait_until(youth, lambda: any(f.get("type") == "resumed" for f in socket.received))
+    resumed = next(f for f in socket.received if f.get("type") == "resumed")
+    assert resumed.get("requeued") is True
+    expect(status).to_contain_text("number 1 in the queue")
+    expect(youth.get_by_role("textbox", name="Message")).to_be_disabled()
+    assert "sync" not in socket.sent_types()
 
     police = _staff(server, "counsellor3", "Nora", skills=["youth", "police"])
     staff_c = contexts.page()
