@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
 from app.kit import b64
-from tests.conftest import Server, StaffAccount
+from tests.conftest import Server, StaffAccount, create_staff
 from tests.e2e.conftest import Contexts
 from tests.e2e.pages import open_console, send, start_youth_chat, wait_paired
 
@@ -173,3 +174,59 @@ def test_the_console_reads_an_earlier_chat_only_after_the_young_person_agrees(
     # Nothing of any of it was stored on the young person's device.
     assert _traces(later) == [0, 0, 0, "", []]
     assert _traces(first) == [0, 0, 0, "", []]
+
+
+def _colleague(server: Server) -> StaffAccount:
+    """A second counsellor, made in a thread (Playwright's sync API owns this one's loop)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(create_staff, server.database, "counsellor2", "Ali").result()
+
+
+def test_a_new_counsellor_after_a_transfer_is_asked_about_again(
+    contexts: Contexts, server: Server, counsellor: StaffAccount
+) -> None:
+    """Consent is given to one counsellor: after a cold transfer nothing reaches the new one's
+    device until the young person says yes again, naming them."""
+    staff_a = contexts.page()
+    open_console(staff_a, server, counsellor)
+    first = contexts.page()
+    code = _earlier_chat_with_code(first, staff_a, server)
+    later = contexts.page()
+    sent = _sent_frames(later)
+    _open_history_and_start_chat(later, server, code)
+    wait_paired(later, "Sara")
+    consent = later.get_by_role("region", name="Your earlier conversation")
+    consent.get_by_role("button", name="Yes, let Sara read it").click()
+    expect(consent.get_by_role("status")).to_contain_text("Shared.")
+    panel_a = staff_a.locator("[data-chat]").filter(has_text="Chat 2")
+    expect(panel_a.get_by_role("region", name=TITLE).locator(".history-body")).to_have_text(EARLIER)
+
+    # Ali comes on duty only now, so the new chat could not have gone to him.
+    staff_b = contexts.page()
+    ali = _colleague(server)
+    open_console(staff_b, server, ali)
+    panel_a.get_by_role("button", name="Transfer…").click()
+    panel_a.get_by_label("Transfer to").select_option(f"staff:{ali.staff_id}")
+    panel_a.get_by_label("Cold: hand it over now").check()
+    panel_a.get_by_role("button", name="Transfer", exact=True).click()
+    wait_paired(later, "Ali")
+
+    expect(consent).to_contain_text("Let the counsellor, Ali, read your earlier conversation?")
+    expect(consent).to_contain_text("You let Sara read it; Ali cannot, unless you say yes.")
+    yes = consent.get_by_role("button", name="Yes, let Ali read it")
+    expect(yes).to_be_visible()
+    panel_b = staff_b.locator("[data-chat]")
+    send(later, "Hej Ali.")
+    expect(panel_b.locator(".message-body")).to_have_text(["Hej Ali."])
+    expect(staff_b.locator("[data-shared-history]")).to_have_count(0)
+    assert [f.get("type") for f in sent].count("share_history") == 1
+
+    yes.click()
+    expect(consent.get_by_role("status")).to_contain_text("Shared. Ali can now read")
+    shared = panel_b.get_by_role("region", name=TITLE)
+    expect(shared.locator(".history-body")).to_have_text(EARLIER)
+    expect(panel_b.locator("[data-transcript] .message-body")).to_have_text(["Hej Ali."])
+    to_sara, to_ali = [f for f in sent if f.get("type") == "share_history"]
+    assert to_sara["conv"] == to_ali["conv"]
+    assert to_sara["segments"][0]["wrap"] != to_ali["segments"][0]["wrap"]
+    assert _traces(later) == [0, 0, 0, "", []]
