@@ -9,6 +9,8 @@ sending console to the colleague's device and read only there."""
 from __future__ import annotations
 
 import json
+import secrets
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -16,7 +18,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from app.client.crypto import hpke
+from app.client.crypto import certs, hpke
+from app.client.crypto import sign as ecdsa
+from app.client.crypto.message import unpad
 from app.kit import b64
 from tests.conftest import Server, StaffAccount, create_staff
 from tests.e2e.conftest import Contexts
@@ -208,6 +212,13 @@ def test_cold_transfer_to_a_skill_queue_requeues_then_pairs_again(
 ) -> None:
     staff_a, panel_a, youth, socket, _ = _connected_chat(contexts, server, counsellor)
 
+    # Warm to a queue nobody on duty can serve: refused, the chat stays.
+    _transfer(panel_a, target="queue", mode="warm", kind="youth", skill="police")
+    expect(
+        panel_a.get_by_text("Not transferred: no one on duty can take it now.", exact=False)
+    ).to_be_visible()
+    expect(panel_a.get_by_role("button", name="Transfer…")).to_be_enabled()
+
     _transfer(panel_a, target="queue", mode="cold", kind="youth", skill="police")
     expect(staff_a.locator("[data-chat]")).to_have_count(0)
     expect(staff_a.get_by_role("status").filter(has_text="went back to the queue")).to_be_visible()
@@ -279,3 +290,83 @@ def test_a_note_is_never_sealed_to_an_uncertified_device(
     _transfer(panel_a, target=f"staff:{colleague.staff_id}", mode="warm", note="hemligt")
     expect(staff_b.locator("[data-offer-note]")).to_have_text("Note: hemligt")
     assert len([f for f in sent_a if f.get("type") == "transfer"]) == 1
+
+
+NOTE_SCRIPT = """
+async ({ pub, conv, device, text, service, colleague, now }) => {
+  const n = await import("/static/js/crypto/note.js");
+  const t = await import("/static/js/staff/transfer.js");
+  const b = await import("/static/js/crypto/bytes.js");
+  const sealed = await n.sealNote(
+    b.b64urlDecode(pub), text, b.b64urlDecode(conv), b.b64urlDecode(device),
+  );
+  const checks = {};
+  for (const [name, who] of Object.entries(colleague)) {
+    try {
+      await t.verifiedColleagueDevice(b.b64urlDecode(service), who, now);
+      checks[name] = "ok";
+    } catch (error) {
+      checks[name] = "refused";
+    }
+  }
+  return { sealed: b.b64urlEncode(sealed), checks };
+}
+"""
+
+
+def test_the_note_layout_matches_protocol_section_7(contexts: Contexts, server: Server) -> None:
+    """crypto/note.js seals exactly what PROTOCOL.md §7.1 says (opened here with the Python
+    HPKE), and staff/transfer.js seals only to a device certified for that colleague."""
+    now = int(time.time())
+    service = ecdsa.generate_private_key()
+    device_key = hpke.generate_private_key()
+    staff_id, other_staff, device_id, conv = (secrets.token_bytes(16) for _ in range(4))
+    hpke_pub = hpke.public_key_bytes(device_key)
+    sig_pub = ecdsa.public_key_bytes(ecdsa.generate_private_key())
+    not_after = now + 86400
+
+    def colleague(staff: bytes, signer: Any = service) -> dict[str, Any]:
+        cert = certs.issue_device_cert(signer, staff, device_id, hpke_pub, sig_pub, not_after)
+        device = {
+            "staff_id": b64.encode(staff),
+            "device_id": b64.encode(device_id),
+            "hpke_public_key": b64.encode(hpke_pub),
+            "sig_public_key": b64.encode(sig_pub),
+            "not_after": not_after,
+            "certificate": b64.encode(cert),
+        }
+        return {"staff_id": b64.encode(staff_id), "alias": "Ali", "device": device}
+
+    page = contexts.page()
+    page.goto(server.base_url + "/staff")
+    text = "Hon vill helst skriva på arabiska ✓"
+    out = page.evaluate(
+        NOTE_SCRIPT,
+        {
+            "pub": b64.encode(hpke_pub),
+            "conv": b64.encode(conv),
+            "device": b64.encode(device_id),
+            "text": text,
+            "service": b64.encode(ecdsa.public_key_bytes(service)),
+            "colleague": {
+                "certified": colleague(staff_id),
+                "other_staff": colleague(other_staff),
+                "other_signer": colleague(staff_id, ecdsa.generate_private_key()),
+            },
+            "now": now,
+        },
+    )
+    assert out["checks"] == {
+        "certified": "ok",
+        "other_staff": "refused",
+        "other_signer": "refused",
+    }
+    sealed = b64.decode(out["sealed"])
+    info = b"vh/v1/note|" + conv + device_id
+    plaintext = hpke.open(device_key, sealed, info, b"")
+    assert len(plaintext) % 256 == 0
+    assert json.loads(unpad(plaintext)) == {"type": "note", "body": text}
+    # Bound to the conversation and the device: any other info does not open it.
+    for wrong in (b"vh/v1/note|" + secrets.token_bytes(16) + device_id, b"vh/v1/wrap|C|" + conv):
+        with pytest.raises(hpke.HpkeError):
+            hpke.open(device_key, sealed, wrong, b"")
