@@ -156,6 +156,18 @@ def test_cold_transfer_to_a_colleague_moves_the_chat_to_a_new_segment(
     rekey_at = next(i for i, f in enumerate(socket.sent) if f.get("envelope") == old[1])
     assert rekey_at < order.index("keys", order.index("keys") + 1)
 
+    # And back to Sara: a fresh panel on her console that reads only the new segment 2.
+    _transfer(panel_b, target=f"staff:{counsellor.staff_id}", mode="cold")
+    expect(staff_b.locator("[data-chat]")).to_have_count(0)
+    panel_a = staff_a.locator("[data-chat]")
+    expect(panel_a).to_have_count(1)
+    expect(panel_a.get_by_text("Chat passed to you.")).to_be_visible()
+    expect(youth.get_by_text("You are now talking with Sara.")).to_be_visible()
+    wait_paired(youth, "Sara")
+    send(youth, "Hej igen Sara")
+    expect(panel_a.locator(".message-body")).to_have_text(["Hej igen Sara"])
+    assert [p["seg"] for p in socket.received if p.get("type") == "paired"] == [0, 1, 2]
+
 
 def test_warm_transfer_with_a_sealed_note_declined_then_accepted(
     contexts: Contexts, server: Server, counsellor: StaffAccount

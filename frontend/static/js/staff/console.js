@@ -207,7 +207,10 @@ class StaffConsole {
         if (frame.on) this.openChats.hidden = true;
         this.status.textContent = frame.on ? "On duty: new chats can be assigned to you." : "Off duty.";
         break;
-      case "assigned":
+      case "assigned": {
+        // A chat that comes back (transferred to us again) gets a fresh panel.
+        const stale = this.chats.get(frame.conv);
+        if (stale && !stale.open) this.remove(stale);
         if (this.offers.has(frame.conv)) {
           this.offers.remove(frame.conv);
           this.status.textContent = "You accepted the offered chat.";
@@ -221,6 +224,7 @@ class StaffConsole {
           chat.composer.box.focus();
         }
         break;
+      }
       case "history":
         // An earlier chat the young person let this device read (PROTOCOL.md §6.5).
         await showSharedHistory(this.chats.get(frame.conv), frame, this.device);
