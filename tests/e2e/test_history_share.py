@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -20,7 +21,7 @@ from playwright.sync_api import expect
 from app.kit import b64
 from tests.conftest import Server, StaffAccount, create_staff
 from tests.e2e.conftest import Contexts
-from tests.e2e.pages import open_console, send, start_youth_chat, wait_paired
+from tests.e2e.pages import YouthSocket, open_console, send, start_youth_chat, wait_paired
 
 pytestmark = pytest.mark.browser
 
@@ -230,3 +231,45 @@ def test_a_new_counsellor_after_a_transfer_is_asked_about_again(
     assert to_sara["conv"] == to_ali["conv"]
     assert to_sara["segments"][0]["wrap"] != to_ali["segments"][0]["wrap"]
     assert _traces(later) == [0, 0, 0, "", []]
+
+
+def test_a_share_unanswered_when_the_connection_drops_is_sent_again(
+    contexts: Contexts, server: Server, counsellor: StaffAccount
+) -> None:
+    """The page keeps an unanswered share_history in memory and sends it again after a resume
+    (the server files it again and the console still shows the earlier chat once)."""
+    staff = contexts.page()
+    open_console(staff, server, counsellor)
+    first = contexts.page()
+    code = _earlier_chat_with_code(first, staff, server)
+    later = contexts.page()
+    socket = YouthSocket(later)
+    _open_history_and_start_chat(later, server, code)
+    wait_paired(later)
+    panel = staff.locator("[data-chat]").filter(has_text="Chat 2")
+
+    socket.hold_types.add("history_shared")
+    consent = later.get_by_role("region", name="Your earlier conversation")
+    consent.get_by_role("button", name="Yes, let Sara read it").click()
+    _wait_until(later, lambda: len(socket.held) == 1)
+    expect(consent.get_by_role("status")).to_have_text("Sharing your earlier conversation…")
+    expect(panel.get_by_role("region", name=TITLE).locator(".history-body")).to_have_text(EARLIER)
+
+    socket.hold_types.clear()
+    socket.route.close(code=1012, reason="restarting")
+    expect(consent.get_by_role("status")).to_contain_text("Shared.")
+    assert socket.sent_types().count("share_history") == 2
+    first_share, again = [f for f in socket.sent if f.get("type") == "share_history"]
+    assert first_share == again
+    expect(panel.get_by_role("region", name=TITLE).locator(".history-body")).to_have_text(EARLIER)
+    expect(staff.locator("[data-shared-history]")).to_have_count(1)
+
+
+def _wait_until(page: Any, condition: Callable[[], bool], timeout_ms: int = 10_000) -> None:
+    """Let Playwright dispatch events (route callbacks) until ``condition()`` holds."""
+    waited = 0
+    while not condition():
+        if waited >= timeout_ms:
+            raise AssertionError("condition not met in time")
+        page.wait_for_timeout(50)
+        waited += 50
