@@ -103,8 +103,9 @@ export class HistoryShare {
       this.confirmed();
     } else if (frame.type === "error" && this.pending.length > 0 && SHARE_ERRORS.has(frame.code)) {
       this.failed();
-    } else if (frame.type === "paired" && this.pending.length > 0 && target === this.target) {
-      for (const pending of this.pending) this.sendFrame(pending.frame); // after a reconnect
+    } else if (frame.type === "paired") {
+      // The same segment again (a resume): send what was not answered before the drop.
+      for (const pending of this.pending) this.sendFrame(pending.frame);
     }
     this.render();
   }
@@ -164,7 +165,8 @@ export class HistoryShare {
   async share() {
     const chat = this.chat;
     const target = this.target;
-    if (!earlier || !chat?.accepted || !chat.peers || target === null) return;
+    const held = earlier;
+    if (!held || !chat?.accepted || !chat.peers || target === null) return;
     if (this.answer === "sharing" || this.answer === "shared") return;
     const segments = this.unshared();
     if (segments.length === 0) return;
@@ -188,7 +190,7 @@ export class HistoryShare {
           );
           items.push({ conv, seg, wrap: b64urlEncode(wrap) });
         }
-        const { locator } = earlier;
+        const { locator } = held;
         const frame = { type: "share_history", conv: chat.conv, locator, segments: items };
         frames.push({ frame, shared: items.map(({ conv, seg }) => `${device.id}|${conv}|${seg}`) });
       }
@@ -198,7 +200,7 @@ export class HistoryShare {
     }
     // Sealing is asynchronous: if the chat moved to another counsellor meanwhile (or ended),
     // send nothing: those wraps are for a device that no longer holds this chat.
-    if (session.exiting || this.target !== target || !this.chat?.accepted || !earlier) {
+    if (session.exiting || this.target !== target || !this.chat?.accepted || earlier !== held) {
       if (this.answer === "sharing") this.failed();
       return;
     }
