@@ -39,6 +39,10 @@ ROLL_UP_INTERVAL = 60.0
 #: it is further back than PROMPT_POSITIONS (those near the front are told every move at once).
 WAITING_REFRESH = 5.0
 PROMPT_POSITIONS = 20
+#: Shortest time between two position passes. A pass over 5,000 waiting costs tens of
+#: milliseconds; with 20 joins a second, one pass per join would take the whole event loop and
+#: starve pairing (PERFORMANCE.md P-4).
+POSITIONS_INTERVAL = 0.25
 
 
 class Dispatcher:
@@ -154,9 +158,14 @@ class Dispatcher:
                 self.queue_changed()
 
     async def _positions_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        last_pass = -POSITIONS_INTERVAL
         while True:
             await self._positions_wanted.wait()
+            # At most one pass per POSITIONS_INTERVAL: the changes meanwhile join the next one.
+            await asyncio.sleep(max(0.0, last_pass + POSITIONS_INTERVAL - loop.time()))
             self._positions_wanted.clear()
+            last_pass = loop.time()
             if not self._watchers:
                 continue
             try:
