@@ -190,6 +190,7 @@ class StaffConsole {
             "The server does not know this device any more. Reload the page to register it again.";
         }
         for (const chat of [...this.chats.values()]) {
+          chat.transfer.reconnected();
           // Handed over or ended while this console was away: its keys go now.
           if (chat.open && !frame.conversations.some((info) => info.conv === chat.conv)) {
             chat.gone();

@@ -228,9 +228,19 @@ export class TransferControl {
     this.status.textContent = text;
   }
 
+  /** The socket came back: an answer to a pending request may have been lost with it. */
+  reconnected() {
+    if (!this.pending) return;
+    this.done(
+      "The connection was lost. A transfer you asked for may still be waiting for an answer; " +
+        "asking again says so.",
+    );
+  }
+
   /** The chat ended: no transfer any more. */
   disable() {
     this.hide();
+    this.pending = false;
     this.openButton.disabled = true;
   }
 }

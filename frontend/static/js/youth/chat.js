@@ -490,9 +490,12 @@ class YouthChat {
   sendText(text) {
     const item = this.transcript.addMessage("You", text, { own: true });
     item.classList.add("message-pending");
+    // The segment it was written in: a handover queued ahead of it must not move it into a
+    // segment whose acceptance is not verified yet.
+    const { sender, key } = this;
     this.chain = this.chain
       .then(async () => {
-        const envelope = await this.sender.textEnvelope(this.key, text);
+        const envelope = await sender.textEnvelope(key, text);
         this.pending.set(`${envelope.inst}|${envelope.seq}`, { envelope, item });
         this.send({ type: "envelope", envelope });
       })
