@@ -266,6 +266,20 @@ async def share_history(session: AsyncSession, frame: ShareHistory, now: float) 
     current = await current_segment(session, frame.conv)
     if current is None or current.wrap_c is None:
         raise ProtocolError("wrong_state", "send the keys of this conversation first")
+    if current.seg != frame.seg:
+        raise ProtocolError(
+            "wrong_state", "the chat has moved to another counsellor: ask the young person again"
+        )
+    granted = set(
+        (
+            await session.execute(
+                select(HistoryGrant.from_conv_id, HistoryGrant.seg).where(
+                    HistoryGrant.conv_id == frame.conv,
+                    HistoryGrant.device_id == current.device.device_id,
+                )
+            )
+        ).tuples()
+    )
     for item in frame.segments:
         filed = (
             await session.execute(
@@ -278,6 +292,9 @@ async def share_history(session: AsyncSession, frame: ShareHistory, now: float) 
         ).first()
         if filed is None or item.conv == frame.conv:
             raise ProtocolError("bad_keys", "no earlier segment is filed under this return code")
+        if (item.conv, item.seg) in granted:
+            continue  # a resend after a dropped connection
+        granted.add((item.conv, item.seg))
         session.add(
             HistoryGrant(
                 conv_id=frame.conv,

@@ -282,6 +282,7 @@ class ShareHistory:
     """A returning young person lets the current counsellor read earlier conversations."""
 
     conv: str
+    seg: int  # the current segment, whose device the wraps are sealed to
     locator: str
     segments: tuple[SharedSegment, ...]
 
@@ -520,7 +521,12 @@ def _parse_share_history(obj: dict[str, Any]) -> ShareHistory:
                 wrap=_bytes_field(item, "wrap", SEALED_KEY_BYTES),
             )
         )
-    return ShareHistory(conv=conv, locator=_bytes_field(obj, "locator", 16), segments=tuple(shared))
+    return ShareHistory(
+        conv=conv,
+        seg=_seg_field(obj),
+        locator=_bytes_field(obj, "locator", 16),
+        segments=tuple(shared),
+    )
 
 
 def _parse_undecryptable(obj: dict[str, Any]) -> Undecryptable:

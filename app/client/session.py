@@ -251,7 +251,13 @@ class YouthClient(_Base):
         ]
         locator = b64.encode(returncode.locator(returncode.normalise_code(code)))
         await self.send(
-            {"type": "share_history", "conv": self.conv, "locator": locator, "segments": segments}
+            {
+                "type": "share_history",
+                "conv": self.conv,
+                "seg": self.sender.seg,
+                "locator": locator,
+                "segments": segments,
+            }
         )
         return await self.expect("history_shared")
 

@@ -404,3 +404,22 @@ async def test_a_returning_young_person_shares_history_only_by_consent(server: S
         await again.connect(await staff_login(server, account))
         await again.expect("history")
         assert again.history[new_conv] == [("Y", "last time")]
+
+
+async def test_a_share_sealed_for_an_earlier_segment_is_refused(server: Server) -> None:
+    async with Harness(server) as h:
+        staff, youth, conv = await _connected_pair(h)
+        await asyncio.gather(staff.wait_keys(conv), youth.wait_connected())
+        stale = {
+            "type": "share_history",
+            "conv": conv,
+            "seg": 1,  # not the current segment
+            "locator": b64.encode(os.urandom(16)),
+            "segments": [
+                {"conv": b64.encode(os.urandom(16)), "seg": 0, "wrap": b64.encode(os.urandom(113))}
+            ],
+        }
+        await youth.send(stale)
+        await expect_error(youth, "wrong_state")
+        await youth.send({**stale, "seg": 0})
+        await expect_error(youth, "bad_keys")

@@ -191,7 +191,15 @@ export class HistoryShare {
           items.push({ conv, seg, wrap: b64urlEncode(wrap) });
         }
         const { locator } = held;
-        const frame = { type: "share_history", conv: chat.conv, locator, segments: items };
+        // `seg` names the segment (and so the device) the wraps are sealed for: the server
+        // refuses them if the chat has moved on to another counsellor meanwhile.
+        const frame = {
+          type: "share_history",
+          conv: chat.conv,
+          seg: chat.seg,
+          locator,
+          segments: items,
+        };
         frames.push({ frame, shared: items.map(({ conv, seg }) => `${device.id}|${conv}|${seg}`) });
       }
     } catch {
