@@ -198,6 +198,10 @@ async def history(session: AsyncSession, locator: str) -> list[dict[str, Any]]:
                     "wrap": wrap.wrap,
                     "sig_public_key": None if device is None else device.sig_public_key,
                     "accept_sig": None if seg_row is None else seg_row.accept_sig,
+                    # The certificate of the device that accepted, and when the segment was
+                    # sealed (certificates expire; a transcript is read later).
+                    "device": None if device is None else device.as_dict(),
+                    "sealed_at": None if seg_row is None else int(seg_row.created_at),
                 }
             )
         envelopes = (

@@ -221,6 +221,20 @@ class YouthClient(_Base):
                     key,
                     b64.decode(seg["accept_sig"]),
                 )
+                if self.service_key is not None:
+                    device = seg["device"]
+                    certs.verify_device_cert(
+                        self.service_key,
+                        b64.decode(device["staff_id"]),
+                        b64.decode(device["device_id"]),
+                        b64.decode(device["hpke_public_key"]),
+                        b64.decode(device["sig_public_key"]),
+                        int(device["not_after"]),
+                        b64.decode(device["certificate"]),
+                        min(int(seg["sealed_at"]), int(device["not_after"]) - 1),
+                    )
+                    if device["sig_public_key"] != seg["sig_public_key"]:
+                        raise certs.VerificationError("the acceptance key is not the device's")
                 keys[seg["seg"]] = key
             texts = [
                 (e["role"], open_text(keys[e["seg"]], parse_envelope(e)))

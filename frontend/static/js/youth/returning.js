@@ -12,7 +12,9 @@ import {
   normaliseCode,
   unwrapWithCode,
 } from "../crypto/returncode.js";
+import { verifyAcceptance, verifyDeviceCert } from "../crypto/certs.js";
 import { openText } from "../chat/envelopes.js";
+import { pinnedServiceKey } from "./keys.js";
 import { Transcript } from "../chat/transcript.js";
 import { rememberEarlier } from "./history-share.js";
 import { session } from "./session.js";
@@ -93,6 +95,7 @@ class Returning {
     const conversations = found.conversations ?? [];
     this.field.value = "";
     this.status.textContent = "Opening your conversation on this device…";
+    this.unverified = false;
     const keks = new Map(); // salt -> KEK: PBKDF2 is slow, a salt is shared by nothing else
     const opened = []; // {conv, keys}: held by youth/history-share.js, to share only on a yes
     for (const conversation of conversations) {
@@ -129,6 +132,13 @@ class Returning {
       "This is your earlier conversation, shown on this device only. It is not saved here: " +
       "if you reload or leave this page, it is forgotten and you need your code again. " +
       "If you start a new chat on this page, you will be asked whether the counsellor may read it.";
+    if (this.unverified) {
+      this.transcript.addNotice(
+        "Part of this conversation could not be checked as accepted by a counsellor of the " +
+          "centre. The messages themselves could only be written by you or the counsellor.",
+        "error",
+      );
+    }
   }
 
   async segmentKeys(code, conversation, keks) {
@@ -148,9 +158,44 @@ class Returning {
         keys.set(segment.seg, key);
       } catch {
         // That segment's messages are shown as not decryptable.
+        continue;
       }
+      if (!(await this.accepted(conv, segment, keys.get(segment.seg)))) this.unverified = true;
     }
     return keys;
+  }
+
+  /**
+   * Whether a certified counsellor device accepted this segment (CRYPTO.md §3). K itself is
+   * authentic whatever the answer (only this code opens its wrap), so the messages are still
+   * shown; a failure is said plainly.
+   */
+  async accepted(conv, segment, key) {
+    const device = segment.device;
+    if (!device || !segment.accept_sig) return false;
+    try {
+      const notAfter = device.not_after;
+      await verifyDeviceCert(
+        pinnedServiceKey(),
+        b64urlDecode(device.staff_id),
+        b64urlDecode(device.device_id),
+        b64urlDecode(device.hpke_public_key),
+        b64urlDecode(device.sig_public_key),
+        notAfter,
+        b64urlDecode(device.certificate),
+        Math.min(segment.sealed_at ?? notAfter, notAfter - 1),
+      );
+      await verifyAcceptance(
+        b64urlDecode(device.sig_public_key),
+        conv,
+        segment.seg,
+        key,
+        b64urlDecode(segment.accept_sig),
+      );
+      return true;
+    } catch {
+      return false;
+    }
   }
 }
 
