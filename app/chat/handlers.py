@@ -183,14 +183,22 @@ class SocketHandler(abc.ABC):
         except Exception as exc:
             raise _unavailable() from exc
         if closed:
-            publish_closed(self.state, conv_id, by=self.role, reason=reason)
+            publish_closed(
+                self.state, conv_id, by=self.role, reason=reason, offer_to=closed.offer_to
+            )
 
 
-def publish_closed(state: AppState, conv_id: str, *, by: str, reason: str) -> None:
-    """Tell both sides (in every process) that a conversation ended, and free the capacity."""
+def publish_closed(
+    state: AppState, conv_id: str, *, by: str, reason: str, offer_to: str | None = None
+) -> None:
+    """Tell both sides (in every process) that a conversation ended, and free the capacity;
+    a colleague it was being offered to sees the offer withdrawn."""
     who = "youth" if by == "Y" else "counsellor"
     frame = protocol.dumps({"type": "closed", "conv": conv_id, "by": who, "reason": reason})
     state.broker.publish(conv_channel(conv_id), closed_event(frame))
+    if offer_to is not None:
+        withdrawn = {"t": "offer_withdrawn", "conv": conv_id, "reason": "closed"}
+        state.broker.publish(staff_channel(offer_to), json.dumps(withdrawn))
     state.dispatcher.request_match()
 
 

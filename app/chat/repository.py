@@ -78,7 +78,14 @@ async def close_conversation(session: AsyncSession, conv_id: str, by: str, now: 
     query = (
         update(Conversation)
         .where(Conversation.id == conv_id, Conversation.status.in_(("open", "requeued")))
-        .values(status="closed", closed_at=now, closed_by=by)
+        .values(
+            status="closed",
+            closed_at=now,
+            closed_by=by,
+            offer_to=None,
+            offer_expires_at=None,
+            offer_skill=None,
+        )
     )
     return bool((await session.execute(query)).rowcount)  # type: ignore[attr-defined]
 

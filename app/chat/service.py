@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat import repository as repo
+from app.models import Conversation
 from app.staff import repository as staff_repo
 from app.triage import repository as ticket_repo
 
 
-async def close(session: AsyncSession, conv_id: str, *, by: str, now: float) -> bool:
-    """Close an open conversation and end its ticket; False if it was already closed.
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """A conversation was closed; a warm transfer offered to ``offer_to`` ended with it."""
 
-    After commit the caller must publish the close on ``conv:<id>`` and request matching
-    (the counsellor has capacity again).
+    offer_to: str | None
+
+
+async def close(session: AsyncSession, conv_id: str, *, by: str, now: float) -> Closed | None:
+    """Close an open (or requeued) conversation and end its ticket; None if already closed.
+
+    After commit the caller must publish the close (``publish_closed``, which also withdraws a
+    pending offer) and request matching (the counsellor has capacity again).
     """
     info = await repo.conversation(session, conv_id)
+    conv = await session.get(Conversation, conv_id)
+    offer_to = None if conv is None else conv.offer_to
     if info is None or not await repo.close_conversation(session, conv_id, by, now):
-        return False
+        return None
     await ticket_repo.end_ticket(session, info.ticket_id, "ended", now)
     await staff_repo.touch_idle(session, info.staff_id, now)
-    return True
+    return Closed(offer_to=offer_to)

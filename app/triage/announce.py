@@ -23,6 +23,7 @@ def announce(broker: Broker, change: Change, *, note: str | None = None) -> None
             "language": change.language,
             "urgent": change.urgent,
             "expires_at": change.expires_at,
+            "from": change.from_alias,
             "note": note,
         }
         broker.publish(staff_channel(change.to_id), json.dumps(offer))

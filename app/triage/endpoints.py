@@ -56,16 +56,18 @@ async def leave(body: LeaveRequest, request: Request, response: Response) -> Non
             ticket = await service.resume(session, token_digest(body.ticket))
         except NotFound:
             raise NotFound("no such ticket") from None
-        closed_conv = None
+        closed_conv, closed = None, None
         conv = ticket.conversation
         if conv is not None and conv.status in ("open", "requeued"):
             # A chat, or one waiting again after a transfer: ending it ends the ticket too.
-            if await chat_service.close(session, conv.id, by="Y", now=now):
+            closed = await chat_service.close(session, conv.id, by="Y", now=now)
+            if closed is not None:
                 closed_conv = conv.id
         elif ticket.status == "waiting":
             await service.leave(session, ticket.ticket_id, now)
     if closed_conv is not None:
-        publish_closed(state, closed_conv, by="Y", reason="left")
+        offer_to = None if closed is None else closed.offer_to
+        publish_closed(state, closed_conv, by="Y", reason="left", offer_to=offer_to)
     state.dispatcher.queue_changed()
     response.headers["Clear-Site-Data"] = '"cache", "storage"'
 

@@ -55,6 +55,7 @@ class Change:
     from_id: str
     to_id: str | None = None
     to_alias: str | None = None
+    from_alias: str | None = None
     reason: str | None = None
     expires_at: float | None = None
     kind_of_queue: str = "youth"
@@ -124,6 +125,7 @@ def _change(
     to_alias: str | None = None,
     reason: str | None = None,
     expires_at: float | None = None,
+    from_alias: str | None = None,
 ) -> Change:
     return Change(
         kind=kind,
@@ -134,6 +136,7 @@ def _change(
         to_alias=to_alias,
         reason=reason,
         expires_at=expires_at,
+        from_alias=from_alias,
         kind_of_queue=ticket.kind,
         language=ticket.language,
         urgent=ticket.urgent,
@@ -190,6 +193,7 @@ async def request(
             conv.offer_to, conv.offer_expires_at = to_id, expires_at
             conv.offer_skill = None if queue is None else queue.skill
             to = await _staff(session, to_id)
+            sender = await _staff(session, staff_id)
             return _change(
                 "offered",
                 conv,
@@ -198,6 +202,7 @@ async def request(
                 to_id=to_id,
                 to_alias=to.alias,
                 expires_at=expires_at,
+                from_alias=sender.alias,
             )
         case transfers.Handover(to_id=to_id):
             return await _hand_over(session, conv, ticket, to_id, now)

@@ -223,3 +223,20 @@ async def test_a_requeued_young_person_can_resume_and_leave(server: Server) -> N
         last.ticket = youth.ticket
         await last.send({"type": "resume", "ticket": youth.ticket})
         assert (await last.expect("ended"))["type"] == "ended"
+
+
+async def test_closing_a_chat_withdraws_its_pending_offer(server: Server) -> None:
+    async with Harness(server) as h:
+        language = unique_language()
+        first, second = await _team(h, 2, language)
+        youth, conv = await _connected(h, first, language)
+        assert second.credentials is not None
+        await first.transfer(conv, mode="warm", to_staff=second.credentials.staff_id)
+        offer = await second.expect("offer")
+        assert offer["from"] == "C0"  # the sender's alias, for the colleague deciding
+        await youth.send({"type": "close"})
+        await youth.expect("closed")
+        withdrawn = await second.expect("offer_withdrawn")
+        assert (withdrawn["conv"], withdrawn["reason"]) == (conv, "closed")
+        await second.answer_offer(conv, accept=True)
+        assert (await expect_error(second, "transfer_refused"))["reason"] == "no_offer"

@@ -9,12 +9,13 @@ golden file ``tests/vectors/v1.json``:
 - ``hpke``: HPKE base mode, DHKEM(P-256, HKDF-SHA256), HKDF-SHA256, AES-GCM (RFC 9180);
 - ``sign``: ECDSA P-256 SHA-256 with raw ``r ‖ s`` signatures;
 - ``certs``: device and period certificates, sealed segment keys, acceptances (§2, §3);
-- ``returncode``: return codes, their locator, KEK and wrap of the segment key (§3).
+- ``returncode``: return codes, their locator, KEK and wrap of the segment key (§3);
+- ``note``: a warm transfer's handoff note, sealed to the colleague's device (§5).
 
 The message layer is re-exported here, as it was when this package was a single module.
 """
 
-from app.client.crypto import certs, hpke, returncode, sign
+from app.client.crypto import certs, hpke, note, returncode, sign
 from app.client.crypto.message import (
     CS,
     MAX_JSON_BYTES,
@@ -53,6 +54,7 @@ __all__ = [
     "message_iv",
     "message_key",
     "nonce",
+    "note",
     "pad",
     "returncode",
     "sign",
