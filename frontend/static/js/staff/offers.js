@@ -31,8 +31,9 @@ export class Offers {
     card.dataset.conv = frame.conv;
     const kind = KIND_NAMES[frame.kind] ?? frame.kind;
     const urgent = frame.urgent ? " — URGENT: in danger now" : "";
+    const who = typeof frame.from === "string" && frame.from ? frame.from : "A colleague";
     card.querySelector("[data-offer-title]").textContent =
-      `A colleague offers you a chat — ${kind}, ${frame.language}${urgent}`;
+      `${who} offers you a chat — ${kind}, ${frame.language}${urgent}`;
     if (frame.urgent) card.classList.add("urgent");
     const until = new Date(Number(frame.expires_at) * 1000);
     card.querySelector("[data-offer-expires]").textContent =
@@ -93,6 +94,7 @@ export class Offers {
       declined: "You declined the offered chat.",
       expired: "An offered chat went back to your colleague: it was not answered in time.",
       target_gone: "An offered chat went back to your colleague: you were off duty.",
+      closed: "An offered chat ended before you answered.",
     };
     this.say(why[frame.reason] ?? "An offered chat was withdrawn.");
   }
