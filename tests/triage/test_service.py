@@ -274,3 +274,31 @@ async def test_recent_durations_feed_the_estimate(engine: AsyncEngine) -> None:
         # Oldest close first: the 300 s chat ended (at +310) before the 600 s one (at +600).
         assert await repo.recent_durations(session, 50) == [300.0, 600.0]
         assert await repo.recent_durations(session, 1) == [600.0]
+
+
+async def test_staff_organisation_is_a_checked_routing_attribute(engine: AsyncEngine) -> None:
+    from app.staff import service as staff_service
+
+    async def add(username: str, organisation: str) -> str:
+        async with transaction(make_sessionmaker(engine)) as session:
+            created = await staff_service.add_staff(
+                session,
+                username=username,
+                alias="Ali",
+                password="correct horse battery staple 42",
+                role="counsellor",
+                languages=["sv"],
+                skills=["youth", "police"],
+                capacity=2,
+                organisation=organisation,
+                now=NOW,
+            )
+        return created.staff_id
+
+    staff_id = await add("polis", "police")
+    async with make_sessionmaker(engine)() as session:
+        staff = await session.get(Staff, staff_id)
+    assert staff is not None
+    assert staff.organisation == "police"
+    with pytest.raises(ValueError, match="organisation: one of"):
+        await add("other", "school")
