@@ -16,6 +16,7 @@ from app.security.dependencies import (
     staff_for_change,
 )
 from app.security.schemas import LoginRequest, SessionInfo
+from app.staff import repository as staff_repo
 from app.state import get_state
 from app.triage.channels import staff_channel
 
@@ -84,6 +85,12 @@ async def logout(
     state = get_state(request)
     async with transaction(state.sessionmaker) as session:
         await service.logout(session, current.record)
+        # Logging out ends the shift: no new chats for someone who left (open ones stay theirs).
+        off = await staff_repo.set_duty(session, current.staff.id, False, state.clock())
+    if off:
+        state.broker.publish(
+            staff_channel(current.staff.id), json.dumps({"t": "duty", "on": False})
+        )
     # Close this session's console sockets, in every process.
     state.broker.publish(
         staff_channel(current.staff.id),

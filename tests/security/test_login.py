@@ -190,6 +190,8 @@ async def test_logout_needs_csrf_then_ends_the_session_and_its_sockets(served: S
     console, bystander = CounsellorClient(served.base_url), CounsellorClient(served.base_url)
     await console.connect(credentials)
     await bystander.connect(other)
+    await console.duty(True)
+    assert (await bystander.expect("duty"))["on"] is True
     try:
         for headers, origin in [
             ({}, True),
@@ -217,7 +219,9 @@ async def test_logout_needs_csrf_then_ends_the_session_and_its_sockets(served: S
 
         me = await _request(served, "GET", "/staff/api/me", cookie=cookie)
         assert me.status_code == 401
-        # The other session is untouched: its console still answers.
+        # Logging out ended the shift, which every console of the account hears...
+        assert (await bystander.expect("duty"))["on"] is False
+        # ...and the other session is untouched: its console still answers.
         assert (await bystander.duty(False))["on"] is False
     finally:
         await asyncio.gather(console.close(), bystander.close(), return_exceptions=True)
