@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,7 +19,7 @@ from app.chat.broker import Broker, Unsubscribe
 from app.db import snapshot, transaction
 from app.kit.clock import Clock
 from app.staff import shifts
-from app.triage import handover, service, stats_service, waits
+from app.triage import engine, handover, service, stats_service, waits
 from app.triage import repository as repo
 from app.triage.announce import announce
 from app.triage.channels import QUEUE_CHANNEL, staff_channel, ticket_channel
@@ -178,22 +178,42 @@ class Dispatcher:
                 await asyncio.sleep(1.0)
                 self._positions_wanted.set()
                 continue
-            places = standings(
-                tickets, counsellors, waits.mean_duration(durations), wanted=self._watchers
+            places = engine.positions(tickets)
+            now = loop.time()
+            # Ranges only for the sockets this pass may tell (see _push): computing one for each
+            # of 5,000 waiting costs more than reading them.
+            due = [t for t in self._watchers if self._due(t, places.get(t), now)]
+            found = standings(
+                tickets, counsellors, waits.mean_duration(durations), wanted=due, places=places
             )
-            self._push(places)
+            self._push(found, still_waiting=places.keys())
 
-    def _push(self, places: dict[int, Standing]) -> None:
+    def _due(self, ticket_id: int, place: engine.Place | None, now: float) -> bool:
+        """Whether ``_push`` could tell this watcher anything now (it still waits, and it is new,
+        near the front, or not told for ``WAITING_REFRESH``)."""
+        return place is not None and (
+            ticket_id not in self._last_place
+            or place.position <= PROMPT_POSITIONS
+            or now - self._pushed_at.get(ticket_id, 0.0) >= WAITING_REFRESH
+        )
+
+    def _push(
+        self, places: dict[int, Standing], still_waiting: Collection[int] | None = None
+    ) -> None:
         """Tell each watcher its new standing. At once: a ticket that stopped waiting, a new
         watcher, and a new position or estimate within the first ``PROMPT_POSITIONS`` of a
         queue. Everything else (a longer queue behind, a move far back in the line) at most
         every ``WAITING_REFRESH`` seconds per socket: one frame per waiting socket costs tens of
         microseconds, so 5,000 of them on every change would starve pairing (PERFORMANCE.md P-4).
+        ``still_waiting``: tickets that wait although ``places`` has no standing for them.
         """
         now = asyncio.get_running_loop().time()
         deferred = False
         for ticket_id, handler in list(self._watchers.items()):
             place = places.get(ticket_id)
+            if place is None and still_waiting is not None and ticket_id in still_waiting:
+                deferred = True  # waiting, but not due: its standing was not computed
+                continue
             last = self._last_place.get(ticket_id)
             if place == last:
                 continue

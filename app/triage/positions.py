@@ -24,12 +24,15 @@ def standings(
     counsellors: list[engine.OnDutyCounsellor],
     mean: float | None,
     wanted: Collection[int] | None = None,
+    places: dict[int, engine.Place] | None = None,
 ) -> dict[int, Standing]:
     """The standing of every ticket in ``wanted`` (default: all) that is waiting.
 
     ``mean``: ``waits.mean_duration`` of recent chats (``None``: no data, estimates unknown).
+    ``places``: ``engine.positions(tickets)`` when the caller has it already.
     """
-    places = engine.positions(tickets)
+    if places is None:
+        places = engine.positions(tickets)
     by_id = {t.id: t for t in tickets}
     slots: dict[tuple[str, str | None, str, str | None], tuple[int, int]] = {}
     result: dict[int, Standing] = {}

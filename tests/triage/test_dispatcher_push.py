@@ -53,3 +53,22 @@ async def test_far_back_moves_are_batched(monkeypatch: Any) -> None:
     d._push({2: _standing(20, 39)})  # ticket 1 was paired: told at once, however far back
     assert far[-1] is None
     await d.close()
+
+
+async def test_standings_not_due_are_not_computed_yet_refreshed(monkeypatch: Any) -> None:
+    monkeypatch.setattr(dispatcher_module, "WAITING_REFRESH", 0.05)
+    d = Dispatcher(None, None, lambda: 0.0, setup=SETUP)  # type: ignore[arg-type]
+    loop = asyncio.get_running_loop()
+    told: list[Standing | None] = []
+    d.watch(1, told.append)
+    assert d._due(1, Place(30, 40), loop.time())  # new watcher
+    d._push({1: _standing(30, 40)})
+    assert not d._due(1, Place(29, 39), loop.time())  # far back and just told
+    assert d._due(1, Place(20, 39), loop.time())  # near the front
+    assert not d._due(1, None, loop.time())  # no longer waiting: told by _push, not computed
+    d._push({}, still_waiting={1})  # still waits, not computed: no "None", a refresh is asked
+    assert told == [_standing(30, 40)]
+    d._positions_wanted.clear()
+    await asyncio.wait_for(d._positions_wanted.wait(), 1.0)
+    assert d._due(1, Place(29, 39), loop.time())
+    await d.close()
