@@ -264,9 +264,10 @@ def _envelope_dict(e: Envelope) -> dict[str, Any]:
 
 
 async def share_history(session: AsyncSession, frame: ShareHistory, now: float) -> str:
-    """Store a returning young person's consent: earlier segments' keys sealed to the device of
-    the conversation's current segment. Only segments filed under the same return code (the
-    locator) can be shared. Returns that device's id."""
+    """Store a young person's consent: earlier segments' keys sealed to the device of the
+    conversation's current segment (CRYPTO.md §5). Segments of other conversations must be
+    filed under the return code named by the locator; earlier segments of this conversation
+    (before a transfer) need none. Returns that device's id."""
     current = await current_segment(session, frame.conv)
     if current is None or current.wrap_c is None:
         raise ProtocolError("wrong_state", "send the keys of this conversation first")
@@ -285,17 +286,23 @@ async def share_history(session: AsyncSession, frame: ShareHistory, now: float) 
         ).tuples()
     )
     for item in frame.segments:
-        filed = (
-            await session.execute(
-                select(ReturnWrap.id).where(
-                    ReturnWrap.locator == frame.locator,
-                    ReturnWrap.conv_id == item.conv,
-                    ReturnWrap.seg == item.seg,
+        if item.conv == frame.conv:
+            if item.seg >= current.seg:
+                raise ProtocolError("bad_keys", "only earlier segments of this chat can be shared")
+        else:
+            filed = (
+                await session.execute(
+                    select(ReturnWrap.id).where(
+                        ReturnWrap.locator == frame.locator,
+                        ReturnWrap.conv_id == item.conv,
+                        ReturnWrap.seg == item.seg,
+                    )
                 )
-            )
-        ).first()
-        if filed is None or item.conv == frame.conv:
-            raise ProtocolError("bad_keys", "no earlier segment is filed under this return code")
+            ).first()
+            if filed is None:
+                raise ProtocolError(
+                    "bad_keys", "no earlier segment is filed under this return code"
+                )
         if (item.conv, item.seg) in granted:
             continue  # a resend after a dropped connection
         granted.add((item.conv, item.seg))

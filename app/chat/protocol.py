@@ -283,7 +283,8 @@ class ShareHistory:
 
     conv: str
     seg: int  # the current segment, whose device the wraps are sealed to
-    locator: str
+    #: The return code's locator; None when only earlier segments of this chat are shared.
+    locator: str | None
     segments: tuple[SharedSegment, ...]
 
 
@@ -521,12 +522,8 @@ def _parse_share_history(obj: dict[str, Any]) -> ShareHistory:
                 wrap=_bytes_field(item, "wrap", SEALED_KEY_BYTES),
             )
         )
-    return ShareHistory(
-        conv=conv,
-        seg=_seg_field(obj),
-        locator=_bytes_field(obj, "locator", 16),
-        segments=tuple(shared),
-    )
+    locator = None if obj.get("locator") is None else _bytes_field(obj, "locator", 16)
+    return ShareHistory(conv=conv, seg=_seg_field(obj), locator=locator, segments=tuple(shared))
 
 
 def _parse_undecryptable(obj: dict[str, Any]) -> Undecryptable:

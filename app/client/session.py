@@ -22,7 +22,7 @@ from app.chat.protocol import Envelope, parse_envelope
 from app.client import device as device_mod
 from app.client.crypto import certs, returncode
 from app.client.device import DeviceKeys
-from app.client.envelopes import Sender, envelope_dict, open_text
+from app.client.envelopes import Sender, envelope_dict, open_envelope, open_text
 from app.kit import b64
 
 Stream = tuple[int, str, str]
@@ -244,6 +244,36 @@ class YouthClient(_Base):
             found.append(Earlier(conv["conv"], keys, texts))
         return found
 
+    async def share_earlier_segments(self) -> dict[str, Any]:
+        """With the young person's consent after a transfer: let the current counsellor read
+        this chat's earlier segments (CRYPTO.md §5), sealed to their verified device."""
+        assert self.sender is not None, "connect first"  # noqa: S101
+        assert self.conv is not None, "connect first"  # noqa: S101
+        current = self.sender.seg
+        device_id, hpke_pub = self._devices[current]
+        conv = b64.decode(self.conv)
+        segments = [
+            {
+                "conv": self.conv,
+                "seg": seg,
+                "wrap": b64.encode(
+                    certs.seal_segment_key_to_device(hpke_pub, key, conv, seg, device_id)
+                ),
+            }
+            for seg, key in sorted(self.keys.items())
+            if seg < current
+        ]
+        await self.send(
+            {
+                "type": "share_history",
+                "conv": self.conv,
+                "seg": current,
+                "locator": None,
+                "segments": segments,
+            }
+        )
+        return await self.expect("history_shared")
+
     async def share_history(self, code: str, earlier: list[Earlier]) -> dict[str, Any]:
         """With the young person's consent: seal the earlier segments' keys to the current
         counsellor's device (the one this client verified) and file them under the code."""
@@ -463,11 +493,13 @@ class CounsellorClient(_Base):
             item["seg"]: self.device.open_segment_key(earlier, item["seg"], item["wrap"])
             for item in frame["segments"]
         }
-        self.history[frame["conv"]] = [
-            (e["role"], open_text(keys[e["seg"]], parse_envelope(e)))
-            for e in frame["envelopes"]
-            if e["seg"] in keys
-        ]
+        messages = []
+        for e in frame["envelopes"]:
+            if e["seg"] in keys:
+                body = open_envelope(keys[e["seg"]], parse_envelope(e))
+                if body.get("type") == "text":  # not rekey or other control messages
+                    messages.append((str(e["role"]), str(body["body"])))
+        self.history[frame["conv"]] = messages
 
     async def _unseal(self, item: dict[str, Any]) -> None:
         conv, seg, wrap = item["conv"], item.get("seg"), item.get("wrap")

@@ -212,7 +212,11 @@ def test_a_new_counsellor_after_a_transfer_is_asked_about_again(
     panel_a.get_by_role("button", name="Transfer", exact=True).click()
     wait_paired(later, "Ali")
 
-    expect(consent).to_contain_text("Let the counsellor, Ali, read your earlier conversation?")
+    # Ali is asked about both: the conversation opened with the code, and this chat's part
+    # with Sara (CRYPTO.md §5: resealed only if the young person agrees).
+    expect(consent).to_contain_text(
+        "Let the counsellor, Ali, read your earlier conversation and the earlier part of this chat?"
+    )
     expect(consent).to_contain_text("You let Sara read it; Ali cannot, unless you say yes.")
     yes = consent.get_by_role("button", name="Yes, let Ali read it")
     expect(yes).to_be_visible()
@@ -252,7 +256,7 @@ def test_a_share_unanswered_when_the_connection_drops_is_sent_again(
     consent = later.get_by_role("region", name="Your earlier conversation")
     consent.get_by_role("button", name="Yes, let Sara read it").click()
     _wait_until(later, lambda: len(socket.held) == 1)
-    expect(consent.get_by_role("status")).to_have_text("Sharing your earlier conversation…")
+    expect(consent.get_by_role("status")).to_have_text("Sharing…")
     expect(panel.get_by_role("region", name=TITLE).locator(".history-body")).to_have_text(EARLIER)
 
     socket.hold_types.clear()

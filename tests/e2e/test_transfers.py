@@ -139,6 +139,22 @@ def test_cold_transfer_to_a_colleague_moves_the_chat_to_a_new_segment(
     assert "Är du kvar?" not in staff_a.content()
     assert "Hej, jag heter Ali." not in staff_a.content()
 
+    # The earlier part with Sara reaches Ali only if the young person says yes (CRYPTO.md §5).
+    consent = youth.locator("[data-history-consent]")
+    expect(consent).to_contain_text("Let the counsellor, Ali, read the earlier part of this chat?")
+    assert "Hej, det är jag." not in bodies(panel_b)
+    consent.get_by_role("button", name="Yes, let Ali read it").click()
+    expect(consent).to_contain_text("Shared.")
+    shared = panel_b.locator("[data-shared-history]")
+    expect(shared.get_by_role("heading")).to_have_text(
+        "Earlier part of this chat (shared by the young person)"
+    )
+    expect(shared).to_contain_text("Hej, det är jag.")
+    expect(shared).to_contain_text("Hej, Sara här.")
+    share = next(f for f in socket.sent if f.get("type") == "share_history")
+    assert share["locator"] is None
+    assert [(i["conv"], i["seg"]) for i in share["segments"]] == [(share["conv"], 0)]
+
     # On the wire: a rekey in segment 0 (old key) after the new pairing, new keys for segment
     # 1, and segment 1 sent by a new instance from seq 1.
     paired = [f for f in socket.received if f.get("type") == "paired"]

@@ -73,6 +73,24 @@ async def test_a_cold_transfer_to_a_colleague_starts_a_segment_only_they_can_rea
         assert all(e.seg == 0 for e in first.envelopes)
         assert (conv, 1) not in first.keys
 
+        # The earlier segment only with the young person's consent (CRYPTO.md §5).
+        assert conv not in second.history
+        await youth.share_earlier_segments()
+        await second.expect("history")
+        assert second.history[conv] == [("Y", "before")]
+        # Only earlier segments, never the current or a later one.
+        assert youth.sender is not None
+        await youth.send(
+            {
+                "type": "share_history",
+                "conv": conv,
+                "seg": 1,
+                "locator": None,
+                "segments": [{"conv": conv, "seg": 1, "wrap": "A" * 150 + "w"}],
+            }
+        )
+        await expect_error(youth, "bad_keys")
+
 
 async def test_a_warm_transfer_waits_for_the_colleague(server: Server) -> None:
     async with Harness(server) as h:

@@ -11,6 +11,8 @@ import { openSegmentKeyAsDevice } from "../crypto/certs.js";
 import { openEnvelope } from "../chat/envelopes.js";
 
 const TITLE = "Earlier conversation (shared by the young person)";
+/** After a transfer: this chat's own earlier part, with the counsellors before. */
+const OWN_TITLE = "Earlier part of this chat (shared by the young person)";
 const WHO = { Y: "Young person", C: "Counsellor" };
 
 let sections = 0;
@@ -87,7 +89,7 @@ export async function showSharedHistory(chat, frame, device) {
   section.dataset.sharedHistory = frame.from;
   const heading = document.createElement("h4");
   heading.id = `shared-history-${sections}`;
-  heading.textContent = TITLE;
+  heading.textContent = frame.from === frame.conv ? OWN_TITLE : TITLE;
   section.setAttribute("aria-labelledby", heading.id);
   const log = document.createElement("div");
   log.className = "shared-history-log";

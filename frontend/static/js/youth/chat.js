@@ -277,8 +277,8 @@ class YouthChat {
       default:
         break;
     }
-    const { phase, conv, seg, accepted, peers, alias } = this;
-    this.historyShare.update(frame, { phase, conv, seg, accepted, peers, alias });
+    const { phase, conv, seg, accepted, peers, alias, keys } = this;
+    this.historyShare.update(frame, { phase, conv, seg, accepted, peers, alias, keys });
   }
 
   async paired(frame) {

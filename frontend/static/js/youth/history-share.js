@@ -66,7 +66,7 @@ export class HistoryShare {
     this.yes = region?.querySelector("[data-history-yes]");
     this.no = region?.querySelector("[data-history-no]");
     this.status = region?.querySelector("[data-history-status]");
-    this.chat = null; // the chat's latest {phase, conv, seg, accepted, peers, alias}
+    this.chat = null; // the chat's latest {phase, conv, seg, accepted, peers, alias, keys}
     this.before = null; // the alias of the counsellor it was shared with before a transfer
     this.target = null; // "conv|seg": the segment (and so the device) the question is about
     this.answer = null; // null (not answered: no), "no", "sharing", "shared"
@@ -110,19 +110,37 @@ export class HistoryShare {
     this.render();
   }
 
-  /** The earlier segments not yet shared with the current device, as [{conv, seg, key}]. */
+  /**
+   * The earlier segments not yet shared with the current device, as [{conv, seg, key}]: those
+   * of conversations opened with a return code, and (after a transfer) this chat's own earlier
+   * segments, sealed to the counsellors before (CRYPTO.md §5: resealed only if the young
+   * person agrees).
+   */
   unshared() {
     const chat = this.chat;
-    if (!earlier || !chat?.peers) return [];
+    if (!chat?.peers) return [];
     const device = chat.peers.device.id;
     const out = [];
-    for (const { conv, keys } of earlier.conversations) {
+    for (const { conv, keys } of earlier?.conversations ?? []) {
       if (conv === chat.conv) continue; // the code of this very chat
       for (const [seg, key] of keys) {
         if (!this.sharedWith.has(`${device}|${conv}|${seg}`)) out.push({ conv, seg, key });
       }
     }
+    for (const [seg, key] of chat.keys ?? []) {
+      if (seg < chat.seg && !this.sharedWith.has(`${device}|${chat.conv}|${seg}`)) {
+        out.push({ conv: chat.conv, seg, key });
+      }
+    }
     return out;
+  }
+
+  /** What the question is about, in words. */
+  subject(segments) {
+    const own = segments.some((s) => s.conv === this.chat.conv);
+    const other = segments.some((s) => s.conv !== this.chat.conv);
+    if (own && other) return "your earlier conversation and the earlier part of this chat";
+    return own ? "the earlier part of this chat" : "your earlier conversation";
   }
 
   render() {
@@ -134,15 +152,18 @@ export class HistoryShare {
     this.region.hidden = !asking;
     if (!asking) return;
     const alias = chat.alias;
+    const pending = this.unshared();
+    if (pending.length > 0) this.about = this.subject(pending);
+    const about = this.about ?? "your earlier conversation";
     if (this.answer === "shared") {
-      this.question.textContent = `${alias} can now read your earlier conversation.`;
+      this.question.textContent = `${alias} can now read ${about}.`;
     } else {
       const before =
         this.before && this.before !== alias
           ? `You let ${this.before} read it; ${alias} cannot, unless you say yes. `
           : "";
       this.question.textContent =
-        `Let the counsellor, ${alias}, read your earlier conversation? ${before}` +
+        `Let the counsellor, ${alias}, read ${about}? ${before}` +
         `If you say yes, ${alias} can read all of it, and you cannot take that back. ` +
         "If you say no, nothing is shared.";
     }
@@ -156,7 +177,7 @@ export class HistoryShare {
     if (this.answer !== null) return;
     this.answer = "no";
     this.status.textContent =
-      `Not shared: ${this.chat.alias} cannot read your earlier conversation. ` +
+      `Not shared: ${this.chat.alias} cannot read ${this.about ?? "it"}. ` +
       "You can still change your mind during this chat.";
     this.render();
   }
@@ -166,12 +187,12 @@ export class HistoryShare {
     const chat = this.chat;
     const target = this.target;
     const held = earlier;
-    if (!held || !chat?.accepted || !chat.peers || target === null) return;
+    if (!chat?.accepted || !chat.peers || target === null) return;
     if (this.answer === "sharing" || this.answer === "shared") return;
     const segments = this.unshared();
     if (segments.length === 0) return;
     this.answer = "sharing";
-    this.status.textContent = "Sharing your earlier conversation…";
+    this.status.textContent = "Sharing…";
     this.render();
     const { device } = chat.peers; // verified against the pinned service key (youth/keys.js)
     const frames = [];
@@ -190,7 +211,8 @@ export class HistoryShare {
           );
           items.push({ conv, seg, wrap: b64urlEncode(wrap) });
         }
-        const { locator } = held;
+        // No locator when only this chat's own earlier segments are shared.
+        const locator = held?.locator ?? null;
         // `seg` names the segment (and so the device) the wraps are sealed for: the server
         // refuses them if the chat has moved on to another counsellor meanwhile.
         const frame = {
@@ -223,14 +245,14 @@ export class HistoryShare {
     if (this.pending.length > 0) return;
     this.answer = "shared";
     this.status.textContent =
-      `Shared. ${this.chat.alias} can now read your earlier conversation. ` +
+      `Shared. ${this.chat.alias} can now read ${this.about ?? "it"}. ` +
       "It was sent encrypted to their device only.";
   }
 
   failed() {
     this.pending = [];
     this.answer = null;
-    this.status.textContent = "Your earlier conversation could not be shared. You can try again.";
+    this.status.textContent = "It could not be shared. You can try again.";
     this.render();
   }
 
