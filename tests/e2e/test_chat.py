@@ -40,8 +40,9 @@ def test_youth_and_counsellor_chat(
     # Both directions: the payload is text, never markup (SECURITY R-14).
     send(youth, XSS)
     send(staff, XSS, panel)
-    expect(panel.locator(".message-body").last).to_have_text(XSS)
-    expect(youth.locator(".message-body").last).to_have_text(XSS)
+    # Each side shows its own copy at once and the other's when it arrives: wait for both.
+    expect(panel.locator(".message-body").filter(has_text=XSS)).to_have_count(2)
+    expect(youth.locator(".message-body").filter(has_text=XSS)).to_have_count(2)
     assert bodies(panel).count(XSS) == 2
     assert bodies(youth).count(XSS) == 2
     for page in (youth, staff):

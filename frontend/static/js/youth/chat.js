@@ -32,6 +32,8 @@ class YouthChat {
     this.emergency = root.querySelector("[data-emergency]");
     this.queue = root.querySelector("[data-queue]");
     this.queueStatus = root.querySelector("[data-queue-status]");
+    this.queueEstimate = root.querySelector("[data-queue-estimate]");
+    this.helplines = root.querySelector("[data-helplines]");
     this.leaveButton = root.querySelector("[data-leave-queue]");
     this.conversation = root.querySelector("[data-conversation]");
     this.chatWith = root.querySelector("[data-chat-with]");
@@ -75,6 +77,9 @@ class YouthChat {
     this.ownInsts = new Set(); // every instance this page sent with (one per segment)
     this.aliases = new Map(); // seg -> the counsellor's alias in that segment
     this.streams = new Streams();
+    if (this.leaveButton) this.leaveButton.hidden = false;
+    if (this.helplines) this.helplines.hidden = true;
+    if (this.queueEstimate) this.queueEstimate.textContent = "";
     this.pending = new Map(); // "inst|seq" -> {envelope, item}: sent, not yet acknowledged
     this.acked = new Map(); // inst -> highest acknowledged seq
     this.segOf = new Map(); // inst -> its segment, for the sync cursors
@@ -199,10 +204,12 @@ class YouthChat {
         break;
       case "position": {
         const place = `You are number ${frame.position} in the queue (${frame.waiting} waiting).`;
+        const wait = waitText(frame.estimate);
         if (this.phase === "requeued") {
-          this.chatStatus.textContent = `Your chat is being passed to another counsellor. ${place}`;
+          this.chatStatus.textContent = `Your chat is being passed to another counsellor. ${place} ${wait}`;
         } else {
           this.queueStatus.textContent = place;
+          this.queueEstimate.textContent = wait;
         }
         break;
       }
@@ -524,10 +531,13 @@ class YouthChat {
     const message = frame.message || "Something went wrong.";
     // Our keys or return wrap were stored before (a resend after a reconnect): all is well.
     if (frame.code === "keys_exist" && this.key) return;
-    if (["queue_full", "too_many_joins"].includes(frame.code)) {
+    if (REFUSALS.includes(frame.code)) {
       this.phase = "ended";
       session.ticket = null;
-      this.queueStatus.textContent = message;
+      this.queueStatus.textContent = refusalText(frame);
+      this.queueEstimate.textContent = "";
+      this.leaveButton.hidden = true;
+      this.showHelplines(frame.helplines);
     } else if (frame.code === "replaced") {
       this.phase = "ended";
       this.status("This chat was opened somewhere else.");
@@ -536,6 +546,26 @@ class YouthChat {
     } else {
       this.queueStatus.textContent = message;
     }
+  }
+
+  /** The other helplines a refusal names (PROTOCOL.md §5): text only, phone numbers as links. */
+  showHelplines(helplines) {
+    const list = this.helplines.querySelector("[data-helpline-list]");
+    list.replaceChildren();
+    for (const line of Array.isArray(helplines) ? helplines : []) {
+      if (typeof line?.name !== "string") continue;
+      const item = document.createElement("li");
+      item.append(document.createTextNode(line.name));
+      if (typeof line.phone === "string" && /^[+0-9 ()-]{2,32}$/.test(line.phone)) {
+        const call = document.createElement("a");
+        call.href = `tel:${line.phone.replace(/[^+0-9]/g, "")}`;
+        call.textContent = line.phone;
+        item.append(": ", call);
+      }
+      if (typeof line.hours === "string" && line.hours) item.append(` (${line.hours})`);
+      list.append(item);
+    }
+    this.helplines.hidden = list.childElementCount === 0;
   }
 
   /** The quick exit: drop the socket and every key and message from memory. */
@@ -547,6 +577,29 @@ class YouthChat {
     this.reset();
     this.transcript.clear();
   }
+}
+
+/** Refusals at the door: the chat cannot take this young person now (PROTOCOL.md §5). */
+const REFUSALS = ["queue_full", "too_many_joins", "closed", "no_one_on_duty"];
+
+/** An honest wait: a range, never a promise, or a plain "we cannot say". */
+function waitText(estimate) {
+  if (!estimate || typeof estimate.min_seconds !== "number") {
+    return "We cannot estimate the wait right now.";
+  }
+  const low = Math.max(1, Math.round(estimate.min_seconds / 60));
+  const high = Math.max(low, Math.round(estimate.max_seconds / 60));
+  return low === high
+    ? `Estimated wait: about ${low} min.`
+    : `Estimated wait: about ${low}–${high} min.`;
+}
+
+function refusalText(frame) {
+  const base = frame.message || "The chat cannot take you right now.";
+  if (frame.code !== "closed" || typeof frame.next_opening !== "number") return base;
+  const at = new Date(frame.next_opening * 1000);
+  const when = at.toLocaleString([], { weekday: "long", hour: "2-digit", minute: "2-digit" });
+  return `${base}. The chat opens again ${when}.`;
 }
 
 for (const root of document.querySelectorAll('[data-module="youth-chat"]')) {
