@@ -75,7 +75,9 @@ def add_keys_parser(sub: Any) -> None:
         "destroy-period", help="zero-fill and remove a period's private key; record it"
     )
     destroy.add_argument("--file", type=Path, required=True, help="the period's private key file")
-    destroy.add_argument("--period-id", required=True)
+    destroy.add_argument(
+        "--period-id", required=True, help="write --period-id=ID (an id may start with '-')"
+    )
     destroy.set_defaults(func=cmd_destroy_period)
 
     fingerprint = keys_sub.add_parser(

@@ -47,7 +47,11 @@ def add_transcripts_parser(sub: Any) -> None:
         help="decrypt one conversation with a period key, after verifying the counsellor "
         "device's acceptance; writes an audit record",
     )
-    export.add_argument("--conversation", required=True, help="the conversation id")
+    export.add_argument(
+        "--conversation",
+        required=True,
+        help="the conversation id; write --conversation=ID (an id may start with '-')",
+    )
     export.add_argument(
         "--period-key", type=Path, required=True, help="the period's encrypted private key file"
     )

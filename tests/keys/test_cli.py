@@ -105,8 +105,7 @@ def test_new_period_list_and_destroy_period(database: Database, tmp_path: Path) 
         "destroy-period",
         "--file",
         str(out),
-        "--period-id",
-        str(period["period_id"]),
+        f"--period-id={period['period_id']}",
         env=env,
     )
     assert destroyed.returncode == 0, destroyed.stderr

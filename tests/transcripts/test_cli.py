@@ -59,7 +59,8 @@ def test_export_through_the_real_command(world: World) -> None:
     world.add_segment(0)
     world.send(world.sender("Y"), canary, sent_at=T0)
     world.send(world.sender("C"), "Hej, jag heter Sara.", sent_at=T0 + 1000)
-    common = ("--conversation", world.conv_id, "--period-key", str(world.period_file))
+    # "--conversation=ID": an id may start with "-", which argparse would take for an option.
+    common = (f"--conversation={world.conv_id}", "--period-key", str(world.period_file))
     out = world.tmp / "export.json"
 
     printed = _vhouse(world, *common, "--passphrase-stdin", stdin=PASSPHRASE + "\n")
@@ -109,8 +110,7 @@ def _run(world: World, monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
         [
             "transcripts",
             "export",
-            "--conversation",
-            world.conv_id,
+            f"--conversation={world.conv_id}",
             "--period-key",
             str(world.period_file),
             "--passphrase-stdin",

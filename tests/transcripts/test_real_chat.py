@@ -73,7 +73,7 @@ def test_the_organisation_reads_a_real_chat_only_with_its_period_key(
     out = tmp_path / "transcript.json"
     exported = _vhouse(
         server,
-        *("transcripts", "export", "--conversation", conv, "--period-key", str(period_file)),
+        *("transcripts", "export", f"--conversation={conv}", "--period-key", str(period_file)),
         *("--passphrase-stdin", "--format", "json", "--out", str(out)),
         stdin=PASSPHRASE + "\n",
     )
