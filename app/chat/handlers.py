@@ -86,9 +86,8 @@ class SocketHandler(abc.ABC):
     async def _subscribe(self, channel: str, handler: Callable[[str], None]) -> None:
         self._unsubscribes.append(await self.state.broker.subscribe(channel, handler))
 
-    async def _open_link(
-        self, conv_id: str, *, catch_up: bool, min_seg: int = 0
-    ) -> ConversationLink:
+    def _new_link(self, conv_id: str, *, min_seg: int = 0) -> ConversationLink:
+        """A link to ``conv_id``, registered at once (before any await), not yet subscribed."""
         link = ConversationLink(
             conv_id,
             self.role,
@@ -99,6 +98,12 @@ class SocketHandler(abc.ABC):
             min_seg=min_seg,
         )
         self.links[conv_id] = link
+        return link
+
+    async def _open_link(
+        self, conv_id: str, *, catch_up: bool, min_seg: int = 0
+    ) -> ConversationLink:
+        link = self._new_link(conv_id, min_seg=min_seg)
         await link.open(catch_up=catch_up)
         return link
 
@@ -539,10 +544,8 @@ class StaffHandler(SocketHandler):
             convs = await chat_repo.open_conversations_of(session, self.staff_id)
         listed = []
         for conv in convs:
-            await self._open_link(
-                conv.id, catch_up=False, min_seg=await self._holder_since(conv.id)
-            )
-            state = await self._segment_state(conv.id)
+            state, since = await self._console_view(conv.id)
+            await self._open_link(conv.id, catch_up=False, min_seg=since)
             listed.append(
                 {
                     "conv": conv.id,
@@ -692,11 +695,8 @@ class StaffHandler(SocketHandler):
         if conv_id in self.links:
             return
         # Claim the conversation before the first await, so a second event cannot open it twice.
-        self.links[conv_id] = ConversationLink(
-            conv_id, self.role, self.outbox, self.state.store, self.state.broker, self._on_closed
-        )
-        state = await self._segment_state(conv_id)
-        since = await self._holder_since(conv_id)
+        link = self._new_link(conv_id)
+        state, link.min_seg = await self._console_view(conv_id)
         self.outbox.send(
             protocol.dumps(
                 {
@@ -709,7 +709,7 @@ class StaffHandler(SocketHandler):
                 }
             )
         )
-        await self._open_link(conv_id, catch_up=True, min_seg=since)
+        await link.open(catch_up=True)
         await self._send_history(conv_id)
         if state is not None and state.wrap_c is None:
             # Keys published before the link subscribed would be lost: read them again.
@@ -717,9 +717,12 @@ class StaffHandler(SocketHandler):
             if again is not None and again.wrap_c is not None:
                 self.outbox.send(_keys_frame(again))
 
-    async def _holder_since(self, conv_id: str) -> int:
+    async def _console_view(self, conv_id: str) -> tuple[chat_keys.SegmentState | None, int]:
+        """The conversation's current segment, and the first segment this counsellor holds."""
         async with self.state.sessionmaker() as session:
-            return await chat_keys.holder_since(session, conv_id, self.staff_id)
+            state = await chat_keys.current_segment(session, conv_id)
+            since = await chat_keys.holder_since(session, conv_id, self.staff_id)
+        return state, since
 
     async def _transfer(self, frame: protocol.Transfer) -> None:
         self._link_for(frame.conv)

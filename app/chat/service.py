@@ -25,11 +25,12 @@ async def close(session: AsyncSession, conv_id: str, *, by: str, now: float) -> 
     After commit the caller must publish the close (``publish_closed``, which also withdraws a
     pending offer) and request matching (the counsellor has capacity again).
     """
-    info = await repo.conversation(session, conv_id)
     conv = await session.get(Conversation, conv_id)
-    offer_to = None if conv is None else conv.offer_to
-    if info is None or not await repo.close_conversation(session, conv_id, by, now):
+    if conv is None:
         return None
-    await ticket_repo.end_ticket(session, info.ticket_id, "ended", now)
-    await staff_repo.touch_idle(session, info.staff_id, now)
+    ticket_id, staff_id, offer_to = conv.ticket_id, conv.staff_id, conv.offer_to
+    if not await repo.close_conversation(session, conv_id, by, now):
+        return None
+    await ticket_repo.end_ticket(session, ticket_id, "ended", now)
+    await staff_repo.touch_idle(session, staff_id, now)
     return Closed(offer_to=offer_to)

@@ -250,59 +250,40 @@ class YouthClient(_Base):
         assert self.sender is not None, "connect first"  # noqa: S101
         assert self.conv is not None, "connect first"  # noqa: S101
         current = self.sender.seg
-        device_id, hpke_pub = self._devices[current]
-        conv = b64.decode(self.conv)
-        segments = [
-            {
-                "conv": self.conv,
-                "seg": seg,
-                "wrap": b64.encode(
-                    certs.seal_segment_key_to_device(hpke_pub, key, conv, seg, device_id)
-                ),
-            }
-            for seg, key in sorted(self.keys.items())
-            if seg < current
-        ]
-        await self.send(
-            {
-                "type": "share_history",
-                "conv": self.conv,
-                "seg": current,
-                "locator": None,
-                "segments": segments,
-            }
-        )
-        return await self.expect("history_shared")
+        earlier = [(self.conv, seg, key) for seg, key in sorted(self.keys.items()) if seg < current]
+        return await self._share(None, earlier)
 
     async def share_history(self, code: str, earlier: list[Earlier]) -> dict[str, Any]:
         """With the young person's consent: seal the earlier segments' keys to the current
         counsellor's device (the one this client verified) and file them under the code."""
+        locator = b64.encode(returncode.locator(returncode.normalise_code(code)))
+        segments = [
+            (item.conv, seg, key) for item in earlier for seg, key in sorted(item.keys.items())
+        ]
+        return await self._share(locator, segments)
+
+    async def _share(
+        self, locator: str | None, segments: list[tuple[str, int, bytes]]
+    ) -> dict[str, Any]:
+        """Seal each (conv, seg, K) to the current segment's verified device: share_history."""
         assert self.sender is not None, "connect first"  # noqa: S101
         assert self.conv is not None, "connect first"  # noqa: S101
-        device_id, hpke_pub = self._devices[self.sender.seg]
-        segments = [
+        current = self.sender.seg
+        device_id, hpke_pub = self._devices[current]
+        sealed = [
             {
-                "conv": item.conv,
+                "conv": conv,
                 "seg": seg,
                 "wrap": b64.encode(
                     certs.seal_segment_key_to_device(
-                        hpke_pub, key, b64.decode(item.conv), seg, device_id
+                        hpke_pub, key, b64.decode(conv), seg, device_id
                     )
                 ),
             }
-            for item in earlier
-            for seg, key in sorted(item.keys.items())
+            for conv, seg, key in segments
         ]
-        locator = b64.encode(returncode.locator(returncode.normalise_code(code)))
-        await self.send(
-            {
-                "type": "share_history",
-                "conv": self.conv,
-                "seg": self.sender.seg,
-                "locator": locator,
-                "segments": segments,
-            }
-        )
+        frame = {"type": "share_history", "conv": self.conv, "seg": current}
+        await self.send({**frame, "locator": locator, "segments": sealed})
         return await self.expect("history_shared")
 
     async def _keys_from(self, frame: dict[str, Any]) -> None:

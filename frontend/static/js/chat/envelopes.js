@@ -110,3 +110,12 @@ export function reconnectDelay(attempt) {
   const base = RECONNECT_DELAYS_MS[Math.min(attempt, RECONNECT_DELAYS_MS.length - 1)];
   return base * (0.5 + Math.random());
 }
+
+/** Send one JSON frame if the socket is open; false (nothing sent) otherwise. */
+export function sendFrame(socket, frame) {
+  if (socket?.readyState === WebSocket.OPEN) {
+    socket.send(JSON.stringify(frame));
+    return true;
+  }
+  return false;
+}

@@ -7,7 +7,7 @@
 // offers from colleagues are listed above the chats (staff/offers.js); a chat handed on is
 // removed with its keys (`transferred`).
 
-import { reconnectDelay, socketUrl } from "../chat/envelopes.js";
+import { reconnectDelay, sendFrame, socketUrl } from "../chat/envelopes.js";
 import { Conversation } from "./conversation.js";
 import { LoginNotFresh, ensureDevice } from "./device.js";
 import { showSharedHistory } from "./history.js";
@@ -166,11 +166,7 @@ class StaffConsole {
   }
 
   send(frame) {
-    if (this.socket?.readyState === WebSocket.OPEN) {
-      this.socket.send(JSON.stringify(frame));
-      return true;
-    }
-    return false;
+    return sendFrame(this.socket, frame);
   }
 
   setDuty(on) {

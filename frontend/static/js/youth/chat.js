@@ -13,7 +13,14 @@
 
 import { formatCode, newCode } from "../crypto/returncode.js";
 import { Compose } from "../chat/compose.js";
-import { Sender, Streams, openEnvelope, reconnectDelay, socketUrl } from "../chat/envelopes.js";
+import {
+  Sender,
+  Streams,
+  openEnvelope,
+  reconnectDelay,
+  sendFrame,
+  socketUrl,
+} from "../chat/envelopes.js";
 import { Transcript } from "../chat/transcript.js";
 import {
   checkAcceptance,
@@ -182,11 +189,7 @@ class YouthChat {
   }
 
   send(frame) {
-    if (this.socket?.readyState === WebSocket.OPEN) {
-      this.socket.send(JSON.stringify(frame));
-      return true;
-    }
-    return false;
+    return sendFrame(this.socket, frame);
   }
 
   status(text) {
