@@ -315,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_keys_parser(sub)
 
-    from app.triage.cli import add_stats_parser
+    from app.supervision.cli import add_stats_parser
 
     add_stats_parser(sub)
 

@@ -14,11 +14,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import health
 from app.chat import endpoints as returns
-from app.chat import relay
-from app.chat.broker import make_broker
-from app.chat.transcripts import EnvelopeStore
+from app.chat.store import EnvelopeStore
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker
+from app.events.broker import make_broker
 from app.keys import endpoints as keys
 from app.keys.service import load_service_key, warn_without_period
 from app.kit.clock import Clock, system_clock
@@ -26,10 +25,13 @@ from app.kit.errors import DomainError
 from app.kit.ratelimit import KeyedWindows
 from app.pages import endpoints as pages
 from app.pages.assets import STATIC, assets
-from app.security import endpoints as auth
+from app.relay import endpoints as relay
 from app.security.headers import SecurityHeadersMiddleware, header_map
 from app.staff import endpoints as staff_api
+from app.staff.shifts import StaffSweep
 from app.state import AppState
+from app.supervision import endpoints as supervision
+from app.supervision.rollup import RollUp
 from app.triage import endpoints as youth
 from app.triage.dispatcher import Dispatcher
 from app.triage.setup import load_setup
@@ -50,21 +52,26 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         await broker.start()
         store = EnvelopeStore(engine, batch_max=settings.commit_batch_max)
         await store.start()
-        dispatcher = Dispatcher(
-            sessionmaker,
-            broker,
-            clock,
-            setup=load_setup(settings),
-            heartbeat_timeout=settings.staff_heartbeat_timeout_seconds,
+        setup = load_setup(settings)
+        dispatcher = Dispatcher(sessionmaker, broker, clock, setup=setup)
+        dispatcher.add_chore(
+            StaffSweep(
+                sessionmaker,
+                broker,
+                clock,
+                dispatcher,
+                timeout=settings.staff_heartbeat_timeout_seconds,
+            )
         )
+        dispatcher.add_chore(RollUp(sessionmaker, clock, timezone=setup.schedule.timezone))
         await dispatcher.start()
+        app.state.store = store
+        app.state.dispatcher = dispatcher
         app.state.vh = AppState(
             settings=settings,
             engine=engine,
             sessionmaker=sessionmaker,
             broker=broker,
-            store=store,
-            dispatcher=dispatcher,
             clock=clock,
             join_limits=KeyedWindows(
                 settings.youth_joins_per_window, settings.youth_join_window_seconds
@@ -97,11 +104,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     )
     _add_error_handlers(app, hsts=hsts)
     app.include_router(health.router)
-    app.include_router(auth.router)
     app.include_router(keys.router)
     app.include_router(staff_api.router)
     app.include_router(returns.router)
     app.include_router(youth.router)
+    app.include_router(supervision.router)
     app.include_router(relay.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -6,10 +6,10 @@ import logging
 
 import uvicorn
 
-from app.chat.relay import DirectSockets
 from app.config import Settings
 from app.logging_config import logging_config
 from app.main import create_app
+from app.relay.endpoints import DirectSockets
 
 log = logging.getLogger("app.server")
 

@@ -1,4 +1,10 @@
-"""The typed application state created by the lifespan and reached through dependencies."""
+"""The typed application state created by the lifespan and reached through dependencies.
+
+Only what every package may use lives here (settings, database, broker, clock, limits, the
+service key), so that any package can import it. A package's own runtime object is reached
+through that package's accessor, e.g. ``chat.store.get_store`` or
+``triage.dispatcher.get_dispatcher``: nothing here imports a domain package back.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +15,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 
-from app.chat.broker import Broker
-from app.chat.transcripts import EnvelopeStore
 from app.config import Settings
+from app.events.broker import Broker
 from app.kit.buckets import bucket, client_address
 from app.kit.clock import Clock
 from app.kit.ratelimit import KeyedWindows
-from app.triage.dispatcher import Dispatcher
 
 
 @dataclass
@@ -24,8 +28,6 @@ class AppState:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     broker: Broker
-    store: EnvelopeStore
-    dispatcher: Dispatcher
     clock: Clock
     join_limits: KeyedWindows
     #: Return-code lookups per client bucket (PROTOCOL.md §6.5).

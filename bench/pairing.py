@@ -216,12 +216,12 @@ async def _seed(url: str, waiting: int, counsellors: int, *, languages: str = "s
 async def _service(url: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     from sqlalchemy import func, select
 
-    from app.chat import service as chat_service
     from app.config import Settings
     from app.db import make_engine, make_sessionmaker, transaction
     from app.models import Conversation
     from app.triage import repository as repo
     from app.triage import service
+    from app.triage import service as triage_service
 
     await _seed(url, args.waiting, 20)
     eng = make_engine(Settings(mode="test", database_url=url))
@@ -236,7 +236,7 @@ async def _service(url: str, args: argparse.Namespace) -> list[dict[str, Any]]:
         for _ in range(args.rounds):
             conv = open_convs.pop(rng.randrange(len(open_convs)))
             async with transaction(sm) as session:
-                assert await chat_service.close(session, conv, by="C", now=time.time())
+                assert await triage_service.close(session, conv, by="C", now=time.time())
             start = time.perf_counter()
             async with transaction(sm) as session:
                 paired = await service.match(session, time.time())

@@ -3,7 +3,7 @@
     python -m bench.store --envelopes 20000 --producers 200
     python -m bench.store --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-Drives the real EnvelopeStore (app/chat/transcripts.py) in-process: ``producers`` tasks each
+Drives the real EnvelopeStore (app/chat/store.py) in-process: ``producers`` tasks each
 append envelopes one after another, waiting for each commit as a socket does before its ack.
 ``batch_max=1`` is per-message commit. Prints JSON lines and a table.
 """
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.chat.transcripts import EnvelopeStore
+from app.chat.store import EnvelopeStore
 from app.client.envelopes import Sender
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, transaction

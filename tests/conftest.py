@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from app.client.crypto import sign
 from app.config import Settings
+from app.crypto import sign
 from app.db import make_engine, make_sessionmaker, transaction
 from app.keys import files as keys_files
 from app.migrate import upgrade

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from app.chat.protocol import Envelope, parse_envelope
+from app.chat.envelope import Envelope, parse_envelope
 from app.client import CounsellorClient, YouthClient, login
 from app.client.session import Credentials
 from app.security.totp import STEP_SECONDS, current_code

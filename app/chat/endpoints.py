@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.chat import keys
+from app.chat import segments
 from app.kit.errors import NotFound, TooManyRequests
 from app.security.dependencies import check_origin
 from app.state import get_state
@@ -36,7 +36,7 @@ async def return_visit(body: ReturnRequest, request: Request) -> dict[str, Any]:
             "too many attempts; try again later", headers={"Retry-After": str(retry)}
         )
     async with state.sessionmaker() as session:
-        conversations = await keys.history(session, body.locator)
+        conversations = await segments.history(session, body.locator)
     if not conversations:
         raise NotFound("no conversation has this return code (it may have expired)")
     return {"conversations": conversations}

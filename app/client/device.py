@@ -15,7 +15,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from app.client.crypto import _p256, certs, hpke, sign
+from app.crypto import _p256, certs, hpke, sign
 from app.kit import b64
 
 

@@ -1,6 +1,6 @@
 """Building and opening envelopes of the CRYPTO.md §4 shape.
 
-``text_envelope`` encrypts a text message under a segment key ``K`` with ``app.client.crypto``
+``text_envelope`` encrypts a text message under a segment key ``K`` with ``app.crypto``
 (the browser does the same with ``crypto/message.js``); ``open_envelope`` decrypts one.
 ``test_envelope`` fills ``ct`` with random bytes of the real length (a 256-byte padded plaintext
 plus a 16-byte tag): the server cannot tell it from ciphertext, which is all relay tests need.
@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.chat.protocol import Envelope
-from app.client import crypto
+from app import crypto
+from app.chat.envelope import Envelope
 from app.kit import b64
 
 

@@ -18,11 +18,11 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from app.chat.protocol import Envelope, parse_envelope
+from app.chat.envelope import Envelope, parse_envelope
 from app.client import device as device_mod
-from app.client.crypto import certs, returncode
 from app.client.device import DeviceKeys
 from app.client.envelopes import Sender, envelope_dict, open_envelope, open_text
+from app.crypto import certs, returncode
 from app.kit import b64
 
 Stream = tuple[int, str, str]

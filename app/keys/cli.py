@@ -14,8 +14,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from app.client.crypto import sign
 from app.config import Settings
+from app.crypto import sign
 from app.db import make_engine, make_sessionmaker, transaction
 from app.keys import engine, files
 from app.keys import service as keys_service

@@ -14,11 +14,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.client.crypto import _p256, certs
+from app.audit import repository as audit_log
+from app.crypto import _p256, certs
 from app.kit import b64
 from app.kit.errors import DomainError, NotFound
 from app.models import Device
-from app.staff import repository as staff_repository
 
 
 class LoginNotFresh(DomainError):
@@ -108,7 +108,7 @@ async def register(
     )
     session.add(row)
     detail = json.dumps({"device_id": row.id, "not_after": not_after})
-    await staff_repository.audit(
+    await audit_log.audit(
         session, staff_id=staff_id, action="device.register", detail=detail, now=now
     )
     await session.flush()

@@ -14,14 +14,14 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.client.crypto import certs, hpke, sign
+from app.audit import repository as audit_log
 from app.config import Settings
+from app.crypto import certs, hpke, sign
 from app.keys import engine, files
 from app.keys import repository as repo
 from app.kit import b64
 from app.kit.errors import Conflict, NotFound
 from app.models import PeriodKey
-from app.staff import repository as staff_repository
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ async def new_period(
         "not_after": not_after,
         "fingerprint": engine.fingerprint(public),
     }
-    await staff_repository.audit(
+    await audit_log.audit(
         session, staff_id=None, action="keys.new_period", detail=json.dumps(detail), now=now
     )
     return _period(row)
@@ -147,7 +147,7 @@ async def destroy_period(
     files.check_period_key_file(key_file)
     if not await repo.mark_destroyed(session, period_id, now):
         raise Conflict(f"period {period_id!r} was already destroyed")
-    await staff_repository.audit(
+    await audit_log.audit(
         session,
         staff_id=None,
         action="keys.destroy_period",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     status: int = 400
@@ -41,3 +43,14 @@ class TooManyRequests(DomainError):
 class Unavailable(DomainError):
     status = 503
     code = "unavailable"
+
+
+class ProtocolError(Exception):
+    """A refused WebSocket frame, the socket twin of ``DomainError``: ``code`` is stable
+    (docs/PROTOCOL.md), ``message`` is for people, ``ref`` names the envelope it refers to."""
+
+    def __init__(self, code: str, message: str, ref: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.ref = ref

@@ -73,3 +73,9 @@ async def delete_sessions_of(session: AsyncSession, staff_id: str) -> None:
 
 async def set_totp_step(session: AsyncSession, staff_id: str, step: int) -> None:
     await session.execute(update(Staff).where(Staff.id == staff_id).values(totp_last_step=step))
+
+
+async def staff_by_username(session: AsyncSession, username: str) -> Staff | None:
+    """The account that logs in as ``username`` (normalised by the caller)."""
+    query = select(Staff).where(Staff.username == username)
+    return (await session.execute(query)).scalar_one_or_none()

@@ -22,7 +22,6 @@ from app.kit.ids import new_token, token_digest
 from app.models import Staff, StaffSession
 from app.security import passwords, totp
 from app.security import repository as repo
-from app.staff import repository as staff_repo
 
 log = logging.getLogger("app.security.login")
 
@@ -68,7 +67,7 @@ async def login(
         if failures >= settings.login_failures_allowed:
             log.info("login outcome=locked")
             return Locked(retry_after=max(1, int(oldest + window - now) + 1))
-        staff = await staff_repo.by_username(session, name)
+        staff = await repo.staff_by_username(session, name)
         account = None if staff is None or staff.disabled else staff
         password_hash = account.password_hash if account else None
 

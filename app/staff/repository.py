@@ -1,11 +1,11 @@
-"""Every SQL statement about staff accounts, shifts and the audit log."""
+"""Every SQL statement about staff accounts and shifts (the audit log: ``app.audit``)."""
 
 from __future__ import annotations
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import AuditEntry, Shift, Staff
+from app.models import Shift, Staff
 
 
 async def by_username(session: AsyncSession, username: str) -> Staff | None:
@@ -56,13 +56,3 @@ async def set_duty(
             .values(ended_at=now)
         )
     return True
-
-
-async def touch_idle(session: AsyncSession, staff_id: str, now: float) -> None:
-    await session.execute(update(Staff).where(Staff.id == staff_id).values(idle_since=now))
-
-
-async def audit(
-    session: AsyncSession, *, staff_id: str | None, action: str, detail: str, now: float
-) -> None:
-    session.add(AuditEntry(at=now, staff_id=staff_id, action=action, detail=detail))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import repository as audit_log
 from app.keys import devices
 from app.kit.errors import Conflict, NotFound
 from app.kit.ids import new_id
@@ -86,7 +87,7 @@ async def add_staff(
         created_at=now,
     )
     session.add(staff)
-    await repo.audit(
+    await audit_log.audit(
         session, staff_id=None, action="staff.add", detail=f"{staff.id} {role}", now=now
     )
     return NewStaff(staff.id, secret, totp.provisioning_uri(secret, username))
@@ -107,5 +108,5 @@ async def disable_staff(session: AsyncSession, username: str, now: float) -> lis
     await session.execute(delete(StaffSession).where(StaffSession.staff_id == staff.id))
     await devices.revoke_all(session, staff.id, now)
     changes = await handover.release(session, staff.id)
-    await repo.audit(session, staff_id=None, action="staff.disable", detail=staff.id, now=now)
+    await audit_log.audit(session, staff_id=None, action="staff.disable", detail=staff.id, now=now)
     return [c.conv_id for c in changes if c.kind == "requeued"]

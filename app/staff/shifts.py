@@ -3,13 +3,23 @@ silent off duty (DESIGN.md §5). Services never commit."""
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+import json
+import logging
 
-from app.db import lock_matching
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db import lock_matching, transaction
+from app.events.broker import Broker
+from app.events.channels import staff_channel
+from app.kit.clock import Clock
 from app.models import Staff
 from app.staff import repository as staff_repo
 from app.triage import handover
+from app.triage.announce import announce
+from app.triage.dispatcher import Dispatcher
+
+log = logging.getLogger(__name__)
 
 
 async def heartbeat(session: AsyncSession, staff_id: str, now: float) -> None:
@@ -36,3 +46,44 @@ async def sweep(
         await staff_repo.set_duty(session, staff_id, False, now)
         changes += await handover.release(session, staff_id)
     return gone, changes
+
+
+class StaffSweep:
+    """The dispatcher chore that runs ``sweep`` and expired warm offers, then tells everyone.
+
+    Counsellors whose consoles all went silent go off duty (their consoles hear ``duty`` off),
+    their unanswered chats go back to the queue, and offers past their deadline return to their
+    senders. Errors are logged; the next sweep tries again.
+    """
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        broker: Broker,
+        clock: Clock,
+        dispatcher: Dispatcher,
+        *,
+        timeout: float,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._broker = broker
+        self._clock = clock
+        self._dispatcher = dispatcher
+        self._timeout = timeout
+
+    async def __call__(self) -> None:
+        now = self._clock()
+        try:
+            async with transaction(self._sessionmaker) as session:
+                silent, changes = await sweep(session, timeout=self._timeout, now=now)
+                changes += await handover.expire_offers(session, now)
+        except Exception:
+            log.exception("staff sweep failed")
+            return
+        for staff_id in silent:
+            self._broker.publish(staff_channel(staff_id), json.dumps({"t": "duty", "on": False}))
+        for change in changes:
+            announce(self._broker, change)
+        if any(c.kind == "requeued" for c in changes):
+            self._dispatcher.queue_changed()
+            self._dispatcher.request_match()

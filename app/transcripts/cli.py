@@ -19,8 +19,8 @@ from typing import Any, Final
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.client.crypto import sign
 from app.config import Settings
+from app.crypto import sign
 from app.db import make_engine, make_sessionmaker, transaction
 from app.keys import files
 from app.transcripts import render

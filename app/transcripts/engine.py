@@ -15,7 +15,7 @@ from typing import Any, Final, Literal
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from app.client.crypto import certs, hpke, message
+from app.crypto import certs, hpke, message
 from app.kit import b64
 
 SegmentStatus = Literal[

@@ -13,11 +13,11 @@ from collections import Counter
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.client.crypto import certs, hpke, sign
+from app.audit import repository as audit_log
+from app.crypto import certs, hpke, sign
 from app.keys import engine as keys_engine
 from app.kit import b64
 from app.models import Device, Envelope, PeriodKey, Segment
-from app.staff import repository as staff_repository
 from app.transcripts import engine
 from app.transcripts import repository as repo
 from app.transcripts.engine import ExportRefused
@@ -90,7 +90,7 @@ async def export_transcript(
         messages=messages,
         gaps=tuple(engine.find_gaps(readable)),
     )
-    await staff_repository.audit(
+    await audit_log.audit(
         session, staff_id=None, action=AUDIT_ACTION, detail=_audit_detail(transcript), now=now
     )
     return transcript

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 
-from app.chat.broker import Broker
-from app.triage.channels import staff_channel, ticket_channel
+from app.events.broker import Broker
+from app.events.channels import conv_channel, staff_channel, ticket_channel
+from app.events.messages import closed_event
 from app.triage.handover import Change
 
 
@@ -54,3 +55,20 @@ def announce(broker: Broker, change: Change, *, note: str | None = None) -> None
         if change.to_id is not None:
             withdrawn = {"t": "offer_withdrawn", "conv": conv, "reason": change.reason}
             broker.publish(staff_channel(change.to_id), json.dumps(withdrawn))
+
+
+def publish_closed(
+    broker: Broker, conv_id: str, *, by: str, reason: str, offer_to: str | None = None
+) -> None:
+    """Tell both sides (in every process) that a conversation ended; a colleague it was being
+    offered to sees the offer withdrawn. The caller then requests matching (capacity is free)."""
+    who = "youth" if by == "Y" else "counsellor"
+    frame = json.dumps(
+        {"type": "closed", "conv": conv_id, "by": who, "reason": reason},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    broker.publish(conv_channel(conv_id), closed_event(frame))
+    if offer_to is not None:
+        withdrawn = {"t": "offer_withdrawn", "conv": conv_id, "reason": "closed"}
+        broker.publish(staff_channel(offer_to), json.dumps(withdrawn))

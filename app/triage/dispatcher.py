@@ -1,5 +1,9 @@
 """Per-process runner of the queue: matching, position pushes and the abandonment sweep.
 
+Other packages' periodic work (the staff heartbeat sweep, the statistics roll-up) is handed in
+as ``chores`` by the app factory and run after each abandonment sweep, so that the queue does
+not import the packages built on it.
+
 Requests are coalesced: many joins in a burst cause one matching transaction, and many queue
 changes one position computation per process (one query, however many sockets wait here).
 Matching itself is serialised across processes by the database (``lock_matching``).
@@ -11,18 +15,17 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import HTTPConnection
 
-from app.chat.broker import Broker, Unsubscribe
 from app.db import snapshot, transaction
+from app.events.broker import Broker, Unsubscribe
+from app.events.channels import QUEUE_CHANNEL, staff_channel, ticket_channel
 from app.kit.clock import Clock
-from app.staff import shifts
-from app.triage import engine, handover, service, stats_service, waits
+from app.triage import engine, service, waits
 from app.triage import repository as repo
-from app.triage.announce import announce
-from app.triage.channels import QUEUE_CHANNEL, staff_channel, ticket_channel
 from app.triage.positions import Standing, standings
 from app.triage.setup import TriageSetup
 
@@ -33,8 +36,8 @@ log = logging.getLogger(__name__)
 PlaceHandler = Callable[[Standing | None], None]
 #: How many recently closed chats feed the wait estimate's mean duration.
 RECENT_CHATS = 50
-#: How often the anonymous aggregates take in the tickets that finished (``stats_service``).
-ROLL_UP_INTERVAL = 60.0
+#: Periodic work of another package, run after each abandonment sweep; it logs its own errors.
+Chore = Callable[[], Awaitable[None]]
 #: Seconds between pushes to one socket when only the queue length behind it changed, or when
 #: it is further back than PROMPT_POSITIONS (those near the front are told every move at once).
 WAITING_REFRESH = 5.0
@@ -55,7 +58,7 @@ class Dispatcher:
         setup: TriageSetup,
         reconnect_grace: float = 60.0,
         sweep_interval: float = 5.0,
-        heartbeat_timeout: float = 30.0,
+        chores: Sequence[Chore] = (),
     ) -> None:
         #: The centre's questions, hours and entry policy (read by joins and the board).
         self.setup = setup
@@ -64,14 +67,13 @@ class Dispatcher:
         self._clock = clock
         self._grace = reconnect_grace
         self._sweep_interval = sweep_interval
-        self._heartbeat_timeout = heartbeat_timeout
+        self._chores = list(chores)
         self._match_wanted = asyncio.Event()
         self._positions_wanted = asyncio.Event()
         self._watchers: dict[int, PlaceHandler] = {}
         self._last_place: dict[int, Standing] = {}
         self._pushed_at: dict[int, float] = {}  # loop time of each watcher's last push
         self._refresh: asyncio.TimerHandle | None = None
-        self._last_roll_up = 0.0
         self._tasks: list[asyncio.Task[None]] = []
         self._unsubscribe: Unsubscribe | None = None
         self.matches = 0
@@ -103,6 +105,10 @@ class Dispatcher:
     def request_match(self) -> None:
         """Ask for a matching run soon (after a join, duty change, or freed capacity)."""
         self._match_wanted.set()
+
+    def add_chore(self, chore: Chore) -> None:
+        """Run ``chore`` after every abandonment sweep from now on."""
+        self._chores.append(chore)
 
     def queue_changed(self) -> None:
         """Tell every process that positions changed (a join, leave or assignment)."""
@@ -257,37 +263,11 @@ class Dispatcher:
                 continue
             if gone:
                 self.queue_changed()
-            await self._sweep_staff()
-            await self._roll_up()
+            for chore in self._chores:
+                await chore()
 
-    async def _sweep_staff(self) -> None:
-        """Counsellors whose consoles all went silent go off duty, their unanswered chats back
-        to the queue; warm offers past their deadline return to their senders."""
-        now = self._clock()
-        try:
-            async with transaction(self._sessionmaker) as session:
-                silent, changes = await shifts.sweep(
-                    session, timeout=self._heartbeat_timeout, now=now
-                )
-                changes += await handover.expire_offers(session, now)
-        except Exception:
-            log.exception("staff sweep failed")
-            return
-        for staff_id in silent:
-            self._broker.publish(staff_channel(staff_id), json.dumps({"t": "duty", "on": False}))
-        for change in changes:
-            announce(self._broker, change)
-        if any(c.kind == "requeued" for c in changes):
-            self.queue_changed()
-            self.request_match()
 
-    async def _roll_up(self) -> None:
-        now = self._clock()
-        if now - self._last_roll_up < ROLL_UP_INTERVAL:
-            return
-        self._last_roll_up = now
-        try:
-            async with transaction(self._sessionmaker) as session:
-                await stats_service.roll_up(session, now=now, timezone=self.setup.schedule.timezone)
-        except Exception:
-            log.exception("statistics roll-up failed")
+def get_dispatcher(conn: HTTPConnection) -> Dispatcher:
+    """This process's Dispatcher, created by the app factory's lifespan."""
+    found: Dispatcher = conn.app.state.dispatcher
+    return found

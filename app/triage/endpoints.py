@@ -1,25 +1,24 @@
-"""The queue's HTTP API: the triage questions, the quick-exit "I left" beacon (SAFETY S-6,
-S-10), and the supervisors' live board."""
+"""The queue's HTTP API: the triage questions and the quick-exit "I left" beacon (SAFETY S-6,
+S-10)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from app.chat import service as chat_service
-from app.chat.handlers import publish_closed
 from app.db import transaction
-from app.kit.errors import DomainError, Forbidden, NotFound
+from app.kit.errors import DomainError, NotFound
 from app.kit.ids import token_digest
-from app.security.dependencies import CurrentStaff, check_origin, current_staff
+from app.security.dependencies import check_origin
 from app.state import get_state
-from app.triage import questions, service, supervision
+from app.triage import questions, service
+from app.triage import service as chat_service
+from app.triage.announce import publish_closed
+from app.triage.dispatcher import get_dispatcher
 from app.triage.schemas import LeaveRequest
 
 router = APIRouter(tags=["youth"])
-
-SUPERVISING_ROLES = frozenset({"supervisor", "admin"})
 
 
 class UnknownLanguage(DomainError):
@@ -36,7 +35,7 @@ async def triage_questions(
     default ``sv``): ids, whether required, labels and options. Anonymous; sets no cookie.
     422 ``invalid_request`` for a language the set has no labels in."""
     try:
-        return questions.localized(get_state(request).dispatcher.setup.questions, lang)
+        return questions.localized(get_dispatcher(request).setup.questions, lang)
     except questions.BadAnswer as exc:
         raise UnknownLanguage(str(exc)) from None
 
@@ -67,19 +66,7 @@ async def leave(body: LeaveRequest, request: Request, response: Response) -> Non
             await service.leave(session, ticket.ticket_id, now)
     if closed_conv is not None:
         offer_to = None if closed is None else closed.offer_to
-        publish_closed(state, closed_conv, by="Y", reason="left", offer_to=offer_to)
-    state.dispatcher.queue_changed()
+        publish_closed(state.broker, closed_conv, by="Y", reason="left", offer_to=offer_to)
+        get_dispatcher(request).request_match()
+    get_dispatcher(request).queue_changed()
     response.headers["Clear-Site-Data"] = '"cache", "storage"'
-
-
-@router.get("/staff/api/board", tags=["staff"])
-async def live_board(
-    request: Request, current: Annotated[CurrentStaff, Depends(current_staff)]
-) -> dict[str, Any]:
-    """The live queue board: queues with lengths and longest waits, staff on duty with their
-    load, and alerts. Supervisors and admins only (403 ``forbidden`` for counsellors)."""
-    if current.staff.role not in SUPERVISING_ROLES:
-        raise Forbidden("the queue board is for supervisors")
-    state = get_state(request)
-    async with state.sessionmaker() as session:
-        return await supervision.live_board(session, state.dispatcher.setup, state.clock())

@@ -14,7 +14,7 @@ from typing import Final
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.chat import keys as chat_keys
+from app.chat import segments
 from app.kit.errors import DomainError
 from app.kit.ids import new_id
 from app.models import Conversation, Envelope, Staff, Ticket
@@ -86,8 +86,8 @@ async def seat(session: AsyncSession, *, ticket_id: int, staff_id: str, now: flo
         seg = 0
     else:
         conv.staff_id, conv.status = staff_id, "open"
-        seg = await chat_keys.next_segment(session, conv.id)
-    await chat_keys.open_segment(
+        seg = await segments.next_segment(session, conv.id)
+    await segments.open_segment(
         session, conv_id=conv.id, seg=seg, device_id=staff.duty_device_id, now=now
     )
     return Seated(conv_id=conv.id, seg=seg, staff_id=staff.id, alias=staff.alias)
@@ -152,8 +152,8 @@ async def _hand_over(
         raise TransferRefused("target_not_on_duty", "that colleague has no console on duty")
     conv.staff_id = to_id
     conv.offer_to = conv.offer_expires_at = conv.offer_skill = None
-    seg = await chat_keys.next_segment(session, conv.id)
-    await chat_keys.open_segment(
+    seg = await segments.next_segment(session, conv.id)
+    await segments.open_segment(
         session, conv_id=conv.id, seg=seg, device_id=to.duty_device_id, now=now
     )
     return _change("handed_over", conv, ticket, from_id, to_id=to_id, to_alias=to.alias)
@@ -277,7 +277,7 @@ async def release(session: AsyncSession, staff_id: str) -> list[Change]:
         Conversation.staff_id == staff_id, Conversation.status == "open"
     )
     for conv in (await session.execute(held)).scalars().all():
-        since = await chat_keys.holder_since(session, conv.id, staff_id)
+        since = await segments.holder_since(session, conv.id, staff_id)
         if await _answered(session, conv.id, since):
             continue
         ticket = await session.get(Ticket, conv.ticket_id)

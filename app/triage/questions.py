@@ -22,7 +22,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from app.chat.protocol import ANSWER_ID_MAX, Triage
+#: Longest option id a join may carry (the parser refuses longer ones before lookup).
+ANSWER_ID_MAX: Final = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Triage:
+    """The join's triage answers: routing metadata only. ``topic`` and ``age_band`` are option
+    ids of the configured question set (``app/triage/questions.py`` checks them), or ``None``."""
+
+    language: str
+    kind: str  # youth | professional
+    danger_now: bool
+    topic: str | None = None
+    age_band: str | None = None
+
 
 DEFAULT_FILE: Final = Path(__file__).resolve().parent / "data" / "questions.json"
 REQUIRED_IDS: Final = ("language", "kind", "danger_now")

@@ -212,3 +212,9 @@ async def recent_durations(session: AsyncSession, limit: int) -> list[float]:
     )
     rows = (await session.execute(query)).all()
     return [float(r.closed_at - r.opened_at) for r in reversed(rows)]
+
+
+async def touch_idle(session: AsyncSession, staff_id: str, now: float) -> None:
+    """A counsellor's chat ended: they count as idle from ``now`` (routing prefers the longest
+    idle)."""
+    await session.execute(update(Staff).where(Staff.id == staff_id).values(idle_since=now))

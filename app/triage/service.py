@@ -9,12 +9,12 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat import repository as chat_repo
-from app.chat.protocol import Triage
 from app.db import lock_matching
 from app.kit.errors import Conflict, DomainError, NotFound
-from app.models import Ticket
+from app.models import Conversation, Ticket
 from app.triage import engine, handover, hours, prefix, questions
 from app.triage import repository as repo
+from app.triage.questions import Triage
 from app.triage.setup import TriageSetup
 
 
@@ -174,3 +174,27 @@ async def match(session: AsyncSession, now: float) -> list[Paired]:
             )
         )
     return paired
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """A conversation was closed; a warm transfer offered to ``offer_to`` ended with it."""
+
+    offer_to: str | None
+
+
+async def close(session: AsyncSession, conv_id: str, *, by: str, now: float) -> Closed | None:
+    """Close an open (or requeued) conversation and end its ticket; None if already closed.
+
+    After commit the caller must publish the close (``announce.publish_closed``, which also
+    withdraws a pending offer) and request matching (the counsellor has capacity again).
+    """
+    conv = await session.get(Conversation, conv_id)
+    if conv is None:
+        return None
+    ticket_id, staff_id, offer_to = conv.ticket_id, conv.staff_id, conv.offer_to
+    if not await chat_repo.close_conversation(session, conv_id, by, now):
+        return None
+    await repo.end_ticket(session, ticket_id, "ended", now)
+    await repo.touch_idle(session, staff_id, now)
+    return Closed(offer_to=offer_to)

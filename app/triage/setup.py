@@ -25,7 +25,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.config import Settings
-from app.triage import alerts, hours, questions
+from app.triage import hours, questions
 
 WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ALWAYS_OPEN: Final = hours.Schedule(
@@ -44,7 +44,6 @@ class TriageSetup:
     policy: hours.EntryPolicy
     #: Refuse joins ("no one on duty") while no counsellor is on duty, even when open.
     refuse_when_unstaffed: bool
-    thresholds: alerts.Thresholds
 
 
 def load_setup(settings: Settings) -> TriageSetup:
@@ -62,11 +61,6 @@ def load_setup(settings: Settings) -> TriageSetup:
         schedule=schedule,
         policy=hours.EntryPolicy(queue_cap=settings.queue_cap, helplines=helplines),
         refuse_when_unstaffed=settings.refuse_when_unstaffed,
-        thresholds=alerts.Thresholds(
-            max_wait=settings.alert_max_wait_seconds,
-            max_queue=settings.alert_max_queue,
-            urgent_grace=settings.alert_urgent_grace_seconds,
-        ),
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from app.chat.protocol import parse_envelope
+from app.chat.envelope import parse_envelope
 from app.client import YouthClient
 from app.client.envelopes import open_text
 from app.kit import b64

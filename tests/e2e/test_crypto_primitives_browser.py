@@ -1,7 +1,7 @@
 """The browser's CRYPTO.md primitives (crypto/hpke.js, sign.js, certs.js, returncode.js) in
 Chromium: RFC 9180 A.3.1, the reference vectors of crypto-v1.json, the project golden file
 tests/vectors/v1.json, the reverse direction opened and verified by Python ``cryptography`` and
-by app/client/crypto/, and the refusals (CRYPTO.md §7)."""
+by app/crypto/, and the refusals (CRYPTO.md §7)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 
-from app.client.crypto import certs as py_certs
-from app.client.crypto import hpke as py_hpke
-from app.client.crypto import returncode as py_returncode
+from app.crypto import certs as py_certs
+from app.crypto import hpke as py_hpke
+from app.crypto import returncode as py_returncode
 from app.kit import b64
 from tests.conftest import Server
 from tests.e2e.conftest import Contexts
@@ -354,7 +354,7 @@ def test_python_opens_and_verifies_what_the_browser_seals_and_signs(
     aad = b"vh/v1/wrap|R|" + conv + seg.to_bytes(4, "big")
     assert AESGCM(kek).decrypt(b64.decode(out["nonce"]), b64.decode(out["wrap"]), aad) == K
 
-    # The same, through the project's Python client (app/client/crypto/).
+    # The same, through the project's Python client (app/crypto/).
     device_key = py_hpke.load_private_key(b64.decode(dev["hpke_pkcs8"]))
     period_key = py_hpke.load_private_key(b64.decode(per["pkcs8"]))
     counsellor = b64.decode(out["counsellor"])

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from app.client.crypto import certs, hpke, returncode
-from app.client.crypto import sign as ecdsa
+from app.crypto import certs, hpke, returncode
+from app.crypto import sign as ecdsa
 from app.kit import b64
 from tests.conftest import Server
 from tests.e2e.conftest import Contexts

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from app.client.crypto import hpke
+from app.crypto import hpke
 from app.kit import b64
 from tests.canary import canary_phrase, find_canary
 from tests.conftest import ROOT, Server, StaffAccount

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from app.client.crypto import certs, hpke, note
-from app.client.crypto import sign as ecdsa
-from app.client.crypto.message import unpad
+from app.crypto import certs, hpke, note
+from app.crypto import sign as ecdsa
+from app.crypto.message import unpad
 from app.kit import b64
 from tests.conftest import Server, StaffAccount, create_staff
 from tests.e2e.conftest import Contexts
@@ -394,7 +394,7 @@ def test_the_note_layout_matches_protocol_section_7(contexts: Contexts, server: 
     plaintext = hpke.open(device_key, sealed, info, b"")
     assert len(plaintext) % 256 == 0
     assert json.loads(unpad(plaintext)) == {"type": "note", "body": text}
-    # The Python twin (app/client/crypto/note.py) opens it alike.
+    # The Python twin (app/crypto/note.py) opens it alike.
     assert note.open_note(device_key, sealed, conv, device_id) == text
     # Bound to the conversation and the device: any other info does not open it.
     for wrong in (b"vh/v1/note|" + secrets.token_bytes(16) + device_id, b"vh/v1/wrap|C|" + conv):

@@ -11,7 +11,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app.client.crypto import sign
+from app.crypto import sign
 from app.keys import engine, files
 from app.kit import b64
 from tests.conftest import ROOT, Database

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from app.client.crypto import hpke, sign
+from app.crypto import hpke, sign
 from app.keys import files
 
 PASSPHRASE = "a long custody passphrase"

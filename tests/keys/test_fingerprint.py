@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.client.crypto import sign
+from app.crypto import sign
 from app.keys import engine, files
 from app.kit import b64
 from tests.keys.test_cli import _env, _vhouse

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.client.crypto import certs, hpke, sign
+from app.crypto import certs, hpke, sign
 from app.keys import files
 from app.keys import service as keys_service
 from app.kit import b64

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from app.client.crypto import certs, hpke, sign
 from app.client.envelopes import Sender
+from app.crypto import certs, hpke, sign
 from app.kit import b64
 from app.transcripts import engine, render
 from app.transcripts.engine import DeviceInfo, Message, SegmentInfo, StoredEnvelope, Transcript

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.client.crypto import hpke, sign
+from app.crypto import hpke, sign
 from app.keys import files
 from app.keys import service as keys_service
 from app.kit import b64
@@ -189,7 +189,7 @@ def test_an_acceptance_that_does_not_verify_refuses_the_export(world: World, acc
 def test_an_acceptance_of_another_segment_or_conversation_does_not_count(world: World) -> None:
     world.add_segment(0)
     key = world.add_segment(1)
-    from app.client.crypto import certs
+    from app.crypto import certs
 
     replayed = certs.sign_acceptance(world.device.sig_key, world.conv, 0, key)  # seg 0, K of 1
 

@@ -14,8 +14,8 @@ from typing import TypeVar
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.client.crypto import certs, hpke, sign
 from app.client.envelopes import Sender
+from app.crypto import certs, hpke, sign
 from app.db import make_engine, make_sessionmaker, transaction
 from app.keys import files
 from app.keys import service as keys_service

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-import importlib.util
-from pathlib import Path
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -301,55 +297,3 @@ def test_requeue_keeps_priority_and_first_join() -> None:
     assert moved.queue == QueueKey("youth", "health")
     assert (moved.priority, moved.joined_at, moved.id) == (Priority.URGENT, 3.0, 1)
     assert requeue(ticket) == ticket
-
-
-# ---------------------------------------------------------------------- purity
-
-ROOT = Path(__file__).resolve().parents[2]
-IO_LIBRARIES = {"fastapi", "sqlalchemy", "asyncio", "websockets", "time", "starlette"}
-PURE_MODULES = (
-    "app.triage.engine",
-    "app.triage.transfers",
-    "app.triage.waits",
-    "app.triage.hours",
-    "app.triage.alerts",
-    "app.triage.stats",
-    "app.chat.protocol",
-)
-
-
-def _imports(module: str) -> set[str]:
-    spec = importlib.util.find_spec(module)
-    assert spec is not None
-    assert spec.origin is not None
-    tree = ast.parse(Path(spec.origin).read_text("utf-8"))
-    names: set[str] = set()
-    for node in ast.walk(tree):  # anywhere in the module, not only at the top
-        if isinstance(node, ast.Import):
-            names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module)
-        elif isinstance(node, ast.Call) and getattr(node.func, "id", "") == "__import__":
-            names.add("__import__")
-    return names
-
-
-def _closure(module: str) -> dict[str, set[str]]:
-    """The module and every ``app`` module it imports, transitively, with their imports."""
-    seen: dict[str, set[str]] = {}
-    todo = [module]
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen[name] = _imports(name)
-        todo += [n for n in seen[name] if n == "app" or n.startswith("app.")]
-    return seen
-
-
-def test_pure_modules_import_no_io() -> None:
-    for module in PURE_MODULES:
-        for name, imports in _closure(module).items():
-            roots = {i.split(".")[0] for i in imports}
-            assert not roots & IO_LIBRARIES, (name, roots & IO_LIBRARIES)
-            assert "__import__" not in imports, name

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from app.triage import alerts, board, frames, waits
+from app.relay import frames
+from app.supervision import alerts, board
+from app.triage import waits
 from app.triage.engine import OnDutyCounsellor, Place, Priority, WaitingTicket
 from app.triage.positions import Standing, standings
 

@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
-from app.chat.protocol import YOUTH_TYPES, Join, ProtocolError, Triage, parse_frame
+from app.kit.errors import ProtocolError
+from app.relay.protocol import YOUTH_TYPES, Join, parse_frame
 from app.triage import hours, questions
+from app.triage.questions import Triage
 from app.triage.setup import InvalidSetup, parse_opening_hours
 
 ROOT = Path(__file__).resolve().parents[2]

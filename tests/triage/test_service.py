@@ -12,14 +12,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.chat import service as chat_service
-from app.chat.protocol import Triage
 from app.db import make_engine, make_sessionmaker, transaction
 from app.kit.ids import new_id, new_token, token_digest
 from app.models import Device, QueueStat, Staff, Ticket
-from app.triage import alerts, hours, questions, stats, stats_service
+from app.supervision import rollup, stats
+from app.triage import hours, questions
 from app.triage import repository as repo
 from app.triage import service as triage_service
+from app.triage.questions import Triage
 from app.triage.setup import ALWAYS_OPEN, TriageSetup
 from tests.conftest import Database
 
@@ -32,7 +32,6 @@ SETUP = TriageSetup(
         queue_cap=100, helplines=(hours.Helpline("Kvinnofridslinjen", "020-50 50 50", "24/7"),)
     ),
     refuse_when_unstaffed=True,
-    thresholds=alerts.Thresholds(),
 )
 
 
@@ -236,15 +235,15 @@ async def test_roll_up_counts_each_finished_ticket_once(engine: AsyncEngine) -> 
             await repo.mark_assigned(session, ticket.id, NOW + 60 * (i + 1))
         await triage_service.leave(session, left.id, NOW + 30)
     async with transaction(sm) as session:
-        assert await stats_service.roll_up(session, now=NOW + 100) == 3
+        assert await rollup.roll_up(session, now=NOW + 100) == 3
     async with transaction(sm) as session:
-        assert await stats_service.roll_up(session, now=NOW + 200) == 0  # nothing twice
+        assert await rollup.roll_up(session, now=NOW + 200) == 0  # nothing twice
         await triage_service.leave(session, still.id, NOW + 300)
     async with transaction(sm) as session:
-        assert await stats_service.roll_up(session, now=NOW + 400) == 1
+        assert await rollup.roll_up(session, now=NOW + 400) == 1
     async with sm() as session:
         rows = list((await session.execute(select(QueueStat))).scalars())
-        cells = await stats_service.cells(session)
+        cells = await rollup.cells(session)
     assert len(rows) == 1
     assert (rows[0].day, rows[0].queue, rows[0].topic, rows[0].language) == (
         "2026-11-25",
@@ -269,7 +268,7 @@ async def test_recent_durations_feed_the_estimate(engine: AsyncEngine) -> None:
         await _join(engine, _triage(), now=NOW + i)
         async with transaction(sm) as session:
             (paired,) = await triage_service.match(session, NOW + 10 * i)
-            await chat_service.close(session, paired.conv_id, by="C", now=NOW + 10 * i + length)
+            await triage_service.close(session, paired.conv_id, by="C", now=NOW + 10 * i + length)
     async with sm() as session:
         # Oldest close first: the 300 s chat ended (at +310) before the 600 s one (at +600).
         assert await repo.recent_durations(session, 50) == [300.0, 600.0]

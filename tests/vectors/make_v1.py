@@ -16,7 +16,7 @@ from typing import Any, Final
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from app.client.crypto import certs, hpke, message, returncode, sign
+from app.crypto import certs, hpke, message, returncode, sign
 from app.kit import b64
 
 GOLDEN_PATH: Final = Path(__file__).resolve().parent / "v1.json"

@@ -1,0 +1,112 @@
+"""An envelope: the unit of end-to-end-encrypted chat (CRYPTO.md §4), as stored and relayed.
+
+The server checks an envelope's shape and size only: ``ct`` is base64url text of bounded length
+and is never decoded or parsed. The reference client and the relay share this one definition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from app.kit.b64 import is_b64url
+from app.kit.errors import ProtocolError
+
+U32_MAX: Final = 2**32 - 1
+U63_MAX: Final = 2**63 - 1  # seq is a u64 on the wire; PostgreSQL BIGINT holds 63 bits
+#: The largest ``ct`` (base64url characters) that fits in a 64 KiB frame with its headers.
+CT_MAX_CHARS: Final = 60 * 1024
+
+
+_ENVELOPE_FIELDS: Final = frozenset({"v", "cs", "conv", "seg", "role", "inst", "seq", "ct"})
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    conv: str
+    seg: int
+    role: str
+    inst: str
+    seq: int
+    ct: str
+
+    @property
+    def key(self) -> tuple[str, int, str, str, int]:
+        """The deduplication key (conv, seg, role, inst, seq)."""
+        return (self.conv, self.seg, self.role, self.inst, self.seq)
+
+    def to_json(self) -> str:
+        """The envelope exactly as it travels and is stored (fixed key order)."""
+        return (
+            f'{{"v":1,"cs":1,"conv":"{self.conv}","seg":{self.seg},"role":"{self.role}",'
+            f'"inst":"{self.inst}","seq":{self.seq},"ct":"{self.ct}"}}'
+        )
+
+    def ack_frame(self, *, duplicate: bool) -> str:
+        dup = ',"duplicate":true' if duplicate else ""
+        return (
+            f'{{"type":"ack","conv":"{self.conv}","seg":{self.seg},"inst":"{self.inst}",'
+            f'"seq":{self.seq}{dup}}}'
+        )
+
+    def delivery_frame(self) -> str:
+        return f'{{"type":"envelope","envelope":{self.to_json()}}}'
+
+
+def is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_sealed_length(ct: str) -> bool:
+    """ct is AES-GCM over a plaintext padded to a multiple of 256 bytes, plus a 16-byte tag.
+
+    Checked from the text length alone: the server never decodes ``ct``.
+    """
+    if not 0 < len(ct) <= CT_MAX_CHARS or not is_b64url(ct):
+        return False
+    nbytes = len(ct) * 3 // 4
+    return (
+        (len(ct) * 6) // 8 == nbytes
+        and nbytes >= 272
+        and (nbytes - 16) % 256 == 0
+        and (len(ct) == (nbytes * 4 + 2) // 3)
+    )
+
+
+def parse_envelope(raw: object) -> Envelope:
+    """Check an envelope's shape (CRYPTO.md §4) and return it; raise ``ProtocolError`` otherwise."""
+    if not isinstance(raw, dict) or set(raw) != _ENVELOPE_FIELDS:
+        raise ProtocolError("bad_envelope", "an envelope has exactly the fields of CRYPTO.md §4")
+    if raw["v"] != 1 or not is_int(raw["v"]) or raw["cs"] != 1 or not is_int(raw["cs"]):
+        raise ProtocolError("unsupported_version", "only v=1, cs=1 envelopes are accepted")
+    conv, seg, role, inst, seq, ct = (raw[k] for k in ("conv", "seg", "role", "inst", "seq", "ct"))
+    ref = {"seg": seg, "inst": inst, "seq": seq} if is_int(seg) and is_int(seq) else None
+    if not isinstance(conv, str) or not is_b64url(conv, nbytes=16):
+        raise ProtocolError("bad_envelope", "conv must be 16 bytes of base64url", ref)
+    if not isinstance(inst, str) or not is_b64url(inst, nbytes=16):
+        raise ProtocolError("bad_envelope", "inst must be 16 bytes of base64url", ref)
+    if not is_int(seg) or not 0 <= seg <= U32_MAX:
+        raise ProtocolError("bad_envelope", "seg must be a u32", ref)
+    if not is_int(seq) or not 1 <= seq <= U63_MAX:
+        raise ProtocolError("bad_envelope", "seq must be a positive integer below 2^63", ref)
+    if role not in ("Y", "C"):
+        raise ProtocolError("bad_envelope", "role must be Y or C", ref)
+    if not isinstance(ct, str) or not _is_sealed_length(ct):
+        raise ProtocolError(
+            "bad_envelope", "ct must be base64url of 256*k + 16 bytes (padded plaintext + tag)", ref
+        )
+    return Envelope(conv=conv, seg=seg, role=role, inst=inst, seq=seq, ct=ct)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamCursor:
+    seg: int
+    role: str
+    inst: str
+    seq: int
+
+
+def missing_envelopes(stored: list[Envelope], have: tuple[StreamCursor, ...]) -> list[Envelope]:
+    """The stored envelopes (in stored order) beyond the client's cursor for each stream."""
+    cursor = {(c.seg, c.role, c.inst): c.seq for c in have}
+    return [e for e in stored if e.seq > cursor.get((e.seg, e.role, e.inst), 0)]

@@ -1,0 +1,362 @@
+"""Key segments of conversations: who a segment key is sealed to, the sealed keys, the acceptance,
+and return-code wraps (CRYPTO.md §3, §5; PROTOCOL.md §6).
+
+The server stores and forwards these opaque values and checks only who may set them and that
+each is set once; the clients verify the cryptography. Services never commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.chat.wraps import Keys, ReturnCode, ShareHistory
+from app.keys import devices
+from app.keys.devices import DeviceCert
+from app.keys.service import Period, current_period, period_by_id
+from app.kit.errors import ProtocolError
+from app.models import Conversation, Device, Envelope, HistoryGrant, ReturnWrap, Segment
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentState:
+    conv_id: str
+    seg: int
+    device: DeviceCert
+    period: Period | None
+    wrap_c: str | None
+    wrap_o: str | None
+    accept_sig: str | None
+
+    def paired_fields(self) -> dict[str, Any]:
+        """What the young person's client needs to seal ``K`` and check the acceptance."""
+        period = self.period
+        return {
+            "seg": self.seg,
+            "device": self.device.as_dict(),
+            "period": None
+            if period is None
+            else {
+                "period_id": period.period_id,
+                "public_key": period.public_key,
+                "not_before": period.not_before,
+                "not_after": period.not_after,
+                "certificate": period.certificate,
+            },
+            "keys_stored": self.wrap_c is not None,
+            "accepted": self.accept_sig,
+        }
+
+    def console_fields(self) -> dict[str, Any]:
+        """What the counsellor's console needs to unseal ``K`` (PROTOCOL.md §6.3)."""
+        return {
+            "seg": self.seg,
+            "device": self.device.device_id,
+            "wrap": self.wrap_c,
+            "accepted": self.accept_sig is not None,
+        }
+
+
+async def open_segment(
+    session: AsyncSession, *, conv_id: str, seg: int, device_id: str, now: float
+) -> None:
+    """Start segment ``seg`` of a conversation, sealed to ``device_id`` and the current period."""
+    period = await current_period(session, now)
+    session.add(
+        Segment(
+            conv_id=conv_id,
+            seg=seg,
+            device_id=device_id,
+            period_id=None if period is None else period.period_id,
+            created_at=now,
+        )
+    )
+    await session.flush()
+
+
+async def _state(session: AsyncSession, row: Segment) -> SegmentState:
+    device = await devices.by_id(session, row.device_id)
+    assert device is not None  # noqa: S101 - a foreign key
+    period = None if row.period_id is None else await period_by_id(session, row.period_id)
+    return SegmentState(
+        conv_id=row.conv_id,
+        seg=row.seg,
+        device=device,
+        period=period,
+        wrap_c=row.wrap_c,
+        wrap_o=row.wrap_o,
+        accept_sig=row.accept_sig,
+    )
+
+
+async def current_segment(session: AsyncSession, conv_id: str) -> SegmentState | None:
+    """The conversation's latest segment (the one messages are sent in now)."""
+    query = select(Segment).where(Segment.conv_id == conv_id).order_by(Segment.seg.desc()).limit(1)
+    row = (await session.execute(query)).scalar_one_or_none()
+    return None if row is None else await _state(session, row)
+
+
+async def _segment(session: AsyncSession, conv_id: str, seg: int) -> Segment:
+    row = await session.get(Segment, (conv_id, seg))
+    if row is None:
+        raise ProtocolError("bad_keys", "this conversation has no such segment")
+    return row
+
+
+async def store_keys(session: AsyncSession, frame: Keys) -> SegmentState:
+    """Store the sealed keys of a segment, once; raises ``ProtocolError`` otherwise."""
+    row = await _segment(session, frame.conv, frame.seg)
+    if row.wrap_c is not None:
+        raise ProtocolError("keys_exist", "the keys of this segment are already stored")
+    if (frame.wrap_o is None) != (row.period_id is None):
+        raise ProtocolError(
+            "bad_keys", "wrap_o must be sealed to the period key given in 'paired' (null if none)"
+        )
+    row.wrap_c, row.wrap_o = frame.wrap_c, frame.wrap_o
+    await session.flush()
+    return await _state(session, row)
+
+
+async def store_accept(
+    session: AsyncSession, *, conv_id: str, seg: int, device_id: str | None, sig: str
+) -> bool:
+    """Store a segment's acceptance once; False when it was stored before (a repeat).
+
+    Only the device the segment is sealed to can have unsealed ``K``; an accept from another
+    console of the same counsellor is refused rather than stored.
+    """
+    row = await _segment(session, conv_id, seg)
+    if row.device_id != device_id:
+        raise ProtocolError("wrong_device", "this segment is sealed to another device")
+    if row.wrap_c is None:
+        raise ProtocolError("wrong_state", "the young person has not sent the keys yet")
+    if row.accept_sig is not None:
+        return False
+    row.accept_sig = sig
+    await session.flush()
+    return True
+
+
+async def store_return_wrap(session: AsyncSession, frame: ReturnCode, now: float) -> None:
+    """File a segment key's return-code wrap under its locator (one locator per conversation)."""
+    await _segment(session, frame.conv, frame.seg)
+    rows = (
+        (await session.execute(select(ReturnWrap).where(ReturnWrap.conv_id == frame.conv)))
+        .scalars()
+        .all()
+    )
+    if any(r.locator != frame.locator for r in rows):
+        raise ProtocolError("bad_keys", "a conversation has one return code")
+    if any(r.seg == frame.seg for r in rows):
+        raise ProtocolError("keys_exist", "this segment already has a return-code wrap")
+    session.add(
+        ReturnWrap(
+            locator=frame.locator,
+            conv_id=frame.conv,
+            seg=frame.seg,
+            salt=frame.salt,
+            nonce=frame.nonce,
+            wrap=frame.wrap,
+            created_at=now,
+        )
+    )
+    await session.flush()
+
+
+async def history(session: AsyncSession, locator: str) -> list[dict[str, Any]]:
+    """Everything a returning young person's client needs to decrypt their conversations.
+
+    Only ciphertext, wraps and public values: without the code itself nothing here is readable.
+    """
+    wraps = (
+        (
+            await session.execute(
+                select(ReturnWrap)
+                .where(ReturnWrap.locator == locator)
+                .order_by(ReturnWrap.conv_id, ReturnWrap.seg)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    out: list[dict[str, Any]] = []
+    for conv_id in dict.fromkeys(w.conv_id for w in wraps):
+        conv = await session.get(Conversation, conv_id)
+        if conv is None:
+            continue
+        segments = []
+        for wrap in (w for w in wraps if w.conv_id == conv_id):
+            seg_row = await session.get(Segment, (conv_id, wrap.seg))
+            device = None if seg_row is None else await devices.by_id(session, seg_row.device_id)
+            segments.append(
+                {
+                    "seg": wrap.seg,
+                    "salt": wrap.salt,
+                    "nonce": wrap.nonce,
+                    "wrap": wrap.wrap,
+                    "sig_public_key": None if device is None else device.sig_public_key,
+                    "accept_sig": None if seg_row is None else seg_row.accept_sig,
+                    # The certificate of the device that accepted, and when the segment was
+                    # sealed (certificates expire; a transcript is read later).
+                    "device": None if device is None else device.as_dict(),
+                    "sealed_at": None if seg_row is None else int(seg_row.created_at),
+                }
+            )
+        envelopes = (
+            (
+                await session.execute(
+                    select(Envelope).where(Envelope.conv_id == conv_id).order_by(Envelope.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        out.append(
+            {
+                "conv": conv_id,
+                "opened_at": conv.opened_at,
+                "closed_at": conv.closed_at,
+                "segments": segments,
+                "envelopes": [_envelope_dict(e) for e in envelopes],
+            }
+        )
+    return out
+
+
+async def holder_since(session: AsyncSession, conv_id: str, staff_id: str) -> int:
+    """The first segment of ``staff_id``'s current run of segments in a conversation.
+
+    A counsellor who took a chat over reads from there on; earlier segments were sealed to
+    someone else (CRYPTO.md §5).
+    """
+    query = (
+        select(Segment.seg, Device.staff_id)
+        .join(Device, Device.id == Segment.device_id)
+        .where(Segment.conv_id == conv_id)
+        .order_by(Segment.seg.desc())
+    )
+    first = 0
+    for seg, holder in (await session.execute(query)).all():
+        if holder != staff_id:
+            break
+        first = seg
+    return first
+
+
+async def next_segment(session: AsyncSession, conv_id: str) -> int:
+    state = await current_segment(session, conv_id)
+    return 0 if state is None else state.seg + 1
+
+
+def _envelope_dict(e: Envelope) -> dict[str, Any]:
+    return {
+        "v": 1,
+        "cs": 1,
+        "conv": e.conv_id,
+        "seg": e.seg,
+        "role": e.role,
+        "inst": e.inst,
+        "seq": e.seq,
+        "ct": e.ct,
+    }
+
+
+async def share_history(session: AsyncSession, frame: ShareHistory, now: float) -> str:
+    """Store a young person's consent: earlier segments' keys sealed to the device of the
+    conversation's current segment (CRYPTO.md §5). Segments of other conversations must be
+    filed under the return code named by the locator; earlier segments of this conversation
+    (before a transfer) need none. Returns that device's id."""
+    current = await current_segment(session, frame.conv)
+    if current is None or current.wrap_c is None:
+        raise ProtocolError("wrong_state", "send the keys of this conversation first")
+    if current.seg != frame.seg:
+        raise ProtocolError(
+            "wrong_state", "the chat has moved to another counsellor: ask the young person again"
+        )
+    granted = set(
+        (
+            await session.execute(
+                select(HistoryGrant.from_conv_id, HistoryGrant.seg).where(
+                    HistoryGrant.conv_id == frame.conv,
+                    HistoryGrant.device_id == current.device.device_id,
+                )
+            )
+        ).tuples()
+    )
+    for item in frame.segments:
+        if item.conv == frame.conv:
+            if item.seg >= current.seg:
+                raise ProtocolError("bad_keys", "only earlier segments of this chat can be shared")
+        else:
+            filed = (
+                await session.execute(
+                    select(ReturnWrap.id).where(
+                        ReturnWrap.locator == frame.locator,
+                        ReturnWrap.conv_id == item.conv,
+                        ReturnWrap.seg == item.seg,
+                    )
+                )
+            ).first()
+            if filed is None:
+                raise ProtocolError(
+                    "bad_keys", "no earlier segment is filed under this return code"
+                )
+        if (item.conv, item.seg) in granted:
+            continue  # a resend after a dropped connection
+        granted.add((item.conv, item.seg))
+        session.add(
+            HistoryGrant(
+                conv_id=frame.conv,
+                from_conv_id=item.conv,
+                seg=item.seg,
+                device_id=current.device.device_id,
+                wrap=item.wrap,
+                created_at=now,
+            )
+        )
+    await session.flush()
+    return current.device.device_id
+
+
+async def shared_history(
+    session: AsyncSession, conv_id: str, device_id: str
+) -> list[dict[str, Any]]:
+    """For the counsellor device of ``conv_id``: each earlier conversation the young person
+    shared, with the sealed keys of its shared segments and those segments' envelopes."""
+    grants = (
+        (
+            await session.execute(
+                select(HistoryGrant)
+                .where(HistoryGrant.conv_id == conv_id, HistoryGrant.device_id == device_id)
+                .order_by(HistoryGrant.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    out = []
+    for earlier in dict.fromkeys(g.from_conv_id for g in grants):
+        segs = {g.seg: g.wrap for g in grants if g.from_conv_id == earlier}
+        envelopes = (
+            (
+                await session.execute(
+                    select(Envelope)
+                    .where(Envelope.conv_id == earlier, Envelope.seg.in_(list(segs)))
+                    .order_by(Envelope.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        out.append(
+            {
+                "from": earlier,
+                "device": device_id,
+                "segments": [{"seg": seg, "wrap": wrap} for seg, wrap in sorted(segs.items())],
+                "envelopes": [_envelope_dict(e) for e in envelopes],
+            }
+        )
+    return out

@@ -1,0 +1,184 @@
+"""One WebSocket's plumbing: a single writer, and the link to each conversation it takes part in.
+
+``Outbox`` serialises every send through one task, so handlers and broker callbacks can send
+without awaiting and without interleaving. ``ConversationLink`` relays a conversation's broker
+channel to the socket with per-stream de-duplication, and replays stored envelopes on ``sync``
+while holding back live ones, so that each stream reaches the client in order and at most once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable
+
+from starlette.websockets import WebSocket
+
+from app.chat.envelope import StreamCursor, missing_envelopes
+from app.chat.store import EnvelopeStore
+from app.events.broker import Broker, Unsubscribe
+from app.events.channels import conv_channel
+from app.relay import protocol
+
+log = logging.getLogger(__name__)
+
+#: A socket whose client does not read is closed rather than allowed to grow without bound.
+MAX_PENDING_FRAMES = 10_000
+
+Stream = tuple[int, str, str]  # (seg, role, inst)
+
+
+class Outbox:
+    def __init__(self, websocket: WebSocket) -> None:
+        self._ws = websocket
+        self._items: deque[str | tuple[int, str]] = deque()
+        self._wake = asyncio.Event()
+        self.closing = False
+
+    def send(self, text: str) -> None:
+        if self.closing:
+            return
+        if len(self._items) >= MAX_PENDING_FRAMES:
+            self.close(1008, "client does not read")
+            return
+        self._items.append(text)
+        self._wake.set()
+
+    def close(self, code: int, reason: str = "") -> None:
+        """Send what is queued, then close with ``code``. Later sends are dropped."""
+        if self.closing:
+            return
+        self.closing = True
+        self._items.append((code, reason))
+        self._wake.set()
+
+    async def run(self) -> None:
+        """The writer task: returns after closing, or when the client has gone."""
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._items:
+                    item = self._items.popleft()
+                    if isinstance(item, tuple):
+                        await self._ws.close(item[0], item[1])
+                        return
+                    await self._ws.send_text(item)
+        except Exception as exc:  # the client went away mid-send: nothing to do but stop
+            log.debug("writer stopped: %s", type(exc).__name__)
+
+
+class ConversationLink:
+    """A socket's subscription to one conversation, for the side ``role``."""
+
+    def __init__(
+        self,
+        conv_id: str,
+        role: str,
+        outbox: Outbox,
+        store: EnvelopeStore,
+        broker: Broker,
+        on_closed: Callable[[str], None],
+        *,
+        min_seg: int = 0,
+    ) -> None:
+        self.conv_id = conv_id
+        self.role = role
+        #: Segments before this are not relayed: a counsellor who took the chat over holds no key
+        #: for them (CRYPTO.md §5), so they would only show as unreadable.
+        self.min_seg = min_seg
+        self._outbox = outbox
+        self._store = store
+        self._broker = broker
+        self._on_closed = on_closed
+        self._delivered: dict[Stream, int] = {}
+        self._syncing = 0
+        #: Until the client's first sync, live envelopes are held so that replay comes first.
+        self._awaiting_sync = False
+        self._held: list[str] = []
+        self._unsubscribe: Unsubscribe | None = None
+
+    async def open(self, *, catch_up: bool) -> None:
+        """Subscribe to the conversation.
+
+        With ``catch_up`` (a new pairing: the client has nothing yet) the other side's stored
+        envelopes are sent at once. Without it (a reconnect) live envelopes are held until the
+        client's first ``sync`` says what it already has.
+        """
+        self._awaiting_sync = not catch_up
+        self._unsubscribe = await self._broker.subscribe(conv_channel(self.conv_id), self._on_event)
+        if catch_up:
+            await self.sync((), own_streams=False, announce=False)
+
+    def close(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    async def sync(
+        self, have: tuple[StreamCursor, ...], *, own_streams: bool = True, announce: bool = True
+    ) -> None:
+        """Send every stored envelope beyond the client's cursors, then ``synced``.
+
+        The client's cursors alone decide what is replayed (a lost live event is recovered even
+        if later ones were delivered); live envelopes that arrive meanwhile are held and then
+        sent unless already replayed. Raises what the store raises when the database is down.
+        """
+        self._syncing += 1
+        try:
+            stored = await self._store.read(self.conv_id)
+        finally:
+            self._syncing -= 1
+        self._awaiting_sync = False
+        for envelope in missing_envelopes(stored, have):
+            if envelope.seg < self.min_seg:
+                continue
+            if own_streams or envelope.role != self.role:
+                self._deliver(
+                    (envelope.seg, envelope.role, envelope.inst),
+                    envelope.seq,
+                    envelope.delivery_frame(),
+                    force=True,
+                )
+        if not self._syncing:
+            held, self._held = self._held, []
+            for event in held:
+                self._on_event(event)
+        if announce:
+            self._outbox.send(protocol.dumps({"type": "synced", "conv": self.conv_id}))
+
+    def _deliver(self, stream: Stream, seq: int, frame: str, *, force: bool = False) -> None:
+        last = self._delivered.get(stream, 0)
+        if seq <= last and not force:
+            return
+        self._delivered[stream] = max(seq, last)
+        self._outbox.send(frame)
+
+    def _on_event(self, event: str) -> None:
+        kind = event[:1]
+        if kind == "E":
+            _, role, seg, inst, seq, frame = event.split("|", 5)
+            if role == self.role or int(seg) < self.min_seg:
+                return
+            if self._syncing or self._awaiting_sync:
+                if len(self._held) < MAX_PENDING_FRAMES:
+                    self._held.append(event)
+                return
+            self._deliver((int(seg), role, inst), int(seq), frame)
+        elif kind == "T":
+            _, role, frame = event.split("|", 2)
+            if role != self.role:
+                self._outbox.send(frame)
+        elif kind == "X":
+            self._outbox.send(event[2:])
+            self._on_closed(self.conv_id)
+
+
+async def stop(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

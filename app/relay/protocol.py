@@ -1,0 +1,447 @@
+"""The WebSocket frame protocol, pure: text in, typed frames or a ``ProtocolError`` out.
+
+Every frame is a JSON object with a ``type``. Envelopes are checked for shape and size only
+(CRYPTO.md §4): ``ct`` is base64url text of bounded length and is never decoded or parsed.
+docs/PROTOCOL.md is the prose form of this module; keep them in step.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+# Payloads that their own domain defines, re-exported so that ``Frame`` names every frame.
+from app.chat.envelope import U32_MAX, U63_MAX, Envelope, StreamCursor, is_int, parse_envelope
+from app.chat.wraps import Keys as Keys
+from app.chat.wraps import ReturnCode as ReturnCode
+from app.chat.wraps import SharedSegment
+from app.chat.wraps import ShareHistory as ShareHistory
+from app.kit.b64 import is_b64url
+from app.kit.errors import ProtocolError
+from app.triage.questions import ANSWER_ID_MAX, Triage
+
+LANGUAGE_MAX: Final = 8
+
+
+def error_frame(code: str, message: str, ref: dict[str, Any] | None = None) -> str:
+    body: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if ref:
+        body["ref"] = ref
+    return dumps(body)
+
+
+def dumps(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------- client frames
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    triage: Triage
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    ticket: str
+
+
+@dataclass(frozen=True, slots=True)
+class Leave:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SendEnvelope:
+    envelope: Envelope
+
+
+@dataclass(frozen=True, slots=True)
+class Sync:
+    conv: str | None
+    have: tuple[StreamCursor, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    conv: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Duty:
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """Typing indicator: relayed, never stored (DESIGN.md §3.5)."""
+
+    conv: str | None
+    typing: bool
+
+
+#: HPKE ``enc (65) ‖ AES-256-GCM(K (32)) ‖ tag (16)``: a sealed segment key (CRYPTO.md §8).
+SEALED_KEY_BYTES: Final = 65 + 32 + 16
+SIGNATURE_BYTES: Final = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Accept:
+    """The counsellor device's acceptance signature of a segment (CRYPTO.md §3)."""
+
+    conv: str
+    seg: int
+    sig: str
+
+
+@dataclass(frozen=True, slots=True)
+class Undecryptable:
+    """A receiver could not open this envelope: told to the sender, never stored."""
+
+    conv: str
+    seg: int
+    role: str
+    inst: str
+    seq: int
+
+
+#: A warm transfer's handoff note, sealed by the sender's console to the colleague's device.
+NOTE_MAX_CHARS: Final = 8 * 1024
+SKILL_MAX: Final = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """Hand a conversation to a colleague (``to_staff``) or a queue (``to_kind``/``to_skill``)."""
+
+    conv: str
+    mode: str  # warm | cold
+    to_staff: str | None
+    to_kind: str | None
+    to_skill: str | None
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OfferAnswer:
+    conv: str
+    accept: bool
+
+
+#: Most earlier segments one ``share_history`` frame may carry.
+HISTORY_SEGMENTS_MAX: Final = 64
+
+
+Frame = (
+    Join
+    | Resume
+    | Leave
+    | SendEnvelope
+    | Sync
+    | Close
+    | Duty
+    | Signal
+    | Keys
+    | Accept
+    | ReturnCode
+    | Undecryptable
+    | Transfer
+    | OfferAnswer
+    | ShareHistory
+)
+
+YOUTH_TYPES: Final = frozenset(
+    {
+        "join",
+        "resume",
+        "leave",
+        "envelope",
+        "sync",
+        "close",
+        "typing",
+        "keys",
+        "return_code",
+        "undecryptable",
+        "share_history",
+    }
+)
+STAFF_TYPES: Final = frozenset(
+    {
+        "duty",
+        "envelope",
+        "sync",
+        "close",
+        "typing",
+        "accept",
+        "undecryptable",
+        "transfer",
+        "offer_answer",
+    }
+)
+
+
+def parse_frame(text: str, allowed: frozenset[str]) -> Frame:
+    """Parse one client frame of a type in ``allowed``; raise ``ProtocolError`` otherwise."""
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError("bad_json", "the frame is not valid JSON") from exc
+    if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
+        raise ProtocolError("bad_frame", "a frame is a JSON object with a string 'type'")
+    kind = obj["type"]
+    if kind not in allowed:
+        raise ProtocolError("unknown_type", "this socket does not accept that frame type")
+    frame: Frame = _PARSERS[kind](obj)
+    return frame
+
+
+def _conv_field(obj: dict[str, Any], *, required: bool) -> str | None:
+    conv = obj.get("conv")
+    if conv is None and not required:
+        return None
+    if not isinstance(conv, str) or not is_b64url(conv, nbytes=16):
+        raise ProtocolError("bad_frame", "conv must be 16 bytes of base64url")
+    return conv
+
+
+def _parse_join(obj: dict[str, Any]) -> Join:
+    triage = obj.get("triage")
+    if not isinstance(triage, dict):
+        raise ProtocolError("bad_triage", "join needs a triage object")
+    language, kind, danger = triage.get("language"), triage.get("kind"), triage.get("danger_now")
+    if not isinstance(language, str) or not 2 <= len(language) <= LANGUAGE_MAX:
+        raise ProtocolError("bad_triage", "language must be a language code such as 'sv'")
+    if not language.replace("-", "").isascii() or not language.replace("-", "").isalpha():
+        raise ProtocolError("bad_triage", "language must be a language code such as 'sv'")
+    if kind not in ("youth", "professional"):
+        raise ProtocolError("bad_triage", "kind must be 'youth' or 'professional'")
+    if not isinstance(danger, bool):
+        raise ProtocolError("bad_triage", "danger_now must be true or false")
+    return Join(
+        Triage(
+            language=language.lower(),
+            kind=kind,
+            danger_now=danger,
+            topic=_answer_id(triage, "topic"),
+            age_band=_answer_id(triage, "age_band"),
+        )
+    )
+
+
+def _answer_id(triage: dict[str, Any], name: str) -> str | None:
+    """An optional answer: absent or null, or an option id (1-32 of a-z, 0-9, '_')."""
+    value = triage.get(name)
+    if value is None:
+        return None
+    if (
+        not isinstance(value, str)
+        or not 1 <= len(value) <= ANSWER_ID_MAX
+        or not value.isascii()
+        or not value.replace("_", "").isalnum()
+        or value.lower() != value
+    ):
+        raise ProtocolError("bad_triage", f"{name} must be an option id of the question, or null")
+    return value
+
+
+def _parse_resume(obj: dict[str, Any]) -> Resume:
+    ticket = obj.get("ticket")
+    if not isinstance(ticket, str) or not is_b64url(ticket, nbytes=16):
+        raise ProtocolError("bad_frame", "ticket must be the token received in the ticket frame")
+    return Resume(ticket)
+
+
+def _parse_leave(_obj: dict[str, Any]) -> Leave:
+    return Leave()
+
+
+def _parse_envelope_frame(obj: dict[str, Any]) -> SendEnvelope:
+    return SendEnvelope(parse_envelope(obj.get("envelope")))
+
+
+def _parse_sync(obj: dict[str, Any]) -> Sync:
+    have = obj.get("have", [])
+    if not isinstance(have, list) or len(have) > 1024:
+        raise ProtocolError("bad_frame", "have must be a list of at most 1024 stream cursors")
+    cursors = []
+    for item in have:
+        if not isinstance(item, dict):
+            raise ProtocolError("bad_frame", "a stream cursor is an object")
+        seg, role, inst, seq = (item.get(k) for k in ("seg", "role", "inst", "seq"))
+        if not (isinstance(seg, int) and isinstance(seq, int) and is_int(seg) and is_int(seq)):
+            raise ProtocolError("bad_frame", "a stream cursor has integer seg and seq")
+        if not (0 <= seg <= U32_MAX and 0 <= seq <= U63_MAX):
+            raise ProtocolError("bad_frame", "a stream cursor has integer seg and seq")
+        if role not in ("Y", "C") or not isinstance(inst, str) or not is_b64url(inst, nbytes=16):
+            raise ProtocolError("bad_frame", "a stream cursor has role Y or C and a 16-byte inst")
+        cursors.append(StreamCursor(seg=seg, role=role, inst=inst, seq=seq))
+    return Sync(conv=_conv_field(obj, required=False), have=tuple(cursors))
+
+
+def _parse_close(obj: dict[str, Any]) -> Close:
+    return Close(conv=_conv_field(obj, required=False))
+
+
+def _parse_duty(obj: dict[str, Any]) -> Duty:
+    on = obj.get("on")
+    if not isinstance(on, bool):
+        raise ProtocolError("bad_frame", "duty needs on: true or false")
+    return Duty(on)
+
+
+def _parse_typing(obj: dict[str, Any]) -> Signal:
+    typing = obj.get("typing")
+    if not isinstance(typing, bool):
+        raise ProtocolError("bad_frame", "typing needs typing: true or false")
+    return Signal(conv=_conv_field(obj, required=False), typing=typing)
+
+
+def _seg_field(obj: dict[str, Any], code: str = "bad_keys") -> int:
+    seg = obj.get("seg")
+    if not isinstance(seg, int) or isinstance(seg, bool) or not 0 <= seg <= U32_MAX:
+        raise ProtocolError(code, "seg must be a u32")
+    return seg
+
+
+def _bytes_field(obj: dict[str, Any], name: str, nbytes: int, code: str = "bad_keys") -> str:
+    value = obj.get(name)
+    if not isinstance(value, str) or not is_b64url(value, nbytes=nbytes):
+        raise ProtocolError(code, f"{name} must be {nbytes} bytes of base64url")
+    return value
+
+
+def _parse_keys(obj: dict[str, Any]) -> Keys:
+    conv = _conv_field(obj, required=True)
+    assert conv is not None  # noqa: S101 - required=True
+    wrap_o = None
+    if obj.get("wrap_o") is not None:
+        wrap_o = _bytes_field(obj, "wrap_o", SEALED_KEY_BYTES)
+    return Keys(
+        conv=conv,
+        seg=_seg_field(obj),
+        wrap_c=_bytes_field(obj, "wrap_c", SEALED_KEY_BYTES),
+        wrap_o=wrap_o,
+    )
+
+
+def _parse_accept(obj: dict[str, Any]) -> Accept:
+    conv = _conv_field(obj, required=True)
+    assert conv is not None  # noqa: S101 - required=True
+    return Accept(
+        conv=conv,
+        seg=_seg_field(obj, "bad_frame"),
+        sig=_bytes_field(obj, "sig", SIGNATURE_BYTES, "bad_frame"),
+    )
+
+
+def _parse_return_code(obj: dict[str, Any]) -> ReturnCode:
+    conv = _conv_field(obj, required=True)
+    assert conv is not None  # noqa: S101 - required=True
+    return ReturnCode(
+        conv=conv,
+        seg=_seg_field(obj),
+        locator=_bytes_field(obj, "locator", 16),
+        salt=_bytes_field(obj, "salt", 16),
+        nonce=_bytes_field(obj, "nonce", 12),
+        wrap=_bytes_field(obj, "wrap", 32 + 16),
+    )
+
+
+def _parse_share_history(obj: dict[str, Any]) -> ShareHistory:
+    conv = _conv_field(obj, required=True)
+    assert conv is not None  # noqa: S101 - required=True
+    items = obj.get("segments")
+    if not isinstance(items, list) or not 1 <= len(items) <= HISTORY_SEGMENTS_MAX:
+        raise ProtocolError("bad_keys", "segments is a list of 1 to 64 earlier segments")
+    shared = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise ProtocolError("bad_keys", "an earlier segment is an object")
+        earlier = _conv_field(item, required=True)
+        assert earlier is not None  # noqa: S101 - required=True
+        shared.append(
+            SharedSegment(
+                conv=earlier,
+                seg=_seg_field(item),
+                wrap=_bytes_field(item, "wrap", SEALED_KEY_BYTES),
+            )
+        )
+    locator = None if obj.get("locator") is None else _bytes_field(obj, "locator", 16)
+    return ShareHistory(conv=conv, seg=_seg_field(obj), locator=locator, segments=tuple(shared))
+
+
+def _parse_undecryptable(obj: dict[str, Any]) -> Undecryptable:
+    conv = _conv_field(obj, required=True)
+    assert conv is not None  # noqa: S101 - required=True
+    role, seq = obj.get("role"), obj.get("seq")
+    if role not in ("Y", "C"):
+        raise ProtocolError("bad_frame", "role must be Y or C")
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= U63_MAX:
+        raise ProtocolError("bad_frame", "seq must be a positive integer below 2^63")
+    return Undecryptable(
+        conv=conv,
+        seg=_seg_field(obj, "bad_frame"),
+        role=str(role),
+        inst=_bytes_field(obj, "inst", 16, "bad_frame"),
+        seq=seq,
+    )
+
+
+def _parse_transfer(obj: dict[str, Any]) -> Transfer:
+    conv = _conv_field(obj, required=True)
+    assert conv is not None  # noqa: S101 - required=True
+    mode, to, note = obj.get("mode"), obj.get("to"), obj.get("note")
+    if mode not in ("warm", "cold"):
+        raise ProtocolError("bad_frame", "mode must be 'warm' or 'cold'")
+    if not isinstance(to, dict) or ("staff" in to) == ("queue" in to):
+        raise ProtocolError("bad_frame", "to is {'staff': id} or {'queue': kind, 'skill': …}")
+    to_staff = to_kind = to_skill = None
+    if "staff" in to:
+        to_staff = _bytes_field(to, "staff", 16, "bad_frame")
+    else:
+        to_kind, to_skill = to.get("queue"), to.get("skill")
+        if to_kind not in ("youth", "professional"):
+            raise ProtocolError("bad_frame", "queue must be 'youth' or 'professional'")
+        if to_skill is not None and (
+            not isinstance(to_skill, str)
+            or not 1 <= len(to_skill) <= SKILL_MAX
+            or not to_skill.replace("_", "").isalnum()
+            or not to_skill.isascii()
+        ):
+            raise ProtocolError("bad_frame", "skill must be a short name such as 'police'")
+    if note is not None and (
+        not isinstance(note, str) or len(note) > NOTE_MAX_CHARS or not is_b64url(note)
+    ):
+        raise ProtocolError("bad_frame", "note must be base64url of at most 8 KiB (sealed)")
+    return Transfer(conv, str(mode), to_staff, to_kind, to_skill, note)
+
+
+def _parse_offer_answer(obj: dict[str, Any]) -> OfferAnswer:
+    conv = _conv_field(obj, required=True)
+    assert conv is not None  # noqa: S101 - required=True
+    accept = obj.get("accept")
+    if not isinstance(accept, bool):
+        raise ProtocolError("bad_frame", "accept must be true or false")
+    return OfferAnswer(conv, accept)
+
+
+_PARSERS: Final[dict[str, Callable[[dict[str, Any]], Frame]]] = {
+    "join": _parse_join,
+    "resume": _parse_resume,
+    "leave": _parse_leave,
+    "envelope": _parse_envelope_frame,
+    "sync": _parse_sync,
+    "close": _parse_close,
+    "duty": _parse_duty,
+    "typing": _parse_typing,
+    "keys": _parse_keys,
+    "accept": _parse_accept,
+    "return_code": _parse_return_code,
+    "undecryptable": _parse_undecryptable,
+    "transfer": _parse_transfer,
+    "offer_answer": _parse_offer_answer,
+    "share_history": _parse_share_history,
+}

@@ -1,0 +1,150 @@
+"""Anonymous aggregates: rolling finished tickets into ``queue_stats``, and the export.
+
+``roll_up`` counts each ticket once, when it stops waiting (served: assigned to a counsellor;
+abandoned: left the queue or its socket stayed away past the grace), and marks it counted, so the
+cells survive the retention purge of tickets and conversations (DESIGN.md §3.9). Tickets that never
+existed (joins refused as closed, no one on duty, or queue full) are not counted. The purge must
+call ``roll_up`` before it deletes tickets. Only ``export`` output may leave the system: it goes
+through ``stats.export``, which suppresses every count under 5.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db import lock_matching, transaction
+from app.kit.clock import Clock
+from app.models import QueueStat, Ticket
+from app.supervision import stats
+from app.triage.engine import QueueKey
+from app.triage.hours import DEFAULT_TIMEZONE
+
+log = logging.getLogger(__name__)
+
+#: Tickets taken in by one roll-up transaction (the rest wait for the next run).
+BATCH = 5000
+
+
+def _visit(ticket: Ticket) -> stats.Visit:
+    wait: float | None
+    if ticket.assigned_at is not None:
+        outcome, wait = stats.Outcome.SERVED, ticket.assigned_at - ticket.joined_at
+    elif ticket.status == "left":
+        outcome = stats.Outcome.ABANDONED
+        wait = None if ticket.ended_at is None else ticket.ended_at - ticket.joined_at
+    else:
+        outcome, wait = stats.Outcome.OTHER, None
+    return stats.Visit(
+        joined_at=ticket.joined_at,
+        queue=str(QueueKey(ticket.kind, ticket.skill)),
+        topic=ticket.topic,
+        language=ticket.language,
+        outcome=outcome,
+        wait=wait,
+    )
+
+
+async def roll_up(session: AsyncSession, *, now: float, timezone: str = DEFAULT_TIMEZONE) -> int:
+    """Add every finished, not yet counted ticket to its cell; returns how many were added.
+
+    Takes the matching lock, so concurrent roll-ups (several processes) never count a ticket
+    twice. Runs inside the caller's transaction; the caller commits.
+    """
+    await lock_matching(session)
+    query = (
+        select(Ticket)
+        .where(Ticket.counted_at.is_(None), Ticket.status != "waiting")
+        .order_by(Ticket.id)
+        .limit(BATCH)
+    )
+    tickets = list((await session.execute(query)).scalars())
+    if not tickets:
+        return 0
+    cells = stats.aggregate((_visit(t) for t in tickets), timezone)
+    for key, cell in cells.items():
+        day = key.day.isoformat()
+        existing = (
+            await session.execute(
+                select(QueueStat).where(
+                    QueueStat.day == day,
+                    QueueStat.queue == key.queue,
+                    QueueStat.topic == key.topic,
+                    QueueStat.language == key.language,
+                )
+            )
+        ).scalar_one_or_none()
+        waits = [round(w) for w in cell.served_waits]
+        if existing is None:
+            session.add(
+                QueueStat(
+                    day=day,
+                    queue=key.queue,
+                    topic=key.topic,
+                    language=key.language,
+                    joins=cell.joins,
+                    served=cell.served,
+                    abandoned=cell.abandoned,
+                    waits=json.dumps(waits),
+                )
+            )
+        else:
+            existing.joins += cell.joins
+            existing.served += cell.served
+            existing.abandoned += cell.abandoned
+            existing.waits = json.dumps(sorted(json.loads(existing.waits) + waits))
+    ids = [t.id for t in tickets]
+    await session.execute(update(Ticket).where(Ticket.id.in_(ids)).values(counted_at=now))
+    await session.flush()
+    return len(tickets)
+
+
+async def cells(
+    session: AsyncSession, *, first: date | None = None, last: date | None = None
+) -> dict[stats.CellKey, stats.Cell]:
+    """The stored cells between ``first`` and ``last`` (local days, inclusive)."""
+    query = select(QueueStat)
+    if first is not None:
+        query = query.where(QueueStat.day >= first.isoformat())
+    if last is not None:
+        query = query.where(QueueStat.day <= last.isoformat())
+    found: dict[stats.CellKey, stats.Cell] = {}
+    for row in (await session.execute(query)).scalars():
+        key = stats.CellKey(date.fromisoformat(row.day), row.queue, row.topic, row.language)
+        waits = tuple(sorted(float(w) for w in json.loads(row.waits)))
+        found[key] = stats.Cell(row.joins, row.served, row.abandoned, waits)
+    return found
+
+
+#: How often the anonymous aggregates take in the tickets that finished.
+ROLL_UP_INTERVAL = 60.0
+
+
+class RollUp:
+    """The dispatcher chore that runs ``roll_up`` at most every ``ROLL_UP_INTERVAL`` seconds.
+
+    Errors are logged; the next run tries again.
+    """
+
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, *, timezone: str
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._clock = clock
+        self._timezone = timezone
+        self._last = 0.0
+
+    async def __call__(self) -> None:
+        now = self._clock()
+        if now - self._last < ROLL_UP_INTERVAL:
+            return
+        self._last = now
+        try:
+            async with transaction(self._sessionmaker) as session:
+                await roll_up(session, now=now, timezone=self._timezone)
+        except Exception:
+            log.exception("statistics roll-up failed")
