@@ -2,7 +2,7 @@
 
 Run from anywhere: ``python tests/vectors/make_v1.py``. Everything is deterministic: fixed
 private scalars, fixed HPKE ephemeral keys, fixed ids, nonces and salts, and RFC 6979
-deterministic ECDSA signatures, so ``tests/client/test_golden.py`` can check that ``build()``
+deterministic ECDSA signatures, so ``tests/crypto/test_golden.py`` can check that ``build()``
 reproduces the committed file byte for byte. The browser reproduces every value except the
 signatures (WebCrypto's ECDSA is randomised): those it verifies.
 """
