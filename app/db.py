@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -111,3 +111,49 @@ async def lock_matching(session: AsyncSession) -> None:
 
 async def ping(conn: AsyncConnection) -> None:
     await conn.execute(text("SELECT 1"))
+
+
+#: Errors that mean the database cannot take work now (down, restarting, connection lost or
+#: refused, pool exhausted, SQLite busy), as opposed to a bug or bad data.
+_OUTAGE_TYPES: tuple[type[BaseException], ...] = (
+    exc.OperationalError,
+    exc.InterfaceError,
+    exc.DisconnectionError,
+    exc.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) means the database is unreachable right now.
+
+    Callers answer 503 ``unavailable`` (HTTP) or an ``unavailable`` error frame (sockets) and
+    let the client try again; the engine's pool reconnects by itself once the database is back.
+    """
+    seen: BaseException | None = error
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, _OUTAGE_TYPES):
+            return True
+        if isinstance(seen, exc.DBAPIError) and seen.connection_invalidated:
+            return True
+        if type(seen).__module__.startswith("asyncpg") and type(seen).__name__ in _ASYNCPG_OUTAGES:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+#: asyncpg's names for a lost or refused connection (matched by name: asyncpg is optional).
+_ASYNCPG_OUTAGES = frozenset(
+    {
+        "ConnectionDoesNotExistError",
+        "CannotConnectNowError",
+        "ConnectionFailureError",
+        "PostgresConnectionError",
+        "ConnectionRejectionError",
+        "AdminShutdownError",
+        "CrashShutdownError",
+    }
+)

@@ -10,13 +10,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import health
 from app.chat import endpoints as returns
 from app.chat.store import EnvelopeStore
 from app.config import Settings
-from app.db import make_engine, make_sessionmaker
+from app.db import is_outage, make_engine, make_sessionmaker
 from app.events.broker import make_broker
 from app.keys import endpoints as keys
 from app.keys.service import load_service_key, warn_without_period
@@ -37,6 +39,9 @@ from app.triage.dispatcher import Dispatcher
 from app.triage.setup import load_setup
 
 log = logging.getLogger(__name__)
+
+#: Seconds a client is asked to wait before trying again while the database is down.
+RETRY_AFTER_OUTAGE = 5
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> FastAPI:
@@ -138,6 +143,22 @@ def _add_error_handlers(app: FastAPI, *, hsts: bool) -> None:
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return _error(exc.status_code, code, str(exc.detail), exc.headers)
+
+    async def outage(_: Request, exc: Exception) -> JSONResponse:
+        if not is_outage(exc):
+            raise exc
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return _error(
+            503,
+            "unavailable",
+            "the service cannot reach its database right now; try again shortly",
+            {"Retry-After": str(RETRY_AFTER_OUTAGE)},
+        )
+
+    # Registered per type so that they are answered inside the app (with the security headers)
+    # and never reach the crash handler below; anything else of these types re-raises there.
+    for outage_type in (DBAPIError, DisconnectionError, SATimeoutError, OSError):
+        app.add_exception_handler(outage_type, outage)
 
     @app.exception_handler(Exception)
     async def crash(_: Request, exc: Exception) -> JSONResponse:

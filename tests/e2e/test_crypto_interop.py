@@ -12,8 +12,8 @@ from app.chat.envelope import parse_envelope
 from app.client import YouthClient
 from app.client.envelopes import open_text
 from app.kit import b64
-from tests.crypto.test_crypto import VECTORS
 from tests.conftest import Server, StaffAccount
+from tests.crypto.test_crypto import VECTORS
 from tests.e2e.conftest import Contexts
 from tests.e2e.pages import open_console, send
 

@@ -73,7 +73,9 @@ def _parse(text: str, allowed: frozenset[str]) -> None:
         assert isinstance(frame, FRAME_TYPES)
     else:
         assert refused.code in KNOWN_CODES
-        json.loads(protocol.error_frame(refused.code, refused.message, refused.ref))  # the error frame itself is valid JSON
+        json.loads(
+            protocol.error_frame(refused.code, refused.message, refused.ref)
+        )  # the error frame itself is valid JSON
 
 
 @given(st.text())
