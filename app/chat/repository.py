@@ -37,9 +37,11 @@ class ConversationInfo:
 
 async def add_conversation(
     session: AsyncSession, *, conv_id: str, ticket_id: int, staff_id: str, now: float
-) -> None:
-    session.add(Conversation(id=conv_id, ticket_id=ticket_id, staff_id=staff_id, opened_at=now))
+) -> Conversation:
+    conv = Conversation(id=conv_id, ticket_id=ticket_id, staff_id=staff_id, opened_at=now)
+    session.add(conv)
     await session.flush()
+    return conv
 
 
 def _info_query() -> Select[str, int, str, str, str, str, str, bool]:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.chat import repository as chat_repo
 from app.db import lock_matching
 from app.kit.errors import Conflict, DomainError, NotFound
-from app.models import Conversation, Ticket
+from app.models import Ticket
 from app.triage import engine, handover, hours, prefix, questions
 from app.triage import repository as repo
 from app.triage.questions import Triage
@@ -122,7 +122,7 @@ async def set_presence(session: AsyncSession, ticket_id: int, *, present: bool, 
 
 async def leave(session: AsyncSession, ticket_id: int, now: float) -> bool:
     """A waiting young person leaves the queue; False if the ticket was no longer waiting."""
-    ticket = await session.get(Ticket, ticket_id)
+    ticket = await repo.ticket_by_id(session, ticket_id)
     if ticket is None or ticket.status != "waiting":
         return False
     return await repo.end_ticket(session, ticket_id, "left", now)
@@ -189,7 +189,7 @@ async def close(session: AsyncSession, conv_id: str, *, by: str, now: float) -> 
     After commit the caller must publish the close (``announce.publish_closed``, which also
     withdraws a pending offer) and request matching (the counsellor has capacity again).
     """
-    conv = await session.get(Conversation, conv_id)
+    conv = await chat_repo.conversation_row(session, conv_id)
     if conv is None:
         return None
     ticket_id, staff_id, offer_to = conv.ticket_id, conv.staff_id, conv.offer_to
