@@ -21,22 +21,23 @@ from app.models import (
     Staff,
     Ticket,
 )
+from app.types import ConversationId, ConversationStatus, QueueKind, SenderRole
 
 
 @dataclass(frozen=True, slots=True)
 class ConversationInfo:
-    id: str
+    id: ConversationId
     ticket_id: int
     staff_id: str
     alias: str
-    kind: str
+    kind: QueueKind
     language: str
     urgent: bool
-    status: str
+    status: ConversationStatus
 
 
 async def add_conversation(
-    session: AsyncSession, *, conv_id: str, ticket_id: int, staff_id: str, now: float
+    session: AsyncSession, *, conv_id: ConversationId, ticket_id: int, staff_id: str, now: float
 ) -> Conversation:
     conv = Conversation(id=conv_id, ticket_id=ticket_id, staff_id=staff_id, opened_at=now)
     session.add(conv)
@@ -44,7 +45,9 @@ async def add_conversation(
     return conv
 
 
-def _info_query() -> Select[str, int, str, str, str, str, str, bool]:
+def _info_query() -> Select[
+    ConversationId, int, str, ConversationStatus, str, QueueKind, str, bool
+]:
     return (
         select(
             Conversation.id,
@@ -61,7 +64,9 @@ def _info_query() -> Select[str, int, str, str, str, str, str, bool]:
     )
 
 
-def _to_info(row: Row[str, int, str, str, str, str, str, bool]) -> ConversationInfo:
+def _to_info(
+    row: Row[ConversationId, int, str, ConversationStatus, str, QueueKind, str, bool],
+) -> ConversationInfo:
     return ConversationInfo(
         id=row.id,
         ticket_id=row.ticket_id,
@@ -88,7 +93,9 @@ async def open_conversations_of(session: AsyncSession, staff_id: str) -> list[Co
     return [_to_info(row) for row in (await session.execute(query)).all()]
 
 
-async def close_conversation(session: AsyncSession, conv_id: str, by: str, now: float) -> bool:
+async def close_conversation(
+    session: AsyncSession, conv_id: str, by: SenderRole, now: float
+) -> bool:
     """Close an open (or requeued) conversation; False if it was closed already."""
     query = (
         update(Conversation)

@@ -7,6 +7,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Shift, Staff
+from app.types import StaffId, StaffRole
 
 
 async def by_username(session: AsyncSession, username: str) -> Staff | None:
@@ -31,10 +32,10 @@ async def staff_by_ids(session: AsyncSession, staff_ids: list[str]) -> list[Staf
 def add_account(
     session: AsyncSession,
     *,
-    staff_id: str,
+    staff_id: StaffId,
     username: str,
     alias: str,
-    role: str,
+    role: StaffRole,
     password_hash: str,
     totp_secret: str,
     languages: str,

@@ -14,7 +14,7 @@ from app.security import passwords, totp
 from app.security import repository as security_repo
 from app.staff import repository as repo
 from app.triage import handover
-from app.types import StaffRole
+from app.types import StaffId, StaffRole
 
 ROLES: tuple[StaffRole, ...] = ("counsellor", "supervisor", "admin")
 #: Organisations whose staff share shifts in the house: a routing attribute (triage engine).
@@ -23,7 +23,7 @@ ORGANISATIONS = ("municipality", "health care", "police")
 
 @dataclass(frozen=True, slots=True)
 class NewStaff:
-    staff_id: str
+    staff_id: StaffId
     totp_secret: str
     provisioning_uri: str
 
@@ -70,7 +70,7 @@ async def add_staff(
     secret = totp.new_secret()
     staff = repo.add_account(
         session,
-        staff_id=new_id(),
+        staff_id=StaffId(new_id()),
         username=username,
         alias=alias,
         role=role,

@@ -9,7 +9,7 @@ hold the matching lock (``lock_matching``) so capacity and offers are decided on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,7 @@ from app.kit.ids import new_id
 from app.models import Conversation, Staff, Ticket
 from app.triage import engine, transfers
 from app.triage import repository as repo
+from app.types import ConversationId, QueueKind, StaffId
 
 #: How long a warm offer waits for the colleague's answer.
 OFFER_SECONDS: Final = transfers.DEFAULT_OFFER_TIMEOUT
@@ -34,23 +35,24 @@ class TransferRefused(DomainError):
         self.reason = reason
 
 
+#: What happened to a conversation's holder (``Change.kind``).
+ChangeKind = Literal["offered", "handed_over", "requeued", "returned"]
+
+
 @dataclass(frozen=True, slots=True)
 class Seated:
-    conv_id: str
+    conv_id: ConversationId
     seg: int
-    staff_id: str
+    staff_id: StaffId
     alias: str
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """What happened to a conversation, for the caller to announce after commit.
+    """What happened to a conversation, for the caller to announce after commit."""
 
-    ``kind``: offered | handed_over | requeued | returned.
-    """
-
-    kind: str
-    conv_id: str
+    kind: ChangeKind
+    conv_id: ConversationId
     ticket_id: int
     from_id: str
     to_id: str | None = None
@@ -58,7 +60,7 @@ class Change:
     from_alias: str | None = None
     reason: str | None = None
     expires_at: float | None = None
-    kind_of_queue: str = "youth"
+    kind_of_queue: QueueKind = "youth"
     language: str = "sv"
     urgent: bool = False
 
@@ -81,7 +83,11 @@ async def seat(session: AsyncSession, *, ticket_id: int, staff_id: str, now: flo
     conv = await repo.conversation_of_ticket(session, ticket_id)
     if conv is None:
         conv = await chat_repo.add_conversation(
-            session, conv_id=new_id(), ticket_id=ticket_id, staff_id=staff_id, now=now
+            session,
+            conv_id=ConversationId(new_id()),
+            ticket_id=ticket_id,
+            staff_id=staff_id,
+            now=now,
         )
         seg = 0
     else:
@@ -103,7 +109,7 @@ async def _held(session: AsyncSession, conv_id: str, staff_id: str) -> tuple[Con
 
 
 def _change(
-    kind: str,
+    kind: ChangeKind,
     conv: Conversation,
     ticket: Ticket,
     from_id: str,
@@ -148,7 +154,7 @@ async def _hand_over(
 def _requeue(conv: Conversation, ticket: Ticket, queued: engine.WaitingTicket) -> None:
     """The ticket waits again with its priority and first join time; the conversation is kept
     (its transcript and segments) for whoever takes it next."""
-    repo.requeue(conv, ticket, kind=queued.kind, skill=queued.skill)
+    repo.requeue(conv, ticket, queued.queue)
 
 
 async def request(
@@ -225,7 +231,7 @@ async def answer(
     if isinstance(decision, transfers.Returned):
         repo.clear_offer(conv)
         return _change("returned", conv, ticket, holder, to_id=staff_id, reason=decision.reason)
-    repo.move_ticket(ticket, kind=decision.chat.ticket.kind, skill=decision.chat.ticket.skill)
+    repo.move_ticket(ticket, decision.chat.ticket.queue)
     return await _hand_over(session, conv, ticket, staff_id, now)
 
 

@@ -8,12 +8,14 @@ session flushes them before its next query, and the caller's transaction commits
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal, cast
 
 from sqlalchemy import Row, func, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Conversation, Envelope, Staff, Ticket
 from app.triage.engine import OnDutyCounsellor, Priority, QueueKey, WaitingTicket
+from app.types import QueueKind
 
 
 def _split(csv: str) -> frozenset[str]:
@@ -38,7 +40,7 @@ async def add_ticket(
     session: AsyncSession,
     *,
     token_digest: str,
-    kind: str,
+    kind: QueueKind,
     language: str,
     urgent: bool,
     now: float,
@@ -79,7 +81,9 @@ async def set_presence(
     await session.execute(query)
 
 
-async def end_ticket(session: AsyncSession, ticket_id: int, status: str, now: float) -> bool:
+async def end_ticket(
+    session: AsyncSession, ticket_id: int, status: Literal["left", "ended"], now: float
+) -> bool:
     """Move a live ticket to ``status`` (left | ended); False if it had already ended."""
     query = (
         update(Ticket)
@@ -300,15 +304,19 @@ def clear_offer(conv: Conversation) -> None:
     conv.offer_to = conv.offer_expires_at = conv.offer_skill = None
 
 
-def move_ticket(ticket: Ticket, *, kind: str, skill: str | None) -> None:
-    """The ticket's queue is now ``QueueKey(kind, skill)``."""
-    ticket.kind, ticket.skill = kind, skill
+def move_ticket(ticket: Ticket, queue: QueueKey) -> None:
+    """The ticket's queue is now ``queue``.
+
+    The engine types a queue's kind as ``str`` because a transfer target's queue is built from a
+    frame (``relay.protocol.Transfer.to_kind``, which the parser checked is youth|professional).
+    """
+    ticket.kind, ticket.skill = cast("QueueKind", queue.kind), queue.skill
 
 
-def requeue(conv: Conversation, ticket: Ticket, *, kind: str, skill: str | None) -> None:
-    """The ticket waits again, in queue ``(kind, skill)``, its join time and priority kept; the
-    conversation (its transcript and segments) is kept for whoever takes it next."""
+def requeue(conv: Conversation, ticket: Ticket, queue: QueueKey) -> None:
+    """The ticket waits again, in ``queue``, its join time and priority kept; the conversation
+    (its transcript and segments) is kept for whoever takes it next."""
     ticket.status, ticket.assigned_at = "waiting", None
-    move_ticket(ticket, kind=kind, skill=skill)
+    move_ticket(ticket, queue)
     conv.status = "requeued"
     clear_offer(conv)

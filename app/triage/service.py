@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +16,7 @@ from app.triage import engine, handover, hours, prefix, questions
 from app.triage import repository as repo
 from app.triage.questions import Triage
 from app.triage.setup import TriageSetup
+from app.types import ConversationId, QueueKind, SenderRole, TicketId, TicketStatus
 
 
 class BadTriage(DomainError):
@@ -48,7 +49,7 @@ ENTRY_MESSAGES: Final = {
 @dataclass(frozen=True, slots=True)
 class Paired:
     ticket_id: int
-    conv_id: str
+    conv_id: ConversationId
     staff_id: str
     alias: str
     kind: str
@@ -58,9 +59,9 @@ class Paired:
 
 @dataclass(frozen=True, slots=True)
 class TicketState:
-    ticket_id: int
-    status: str  # waiting | assigned | left | ended
-    kind: str
+    ticket_id: TicketId
+    status: TicketStatus
+    kind: QueueKind
     conversation: chat_repo.ConversationInfo | None
 
 
@@ -186,6 +187,9 @@ class Closed:
 async def close(session: AsyncSession, conv_id: str, *, by: str, now: float) -> Closed | None:
     """Close an open (or requeued) conversation and end its ticket; None if already closed.
 
+    ``by`` is a ``SenderRole`` (``Y`` | ``C``); it is typed ``str`` while the relay's sockets
+    carry their role as ``str`` (``relay.handlers.SocketHandler.role``).
+
     After commit the caller must publish the close (``announce.publish_closed``, which also
     withdraws a pending offer) and request matching (the counsellor has capacity again).
     """
@@ -193,7 +197,7 @@ async def close(session: AsyncSession, conv_id: str, *, by: str, now: float) -> 
     if conv is None:
         return None
     ticket_id, staff_id, offer_to = conv.ticket_id, conv.staff_id, conv.offer_to
-    if not await chat_repo.close_conversation(session, conv_id, by, now):
+    if not await chat_repo.close_conversation(session, conv_id, cast("SenderRole", by), now):
         return None
     await repo.end_ticket(session, ticket_id, "ended", now)
     await repo.touch_idle(session, staff_id, now)
