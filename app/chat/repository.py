@@ -1,4 +1,8 @@
-"""Every SQL statement about conversations (envelopes live in transcripts.py)."""
+"""Every SQL statement of the chat package: conversations, their key segments, return-code wraps
+and shared history, and reads of stored envelopes.
+
+The group-commit writer of envelopes (``store.py``) keeps its own statements: see its docstring.
+"""
 
 from __future__ import annotations
 
@@ -7,29 +11,43 @@ from dataclasses import dataclass
 from sqlalchemy import Row, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Conversation, Staff, Ticket
+from app.models import (
+    Conversation,
+    Device,
+    Envelope,
+    HistoryGrant,
+    ReturnWrap,
+    Segment,
+    Staff,
+    Ticket,
+)
+from app.types import ConversationId, ConversationStatus, QueueKind, SenderRole
 
 
 @dataclass(frozen=True, slots=True)
 class ConversationInfo:
-    id: str
+    id: ConversationId
     ticket_id: int
     staff_id: str
     alias: str
-    kind: str
+    kind: QueueKind
     language: str
     urgent: bool
-    status: str
+    status: ConversationStatus
 
 
 async def add_conversation(
-    session: AsyncSession, *, conv_id: str, ticket_id: int, staff_id: str, now: float
-) -> None:
-    session.add(Conversation(id=conv_id, ticket_id=ticket_id, staff_id=staff_id, opened_at=now))
+    session: AsyncSession, *, conv_id: ConversationId, ticket_id: int, staff_id: str, now: float
+) -> Conversation:
+    conv = Conversation(id=conv_id, ticket_id=ticket_id, staff_id=staff_id, opened_at=now)
+    session.add(conv)
     await session.flush()
+    return conv
 
 
-def _info_query() -> Select[str, int, str, str, str, str, str, bool]:
+def _info_query() -> Select[
+    ConversationId, int, str, ConversationStatus, str, QueueKind, str, bool
+]:
     return (
         select(
             Conversation.id,
@@ -46,7 +64,9 @@ def _info_query() -> Select[str, int, str, str, str, str, str, bool]:
     )
 
 
-def _to_info(row: Row[str, int, str, str, str, str, str, bool]) -> ConversationInfo:
+def _to_info(
+    row: Row[ConversationId, int, str, ConversationStatus, str, QueueKind, str, bool],
+) -> ConversationInfo:
     return ConversationInfo(
         id=row.id,
         ticket_id=row.ticket_id,
@@ -73,7 +93,9 @@ async def open_conversations_of(session: AsyncSession, staff_id: str) -> list[Co
     return [_to_info(row) for row in (await session.execute(query)).all()]
 
 
-async def close_conversation(session: AsyncSession, conv_id: str, by: str, now: float) -> bool:
+async def close_conversation(
+    session: AsyncSession, conv_id: str, by: SenderRole, now: float
+) -> bool:
     """Close an open (or requeued) conversation; False if it was closed already."""
     query = (
         update(Conversation)
@@ -100,3 +122,161 @@ async def close_abandoned_requeued(session: AsyncSession, now: float) -> int:
         .values(status="closed", closed_at=now, closed_by="Y")
     )
     return int((await session.execute(query)).rowcount)  # type: ignore[attr-defined]
+
+
+async def conversation_row(session: AsyncSession, conv_id: str) -> Conversation | None:
+    return await session.get(Conversation, conv_id)
+
+
+# ---------------------------------------------------------------------- key segments
+
+
+async def add_segment(
+    session: AsyncSession,
+    *,
+    conv_id: str,
+    seg: int,
+    device_id: str,
+    period_id: str | None,
+    now: float,
+) -> None:
+    session.add(
+        Segment(conv_id=conv_id, seg=seg, device_id=device_id, period_id=period_id, created_at=now)
+    )
+    await session.flush()
+
+
+async def latest_segment(session: AsyncSession, conv_id: str) -> Segment | None:
+    query = select(Segment).where(Segment.conv_id == conv_id).order_by(Segment.seg.desc()).limit(1)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def segment(session: AsyncSession, conv_id: str, seg: int) -> Segment | None:
+    return await session.get(Segment, (conv_id, seg))
+
+
+async def set_keys(session: AsyncSession, row: Segment, *, wrap_c: str, wrap_o: str | None) -> None:
+    row.wrap_c, row.wrap_o = wrap_c, wrap_o
+    await session.flush()
+
+
+async def set_accept(session: AsyncSession, row: Segment, sig: str) -> None:
+    row.accept_sig = sig
+    await session.flush()
+
+
+async def segment_holders(session: AsyncSession, conv_id: str) -> list[tuple[int, str]]:
+    """``(seg, staff id of its device)`` for every segment of a conversation, latest first."""
+    query = (
+        select(Segment.seg, Device.staff_id)
+        .join(Device, Device.id == Segment.device_id)
+        .where(Segment.conv_id == conv_id)
+        .order_by(Segment.seg.desc())
+    )
+    return [(seg, holder) for seg, holder in (await session.execute(query)).all()]
+
+
+# ---------------------------------------------------------------------- return-code wraps
+
+
+async def return_wraps_of(session: AsyncSession, conv_id: str) -> list[ReturnWrap]:
+    query = select(ReturnWrap).where(ReturnWrap.conv_id == conv_id)
+    return list((await session.execute(query)).scalars().all())
+
+
+async def return_wraps_by_locator(session: AsyncSession, locator: str) -> list[ReturnWrap]:
+    """The wraps filed under a return code's locator, by conversation and segment."""
+    query = (
+        select(ReturnWrap)
+        .where(ReturnWrap.locator == locator)
+        .order_by(ReturnWrap.conv_id, ReturnWrap.seg)
+    )
+    return list((await session.execute(query)).scalars().all())
+
+
+async def is_filed(session: AsyncSession, *, locator: str | None, conv_id: str, seg: int) -> bool:
+    """Whether segment ``seg`` of ``conv_id`` has a wrap filed under ``locator``."""
+    query = select(ReturnWrap.id).where(
+        ReturnWrap.locator == locator, ReturnWrap.conv_id == conv_id, ReturnWrap.seg == seg
+    )
+    return (await session.execute(query)).first() is not None
+
+
+async def add_return_wrap(
+    session: AsyncSession,
+    *,
+    locator: str,
+    conv_id: str,
+    seg: int,
+    salt: str,
+    nonce: str,
+    wrap: str,
+    now: float,
+) -> None:
+    session.add(
+        ReturnWrap(
+            locator=locator,
+            conv_id=conv_id,
+            seg=seg,
+            salt=salt,
+            nonce=nonce,
+            wrap=wrap,
+            created_at=now,
+        )
+    )
+    await session.flush()
+
+
+# ---------------------------------------------------------------------- shared history
+
+
+async def granted_segments(
+    session: AsyncSession, conv_id: str, device_id: str
+) -> set[tuple[str, int]]:
+    """``(from_conv_id, seg)`` of every earlier segment shared with ``device_id`` in ``conv_id``."""
+    query = select(HistoryGrant.from_conv_id, HistoryGrant.seg).where(
+        HistoryGrant.conv_id == conv_id, HistoryGrant.device_id == device_id
+    )
+    return set((await session.execute(query)).tuples())
+
+
+def add_history_grant(
+    session: AsyncSession,
+    *,
+    conv_id: str,
+    from_conv_id: str,
+    seg: int,
+    device_id: str,
+    wrap: str,
+    now: float,
+) -> None:
+    """Add a grant to the session; the caller flushes (after the last one)."""
+    session.add(
+        HistoryGrant(
+            conv_id=conv_id,
+            from_conv_id=from_conv_id,
+            seg=seg,
+            device_id=device_id,
+            wrap=wrap,
+            created_at=now,
+        )
+    )
+
+
+async def history_grants(session: AsyncSession, conv_id: str, device_id: str) -> list[HistoryGrant]:
+    query = (
+        select(HistoryGrant)
+        .where(HistoryGrant.conv_id == conv_id, HistoryGrant.device_id == device_id)
+        .order_by(HistoryGrant.id)
+    )
+    return list((await session.execute(query)).scalars().all())
+
+
+async def envelopes_of(
+    session: AsyncSession, conv_id: str, segs: list[int] | None = None
+) -> list[Envelope]:
+    """A conversation's stored envelopes (of segments ``segs`` only, if given), in stored order."""
+    query = select(Envelope).where(Envelope.conv_id == conv_id)
+    if segs is not None:
+        query = query.where(Envelope.seg.in_(segs))
+    return list((await session.execute(query.order_by(Envelope.id))).scalars().all())

@@ -10,15 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.chat import repository as repo
 from app.chat.wraps import Keys, ReturnCode, ShareHistory
 from app.keys import devices
 from app.keys.devices import DeviceCert
 from app.keys.service import Period, current_period, period_by_id
 from app.kit.errors import ProtocolError
-from app.models import Conversation, Device, Envelope, HistoryGrant, ReturnWrap, Segment
+from app.models import Envelope, Segment
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,16 +65,14 @@ async def open_segment(
 ) -> None:
     """Start segment ``seg`` of a conversation, sealed to ``device_id`` and the current period."""
     period = await current_period(session, now)
-    session.add(
-        Segment(
-            conv_id=conv_id,
-            seg=seg,
-            device_id=device_id,
-            period_id=None if period is None else period.period_id,
-            created_at=now,
-        )
+    await repo.add_segment(
+        session,
+        conv_id=conv_id,
+        seg=seg,
+        device_id=device_id,
+        period_id=None if period is None else period.period_id,
+        now=now,
     )
-    await session.flush()
 
 
 async def _state(session: AsyncSession, row: Segment) -> SegmentState:
@@ -94,13 +92,12 @@ async def _state(session: AsyncSession, row: Segment) -> SegmentState:
 
 async def current_segment(session: AsyncSession, conv_id: str) -> SegmentState | None:
     """The conversation's latest segment (the one messages are sent in now)."""
-    query = select(Segment).where(Segment.conv_id == conv_id).order_by(Segment.seg.desc()).limit(1)
-    row = (await session.execute(query)).scalar_one_or_none()
+    row = await repo.latest_segment(session, conv_id)
     return None if row is None else await _state(session, row)
 
 
 async def _segment(session: AsyncSession, conv_id: str, seg: int) -> Segment:
-    row = await session.get(Segment, (conv_id, seg))
+    row = await repo.segment(session, conv_id, seg)
     if row is None:
         raise ProtocolError("bad_keys", "this conversation has no such segment")
     return row
@@ -115,8 +112,7 @@ async def store_keys(session: AsyncSession, frame: Keys) -> SegmentState:
         raise ProtocolError(
             "bad_keys", "wrap_o must be sealed to the period key given in 'paired' (null if none)"
         )
-    row.wrap_c, row.wrap_o = frame.wrap_c, frame.wrap_o
-    await session.flush()
+    await repo.set_keys(session, row, wrap_c=frame.wrap_c, wrap_o=frame.wrap_o)
     return await _state(session, row)
 
 
@@ -135,35 +131,28 @@ async def store_accept(
         raise ProtocolError("wrong_state", "the young person has not sent the keys yet")
     if row.accept_sig is not None:
         return False
-    row.accept_sig = sig
-    await session.flush()
+    await repo.set_accept(session, row, sig)
     return True
 
 
 async def store_return_wrap(session: AsyncSession, frame: ReturnCode, now: float) -> None:
     """File a segment key's return-code wrap under its locator (one locator per conversation)."""
     await _segment(session, frame.conv, frame.seg)
-    rows = (
-        (await session.execute(select(ReturnWrap).where(ReturnWrap.conv_id == frame.conv)))
-        .scalars()
-        .all()
-    )
+    rows = await repo.return_wraps_of(session, frame.conv)
     if any(r.locator != frame.locator for r in rows):
         raise ProtocolError("bad_keys", "a conversation has one return code")
     if any(r.seg == frame.seg for r in rows):
         raise ProtocolError("keys_exist", "this segment already has a return-code wrap")
-    session.add(
-        ReturnWrap(
-            locator=frame.locator,
-            conv_id=frame.conv,
-            seg=frame.seg,
-            salt=frame.salt,
-            nonce=frame.nonce,
-            wrap=frame.wrap,
-            created_at=now,
-        )
+    await repo.add_return_wrap(
+        session,
+        locator=frame.locator,
+        conv_id=frame.conv,
+        seg=frame.seg,
+        salt=frame.salt,
+        nonce=frame.nonce,
+        wrap=frame.wrap,
+        now=now,
     )
-    await session.flush()
 
 
 async def history(session: AsyncSession, locator: str) -> list[dict[str, Any]]:
@@ -171,25 +160,15 @@ async def history(session: AsyncSession, locator: str) -> list[dict[str, Any]]:
 
     Only ciphertext, wraps and public values: without the code itself nothing here is readable.
     """
-    wraps = (
-        (
-            await session.execute(
-                select(ReturnWrap)
-                .where(ReturnWrap.locator == locator)
-                .order_by(ReturnWrap.conv_id, ReturnWrap.seg)
-            )
-        )
-        .scalars()
-        .all()
-    )
+    wraps = await repo.return_wraps_by_locator(session, locator)
     out: list[dict[str, Any]] = []
     for conv_id in dict.fromkeys(w.conv_id for w in wraps):
-        conv = await session.get(Conversation, conv_id)
+        conv = await repo.conversation_row(session, conv_id)
         if conv is None:
             continue
         segments = []
         for wrap in (w for w in wraps if w.conv_id == conv_id):
-            seg_row = await session.get(Segment, (conv_id, wrap.seg))
+            seg_row = await repo.segment(session, conv_id, wrap.seg)
             device = None if seg_row is None else await devices.by_id(session, seg_row.device_id)
             segments.append(
                 {
@@ -205,15 +184,7 @@ async def history(session: AsyncSession, locator: str) -> list[dict[str, Any]]:
                     "sealed_at": None if seg_row is None else int(seg_row.created_at),
                 }
             )
-        envelopes = (
-            (
-                await session.execute(
-                    select(Envelope).where(Envelope.conv_id == conv_id).order_by(Envelope.id)
-                )
-            )
-            .scalars()
-            .all()
-        )
+        envelopes = await repo.envelopes_of(session, conv_id)
         out.append(
             {
                 "conv": conv_id,
@@ -232,14 +203,8 @@ async def holder_since(session: AsyncSession, conv_id: str, staff_id: str) -> in
     A counsellor who took a chat over reads from there on; earlier segments were sealed to
     someone else (CRYPTO.md §5).
     """
-    query = (
-        select(Segment.seg, Device.staff_id)
-        .join(Device, Device.id == Segment.device_id)
-        .where(Segment.conv_id == conv_id)
-        .order_by(Segment.seg.desc())
-    )
     first = 0
-    for seg, holder in (await session.execute(query)).all():
+    for seg, holder in await repo.segment_holders(session, conv_id):
         if holder != staff_id:
             break
         first = seg
@@ -276,46 +241,26 @@ async def share_history(session: AsyncSession, frame: ShareHistory, now: float) 
         raise ProtocolError(
             "wrong_state", "the chat has moved to another counsellor: ask the young person again"
         )
-    granted = set(
-        (
-            await session.execute(
-                select(HistoryGrant.from_conv_id, HistoryGrant.seg).where(
-                    HistoryGrant.conv_id == frame.conv,
-                    HistoryGrant.device_id == current.device.device_id,
-                )
-            )
-        ).tuples()
-    )
+    granted = await repo.granted_segments(session, frame.conv, current.device.device_id)
     for item in frame.segments:
         if item.conv == frame.conv:
             if item.seg >= current.seg:
                 raise ProtocolError("bad_keys", "only earlier segments of this chat can be shared")
-        else:
-            filed = (
-                await session.execute(
-                    select(ReturnWrap.id).where(
-                        ReturnWrap.locator == frame.locator,
-                        ReturnWrap.conv_id == item.conv,
-                        ReturnWrap.seg == item.seg,
-                    )
-                )
-            ).first()
-            if filed is None:
-                raise ProtocolError(
-                    "bad_keys", "no earlier segment is filed under this return code"
-                )
+        elif not await repo.is_filed(
+            session, locator=frame.locator, conv_id=item.conv, seg=item.seg
+        ):
+            raise ProtocolError("bad_keys", "no earlier segment is filed under this return code")
         if (item.conv, item.seg) in granted:
             continue  # a resend after a dropped connection
         granted.add((item.conv, item.seg))
-        session.add(
-            HistoryGrant(
-                conv_id=frame.conv,
-                from_conv_id=item.conv,
-                seg=item.seg,
-                device_id=current.device.device_id,
-                wrap=item.wrap,
-                created_at=now,
-            )
+        repo.add_history_grant(
+            session,
+            conv_id=frame.conv,
+            from_conv_id=item.conv,
+            seg=item.seg,
+            device_id=current.device.device_id,
+            wrap=item.wrap,
+            now=now,
         )
     await session.flush()
     return current.device.device_id
@@ -326,31 +271,11 @@ async def shared_history(
 ) -> list[dict[str, Any]]:
     """For the counsellor device of ``conv_id``: each earlier conversation the young person
     shared, with the sealed keys of its shared segments and those segments' envelopes."""
-    grants = (
-        (
-            await session.execute(
-                select(HistoryGrant)
-                .where(HistoryGrant.conv_id == conv_id, HistoryGrant.device_id == device_id)
-                .order_by(HistoryGrant.id)
-            )
-        )
-        .scalars()
-        .all()
-    )
+    grants = await repo.history_grants(session, conv_id, device_id)
     out = []
     for earlier in dict.fromkeys(g.from_conv_id for g in grants):
         segs = {g.seg: g.wrap for g in grants if g.from_conv_id == earlier}
-        envelopes = (
-            (
-                await session.execute(
-                    select(Envelope)
-                    .where(Envelope.conv_id == earlier, Envelope.seg.in_(list(segs)))
-                    .order_by(Envelope.id)
-                )
-            )
-            .scalars()
-            .all()
-        )
+        envelopes = await repo.envelopes_of(session, earlier, list(segs))
         out.append(
             {
                 "from": earlier,

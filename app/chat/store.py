@@ -8,6 +8,14 @@ On a SQLite file the writer owns a plain ``sqlite3`` connection in a thread of i
 commits a whole batch in one hop to that thread; through SQLAlchemy's async layer the same batch
 costs several hops and most of the relay's CPU at low batch sizes. Other databases go through
 SQLAlchemy. Reads (resume, sync) always use the shared engine.
+
+Its statements stay here rather than in ``repository.py`` (which holds every other SQL statement
+of the package): the writer owns its connections, not a session, and its insert exists twice, as
+a dialect-specific SQLAlchemy statement and as the plain SQL of the sqlite3 thread, which must
+agree column for column and in conflict handling. Splitting them from the batching that depends
+on their ``RETURNING``/``rowcount`` contract would split one job across two modules, and routing
+the hot path through session-based repository functions would add the very hops this module
+exists to avoid. ``read`` is the writer's twin on the shared engine's plain connection.
 """
 
 from __future__ import annotations

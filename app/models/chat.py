@@ -6,20 +6,21 @@ from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, Text, Uni
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base
+from app.types import ConversationId, ConversationStatus, SenderRole
 
 
 class Conversation(Base):
     __tablename__ = "conversations"
 
-    id: Mapped[str] = mapped_column(String(22), primary_key=True)
+    id: Mapped[ConversationId] = mapped_column(String(22), primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"), index=True)
     #: open | requeued (cold-transferred or left unanswered: its ticket waits again) | closed
-    status: Mapped[str] = mapped_column(String(12), default="open")
+    status: Mapped[ConversationStatus] = mapped_column(String(12), default="open")
     opened_at: Mapped[float] = mapped_column(Float)
     #: Indexed: the wait estimate reads the most recently closed chats' durations.
     closed_at: Mapped[float | None] = mapped_column(Float, nullable=True, index=True)
-    closed_by: Mapped[str | None] = mapped_column(String(1), nullable=True)  # Y | C
+    closed_by: Mapped[SenderRole | None] = mapped_column(String(1), nullable=True)
     #: A pending warm transfer: offered to this counsellor until ``offer_expires_at``; counted in
     #: their load so that capacity holds while the offer is open.
     offer_to: Mapped[str | None] = mapped_column(String(22), nullable=True, index=True)
@@ -41,7 +42,7 @@ class Envelope(Base):
         ForeignKey("conversations.id", ondelete="CASCADE"), index=False
     )
     seg: Mapped[int] = mapped_column(BigInteger)
-    role: Mapped[str] = mapped_column(String(1))
+    role: Mapped[SenderRole] = mapped_column(String(1))
     inst: Mapped[str] = mapped_column(String(22))
     seq: Mapped[int] = mapped_column(BigInteger)
     ct: Mapped[str] = mapped_column(Text)

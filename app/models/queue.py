@@ -6,6 +6,7 @@ from sqlalchemy import Boolean, Float, Index, Integer, String, Text, UniqueConst
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base
+from app.types import QueueKind, TicketId, TicketStatus
 
 
 class Ticket(Base):
@@ -16,14 +17,13 @@ class Ticket(Base):
         Index("ix_tickets_queue_order", "status", "kind", "skill", "urgent", "joined_at", "id"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[TicketId] = mapped_column(Integer, primary_key=True, autoincrement=True)
     #: SHA-256 of the bearer token the browser holds in memory.
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))  # youth | professional
+    kind: Mapped[QueueKind] = mapped_column(String(16))
     language: Mapped[str] = mapped_column(String(8))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
-    #: waiting -> assigned -> ended, or waiting -> left
-    status: Mapped[str] = mapped_column(String(12), default="waiting")
+    status: Mapped[TicketStatus] = mapped_column(String(12), default="waiting")
     joined_at: Mapped[float] = mapped_column(Float)
     assigned_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     ended_at: Mapped[float | None] = mapped_column(Float, nullable=True)

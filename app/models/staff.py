@@ -6,16 +6,17 @@ from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base
+from app.types import StaffId, StaffRole
 
 
 class Staff(Base):
     __tablename__ = "staff"
 
-    id: Mapped[str] = mapped_column(String(22), primary_key=True)
+    id: Mapped[StaffId] = mapped_column(String(22), primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     #: The only name a young person ever sees.
     alias: Mapped[str] = mapped_column(String(64))
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[StaffRole] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(255))
     totp_secret: Mapped[str] = mapped_column(String(64))
     #: Last accepted TOTP time step: a code is accepted once (pyotp.verify alone allows reuse).

@@ -71,8 +71,15 @@ async def delete_sessions_of(session: AsyncSession, staff_id: str) -> None:
     await session.execute(delete(StaffSession).where(StaffSession.staff_id == staff_id))
 
 
-async def set_totp_step(session: AsyncSession, staff_id: str, step: int) -> None:
-    await session.execute(update(Staff).where(Staff.id == staff_id).values(totp_last_step=step))
+async def claim_totp_step(session: AsyncSession, staff_id: str, step: int) -> bool:
+    """Record ``step`` as the account's last accepted TOTP step if it is later than the stored
+    one; False when it is not (the code was used already, or a racing login won)."""
+    query = (
+        update(Staff)
+        .where(Staff.id == staff_id, Staff.totp_last_step < step)
+        .values(totp_last_step=step)
+    )
+    return bool((await session.execute(query)).rowcount)  # type: ignore[attr-defined]
 
 
 async def staff_by_username(session: AsyncSession, username: str) -> Staff | None:

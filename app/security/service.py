@@ -13,7 +13,6 @@ import hmac
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
@@ -79,7 +78,11 @@ async def login(
         )
 
     async with transaction(sessionmaker) as session:
-        if account is not None and step is not None and await _claim_step(session, account, step):
+        if (
+            account is not None
+            and step is not None
+            and await repo.claim_totp_step(session, account.id, step)
+        ):
             await repo.clear_failures(session, name)
             token, csrf = new_token(32), new_token(32)
             await repo.add_session(
@@ -94,15 +97,6 @@ async def login(
         await repo.add_failure(session, name, now)
     log.info("login outcome=failure staff_id=%s", account.id if account else "unknown")
     return Refused()
-
-
-async def _claim_step(session: AsyncSession, staff: Staff, step: int) -> bool:
-    query = (
-        update(Staff)
-        .where(Staff.id == staff.id, Staff.totp_last_step < step)
-        .values(totp_last_step=step)
-    )
-    return bool((await session.execute(query)).rowcount)  # type: ignore[attr-defined]
 
 
 async def authenticate(

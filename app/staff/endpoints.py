@@ -7,13 +7,11 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import select
 
 from app.db import transaction
 from app.events.channels import staff_channel
 from app.keys import devices
 from app.kit.errors import NotAuthenticated, TooManyRequests
-from app.models import Staff
 from app.security import service
 from app.security.dependencies import (
     CurrentStaff,
@@ -121,11 +119,7 @@ async def colleagues(
     state = get_state(request)
     async with state.sessionmaker() as session:
         on_duty = {c.id: c for c in await triage_repo.on_duty_counsellors(session)}
-        rows = (
-            (await session.execute(select(Staff).where(Staff.id.in_(list(on_duty)))))
-            .scalars()
-            .all()
-        )
+        rows = await staff_repo.staff_by_ids(session, list(on_duty))
         listed = []
         for staff in sorted(rows, key=lambda s: s.alias.lower()):
             if staff.id == current.staff.id or staff.duty_device_id is None:

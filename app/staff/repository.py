@@ -1,11 +1,13 @@
-"""Every SQL statement about staff accounts and shifts (the audit log: ``app.audit``)."""
+"""Every SQL statement about staff accounts and shifts (the audit log: ``app.audit``; sessions:
+``app.security.repository``)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Shift, Staff
+from app.types import StaffId, StaffRole
 
 
 async def by_username(session: AsyncSession, username: str) -> Staff | None:
@@ -19,6 +21,66 @@ async def by_id(session: AsyncSession, staff_id: str) -> Staff | None:
 
 async def all_staff(session: AsyncSession) -> list[Staff]:
     return list((await session.execute(select(Staff).order_by(Staff.username))).scalars())
+
+
+async def staff_by_ids(session: AsyncSession, staff_ids: list[str]) -> list[Staff]:
+    """The accounts of ``staff_ids`` (unknown ids are skipped), in no particular order."""
+    query = select(Staff).where(Staff.id.in_(staff_ids))
+    return list((await session.execute(query)).scalars().all())
+
+
+def add_account(
+    session: AsyncSession,
+    *,
+    staff_id: StaffId,
+    username: str,
+    alias: str,
+    role: StaffRole,
+    password_hash: str,
+    totp_secret: str,
+    languages: str,
+    skills: str,
+    capacity: int,
+    organisation: str,
+    now: float,
+) -> Staff:
+    """Add an enabled account, off duty, to the session (flushed with the caller's next query)."""
+    staff = Staff(
+        id=staff_id,
+        username=username,
+        alias=alias,
+        role=role,
+        password_hash=password_hash,
+        totp_secret=totp_secret,
+        totp_last_step=0,
+        languages=languages,
+        skills=skills,
+        capacity=capacity,
+        organisation=organisation,
+        disabled=False,
+        on_duty=False,
+        idle_since=now,
+        created_at=now,
+    )
+    session.add(staff)
+    return staff
+
+
+def disable(staff: Staff) -> None:
+    staff.disabled = True
+
+
+async def touch_heartbeat(session: AsyncSession, staff_id: str, now: float) -> None:
+    await session.execute(update(Staff).where(Staff.id == staff_id).values(heartbeat_at=now))
+
+
+async def silent_on_duty(session: AsyncSession, before: float) -> list[str]:
+    """Ids of counsellors on duty with no heartbeat, or none since ``before``."""
+    query = select(Staff.id).where(
+        Staff.on_duty.is_(True),
+        or_(Staff.heartbeat_at.is_(None), Staff.heartbeat_at < before),
+    )
+    return list((await session.execute(query)).scalars())
 
 
 async def set_duty(

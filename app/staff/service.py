@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import repository as audit_log
 from app.keys import devices
 from app.kit.errors import Conflict, NotFound
 from app.kit.ids import new_id
-from app.models import Staff, StaffSession
 from app.security import passwords, totp
+from app.security import repository as security_repo
 from app.staff import repository as repo
 from app.triage import handover
-from app.types import StaffRole
+from app.types import StaffId, StaffRole
 
 ROLES: tuple[StaffRole, ...] = ("counsellor", "supervisor", "admin")
 #: Organisations whose staff share shifts in the house: a routing attribute (triage engine).
@@ -24,7 +23,7 @@ ORGANISATIONS = ("municipality", "health care", "police")
 
 @dataclass(frozen=True, slots=True)
 class NewStaff:
-    staff_id: str
+    staff_id: StaffId
     totp_secret: str
     provisioning_uri: str
 
@@ -69,24 +68,20 @@ async def add_staff(
     if await repo.by_username(session, username) is not None:
         raise Conflict(f"a staff member called {username!r} exists")
     secret = totp.new_secret()
-    staff = Staff(
-        id=new_id(),
+    staff = repo.add_account(
+        session,
+        staff_id=StaffId(new_id()),
         username=username,
         alias=alias,
         role=role,
         password_hash=passwords.hash_password(password),
         totp_secret=secret,
-        totp_last_step=0,
         languages=_csv(languages),
         skills=_csv(skills) or "youth",
         capacity=capacity,
         organisation=organisation,
-        disabled=False,
-        on_duty=False,
-        idle_since=now,
-        created_at=now,
+        now=now,
     )
-    session.add(staff)
     await audit_log.audit(
         session, staff_id=None, action="staff.add", detail=f"{staff.id} {role}", now=now
     )
@@ -104,8 +99,8 @@ async def disable_staff(session: AsyncSession, username: str, now: float) -> lis
     if staff is None:
         raise NotFound(f"no staff member called {username!r}")
     await repo.set_duty(session, staff.id, False, now)
-    staff.disabled = True
-    await session.execute(delete(StaffSession).where(StaffSession.staff_id == staff.id))
+    repo.disable(staff)
+    await security_repo.delete_sessions_of(session, staff.id)
     await devices.revoke_all(session, staff.id, now)
     changes = await handover.release(session, staff.id)
     await audit_log.audit(session, staff_id=None, action="staff.disable", detail=staff.id, now=now)

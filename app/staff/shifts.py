@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 import logging
 
-from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import lock_matching, transaction
 from app.events.broker import Broker
 from app.events.channels import staff_channel
 from app.kit.clock import Clock
-from app.models import Staff
 from app.staff import repository as staff_repo
 from app.triage import handover
 from app.triage.announce import announce
@@ -24,7 +22,7 @@ log = logging.getLogger(__name__)
 
 async def heartbeat(session: AsyncSession, staff_id: str, now: float) -> None:
     """A console of ``staff_id`` is alive (sent by every open console every few seconds)."""
-    await session.execute(update(Staff).where(Staff.id == staff_id).values(heartbeat_at=now))
+    await staff_repo.touch_heartbeat(session, staff_id, now)
 
 
 async def sweep(
@@ -36,11 +34,7 @@ async def sweep(
     Returns the staff ids taken off duty and the conversation changes to announce.
     """
     await lock_matching(session)
-    silent = select(Staff.id).where(
-        Staff.on_duty.is_(True),
-        or_(Staff.heartbeat_at.is_(None), Staff.heartbeat_at < now - timeout),
-    )
-    gone = list((await session.execute(silent)).scalars())
+    gone = await staff_repo.silent_on_duty(session, now - timeout)
     changes: list[handover.Change] = []
     for staff_id in gone:
         await staff_repo.set_duty(session, staff_id, False, now)

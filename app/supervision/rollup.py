@@ -14,12 +14,12 @@ import json
 import logging
 from datetime import date
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import lock_matching, transaction
 from app.kit.clock import Clock
-from app.models import QueueStat, Ticket
+from app.models import Ticket
+from app.supervision import repository as repo
 from app.supervision import stats
 from app.triage.engine import QueueKey
 from app.triage.hours import DEFAULT_TIMEZONE
@@ -56,49 +56,37 @@ async def roll_up(session: AsyncSession, *, now: float, timezone: str = DEFAULT_
     twice. Runs inside the caller's transaction; the caller commits.
     """
     await lock_matching(session)
-    query = (
-        select(Ticket)
-        .where(Ticket.counted_at.is_(None), Ticket.status != "waiting")
-        .order_by(Ticket.id)
-        .limit(BATCH)
-    )
-    tickets = list((await session.execute(query)).scalars())
+    tickets = await repo.uncounted_finished_tickets(session, BATCH)
     if not tickets:
         return 0
     cells = stats.aggregate((_visit(t) for t in tickets), timezone)
     for key, cell in cells.items():
         day = key.day.isoformat()
-        existing = (
-            await session.execute(
-                select(QueueStat).where(
-                    QueueStat.day == day,
-                    QueueStat.queue == key.queue,
-                    QueueStat.topic == key.topic,
-                    QueueStat.language == key.language,
-                )
-            )
-        ).scalar_one_or_none()
+        existing = await repo.stat_cell(
+            session, day=day, queue=key.queue, topic=key.topic, language=key.language
+        )
         waits = [round(w) for w in cell.served_waits]
         if existing is None:
-            session.add(
-                QueueStat(
-                    day=day,
-                    queue=key.queue,
-                    topic=key.topic,
-                    language=key.language,
-                    joins=cell.joins,
-                    served=cell.served,
-                    abandoned=cell.abandoned,
-                    waits=json.dumps(waits),
-                )
+            repo.add_stat_cell(
+                session,
+                day=day,
+                queue=key.queue,
+                topic=key.topic,
+                language=key.language,
+                joins=cell.joins,
+                served=cell.served,
+                abandoned=cell.abandoned,
+                waits=json.dumps(waits),
             )
         else:
-            existing.joins += cell.joins
-            existing.served += cell.served
-            existing.abandoned += cell.abandoned
-            existing.waits = json.dumps(sorted(json.loads(existing.waits) + waits))
-    ids = [t.id for t in tickets]
-    await session.execute(update(Ticket).where(Ticket.id.in_(ids)).values(counted_at=now))
+            repo.add_to_stat_cell(
+                existing,
+                joins=cell.joins,
+                served=cell.served,
+                abandoned=cell.abandoned,
+                waits=json.dumps(sorted(json.loads(existing.waits) + waits)),
+            )
+    await repo.mark_counted(session, [t.id for t in tickets], now)
     await session.flush()
     return len(tickets)
 
@@ -107,13 +95,13 @@ async def cells(
     session: AsyncSession, *, first: date | None = None, last: date | None = None
 ) -> dict[stats.CellKey, stats.Cell]:
     """The stored cells between ``first`` and ``last`` (local days, inclusive)."""
-    query = select(QueueStat)
-    if first is not None:
-        query = query.where(QueueStat.day >= first.isoformat())
-    if last is not None:
-        query = query.where(QueueStat.day <= last.isoformat())
+    rows = await repo.stat_cells(
+        session,
+        first_day=None if first is None else first.isoformat(),
+        last_day=None if last is None else last.isoformat(),
+    )
     found: dict[stats.CellKey, stats.Cell] = {}
-    for row in (await session.execute(query)).scalars():
+    for row in rows:
         key = stats.CellKey(date.fromisoformat(row.day), row.queue, row.topic, row.language)
         waits = tuple(sorted(float(w) for w in json.loads(row.waits)))
         found[key] = stats.Cell(row.joins, row.served, row.abandoned, waits)

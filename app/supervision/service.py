@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.models import Staff
 from app.supervision import alerts, board
+from app.supervision import repository as repo
 from app.triage import hours
-from app.triage import repository as repo
+from app.triage import repository as triage_repo
 from app.triage.setup import TriageSetup
 
 
@@ -29,13 +28,9 @@ async def live_board(
     session: AsyncSession, setup: TriageSetup, limits: alerts.Thresholds, now: float
 ) -> dict[str, Any]:
     """The board of ``board.board`` from one snapshot of waiting tickets and staff on duty."""
-    tickets = await repo.waiting_tickets(session, present_only=False)
-    counsellors = await repo.on_duty_counsellors(session)
-    ids = [c.id for c in counsellors]
-    aliases: dict[str, str] = {}
-    if ids:
-        rows = await session.execute(select(Staff.id, Staff.alias).where(Staff.id.in_(ids)))
-        aliases = {r.id: r.alias for r in rows}
+    tickets = await triage_repo.waiting_tickets(session, present_only=False)
+    counsellors = await triage_repo.on_duty_counsellors(session)
+    aliases = await repo.aliases(session, [c.id for c in counsellors])
     snapshot = alerts.Snapshot(
         tickets=tuple(tickets),
         counsellors=tuple(counsellors),

@@ -9,17 +9,18 @@ hold the matching lock (``lock_matching``) so capacity and offers are decided on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.chat import repository as chat_repo
 from app.chat import segments
 from app.kit.errors import DomainError
 from app.kit.ids import new_id
-from app.models import Conversation, Envelope, Staff, Ticket
+from app.models import Conversation, Staff, Ticket
 from app.triage import engine, transfers
 from app.triage import repository as repo
+from app.types import ConversationId, QueueKind, StaffId
 
 #: How long a warm offer waits for the colleague's answer.
 OFFER_SECONDS: Final = transfers.DEFAULT_OFFER_TIMEOUT
@@ -34,23 +35,24 @@ class TransferRefused(DomainError):
         self.reason = reason
 
 
+#: What happened to a conversation's holder (``Change.kind``).
+ChangeKind = Literal["offered", "handed_over", "requeued", "returned"]
+
+
 @dataclass(frozen=True, slots=True)
 class Seated:
-    conv_id: str
+    conv_id: ConversationId
     seg: int
-    staff_id: str
+    staff_id: StaffId
     alias: str
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """What happened to a conversation, for the caller to announce after commit.
+    """What happened to a conversation, for the caller to announce after commit."""
 
-    ``kind``: offered | handed_over | requeued | returned.
-    """
-
-    kind: str
-    conv_id: str
+    kind: ChangeKind
+    conv_id: ConversationId
     ticket_id: int
     from_id: str
     to_id: str | None = None
@@ -58,13 +60,13 @@ class Change:
     from_alias: str | None = None
     reason: str | None = None
     expires_at: float | None = None
-    kind_of_queue: str = "youth"
+    kind_of_queue: QueueKind = "youth"
     language: str = "sv"
     urgent: bool = False
 
 
 async def _staff(session: AsyncSession, staff_id: str) -> Staff:
-    staff = await session.get(Staff, staff_id)
+    staff = await repo.staff_member(session, staff_id)
     assert staff is not None  # noqa: S101 - a foreign key / an on-duty snapshot
     return staff
 
@@ -80,12 +82,16 @@ async def seat(session: AsyncSession, *, ticket_id: int, staff_id: str, now: flo
     await repo.mark_assigned(session, ticket_id, now)
     conv = await repo.conversation_of_ticket(session, ticket_id)
     if conv is None:
-        conv = Conversation(id=new_id(), ticket_id=ticket_id, staff_id=staff_id, opened_at=now)
-        session.add(conv)
-        await session.flush()
+        conv = await chat_repo.add_conversation(
+            session,
+            conv_id=ConversationId(new_id()),
+            ticket_id=ticket_id,
+            staff_id=staff_id,
+            now=now,
+        )
         seg = 0
     else:
-        conv.staff_id, conv.status = staff_id, "open"
+        repo.reopen(conv, staff_id)
         seg = await segments.next_segment(session, conv.id)
     await segments.open_segment(
         session, conv_id=conv.id, seg=seg, device_id=staff.duty_device_id, now=now
@@ -93,30 +99,17 @@ async def seat(session: AsyncSession, *, ticket_id: int, staff_id: str, now: flo
     return Seated(conv_id=conv.id, seg=seg, staff_id=staff.id, alias=staff.alias)
 
 
-def _waiting(ticket: Ticket) -> engine.WaitingTicket:
-    priority = engine.Priority.URGENT if ticket.urgent else engine.Priority.NORMAL
-    return engine.WaitingTicket(
-        id=ticket.id,
-        kind=ticket.kind,
-        language=ticket.language,
-        priority=priority,
-        joined_at=ticket.joined_at,
-        skill=ticket.skill,
-        organisation=ticket.organisation,
-    )
-
-
 async def _held(session: AsyncSession, conv_id: str, staff_id: str) -> tuple[Conversation, Ticket]:
-    conv = await session.get(Conversation, conv_id)
+    conv = await chat_repo.conversation_row(session, conv_id)
     if conv is None or conv.staff_id != staff_id or conv.status != "open":
         raise TransferRefused("not_yours", "you do not hold this conversation")
-    ticket = await session.get(Ticket, conv.ticket_id)
+    ticket = await repo.ticket_by_id(session, conv.ticket_id)
     assert ticket is not None  # noqa: S101 - a foreign key
     return conv, ticket
 
 
 def _change(
-    kind: str,
+    kind: ChangeKind,
     conv: Conversation,
     ticket: Ticket,
     from_id: str,
@@ -150,8 +143,7 @@ async def _hand_over(
     to = await _staff(session, to_id)
     if to.duty_device_id is None:
         raise TransferRefused("target_not_on_duty", "that colleague has no console on duty")
-    conv.staff_id = to_id
-    conv.offer_to = conv.offer_expires_at = conv.offer_skill = None
+    repo.hand_to(conv, to_id)
     seg = await segments.next_segment(session, conv.id)
     await segments.open_segment(
         session, conv_id=conv.id, seg=seg, device_id=to.duty_device_id, now=now
@@ -162,10 +154,7 @@ async def _hand_over(
 def _requeue(conv: Conversation, ticket: Ticket, queued: engine.WaitingTicket) -> None:
     """The ticket waits again with its priority and first join time; the conversation is kept
     (its transcript and segments) for whoever takes it next."""
-    ticket.status, ticket.assigned_at = "waiting", None
-    ticket.kind, ticket.skill = queued.kind, queued.skill
-    conv.status = "requeued"
-    conv.offer_to = conv.offer_expires_at = conv.offer_skill = None
+    repo.requeue(conv, ticket, queued.queue)
 
 
 async def request(
@@ -182,7 +171,7 @@ async def request(
     if conv.offer_to is not None:
         raise TransferRefused("offer_pending", "a transfer of this conversation is pending")
     counsellors = await repo.on_duty_counsellors(session)
-    chat = transfers.ActiveChat(_waiting(ticket), staff_id)
+    chat = transfers.ActiveChat(repo.waiting_ticket(ticket), staff_id)
     decision = transfers.request(
         chat, target, mode, counsellors, now=now, offer_timeout=OFFER_SECONDS
     )
@@ -190,8 +179,12 @@ async def request(
         case transfers.Refused(reason=reason):
             raise TransferRefused(str(reason), f"the transfer is not possible: {reason}")
         case transfers.Offer(to_id=to_id, expires_at=expires_at, queue=queue):
-            conv.offer_to, conv.offer_expires_at = to_id, expires_at
-            conv.offer_skill = None if queue is None else queue.skill
+            repo.offer(
+                conv,
+                to_id=to_id,
+                expires_at=expires_at,
+                skill=None if queue is None else queue.skill,
+            )
             to = await _staff(session, to_id)
             sender = await _staff(session, staff_id)
             return _change(
@@ -216,19 +209,19 @@ async def answer(
     session: AsyncSession, *, conv_id: str, staff_id: str, accept: bool, now: float
 ) -> Change:
     """The colleague a warm transfer was offered to accepts or declines it."""
-    conv = await session.get(Conversation, conv_id)
+    conv = await chat_repo.conversation_row(session, conv_id)
     if conv is None or conv.offer_to != staff_id or conv.status != "open":
         raise TransferRefused("no_offer", "there is no open offer of this conversation to you")
-    ticket = await session.get(Ticket, conv.ticket_id)
+    ticket = await repo.ticket_by_id(session, conv.ticket_id)
     assert ticket is not None  # noqa: S101 - a foreign key
     holder = conv.staff_id
     if not accept:
-        conv.offer_to = conv.offer_expires_at = conv.offer_skill = None
+        repo.clear_offer(conv)
         return _change("returned", conv, ticket, holder, to_id=staff_id, reason="declined")
     counsellors = await repo.on_duty_counsellors(session)
     queue = None if conv.offer_skill is None else engine.QueueKey(ticket.kind, conv.offer_skill)
     offer = transfers.Offer(
-        chat=transfers.ActiveChat(_waiting(ticket), holder),
+        chat=transfers.ActiveChat(repo.waiting_ticket(ticket), holder),
         to_id=staff_id,
         offered_at=now,
         expires_at=conv.offer_expires_at or now,
@@ -236,59 +229,43 @@ async def answer(
     )
     decision = transfers.accept(offer, counsellors)
     if isinstance(decision, transfers.Returned):
-        conv.offer_to = conv.offer_expires_at = conv.offer_skill = None
+        repo.clear_offer(conv)
         return _change("returned", conv, ticket, holder, to_id=staff_id, reason=decision.reason)
-    ticket.kind, ticket.skill = decision.chat.ticket.kind, decision.chat.ticket.skill
+    repo.move_ticket(ticket, decision.chat.ticket.queue)
     return await _hand_over(session, conv, ticket, staff_id, now)
 
 
 async def expire_offers(session: AsyncSession, now: float) -> list[Change]:
     """Warm offers past their deadline return to their sender."""
-    query = select(Conversation).where(
-        Conversation.offer_to.is_not(None), Conversation.offer_expires_at <= now
-    )
     changes = []
-    for conv in (await session.execute(query)).scalars().all():
-        ticket = await session.get(Ticket, conv.ticket_id)
+    for conv in await repo.expired_offers(session, now):
+        ticket = await repo.ticket_by_id(session, conv.ticket_id)
         assert ticket is not None  # noqa: S101 - a foreign key
         to_id = conv.offer_to
-        conv.offer_to = conv.offer_expires_at = conv.offer_skill = None
+        repo.clear_offer(conv)
         changes.append(
             _change("returned", conv, ticket, conv.staff_id, to_id=to_id, reason="expired")
         )
     return changes
 
 
-async def _answered(session: AsyncSession, conv_id: str, seg: int) -> bool:
-    """Whether the holder has sent anything in their current run of segments."""
-    query = (
-        select(func.count())
-        .select_from(Envelope)
-        .where(Envelope.conv_id == conv_id, Envelope.role == "C", Envelope.seg >= seg)
-    )
-    return bool((await session.execute(query)).scalar_one())
-
-
 async def release(session: AsyncSession, staff_id: str) -> list[Change]:
     """A counsellor's connection died: chats they had not answered yet go back to the front of
     their queue (first join time kept); offers made to them return to their senders."""
     changes = []
-    held = select(Conversation).where(
-        Conversation.staff_id == staff_id, Conversation.status == "open"
-    )
-    for conv in (await session.execute(held)).scalars().all():
+    for conv in await repo.held_conversations(session, staff_id):
+        # Answered: the holder has sent anything in their current run of segments.
         since = await segments.holder_since(session, conv.id, staff_id)
-        if await _answered(session, conv.id, since):
+        if await repo.counsellor_wrote_since(session, conv.id, since):
             continue
-        ticket = await session.get(Ticket, conv.ticket_id)
+        ticket = await repo.ticket_by_id(session, conv.ticket_id)
         assert ticket is not None  # noqa: S101 - a foreign key
-        _requeue(conv, ticket, _waiting(ticket))
+        _requeue(conv, ticket, repo.waiting_ticket(ticket))
         changes.append(_change("requeued", conv, ticket, staff_id, reason="unanswered"))
-    offered = select(Conversation).where(Conversation.offer_to == staff_id)
-    for conv in (await session.execute(offered)).scalars().all():
-        ticket = await session.get(Ticket, conv.ticket_id)
+    for conv in await repo.conversations_offered_to(session, staff_id):
+        ticket = await repo.ticket_by_id(session, conv.ticket_id)
         assert ticket is not None  # noqa: S101 - a foreign key
-        conv.offer_to = conv.offer_expires_at = conv.offer_skill = None
+        repo.clear_offer(conv)
         changes.append(
             _change("returned", conv, ticket, conv.staff_id, to_id=staff_id, reason="target_gone")
         )

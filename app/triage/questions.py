@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from app.types import QueueKind
+
 #: Longest option id a join may carry (the parser refuses longer ones before lookup).
 ANSWER_ID_MAX: Final = 32
 
@@ -32,7 +34,7 @@ class Triage:
     ids of the configured question set (``app/triage/questions.py`` checks them), or ``None``."""
 
     language: str
-    kind: str  # youth | professional
+    kind: QueueKind
     danger_now: bool
     topic: str | None = None
     age_band: str | None = None

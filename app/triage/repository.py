@@ -1,14 +1,21 @@
-"""Every SQL statement of the queue: tickets, and the snapshot the engine decides on."""
+"""Every SQL statement of the queue: tickets, the snapshot the engine decides on, and who holds a
+conversation (``handover.py``'s reads and writes).
+
+Writes to rows already loaded (``reopen``, ``clear_offer``…) change the row in the session; the
+session flushes them before its next query, and the caller's transaction commits them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal, cast
 
 from sqlalchemy import Row, func, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Conversation, Staff, Ticket
+from app.models import Conversation, Envelope, Staff, Ticket
 from app.triage.engine import OnDutyCounsellor, Priority, QueueKey, WaitingTicket
+from app.types import QueueKind
 
 
 def _split(csv: str) -> frozenset[str]:
@@ -33,7 +40,7 @@ async def add_ticket(
     session: AsyncSession,
     *,
     token_digest: str,
-    kind: str,
+    kind: QueueKind,
     language: str,
     urgent: bool,
     now: float,
@@ -74,7 +81,9 @@ async def set_presence(
     await session.execute(query)
 
 
-async def end_ticket(session: AsyncSession, ticket_id: int, status: str, now: float) -> bool:
+async def end_ticket(
+    session: AsyncSession, ticket_id: int, status: Literal["left", "ended"], now: float
+) -> bool:
     """Move a live ticket to ``status`` (left | ended); False if it had already ended."""
     query = (
         update(Ticket)
@@ -93,21 +102,54 @@ async def abandon_disconnected(session: AsyncSession, before: float, now: float)
     return int((await session.execute(query)).rowcount)  # type: ignore[attr-defined]
 
 
+#: What the engine knows of a ticket, in the order ``as_waiting`` unpacks it.
+_WAITING_COLUMNS = (
+    Ticket.id,
+    Ticket.kind,
+    Ticket.language,
+    Ticket.urgent,
+    Ticket.joined_at,
+    Ticket.skill,
+    Ticket.organisation,
+)
+_WaitingRow = tuple[int, str, str, bool, float, str | None, str | None]
+
+
+def as_waiting(
+    rows: Iterable[_WaitingRow | Row[int, str, str, bool, float, str | None, str | None]],
+) -> list[WaitingTicket]:
+    """Tickets as the engine sees them: ``_WAITING_COLUMNS`` rows to ``WaitingTicket``s (queue
+    kind and skill, and priority from ``urgent``)."""
+    urgent, normal = Priority.URGENT, Priority.NORMAL
+    return [
+        WaitingTicket(
+            ticket_id, kind, language, urgent if is_urgent else normal, joined, skill, org
+        )
+        for ticket_id, kind, language, is_urgent, joined, skill, org in rows
+    ]
+
+
+def waiting_ticket(ticket: Ticket) -> WaitingTicket:
+    """One loaded ticket as the engine sees it (the conversion of ``as_waiting``)."""
+    row = (
+        ticket.id,
+        ticket.kind,
+        ticket.language,
+        ticket.urgent,
+        ticket.joined_at,
+        ticket.skill,
+        ticket.organisation,
+    )
+    return as_waiting([row])[0]
+
+
 async def waiting_tickets(session: AsyncSession, *, present_only: bool) -> list[WaitingTicket]:
-    query = select(
-        Ticket.id,
-        Ticket.kind,
-        Ticket.language,
-        Ticket.urgent,
-        Ticket.joined_at,
-        Ticket.skill,
-        Ticket.organisation,
-    ).where(Ticket.status == "waiting")
+    query = select(*_WAITING_COLUMNS).where(Ticket.status == "waiting")
     if present_only:
         query = query.where(Ticket.disconnected_at.is_(None))
-    # Positional unpacking (in _waiting): with 5,000 waiting, named row access costs more than
+    # Positional unpacking (in as_waiting): with 5,000 waiting, named row access costs more than
     # the query itself (PERFORMANCE.md P-4).
-    return _waiting(await session.execute(query))
+    return as_waiting(await session.execute(query))
 
 
 async def queue_heads(
@@ -120,15 +162,6 @@ async def queue_heads(
     """
     present = (Ticket.status == "waiting", Ticket.disconnected_at.is_(None))
     lanes = await session.execute(select(Ticket.kind, Ticket.skill).where(*present).distinct())
-    columns = (
-        Ticket.id,
-        Ticket.kind,
-        Ticket.language,
-        Ticket.urgent,
-        Ticket.joined_at,
-        Ticket.skill,
-        Ticket.organisation,
-    )
     heads: list[WaitingTicket] = []
     truncated: set[QueueKey] = set()
     for kind, skill in lanes.all():
@@ -139,28 +172,16 @@ async def queue_heads(
             if want <= 0:
                 break
             query = (
-                select(*columns)
+                select(*_WAITING_COLUMNS)
                 .where(*present, Ticket.kind == kind, same_skill, Ticket.urgent.is_(urgent))
                 .order_by(Ticket.joined_at, Ticket.id)
                 .limit(want)
             )
-            rows += _waiting(await session.execute(query))
+            rows += as_waiting(await session.execute(query))
         if len(rows) > per_queue:
             truncated.add(QueueKey(kind, skill))
         heads += rows[:per_queue]
     return heads, truncated
-
-
-def _waiting(
-    rows: Iterable[Row[int, str, str, bool, float, str | None, str | None]],
-) -> list[WaitingTicket]:
-    urgent, normal = Priority.URGENT, Priority.NORMAL
-    return [
-        WaitingTicket(
-            ticket_id, kind, language, urgent if is_urgent else normal, joined, skill, org
-        )
-        for ticket_id, kind, language, is_urgent, joined, skill, org in rows
-    ]
 
 
 async def on_duty_counsellors(session: AsyncSession) -> list[OnDutyCounsellor]:
@@ -218,3 +239,84 @@ async def touch_idle(session: AsyncSession, staff_id: str, now: float) -> None:
     """A counsellor's chat ended: they count as idle from ``now`` (routing prefers the longest
     idle)."""
     await session.execute(update(Staff).where(Staff.id == staff_id).values(idle_since=now))
+
+
+# ---------------------------------------------------------------------- holders (handover.py)
+
+
+async def ticket_by_id(session: AsyncSession, ticket_id: int) -> Ticket | None:
+    return await session.get(Ticket, ticket_id)
+
+
+async def staff_member(session: AsyncSession, staff_id: str) -> Staff | None:
+    return await session.get(Staff, staff_id)
+
+
+async def held_conversations(session: AsyncSession, staff_id: str) -> list[Conversation]:
+    """The open conversations ``staff_id`` holds."""
+    query = select(Conversation).where(
+        Conversation.staff_id == staff_id, Conversation.status == "open"
+    )
+    return list((await session.execute(query)).scalars().all())
+
+
+async def conversations_offered_to(session: AsyncSession, staff_id: str) -> list[Conversation]:
+    """Conversations with a warm offer open to ``staff_id``."""
+    query = select(Conversation).where(Conversation.offer_to == staff_id)
+    return list((await session.execute(query)).scalars().all())
+
+
+async def expired_offers(session: AsyncSession, now: float) -> list[Conversation]:
+    """Conversations whose warm offer's deadline is ``now`` or earlier."""
+    query = select(Conversation).where(
+        Conversation.offer_to.is_not(None), Conversation.offer_expires_at <= now
+    )
+    return list((await session.execute(query)).scalars().all())
+
+
+async def counsellor_wrote_since(session: AsyncSession, conv_id: str, seg: int) -> bool:
+    """Whether any counsellor envelope of the conversation is stored in segment ``seg`` or later."""
+    query = (
+        select(func.count())
+        .select_from(Envelope)
+        .where(Envelope.conv_id == conv_id, Envelope.role == "C", Envelope.seg >= seg)
+    )
+    return bool((await session.execute(query)).scalar_one())
+
+
+def reopen(conv: Conversation, staff_id: str) -> None:
+    """A requeued conversation is held again, by ``staff_id``."""
+    conv.staff_id, conv.status = staff_id, "open"
+
+
+def hand_to(conv: Conversation, staff_id: str) -> None:
+    """``staff_id`` holds the conversation now; a pending offer ends."""
+    conv.staff_id = staff_id
+    clear_offer(conv)
+
+
+def offer(conv: Conversation, *, to_id: str, expires_at: float, skill: str | None) -> None:
+    conv.offer_to, conv.offer_expires_at = to_id, expires_at
+    conv.offer_skill = skill
+
+
+def clear_offer(conv: Conversation) -> None:
+    conv.offer_to = conv.offer_expires_at = conv.offer_skill = None
+
+
+def move_ticket(ticket: Ticket, queue: QueueKey) -> None:
+    """The ticket's queue is now ``queue``.
+
+    The engine types a queue's kind as ``str`` because a transfer target's queue is built from a
+    frame (``relay.protocol.Transfer.to_kind``, which the parser checked is youth|professional).
+    """
+    ticket.kind, ticket.skill = cast("QueueKind", queue.kind), queue.skill
+
+
+def requeue(conv: Conversation, ticket: Ticket, queue: QueueKey) -> None:
+    """The ticket waits again, in ``queue``, its join time and priority kept; the conversation
+    (its transcript and segments) is kept for whoever takes it next."""
+    ticket.status, ticket.assigned_at = "waiting", None
+    move_ticket(ticket, queue)
+    conv.status = "requeued"
+    clear_offer(conv)

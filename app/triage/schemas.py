@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.types import TicketToken
+
 
 class LeaveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ticket: str = Field(min_length=22, max_length=22, pattern=r"^[A-Za-z0-9_-]{22}$")
+    ticket: TicketToken = Field(min_length=22, max_length=22, pattern=r"^[A-Za-z0-9_-]{22}$")

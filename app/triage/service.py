@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat import repository as chat_repo
 from app.db import lock_matching
 from app.kit.errors import Conflict, DomainError, NotFound
-from app.models import Conversation, Ticket
+from app.models import Ticket
 from app.triage import engine, handover, hours, prefix, questions
 from app.triage import repository as repo
 from app.triage.questions import Triage
 from app.triage.setup import TriageSetup
+from app.types import ConversationId, QueueKind, SenderRole, TicketId, TicketStatus
 
 
 class BadTriage(DomainError):
@@ -48,7 +49,7 @@ ENTRY_MESSAGES: Final = {
 @dataclass(frozen=True, slots=True)
 class Paired:
     ticket_id: int
-    conv_id: str
+    conv_id: ConversationId
     staff_id: str
     alias: str
     kind: str
@@ -58,9 +59,9 @@ class Paired:
 
 @dataclass(frozen=True, slots=True)
 class TicketState:
-    ticket_id: int
-    status: str  # waiting | assigned | left | ended
-    kind: str
+    ticket_id: TicketId
+    status: TicketStatus
+    kind: QueueKind
     conversation: chat_repo.ConversationInfo | None
 
 
@@ -122,7 +123,7 @@ async def set_presence(session: AsyncSession, ticket_id: int, *, present: bool, 
 
 async def leave(session: AsyncSession, ticket_id: int, now: float) -> bool:
     """A waiting young person leaves the queue; False if the ticket was no longer waiting."""
-    ticket = await session.get(Ticket, ticket_id)
+    ticket = await repo.ticket_by_id(session, ticket_id)
     if ticket is None or ticket.status != "waiting":
         return False
     return await repo.end_ticket(session, ticket_id, "left", now)
@@ -186,14 +187,17 @@ class Closed:
 async def close(session: AsyncSession, conv_id: str, *, by: str, now: float) -> Closed | None:
     """Close an open (or requeued) conversation and end its ticket; None if already closed.
 
+    ``by`` is a ``SenderRole`` (``Y`` | ``C``); it is typed ``str`` while the relay's sockets
+    carry their role as ``str`` (``relay.handlers.SocketHandler.role``).
+
     After commit the caller must publish the close (``announce.publish_closed``, which also
     withdraws a pending offer) and request matching (the counsellor has capacity again).
     """
-    conv = await session.get(Conversation, conv_id)
+    conv = await chat_repo.conversation_row(session, conv_id)
     if conv is None:
         return None
     ticket_id, staff_id, offer_to = conv.ticket_id, conv.staff_id, conv.offer_to
-    if not await chat_repo.close_conversation(session, conv_id, by, now):
+    if not await chat_repo.close_conversation(session, conv_id, cast("SenderRole", by), now):
         return None
     await repo.end_ticket(session, ticket_id, "ended", now)
     await repo.touch_idle(session, staff_id, now)

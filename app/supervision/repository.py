@@ -1,0 +1,93 @@
+"""Every SQL statement of supervision: the tickets the roll-up takes in, the anonymous aggregates
+(``queue_stats``) and the aliases the live board shows."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import QueueStat, Staff, Ticket
+
+
+async def uncounted_finished_tickets(session: AsyncSession, limit: int) -> list[Ticket]:
+    """Up to ``limit`` tickets that stopped waiting and are not yet in the aggregates, by id."""
+    query = (
+        select(Ticket)
+        .where(Ticket.counted_at.is_(None), Ticket.status != "waiting")
+        .order_by(Ticket.id)
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def mark_counted(session: AsyncSession, ticket_ids: list[int], now: float) -> None:
+    await session.execute(update(Ticket).where(Ticket.id.in_(ticket_ids)).values(counted_at=now))
+
+
+async def stat_cell(
+    session: AsyncSession, *, day: str, queue: str, topic: str, language: str
+) -> QueueStat | None:
+    query = select(QueueStat).where(
+        QueueStat.day == day,
+        QueueStat.queue == queue,
+        QueueStat.topic == topic,
+        QueueStat.language == language,
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+def add_stat_cell(
+    session: AsyncSession,
+    *,
+    day: str,
+    queue: str,
+    topic: str,
+    language: str,
+    joins: int,
+    served: int,
+    abandoned: int,
+    waits: str,
+) -> None:
+    """Add a new cell to the session (flushed with the caller's next query or flush)."""
+    session.add(
+        QueueStat(
+            day=day,
+            queue=queue,
+            topic=topic,
+            language=language,
+            joins=joins,
+            served=served,
+            abandoned=abandoned,
+            waits=waits,
+        )
+    )
+
+
+def add_to_stat_cell(
+    cell: QueueStat, *, joins: int, served: int, abandoned: int, waits: str
+) -> None:
+    """Add counts to a loaded cell; ``waits`` replaces its list (the caller merged it)."""
+    cell.joins += joins
+    cell.served += served
+    cell.abandoned += abandoned
+    cell.waits = waits
+
+
+async def stat_cells(
+    session: AsyncSession, *, first_day: str | None = None, last_day: str | None = None
+) -> list[QueueStat]:
+    """The stored cells from ``first_day`` to ``last_day`` (``YYYY-MM-DD``, inclusive)."""
+    query = select(QueueStat)
+    if first_day is not None:
+        query = query.where(QueueStat.day >= first_day)
+    if last_day is not None:
+        query = query.where(QueueStat.day <= last_day)
+    return list((await session.execute(query)).scalars())
+
+
+async def aliases(session: AsyncSession, staff_ids: list[str]) -> dict[str, str]:
+    """Staff id to alias, for the ids given (none: no query)."""
+    if not staff_ids:
+        return {}
+    rows = await session.execute(select(Staff.id, Staff.alias).where(Staff.id.in_(staff_ids)))
+    return {r.id: r.alias for r in rows}
