@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from app.crypto import _p256, certs, hpke, sign
 from app.kit import b64
+from app.kit import files as private_files
 
 
 def _pkcs8(key: ec.EllipticCurvePrivateKey) -> str:
@@ -61,9 +62,7 @@ class DeviceKeys:
             "certificate": self.certificate,
         }
         tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(data, out)
+        private_files.write_private(tmp, json.dumps(data).encode("utf-8"))
         os.replace(tmp, path)
 
     @classmethod
