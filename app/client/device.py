@@ -79,10 +79,9 @@ class DeviceKeys:
 
     def certified(self, info: dict[str, Any]) -> None:
         """Take the service's answer to a registration."""
-        self.device_id = str(info["device_id"])
-        self.staff_id = str(info["staff_id"])
-        self.not_after = int(info["not_after"])
-        self.certificate = str(info["certificate"])
+        cert = certs.DeviceCert.from_dict(info)
+        self.device_id, self.staff_id = cert.device_id, cert.staff_id
+        self.not_after, self.certificate = cert.not_after, cert.certificate
 
     def open_segment_key(self, conv: str, seg: int, wrap: str) -> bytes:
         """Unseal ``K`` sealed to this device; raises ``ValueError`` subclasses when it fails."""

@@ -222,18 +222,10 @@ class YouthClient(_Base):
                     b64.decode(seg["accept_sig"]),
                 )
                 if self.service_key is not None:
-                    device = seg["device"]
-                    certs.verify_device_cert(
-                        self.service_key,
-                        b64.decode(device["staff_id"]),
-                        b64.decode(device["device_id"]),
-                        b64.decode(device["hpke_public_key"]),
-                        b64.decode(device["sig_public_key"]),
-                        int(device["not_after"]),
-                        b64.decode(device["certificate"]),
-                        min(int(seg["sealed_at"]), int(device["not_after"]) - 1),
-                    )
-                    if device["sig_public_key"] != seg["sig_public_key"]:
+                    device = certs.DeviceCert.from_dict(seg["device"])
+                    sealed_at = min(int(seg["sealed_at"]), device.not_after - 1)
+                    device.verify(self.service_key, sealed_at)
+                    if device.sig_public_key != seg["sig_public_key"]:
                         raise certs.VerificationError("the acceptance key is not the device's")
                 keys[seg["seg"]] = key
             texts = [
@@ -296,21 +288,13 @@ class YouthClient(_Base):
 
     async def _seal(self, frame: dict[str, Any]) -> None:
         assert self.service_key is not None  # noqa: S101 - checked by the caller
-        conv, seg, device, period = frame["conv"], frame["seg"], frame["device"], frame["period"]
+        conv, seg, period = frame["conv"], frame["seg"], frame["period"]
         now = int(time.time())
         raw_conv = b64.decode(conv)
-        device_id = b64.decode(device["device_id"])
-        hpke_pub, sig_pub = (b64.decode(device[k]) for k in ("hpke_public_key", "sig_public_key"))
-        certs.verify_device_cert(
-            self.service_key,
-            b64.decode(device["staff_id"]),
-            device_id,
-            hpke_pub,
-            sig_pub,
-            int(device["not_after"]),
-            b64.decode(device["certificate"]),
-            now,
-        )
+        device = certs.DeviceCert.from_dict(frame["device"])
+        device.verify(self.service_key, now)
+        device_id = b64.decode(device.device_id)
+        hpke_pub, sig_pub = b64.decode(device.hpke_public_key), b64.decode(device.sig_public_key)
         if period is not None:
             certs.verify_period_cert(
                 self.service_key,

@@ -39,16 +39,6 @@ class NotTrusted(ExportRefused):
 
 
 @dataclass(frozen=True, slots=True)
-class DeviceInfo:
-    device_id: str
-    staff_id: str
-    hpke_public_key: str
-    sig_public_key: str
-    not_after: int
-    certificate: str
-
-
-@dataclass(frozen=True, slots=True)
 class SegmentInfo:
     seg: int
     device_id: str
@@ -149,7 +139,7 @@ def open_segment(
     conv: bytes,
     period_id: str,
     period_key: ec.EllipticCurvePrivateKey,
-    device: DeviceInfo | None,
+    device: certs.DeviceCert | None,
     service_public_key: bytes,
     envelopes: int,
 ) -> OpenedSegment:
@@ -188,24 +178,14 @@ def _acceptance_problem(
     segment: SegmentInfo,
     conv: bytes,
     key: bytes,
-    device: DeviceInfo | None,
+    device: certs.DeviceCert | None,
     service_public_key: bytes,
 ) -> str:
     """Empty when a certified device accepted this segment; otherwise why not."""
     if device is None:
         return "the segment's device is not in the database"
     try:
-        sig_public_key = b64.decode(device.sig_public_key)
-        certs.verify_device_cert(
-            service_public_key,
-            b64.decode(device.staff_id),
-            b64.decode(device.device_id),
-            b64.decode(device.hpke_public_key),
-            sig_public_key,
-            device.not_after,
-            b64.decode(device.certificate),
-            int(segment.created_at),
-        )
+        device.verify(service_public_key, int(segment.created_at))
     except certs.VerificationError as exc:
         return f"device certificate refused: {exc}"
     except ValueError:
@@ -213,9 +193,11 @@ def _acceptance_problem(
     if segment.accept_sig is None:
         return "the counsellor's device never signed an acceptance"
     try:
-        certs.verify_acceptance(
-            sig_public_key, conv, segment.seg, key, b64.decode(segment.accept_sig)
+        sig_public_key, signature = (
+            b64.decode(device.sig_public_key),
+            b64.decode(segment.accept_sig),
         )
+        certs.verify_acceptance(sig_public_key, conv, segment.seg, key, signature)
     except (certs.VerificationError, ValueError):
         return "the acceptance signature does not verify"
     return ""

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import repository as audit_log
 from app.crypto import certs, hpke, sign
+from app.keys import devices as keys_devices
 from app.keys import engine as keys_engine
 from app.kit import b64
 from app.models import Device, Envelope, PeriodKey, Segment
@@ -149,14 +150,5 @@ def _segment(row: Segment) -> engine.SegmentInfo:
     )
 
 
-def _device(row: Device | None) -> engine.DeviceInfo | None:
-    if row is None:
-        return None
-    return engine.DeviceInfo(
-        row.id,
-        row.staff_id,
-        row.hpke_public_key,
-        row.sig_public_key,
-        row.not_after,
-        row.certificate,
-    )
+def _device(row: Device | None) -> certs.DeviceCert | None:
+    return None if row is None else keys_devices.to_cert(row)

@@ -12,9 +12,10 @@ import pytest
 
 from app.client.envelopes import Sender
 from app.crypto import certs, hpke, sign
+from app.crypto.certs import DeviceCert
 from app.kit import b64
 from app.transcripts import engine, render
-from app.transcripts.engine import DeviceInfo, Message, SegmentInfo, StoredEnvelope, Transcript
+from app.transcripts.engine import Message, SegmentInfo, StoredEnvelope, Transcript
 
 CONV = secrets.token_bytes(16)
 
@@ -65,7 +66,7 @@ class _Setup:
             sign.public_key_bytes(self.sig),
             not_after,
         )
-        self.device = DeviceInfo(
+        self.device = DeviceCert(
             b64.encode(self.device_id),
             b64.encode(self.staff_id),
             b64.encode(hpke.public_key_bytes(self.hpke)),
