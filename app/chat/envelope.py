@@ -35,6 +35,19 @@ class Envelope:
         """The deduplication key (conv, seg, role, inst, seq)."""
         return (self.conv, self.seg, self.role, self.inst, self.seq)
 
+    def as_dict(self) -> dict[str, object]:
+        """The envelope as a JSON object, fields as in ``to_json`` (for frames built as dicts)."""
+        return {
+            "v": 1,
+            "cs": 1,
+            "conv": self.conv,
+            "seg": self.seg,
+            "role": self.role,
+            "inst": self.inst,
+            "seq": self.seq,
+            "ct": self.ct,
+        }
+
     def to_json(self) -> str:
         """The envelope exactly as it travels and is stored (fixed key order)."""
         return (

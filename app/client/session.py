@@ -21,7 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from app.chat.envelope import Envelope, parse_envelope
 from app.client import device as device_mod
 from app.client.device import DeviceKeys
-from app.client.envelopes import Sender, envelope_dict, open_envelope, open_text
+from app.client.envelopes import Sender, open_envelope, open_text
 from app.crypto import certs, returncode
 from app.kit import b64
 
@@ -115,7 +115,7 @@ class _Base:
         await self.ws.send(data)
 
     async def send_envelope(self, envelope: Envelope) -> None:
-        await self.send({"type": "envelope", "envelope": envelope_dict(envelope)})
+        await self.send({"type": "envelope", "envelope": envelope.as_dict()})
 
     async def recv(self, timeout: float = 10.0) -> dict[str, Any]:
         """The next frame, with envelopes and acks recorded on the way."""
