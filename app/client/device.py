@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from app.client.api import post_json
 from app.crypto import _p256, certs, hpke, sign
 from app.kit import b64
 from app.kit import files as private_files
@@ -102,20 +102,6 @@ def register(base_url: str, cookie: str, csrf_token: str, keys: DeviceKeys) -> N
     ``cookie`` is ``name=value`` of the staff session. Raises ``urllib.error.HTTPError`` as the
     server answers (403 ``login_not_fresh``: log in again).
     """
-    body = json.dumps(
-        {"hpke_public_key": keys.hpke_public_key, "sig_public_key": keys.sig_public_key}
-    ).encode()
-    origin = base_url.rstrip("/")
-    request = urllib.request.Request(  # noqa: S310 - base_url is the operator's own server
-        origin + "/staff/api/devices",
-        data=body,
-        headers={
-            "Content-Type": "application/json",
-            "Origin": origin,
-            "Cookie": cookie,
-            "X-CSRF-Token": csrf_token,
-        },
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-        keys.certified(json.loads(response.read()))
+    body = {"hpke_public_key": keys.hpke_public_key, "sig_public_key": keys.sig_public_key}
+    headers = {"Cookie": cookie, "X-CSRF-Token": csrf_token}
+    keys.certified(post_json(base_url, "/staff/api/devices", body, headers))
