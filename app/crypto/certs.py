@@ -166,7 +166,7 @@ class DeviceCert:
     keys and the service key's signature in base64url, ``not_after`` in unix seconds.
 
     Holding one proves nothing: call ``verify`` before sealing to its keys or trusting its
-    signatures. Mirrored by ``parseDeviceCert`` and ``verifyDeviceCertOf`` in ``certs.js``.
+    signatures. Mirrored by ``parseDeviceCert`` and ``verifyParsedDeviceCert`` in ``certs.js``.
     """
 
     device_id: str

@@ -205,8 +205,8 @@ def test_youth_keys_refuse_forged_or_expired_certificates(
     page.evaluate("document.querySelector('meta[name=vh-service-key]')?.remove()")
     error = page.evaluate(
         """async () => {
-          const k = await import("/static/js/youth/keys.js");
-          try { k.pinnedServiceKey(); return "accepted"; } catch (e) { return e.name; }
+          const c = await import("/static/js/crypto/certs.js");
+          try { c.pinnedServiceKey(); return "accepted"; } catch (e) { return e.name; }
         }"""
     )
     assert error == "VerificationError"
