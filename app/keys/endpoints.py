@@ -16,15 +16,7 @@ router = APIRouter(tags=["keys"])
 
 
 def period_info(period: Period | None) -> PeriodInfo | None:
-    if period is None:
-        return None
-    return PeriodInfo(
-        period_id=period.period_id,
-        public_key=period.public_key,
-        not_before=period.not_before,
-        not_after=period.not_after,
-        certificate=period.certificate,
-    )
+    return None if period is None else PeriodInfo.model_validate(period.as_dict())
 
 
 @router.get("/api/keys", response_model=KeysInfo)
