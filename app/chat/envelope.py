@@ -1,7 +1,8 @@
 """An envelope: the unit of end-to-end-encrypted chat (CRYPTO.md §4), as stored and relayed.
 
 The server checks an envelope's shape and size only: ``ct`` is base64url text of bounded length
-and is never decoded or parsed. The reference client and the relay share this one definition.
+and is never decoded or parsed. The relay, the reference client and the transcript export share
+this one definition.
 """
 
 from __future__ import annotations
