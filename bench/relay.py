@@ -277,7 +277,6 @@ async def l0_pairs(
 async def app_pairs(
     base: str, staff: list[tuple[str, str]], n: int, demux: Demux
 ) -> tuple[list[Pair], list[ClientConnection], list[Any]]:
-    from app.client.envelopes import envelope_dict
     from app.security.totp import current_code
 
     consoles: list[CounsellorClient] = []
@@ -315,7 +314,7 @@ async def app_pairs(
         def make(sender: Sender) -> Callable[[], tuple[str, str]]:
             def build() -> tuple[str, str]:
                 env = sender.test_envelope()
-                frame = json.dumps({"type": "envelope", "envelope": envelope_dict(env)})
+                frame = json.dumps({"type": "envelope", "envelope": env.as_dict()})
                 return frame, f"{env.role}{env.seq}"
 
             return build
@@ -475,9 +474,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.frame_size == 0:
         sample = Sender(conv="A" * 22, role="Y").test_envelope()
-        from app.client.envelopes import envelope_dict
-
-        args.frame_size = len(json.dumps({"type": "envelope", "envelope": envelope_dict(sample)}))
+        args.frame_size = len(json.dumps({"type": "envelope", "envelope": sample.as_dict()}))
     if _pin(0):
         os.sched_setaffinity(0, {0})
 

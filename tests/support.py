@@ -26,7 +26,7 @@ from websockets.exceptions import ConnectionClosed
 
 from app.chat.envelope import Envelope, parse_envelope
 from app.client import CounsellorClient, YouthClient, login
-from app.client.session import Credentials
+from app.client.api import Credentials
 from app.security.totp import STEP_SECONDS, current_code
 from tests.conftest import (
     Server,

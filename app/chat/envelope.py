@@ -1,7 +1,8 @@
 """An envelope: the unit of end-to-end-encrypted chat (CRYPTO.md §4), as stored and relayed.
 
 The server checks an envelope's shape and size only: ``ct`` is base64url text of bounded length
-and is never decoded or parsed. The reference client and the relay share this one definition.
+and is never decoded or parsed. The relay, the reference client and the transcript export share
+this one definition.
 """
 
 from __future__ import annotations
@@ -34,6 +35,19 @@ class Envelope:
     def key(self) -> tuple[str, int, str, str, int]:
         """The deduplication key (conv, seg, role, inst, seq)."""
         return (self.conv, self.seg, self.role, self.inst, self.seq)
+
+    def as_dict(self) -> dict[str, object]:
+        """The envelope as a JSON object, fields as in ``to_json`` (for frames built as dicts)."""
+        return {
+            "v": 1,
+            "cs": 1,
+            "conv": self.conv,
+            "seg": self.seg,
+            "role": self.role,
+            "inst": self.inst,
+            "seq": self.seq,
+            "ct": self.ct,
+        }
 
     def to_json(self) -> str:
         """The envelope exactly as it travels and is stored (fixed key order)."""

@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app.client import CounsellorClient, YouthClient, login
 from app.client.envelopes import Sender, open_text
-from app.client.session import CounsellorClient, YouthClient, login
 from app.crypto import MessageError
 from app.kit import b64
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,10 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from app.client.api import post_json
 from app.crypto import _p256, certs, hpke, sign
 from app.kit import b64
+from app.kit import files as private_files
 
 
 def _pkcs8(key: ec.EllipticCurvePrivateKey) -> str:
@@ -61,9 +62,7 @@ class DeviceKeys:
             "certificate": self.certificate,
         }
         tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(data, out)
+        private_files.write_private(tmp, json.dumps(data).encode("utf-8"))
         os.replace(tmp, path)
 
     @classmethod
@@ -80,10 +79,9 @@ class DeviceKeys:
 
     def certified(self, info: dict[str, Any]) -> None:
         """Take the service's answer to a registration."""
-        self.device_id = str(info["device_id"])
-        self.staff_id = str(info["staff_id"])
-        self.not_after = int(info["not_after"])
-        self.certificate = str(info["certificate"])
+        cert = certs.DeviceCert.from_dict(info)
+        self.device_id, self.staff_id = cert.device_id, cert.staff_id
+        self.not_after, self.certificate = cert.not_after, cert.certificate
 
     def open_segment_key(self, conv: str, seg: int, wrap: str) -> bytes:
         """Unseal ``K`` sealed to this device; raises ``ValueError`` subclasses when it fails."""
@@ -104,20 +102,6 @@ def register(base_url: str, cookie: str, csrf_token: str, keys: DeviceKeys) -> N
     ``cookie`` is ``name=value`` of the staff session. Raises ``urllib.error.HTTPError`` as the
     server answers (403 ``login_not_fresh``: log in again).
     """
-    body = json.dumps(
-        {"hpke_public_key": keys.hpke_public_key, "sig_public_key": keys.sig_public_key}
-    ).encode()
-    origin = base_url.rstrip("/")
-    request = urllib.request.Request(  # noqa: S310 - base_url is the operator's own server
-        origin + "/staff/api/devices",
-        data=body,
-        headers={
-            "Content-Type": "application/json",
-            "Origin": origin,
-            "Cookie": cookie,
-            "X-CSRF-Token": csrf_token,
-        },
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-        keys.certified(json.loads(response.read()))
+    body = {"hpke_public_key": keys.hpke_public_key, "sig_public_key": keys.sig_public_key}
+    headers = {"Cookie": cookie, "X-CSRF-Token": csrf_token}
+    keys.certified(post_json(base_url, "/staff/api/devices", body, headers))

@@ -76,16 +76,3 @@ def open_text(key: bytes, envelope: Envelope) -> str:
         raise crypto.MessageError("not a text message")
     text: str = body["body"]
     return text
-
-
-def envelope_dict(envelope: Envelope) -> dict[str, object]:
-    return {
-        "v": 1,
-        "cs": 1,
-        "conv": envelope.conv,
-        "seg": envelope.seg,
-        "role": envelope.role,
-        "inst": envelope.inst,
-        "seq": envelope.seq,
-        "ct": envelope.ct,
-    }

@@ -6,18 +6,23 @@ keys 65-byte uncompressed points, signatures 64-byte ``r ‖ s``, the segment ke
 
 Verification raises ``VerificationError`` (and returns ``None`` when the certificate or
 acceptance holds), so that a forgotten check cannot pass silently as an ignored ``False``.
-The young person's client must call ``verify_device_cert`` and ``verify_period_cert`` before it
-seals anything to those keys: the seal functions take the keys as given.
+The young person's client must call ``verify_device_cert`` (or ``DeviceCert.verify``) and
+``verify_period_cert`` before it seals anything to those keys: the seal functions take the keys
+as given. ``DeviceCert`` is the one form of a device certificate in ``app/``: the database rows,
+the HTTP API, the socket frames, the reference client and the transcript export all use it.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from app.crypto import hpke, sign
 from app.crypto.message import hkdf, u32, u64
+from app.kit import b64
 
 SEGMENT_KEY_BYTES: Final = 32
 ID_BYTES: Final = 16
@@ -153,6 +158,65 @@ def verify_period_cert(
         raise VerificationError("the period certificate is not valid yet")
     if now >= not_after:
         raise VerificationError("the period certificate has expired")
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceCert:
+    """A counsellor device and its certificate as it travels (PROTOCOL.md §6.2): ids, public
+    keys and the service key's signature in base64url, ``not_after`` in unix seconds.
+
+    Holding one proves nothing: call ``verify`` before sealing to its keys or trusting its
+    signatures. Mirrored by ``parseDeviceCert`` and ``verifyParsedDeviceCert`` in ``certs.js``.
+    """
+
+    device_id: str
+    staff_id: str
+    hpke_public_key: str
+    sig_public_key: str
+    not_after: int
+    certificate: str
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> DeviceCert:
+        """The certificate in a JSON object (a frame's or an answer's ``device``).
+
+        Raises ``KeyError`` for a missing field, ``TypeError`` for a text field that is not a
+        string and ``ValueError`` for a ``not_after`` that is not a number; the contents are
+        checked by ``verify``.
+        """
+        texts = [raw[k] for k in ("device_id", "staff_id", "hpke_public_key", "sig_public_key")]
+        certificate = raw["certificate"]
+        if not all(isinstance(t, str) for t in [*texts, certificate]):
+            raise TypeError("a device certificate's ids, keys and signature are strings")
+        device_id, staff_id, hpke_public_key, sig_public_key = texts
+        not_after = int(raw["not_after"])
+        return cls(device_id, staff_id, hpke_public_key, sig_public_key, not_after, certificate)
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON object of PROTOCOL.md §6.2 (what ``from_dict`` reads back)."""
+        return {
+            "device_id": self.device_id,
+            "staff_id": self.staff_id,
+            "hpke_public_key": self.hpke_public_key,
+            "sig_public_key": self.sig_public_key,
+            "not_after": self.not_after,
+            "certificate": self.certificate,
+        }
+
+    def verify(self, service_pub: bytes, now: int) -> None:
+        """``verify_device_cert`` on the decoded fields: the service key signed exactly this
+        device and ``now < not_after``. Raises ``VerificationError``, or ``ValueError`` for a
+        field that is not base64url of the right length; returns when it holds."""
+        verify_device_cert(
+            service_pub,
+            b64.decode(self.staff_id),
+            b64.decode(self.device_id),
+            b64.decode(self.hpke_public_key),
+            b64.decode(self.sig_public_key),
+            self.not_after,
+            b64.decode(self.certificate),
+            now,
+        )
 
 
 # Sealed segment keys (HPKE, empty aad)

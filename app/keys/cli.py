@@ -8,7 +8,7 @@ import getpass
 import json
 import sys
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from app.db import make_engine, make_sessionmaker, transaction
 from app.keys import engine, files
 from app.keys import service as keys_service
 from app.kit import b64
+from app.kit.cliargs import iso_day
 from app.kit.errors import DomainError
 
 
@@ -40,13 +41,6 @@ def _service_key_path(settings: Settings, override: Path | None = None) -> Path:
     return path
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from None
-
-
 def add_keys_parser(sub: Any) -> None:
     keys = sub.add_parser("keys", help="service signing key and period keys (CRYPTO.md §2)")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
@@ -60,8 +54,8 @@ def add_keys_parser(sub: Any) -> None:
         help="create a period key: encrypted private half to --out, certified public half "
         "registered; dates are midnight UTC, --not-after exclusive (default: this month)",
     )
-    new.add_argument("--not-before", type=_day, help="first day, YYYY-MM-DD")
-    new.add_argument("--not-after", type=_day, help="the day after the last, YYYY-MM-DD")
+    new.add_argument("--not-before", type=iso_day, help="first day, YYYY-MM-DD")
+    new.add_argument("--not-after", type=iso_day, help="the day after the last, YYYY-MM-DD")
     new.add_argument("--out", type=Path, required=True, help="new file for the private key")
     new.add_argument(
         "--passphrase-stdin", action="store_true", help="read the passphrase from stdin"

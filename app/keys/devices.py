@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
@@ -16,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import repository as audit_log
 from app.crypto import _p256, certs
+from app.crypto.certs import DeviceCert as DeviceCert  # the one type; relay and chat import it here
 from app.kit import b64
 from app.kit.errors import DomainError, NotFound
 from app.models import Device
@@ -29,28 +29,6 @@ class LoginNotFresh(DomainError):
 class BadPublicKey(DomainError):
     status = 422
     code = "invalid_request"
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceCert:
-    """A device and its certificate, as pages and clients receive it (PROTOCOL.md §6.2)."""
-
-    device_id: str
-    staff_id: str
-    hpke_public_key: str
-    sig_public_key: str
-    not_after: int
-    certificate: str
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "device_id": self.device_id,
-            "staff_id": self.staff_id,
-            "hpke_public_key": self.hpke_public_key,
-            "sig_public_key": self.sig_public_key,
-            "not_after": self.not_after,
-            "certificate": self.certificate,
-        }
 
 
 def to_cert(row: Device) -> DeviceCert:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
+from app.crypto.certs import DeviceCert
 from app.db import transaction
 from app.keys import devices
-from app.keys.schemas import DeviceInfo, DeviceRequest, KeysInfo, PeriodInfo
+from app.keys.schemas import DeviceRequest, KeysInfo, PeriodInfo
 from app.keys.service import Period, current_period, describe_service_key
 from app.security.dependencies import CurrentStaff, current_staff, staff_for_change
 from app.state import get_state
@@ -15,15 +16,7 @@ router = APIRouter(tags=["keys"])
 
 
 def period_info(period: Period | None) -> PeriodInfo | None:
-    if period is None:
-        return None
-    return PeriodInfo(
-        period_id=period.period_id,
-        public_key=period.public_key,
-        not_before=period.not_before,
-        not_after=period.not_after,
-        certificate=period.certificate,
-    )
+    return None if period is None else PeriodInfo.model_validate(period.as_dict())
 
 
 @router.get("/api/keys", response_model=KeysInfo)
@@ -38,12 +31,12 @@ async def keys(request: Request) -> KeysInfo:
     )
 
 
-@router.post("/staff/api/devices", response_model=DeviceInfo, status_code=201)
+@router.post("/staff/api/devices", response_model=DeviceCert, status_code=201)
 async def register_device(
     body: DeviceRequest,
     request: Request,
     current: CurrentStaff = Depends(staff_for_change),  # noqa: B008
-) -> DeviceInfo:
+) -> DeviceCert:
     state = get_state(request)
     settings = state.settings
     async with transaction(state.sessionmaker) as session:
@@ -58,16 +51,16 @@ async def register_device(
             lifetime_seconds=settings.device_days * 86400,
             now=state.clock(),
         )
-    return DeviceInfo(**cert.as_dict())
+    return cert
 
 
-@router.get("/staff/api/devices/{device_id}", response_model=DeviceInfo)
+@router.get("/staff/api/devices/{device_id}", response_model=DeviceCert)
 async def device(
     device_id: str,
     request: Request,
     current: CurrentStaff = Depends(current_staff),  # noqa: B008
-) -> DeviceInfo:
+) -> DeviceCert:
     state = get_state(request)
     async with state.sessionmaker() as session:
         cert = await devices.usable(session, current.staff.id, device_id, state.clock())
-    return DeviceInfo(**cert.as_dict())
+    return cert

@@ -16,7 +16,8 @@ from typing import Final
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-FILE_MODE: Final = 0o600
+from app.kit import files as private_files
+
 DIR_MODE: Final = 0o700
 _ENCRYPTED_PEM: Final = b"-----BEGIN ENCRYPTED PRIVATE KEY-----"
 
@@ -29,33 +30,10 @@ def _write_new(path: Path, data: bytes) -> None:
     """Create ``path`` with mode 0600 and ``data``, durably; refuse if anything is there."""
     path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        private_files.write_private(path, data)
     except FileExistsError:
         raise KeyFileError(f"{path} already exists; refusing to overwrite a key") from None
-    try:
-        os.fchmod(fd, FILE_MODE)  # whatever the umask
-        _write_all(fd, data)
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        path.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    _fsync_dir(path.parent)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    private_files.fsync_directory(path.parent)
 
 
 def _p256(key: object, path: Path) -> ec.EllipticCurvePrivateKey:
@@ -160,10 +138,10 @@ def destroy(path: Path) -> None:
     size = path.stat().st_size
     fd = os.open(path, os.O_WRONLY)
     try:
-        _write_all(fd, bytes(size))
+        private_files.write_all(fd, bytes(size))
         os.fsync(fd)
     finally:
         os.close(fd)
     path.unlink()
     with contextlib.suppress(OSError):
-        _fsync_dir(path.parent)
+        private_files.fsync_directory(path.parent)

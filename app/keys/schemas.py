@@ -1,4 +1,8 @@
-"""Bodies of the key endpoints (PROTOCOL.md §6.1, §6.2)."""
+"""Bodies of the key endpoints (PROTOCOL.md §6.1, §6.2).
+
+A device's answer is ``app.crypto.certs.DeviceCert`` itself (FastAPI validates and documents a
+dataclass response like a model): the certificate's fields are written down only there.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +17,6 @@ class DeviceRequest(BaseModel):
 
     hpke_public_key: str = POINT
     sig_public_key: str = POINT
-
-
-class DeviceInfo(BaseModel):
-    device_id: str
-    staff_id: str
-    hpke_public_key: str
-    sig_public_key: str
-    not_after: int
-    certificate: str
 
 
 class PeriodInfo(BaseModel):

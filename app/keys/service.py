@@ -44,6 +44,16 @@ class Period:
     certificate: str
     destroyed_at: float | None
 
+    def as_dict(self) -> dict[str, object]:
+        """The certified period key as pages, clients and tools receive it (PROTOCOL.md §6.1)."""
+        return {
+            "period_id": self.period_id,
+            "public_key": self.public_key,
+            "not_before": self.not_before,
+            "not_after": self.not_after,
+            "certificate": self.certificate,
+        }
+
 
 def describe_service_key(key: ec.EllipticCurvePrivateKey) -> ServiceKey:
     point = sign.public_key_bytes(key)

@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,11 +23,10 @@ from app.config import Settings
 from app.crypto import sign
 from app.db import make_engine, make_sessionmaker, transaction
 from app.keys import files
+from app.kit import files as private_files
 from app.transcripts import render
 from app.transcripts import service as transcripts_service
 from app.transcripts.engine import ExportRefused, NotTrusted, Transcript
-
-OUT_MODE: Final = 0o600
 
 
 class OutputError(Exception):
@@ -98,22 +97,11 @@ def _check_out(path: Path) -> None:
 def _write_new(path: Path, text: str) -> None:
     """Create ``path`` 0600 (never overwriting) and write ``text`` durably."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, OUT_MODE)
+        private_files.write_private(path, text.encode("utf-8"))
     except FileExistsError:
         raise OutputError(f"{path} already exists; refusing to overwrite it") from None
     except OSError as exc:
         raise OutputError(f"{path}: {exc.strerror}") from None
-    try:
-        os.fchmod(fd, OUT_MODE)  # whatever the umask
-        view = memoryview(text.encode("utf-8"))
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        path.unlink(missing_ok=True)
-        raise
-    os.close(fd)
 
 
 async def _export(

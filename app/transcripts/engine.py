@@ -15,6 +15,7 @@ from typing import Any, Final, Literal
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from app.chat.envelope import Envelope
 from app.crypto import certs, hpke, message
 from app.kit import b64
 
@@ -39,16 +40,6 @@ class NotTrusted(ExportRefused):
 
 
 @dataclass(frozen=True, slots=True)
-class DeviceInfo:
-    device_id: str
-    staff_id: str
-    hpke_public_key: str
-    sig_public_key: str
-    not_after: int
-    certificate: str
-
-
-@dataclass(frozen=True, slots=True)
 class SegmentInfo:
     seg: int
     device_id: str
@@ -60,16 +51,14 @@ class SegmentInfo:
 
 @dataclass(frozen=True, slots=True)
 class StoredEnvelope:
+    """An envelope as stored: its row id is the server's order of arrival."""
+
     stored_id: int
-    seg: int
-    role: str
-    inst: str
-    seq: int
-    ct: str
+    envelope: Envelope
 
     @property
     def stream(self) -> tuple[int, str, str]:
-        return (self.seg, self.role, self.inst)
+        return (self.envelope.seg, self.envelope.role, self.envelope.inst)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +138,7 @@ def open_segment(
     conv: bytes,
     period_id: str,
     period_key: ec.EllipticCurvePrivateKey,
-    device: DeviceInfo | None,
+    device: certs.DeviceCert | None,
     service_public_key: bytes,
     envelopes: int,
 ) -> OpenedSegment:
@@ -188,24 +177,14 @@ def _acceptance_problem(
     segment: SegmentInfo,
     conv: bytes,
     key: bytes,
-    device: DeviceInfo | None,
+    device: certs.DeviceCert | None,
     service_public_key: bytes,
 ) -> str:
     """Empty when a certified device accepted this segment; otherwise why not."""
     if device is None:
         return "the segment's device is not in the database"
     try:
-        sig_public_key = b64.decode(device.sig_public_key)
-        certs.verify_device_cert(
-            service_public_key,
-            b64.decode(device.staff_id),
-            b64.decode(device.device_id),
-            b64.decode(device.hpke_public_key),
-            sig_public_key,
-            device.not_after,
-            b64.decode(device.certificate),
-            int(segment.created_at),
-        )
+        device.verify(service_public_key, int(segment.created_at))
     except certs.VerificationError as exc:
         return f"device certificate refused: {exc}"
     except ValueError:
@@ -213,9 +192,11 @@ def _acceptance_problem(
     if segment.accept_sig is None:
         return "the counsellor's device never signed an acceptance"
     try:
-        certs.verify_acceptance(
-            sig_public_key, conv, segment.seg, key, b64.decode(segment.accept_sig)
+        sig_public_key, signature = (
+            b64.decode(device.sig_public_key),
+            b64.decode(segment.accept_sig),
         )
+        certs.verify_acceptance(sig_public_key, conv, segment.seg, key, signature)
     except (certs.VerificationError, ValueError):
         return "the acceptance signature does not verify"
     return ""
@@ -227,9 +208,9 @@ def unknown_segments(
     """A ``no_segment`` report for each segment number that envelopes use but no record has."""
     have = set(known)
     counts: dict[int, int] = defaultdict(int)
-    for envelope in envelopes:
-        if envelope.seg not in have:
-            counts[envelope.seg] += 1
+    for stored in envelopes:
+        if stored.envelope.seg not in have:
+            counts[stored.envelope.seg] += 1
     return [
         SegmentReport(seg, "no_segment", "no key record for this segment", None, None, n)
         for seg, n in sorted(counts.items())
@@ -245,11 +226,11 @@ def in_order(envelopes: Sequence[StoredEnvelope]) -> list[StoredEnvelope]:
     """
     by_id = sorted(envelopes, key=lambda e: e.stored_id)
     slots: dict[tuple[int, str, str], list[int]] = defaultdict(list)
-    for position, envelope in enumerate(by_id):
-        slots[envelope.stream].append(position)
+    for position, stored in enumerate(by_id):
+        slots[stored.stream].append(position)
     ordered = list(by_id)
     for positions in slots.values():
-        sorted_stream = sorted((by_id[p] for p in positions), key=lambda e: e.seq)
+        sorted_stream = sorted((by_id[p] for p in positions), key=lambda e: e.envelope.seq)
         for position, envelope in zip(positions, sorted_stream, strict=True):
             ordered[position] = envelope
     return ordered
@@ -258,8 +239,8 @@ def in_order(envelopes: Sequence[StoredEnvelope]) -> list[StoredEnvelope]:
 def find_gaps(envelopes: Iterable[StoredEnvelope]) -> list[Gap]:
     """Each place where a stream's ``seq`` does not go 1, 2, 3, …"""
     streams: dict[tuple[int, str, str], list[int]] = defaultdict(list)
-    for envelope in envelopes:
-        streams[envelope.stream].append(envelope.seq)
+    for stored in envelopes:
+        streams[stored.stream].append(stored.envelope.seq)
     gaps = []
     for (seg, role, inst), seqs in sorted(streams.items()):
         previous = 0
@@ -270,8 +251,9 @@ def find_gaps(envelopes: Iterable[StoredEnvelope]) -> list[Gap]:
     return gaps
 
 
-def decrypt(key: bytes, conv: bytes, envelope: StoredEnvelope) -> Message:
+def decrypt(key: bytes, conv: bytes, stored: StoredEnvelope) -> Message:
     """The envelope opened under ``K``, or a ``Message`` whose ``error`` says it did not open."""
+    envelope = stored.envelope
     try:
         body = message.decrypt_message(
             key,
@@ -283,19 +265,12 @@ def decrypt(key: bytes, conv: bytes, envelope: StoredEnvelope) -> Message:
             b64.decode(envelope.ct),
         )
     except message.MessageError as exc:
-        return _message(envelope, None, str(exc))
+        return _message(stored, None, str(exc))
     except (ValueError, OverflowError):
-        return _message(envelope, None, "the envelope's header is malformed")
-    return _message(envelope, body, None)
+        return _message(stored, None, "the envelope's header is malformed")
+    return _message(stored, body, None)
 
 
-def _message(envelope: StoredEnvelope, body: dict[str, Any] | None, error: str | None) -> Message:
-    return Message(
-        envelope.stored_id,
-        envelope.seg,
-        envelope.role,
-        envelope.inst,
-        envelope.seq,
-        body,
-        error,
-    )
+def _message(stored: StoredEnvelope, body: dict[str, Any] | None, error: str | None) -> Message:
+    e = stored.envelope
+    return Message(stored.stored_id, e.seg, e.role, e.inst, e.seq, body, error)

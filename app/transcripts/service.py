@@ -14,7 +14,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import repository as audit_log
+from app.chat.envelope import Envelope as ChatEnvelope
 from app.crypto import certs, hpke, sign
+from app.keys import devices as keys_devices
 from app.keys import engine as keys_engine
 from app.kit import b64
 from app.models import Device, Envelope, PeriodKey, Segment
@@ -51,7 +53,7 @@ async def export_transcript(
     segment_rows = await repo.segments_of(session, conversation_id)
     envelopes = [_stored(row) for row in await repo.envelopes_of(session, conversation_id)]
     devices = await repo.devices_by_id(session, {row.device_id for row in segment_rows})
-    per_segment = Counter(envelope.seg for envelope in envelopes)
+    per_segment = Counter(stored.envelope.seg for stored in envelopes)
     opened = [
         engine.open_segment(
             _segment(row),
@@ -74,8 +76,10 @@ async def export_transcript(
         first = unverified[0]
         raise engine.NotTrusted(f"segment {first.seg} is not trusted: {first.reason}")
 
-    readable = [e for e in envelopes if e.seg in keys]
-    messages = tuple(engine.decrypt(keys[e.seg], conv, e) for e in engine.in_order(readable))
+    readable = [e for e in envelopes if e.envelope.seg in keys]
+    messages = tuple(
+        engine.decrypt(keys[e.envelope.seg], conv, e) for e in engine.in_order(readable)
+    )
     reports = [o.report for o in opened] + engine.unknown_segments(
         envelopes, (row.seg for row in segment_rows)
     )
@@ -140,7 +144,8 @@ def _audit_detail(transcript: engine.Transcript) -> str:
 
 
 def _stored(row: Envelope) -> engine.StoredEnvelope:
-    return engine.StoredEnvelope(row.id, row.seg, row.role, row.inst, row.seq, row.ct)
+    envelope = ChatEnvelope(row.conv_id, row.seg, row.role, row.inst, row.seq, row.ct)
+    return engine.StoredEnvelope(row.id, envelope)
 
 
 def _segment(row: Segment) -> engine.SegmentInfo:
@@ -149,14 +154,5 @@ def _segment(row: Segment) -> engine.SegmentInfo:
     )
 
 
-def _device(row: Device | None) -> engine.DeviceInfo | None:
-    if row is None:
-        return None
-    return engine.DeviceInfo(
-        row.id,
-        row.staff_id,
-        row.hpke_public_key,
-        row.sig_public_key,
-        row.not_after,
-        row.certificate,
-    )
+def _device(row: Device | None) -> certs.DeviceCert | None:
+    return None if row is None else keys_devices.to_cert(row)

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import connect
 
+from app.client import CounsellorClient, YouthClient
 from app.client.device import DeviceKeys
 from app.client.envelopes import open_text
-from app.client.session import CounsellorClient, YouthClient
 from app.crypto import certs, returncode
 from app.kit import b64
 from tests.conftest import Server

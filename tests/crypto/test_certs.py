@@ -183,6 +183,41 @@ def test_expired_and_forged_is_reported_as_forged() -> None:
         certs.verify_device_cert(SERVICE_PUB, *DEVICE_FIELDS, bytes(64), DEV_NOT_AFTER + 1)
 
 
+def _wire_cert(**changes: object) -> dict[str, object]:
+    fields: dict[str, object] = {
+        "device_id": DEV["device_id"],
+        "staff_id": DEV["staff_id"],
+        "hpke_public_key": DEV["hpke_public"],
+        "sig_public_key": DEV["sig_public"],
+        "not_after": DEV_NOT_AFTER,
+        "certificate": DEV["cert_signature"],
+    }
+    return {**fields, **changes}
+
+
+def test_the_device_cert_type_reads_and_writes_the_wire_form_and_verifies_it() -> None:
+    cert = certs.DeviceCert.from_dict(_wire_cert())
+    assert cert.as_dict() == _wire_cert()
+    assert certs.DeviceCert.from_dict(cert.as_dict()) == cert
+    cert.verify(SERVICE_PUB, NOW)
+    with pytest.raises(certs.VerificationError, match="expired"):
+        cert.verify(SERVICE_PUB, DEV_NOT_AFTER)
+    swapped = certs.DeviceCert.from_dict(_wire_cert(hpke_public_key=b64.encode(ATTACKER)))
+    with pytest.raises(certs.VerificationError, match="not signed"):
+        swapped.verify(SERVICE_PUB, NOW)
+
+
+def test_a_malformed_device_cert_is_refused_before_any_check() -> None:
+    with pytest.raises(KeyError):
+        certs.DeviceCert.from_dict({k: v for k, v in _wire_cert().items() if k != "staff_id"})
+    with pytest.raises(TypeError):
+        certs.DeviceCert.from_dict(_wire_cert(device_id=12))
+    with pytest.raises(ValueError, match="16 bytes"):
+        certs.DeviceCert.from_dict(_wire_cert(staff_id="AAAA")).verify(SERVICE_PUB, NOW)
+    with pytest.raises(ValueError, match="base64url"):
+        certs.DeviceCert.from_dict(_wire_cert(certificate="*")).verify(SERVICE_PUB, NOW)
+
+
 C_SEALED = D(V["wraps"]["counsellor"]["sealed"])
 O_SEALED = D(V["wraps"]["organisation"]["sealed"])
 

@@ -11,7 +11,7 @@ import pytest
 
 from app import crypto
 from app.chat.envelope import parse_envelope
-from app.client.envelopes import Sender, envelope_dict, open_envelope, open_text
+from app.client.envelopes import Sender, open_envelope, open_text
 from app.kit import b64
 
 #: The requirements folder sits beside the repository (locally and in CI).
@@ -81,7 +81,7 @@ def test_envelope_vector(m: dict[str, Any]) -> None:
         conv=VECTORS["conv"], role=m["role"], inst=m["inst"], seg=SEG, next_seq=m["seq"]
     )
     made = sender.message_envelope(K, m["plaintext_obj"])
-    assert envelope_dict(made) == m["envelope"]
+    assert made.as_dict() == m["envelope"]
     assert sender.next_seq == m["seq"] + 1
 
 
@@ -147,7 +147,7 @@ def test_text_round_trip_under_a_segment_key() -> None:
     youth = Sender(conv=conv, role="Y")
     text = "<img src=x onerror=alert(1)> — مرحبا " + "ü" * 300
     envelope = youth.text_envelope(key, text)
-    parse_envelope(envelope_dict(envelope))  # the server accepts its shape
+    parse_envelope(envelope.as_dict())  # the server accepts its shape
     assert envelope.seq == 1
     assert youth.next_seq == 2
     assert len(b64.decode(envelope.ct)) == 768 + 16

@@ -205,8 +205,8 @@ def test_youth_keys_refuse_forged_or_expired_certificates(
     page.evaluate("document.querySelector('meta[name=vh-service-key]')?.remove()")
     error = page.evaluate(
         """async () => {
-          const k = await import("/static/js/youth/keys.js");
-          try { k.pinnedServiceKey(); return "accepted"; } catch (e) { return e.name; }
+          const c = await import("/static/js/crypto/certs.js");
+          try { c.pinnedServiceKey(); return "accepted"; } catch (e) { return e.name; }
         }"""
     )
     assert error == "VerificationError"
@@ -358,3 +358,68 @@ def test_staff_device_keys_are_non_extractable_and_survive_a_reload(
     other = page.evaluate(DEVICE_SCRIPT, {"staffId": "other", "csrf": "x"})
     assert other["id"] not in (first["id"], renewed["id"])
     assert page.evaluate("localStorage.length + sessionStorage.length") == 0
+
+
+CERT_SCRIPT = """
+async ({ service, device, now, broken }) => {
+  const c = await import("/static/js/crypto/certs.js");
+  const b = await import("/static/js/crypto/bytes.js");
+  const cert = c.parseDeviceCert(device);
+  await c.verifyParsedDeviceCert(b.b64urlDecode(service), cert, now);
+  const refused = {};
+  for (const [name, change] of Object.entries(broken)) {
+    try {
+      c.parseDeviceCert({ ...device, ...change });
+      refused[name] = "accepted";
+    } catch (error) {
+      refused[name] = error.name;
+    }
+  }
+  return { id: cert.id, deviceId: b.b64urlEncode(cert.deviceId), refused };
+}
+"""
+
+
+def test_one_certificate_parser_reads_what_python_issues(
+    contexts: Contexts, server: Server
+) -> None:
+    """crypto/certs.js parseDeviceCert is the page's one reader of a device certificate:
+    it takes what app.crypto.certs.DeviceCert writes and refuses a malformed field."""
+    page = contexts.page()
+    page.goto(server.base_url + "/chat")
+    org = Org(int(time.time()))
+    device = certs.DeviceCert.from_dict(org.device()).as_dict()
+    broken = {
+        "missing staff id": {"staff_id": None},
+        "short device id": {"device_id": "AAAA"},
+        "key not base64url": {"hpke_public_key": "*" * 87},
+        "time not a number": {"not_after": "soon"},
+        "short signature": {"certificate": device["certificate"][:-4]},
+    }
+    args = {"service": b64.encode(org.service_pub), "device": device, "now": org.now}
+    out = page.evaluate(CERT_SCRIPT, {**args, "broken": broken})
+    assert out["id"] == device["device_id"] == out["deviceId"]
+    assert out["refused"] == dict.fromkeys(broken, "VerificationError")
+
+
+COMPONENTS_SCRIPT = """
+async () => {
+  const { initComponents } = await import("/static/js/components.js");
+  for (let i = 0; i < 2; i++) {
+    const probe = document.createElement("div");
+    probe.dataset.module = "probe";
+    document.body.append(probe);
+  }
+  const seen = [];
+  initComponents("probe", (element) => seen.push(element));
+  initComponents("probe", (element) => seen.push(element));
+  const started = document.querySelectorAll("[data-module=probe]").length;
+  return { calls: seen.length, distinct: new Set(seen).size, started };
+}
+"""
+
+
+def test_each_component_is_started_once(contexts: Contexts, server: Server) -> None:
+    page = contexts.page()
+    page.goto(server.base_url + "/chat")
+    assert page.evaluate(COMPONENTS_SCRIPT) == {"calls": 2, "distinct": 2, "started": 2}

@@ -17,7 +17,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from app.chat.envelope import CT_MAX_CHARS
-from app.client.envelopes import Sender, envelope_dict
+from app.client.envelopes import Sender
 from app.kit import b64
 from tests.conftest import Server
 from tests.support import (
@@ -162,7 +162,7 @@ async def test_envelope_shape_errors(served: Server) -> None:
     async with Harness(served) as h:
         chat = await h.chat()
         assert chat.youth.sender is not None
-        valid = envelope_dict(chat.youth.sender.test_envelope())
+        valid = chat.youth.sender.test_envelope().as_dict()
         for envelope in _mangled(valid):
             await chat.youth.send({"type": "envelope", "envelope": envelope})
             await expect_error(chat.youth, "bad_envelope")
@@ -195,7 +195,7 @@ async def test_largest_envelope_passes_and_an_oversized_frame_closes_1009(served
         assert chat.youth.sender is not None
         blocks = (CT_MAX_CHARS * 3 // 4 - 16) // 256
         biggest = chat.youth.sender.test_envelope(blocks=blocks)
-        assert len(json.dumps({"type": "envelope", "envelope": envelope_dict(biggest)})) < 65536
+        assert len(json.dumps({"type": "envelope", "envelope": biggest.as_dict()})) < 65536
         await chat.youth.send_envelope(biggest)
         await chat.youth.expect("ack")
         chat.stored.append(biggest)

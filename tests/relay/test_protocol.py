@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.chat.envelope import CT_MAX_CHARS, U32_MAX, U63_MAX, Envelope, parse_envelope
-from app.client.envelopes import envelope_dict
 from app.kit import b64
 from app.kit.errors import ProtocolError
 from app.relay import protocol
@@ -158,7 +157,7 @@ envelopes = st.builds(
 def test_valid_envelopes_round_trip(envelope: Envelope) -> None:
     wire = envelope.to_json()
     assert parse_envelope(json.loads(wire)) == envelope
-    assert json.loads(wire) == envelope_dict(envelope)
+    assert json.loads(wire) == envelope.as_dict()
     frame = parse_frame(json.dumps({"type": "envelope", "envelope": json.loads(wire)}), YOUTH_TYPES)
     assert frame == protocol.SendEnvelope(envelope)
     delivered = json.loads(envelope.delivery_frame())

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from app.client import CounsellorClient
-from app.client.session import Credentials
+from app.client.api import Credentials
 from app.config import Settings
 from app.security.totp import current_code
 from tests.conftest import Server, StaffAccount

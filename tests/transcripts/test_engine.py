@@ -6,15 +6,18 @@ import ast
 import importlib.util
 import json
 import secrets
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from app.chat.envelope import Envelope
 from app.client.envelopes import Sender
 from app.crypto import certs, hpke, sign
+from app.crypto.certs import DeviceCert
 from app.kit import b64
 from app.transcripts import engine, render
-from app.transcripts.engine import DeviceInfo, Message, SegmentInfo, StoredEnvelope, Transcript
+from app.transcripts.engine import Message, SegmentInfo, StoredEnvelope, Transcript
 
 CONV = secrets.token_bytes(16)
 
@@ -22,7 +25,7 @@ CONV = secrets.token_bytes(16)
 def _env(
     stored_id: int, seq: int, role: str = "Y", inst: str = "a", seg: int = 0
 ) -> StoredEnvelope:
-    return StoredEnvelope(stored_id, seg, role, inst, seq, "")
+    return StoredEnvelope(stored_id, Envelope("c", seg, role, inst, seq, ""))
 
 
 def test_in_order_keeps_stored_order_between_streams_and_seq_order_within_one() -> None:
@@ -65,7 +68,7 @@ class _Setup:
             sign.public_key_bytes(self.sig),
             not_after,
         )
-        self.device = DeviceInfo(
+        self.device = DeviceCert(
             b64.encode(self.device_id),
             b64.encode(self.staff_id),
             b64.encode(hpke.public_key_bytes(self.hpke)),
@@ -124,13 +127,13 @@ def test_decrypt_names_what_went_wrong_and_never_raises() -> None:
     key = secrets.token_bytes(32)
     sender = Sender(conv=b64.encode(CONV), role="Y")
     envelope = sender.text_envelope(key, "hej", sent_at=0)
-    stored = StoredEnvelope(1, 0, "Y", envelope.inst, 1, envelope.ct)
+    stored = StoredEnvelope(1, envelope)
     assert engine.decrypt(key, CONV, stored).body == {"type": "text", "body": "hej", "sent_at": 0}
-    wrong_role = StoredEnvelope(1, 0, "C", envelope.inst, 1, envelope.ct)
+    wrong_role = StoredEnvelope(1, replace(envelope, role="C"))
     assert engine.decrypt(key, CONV, wrong_role).error == "the message could not be decrypted"
-    bad_role = StoredEnvelope(1, 0, "X", envelope.inst, 1, envelope.ct)
+    bad_role = StoredEnvelope(1, replace(envelope, role="X"))
     assert engine.decrypt(key, CONV, bad_role).error == "the envelope's header is malformed"
-    not_b64 = StoredEnvelope(1, 0, "Y", envelope.inst, 1, "***")
+    not_b64 = StoredEnvelope(1, replace(envelope, ct="***"))
     assert engine.decrypt(key, CONV, not_b64).body is None
 
 

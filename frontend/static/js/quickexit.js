@@ -4,6 +4,7 @@
 // the server (keepalive request, not awaited) and leaves with location.replace (no history).
 // Shift pressed three times (each within 5 s) or Escape twice within 1 s does the same.
 
+import { initComponents } from "./components.js";
 import { endNow, session } from "./youth/session.js";
 
 const SHIFT_PRESSES = 3;
@@ -56,9 +57,7 @@ function announce(region, text) {
   if (region) region.textContent = text;
 }
 
-function init() {
-  const link = document.querySelector("[data-quick-exit]");
-  if (!link) return;
+function init(link) {
   const destination = link.href;
   const status = document.querySelector("[data-quick-exit-status]");
   for (const anchor of [link, ...document.querySelectorAll("[data-quick-exit-skip]")]) {
@@ -105,4 +104,4 @@ function init() {
   });
 }
 
-init();
+initComponents("quick-exit", init);

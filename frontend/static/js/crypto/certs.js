@@ -1,12 +1,12 @@
 // Certificates, sealed segment keys and acceptances: CRYPTO.md §2-3, byte for byte as §8 lays
-// them out. Mirrors app/client/crypto/certs.py. Ids (staffId, deviceId, periodId, conv) are
+// them out. Mirrors app/crypto/certs.py. Ids (staffId, deviceId, periodId, conv) are
 // 16-byte Uint8Arrays, seg a u32, times unix seconds (Number or BigInt, written as u64),
 // public keys 65-byte uncompressed points, signatures 64-byte r ‖ s.
 //
 // The young person's client must verify the counsellor's device certificate and the period
 // certificate against the service public key before it seals anything to their keys.
 
-import { concat, u32, u64, utf8 } from "./bytes.js";
+import { b64urlDecode, concat, u32, u64, utf8 } from "./bytes.js";
 import * as hpke from "./hpke.js";
 import { hkdf } from "./message.js";
 import { sign, verify } from "./sign.js";
@@ -125,6 +125,100 @@ export async function verifyPeriodCert(
   if (at >= time(notAfter, "notAfter")) {
     throw new VerificationError("the period certificate has expired");
   }
+}
+
+// Certificates as they travel (PROTOCOL.md §6.2): JSON objects of base64url text. The page
+// parses them here, once, and verifies them before sealing to or trusting their keys.
+
+/**
+ * `value` decoded from base64url, exactly `length` bytes. Throws VerificationError otherwise:
+ * a field of a frame that is not what the protocol says is refused like a bad signature.
+ */
+export function fieldBytes(value, length, name) {
+  let bytes;
+  try {
+    bytes = b64urlDecode(value);
+  } catch {
+    throw new VerificationError(`${name} is not base64url`);
+  }
+  if (bytes.length !== length) throw new VerificationError(`${name} is not ${length} bytes`);
+  return bytes;
+}
+
+function seconds(value, name) {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new VerificationError(`${name} is not a time`);
+  }
+  return value;
+}
+
+/**
+ * The service public key the page was served with (`<meta name="vh-service-key">`, 65 bytes).
+ * The page and its scripts come from the same origin with SRI, so this is the pinned key;
+ * every certificate a socket or an API sends is checked against it. Throws VerificationError
+ * if it is missing.
+ */
+export function pinnedServiceKey(doc = document) {
+  const content = doc.querySelector('meta[name="vh-service-key"]')?.content ?? "";
+  let key;
+  try {
+    key = b64urlDecode(content);
+  } catch {
+    throw new VerificationError("the page carries no valid service key");
+  }
+  if (key.length !== 65 || key[0] !== 0x04) {
+    throw new VerificationError("the page carries no valid service key");
+  }
+  return key;
+}
+
+/**
+ * A device certificate's JSON (`{device_id, staff_id, hpke_public_key, sig_public_key,
+ * not_after, certificate}`) decoded: `{id, staffId, deviceId, hpkePub, sigPub, notAfter,
+ * certificate}` (`id` is the base64url device id). Throws VerificationError for a missing or
+ * malformed field. Holding one proves nothing: verifyParsedDeviceCert. Mirrors
+ * `DeviceCert.from_dict` in app/crypto/certs.py.
+ */
+export function parseDeviceCert(json) {
+  if (!json || typeof json !== "object") throw new VerificationError("no counsellor device");
+  return {
+    id: json.device_id,
+    deviceId: fieldBytes(json.device_id, 16, "device_id"),
+    hpkePub: fieldBytes(json.hpke_public_key, 65, "hpke_public_key"),
+    sigPub: fieldBytes(json.sig_public_key, 65, "sig_public_key"),
+    staffId: fieldBytes(json.staff_id, 16, "staff_id"),
+    notAfter: seconds(json.not_after, "not_after"),
+    certificate: fieldBytes(json.certificate, 64, "certificate"),
+  };
+}
+
+/** verifyDeviceCert for a parseDeviceCert result (`DeviceCert.verify` in Python). */
+export function verifyParsedDeviceCert(servicePub, cert, now) {
+  const { staffId, deviceId, hpkePub, sigPub, notAfter, certificate } = cert;
+  const fields = [staffId, deviceId, hpkePub, sigPub, notAfter, certificate];
+  return verifyDeviceCert(servicePub, ...fields, now);
+}
+
+/**
+ * A period certificate's JSON (`{period_id, public_key, not_before, not_after, certificate}`)
+ * decoded: `{periodId, periodPub, notBefore, notAfter, certificate}`. Throws VerificationError
+ * for a missing or malformed field.
+ */
+export function parsePeriodCert(json) {
+  if (!json || typeof json !== "object") throw new VerificationError("no period key");
+  return {
+    periodId: fieldBytes(json.period_id, 16, "period_id"),
+    periodPub: fieldBytes(json.public_key, 65, "public_key"),
+    notBefore: seconds(json.not_before, "not_before"),
+    notAfter: seconds(json.not_after, "not_after"),
+    certificate: fieldBytes(json.certificate, 64, "certificate"),
+  };
+}
+
+/** verifyPeriodCert for a parsePeriodCert result. */
+export function verifyParsedPeriodCert(servicePub, cert, now) {
+  const { periodId, periodPub, notBefore, notAfter, certificate } = cert;
+  return verifyPeriodCert(servicePub, periodId, periodPub, notBefore, notAfter, certificate, now);
 }
 
 /** HPKE info for the counsellor device: "vh/v1/wrap|C|" ‖ conv ‖ u32 seg ‖ device_id. */

@@ -7,6 +7,7 @@
 // offers from colleagues are listed above the chats (staff/offers.js); a chat handed on is
 // removed with its keys (`transferred`).
 
+import { initComponents } from "../components.js";
 import { reconnectDelay, sendFrame, socketUrl } from "../chat/envelopes.js";
 import { Conversation } from "./conversation.js";
 import { LoginNotFresh, ensureDevice } from "./device.js";
@@ -375,6 +376,4 @@ class StaffConsole {
   }
 }
 
-for (const root of document.querySelectorAll('[data-module="staff-console"]')) {
-  new StaffConsole(root).init();
-}
+initComponents("staff-console", (root) => new StaffConsole(root).init());

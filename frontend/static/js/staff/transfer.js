@@ -6,7 +6,7 @@
 // Everything is built with textContent; nothing is kept after the panel goes.
 
 import { b64urlDecode, b64urlEncode } from "../crypto/bytes.js";
-import { verifyDeviceCert } from "../crypto/certs.js";
+import { parseDeviceCert, pinnedServiceKey, verifyParsedDeviceCert } from "../crypto/certs.js";
 import { NOTE_MAX_CHARS, sealNote } from "../crypto/note.js";
 
 /** Why the server refused or returned a transfer, for people. */
@@ -29,23 +29,6 @@ export function reasonText(reason) {
 }
 
 /**
- * The service public key rendered into the page (`<meta name="vh-service-key">`, 65 bytes):
- * the key colleagues' device certificates must verify against. Throws if it is missing.
- */
-export function pinnedServiceKey(doc = document) {
-  const content = doc.querySelector('meta[name="vh-service-key"]')?.content ?? "";
-  const key = b64urlDecode(content);
-  if (key.length !== 65 || key[0] !== 0x04) throw new Error("the page carries no service key");
-  return key;
-}
-
-function bytes(value, length, name) {
-  const out = b64urlDecode(String(value ?? ""));
-  if (out.length !== length) throw new Error(`${name} is not ${length} bytes`);
-  return out;
-}
-
-/**
  * The colleague's device as {idBytes, hpkePub}, after its certificate verified against
  * `servicePub` for that colleague's staff id at `now` (unix seconds). Throws otherwise: the
  * caller must then seal nothing to it.
@@ -53,21 +36,9 @@ function bytes(value, length, name) {
 export async function verifiedColleagueDevice(servicePub, colleague, now) {
   const d = colleague.device;
   if (!d || d.staff_id !== colleague.staff_id) throw new Error("no certified device");
-  const device = {
-    idBytes: bytes(d.device_id, 16, "device_id"),
-    hpkePub: bytes(d.hpke_public_key, 65, "hpke_public_key"),
-  };
-  await verifyDeviceCert(
-    servicePub,
-    bytes(d.staff_id, 16, "staff_id"),
-    device.idBytes,
-    device.hpkePub,
-    bytes(d.sig_public_key, 65, "sig_public_key"),
-    d.not_after,
-    bytes(d.certificate, 64, "certificate"),
-    now,
-  );
-  return device;
+  const cert = parseDeviceCert(d);
+  await verifyParsedDeviceCert(servicePub, cert, now);
+  return { idBytes: cert.deviceId, hpkePub: cert.hpkePub };
 }
 
 async function fetchColleagues() {

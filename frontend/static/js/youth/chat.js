@@ -11,6 +11,7 @@
 // stays readable. `requeued` means the chat went back to the queue: the transcript stays, the
 // box closes, positions show until the next `paired`.
 
+import { initComponents } from "../components.js";
 import { formatCode, newCode } from "../crypto/returncode.js";
 import { Compose } from "../chat/compose.js";
 import {
@@ -22,13 +23,8 @@ import {
   socketUrl,
 } from "../chat/envelopes.js";
 import { Transcript } from "../chat/transcript.js";
-import {
-  checkAcceptance,
-  newSegmentKeys,
-  pinnedServiceKey,
-  returnCodeFrame,
-  verifiedPeers,
-} from "./keys.js";
+import { pinnedServiceKey } from "../crypto/certs.js";
+import { checkAcceptance, newSegmentKeys, returnCodeFrame, verifiedPeers } from "./keys.js";
 import { HistoryShare } from "./history-share.js";
 import { onEnd, session } from "./session.js";
 
@@ -605,6 +601,4 @@ function refusalText(frame) {
   return `${base}. The chat opens again ${when}.`;
 }
 
-for (const root of document.querySelectorAll('[data-module="youth-chat"]')) {
-  new YouthChat(root).init();
-}
+initComponents("youth-chat", (root) => new YouthChat(root).init());

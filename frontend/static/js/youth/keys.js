@@ -1,54 +1,21 @@
 // The young person's side of the key exchange (CRYPTO.md §3, PROTOCOL.md §6.3 and §6.5), in
 // memory only: check the counsellor's device certificate and the period certificate against
-// the service key pinned in the page, make the segment key K, seal it, check the acceptance,
+// the service key pinned in the page (crypto/certs.js parses and verifies both), make the segment key K, seal it, check the acceptance,
 // and wrap K under a return code. Nothing here touches storage, cookies or the URL (SAFETY S-9).
 
 import { b64urlDecode, b64urlEncode, randomBytes } from "../crypto/bytes.js";
 import {
   SEGMENT_KEY_BYTES,
-  VerificationError,
+  fieldBytes,
+  parseDeviceCert,
+  parsePeriodCert,
   sealSegmentKeyToDevice,
   sealSegmentKeyToPeriod,
   verifyAcceptance,
-  verifyDeviceCert,
-  verifyPeriodCert,
+  verifyParsedDeviceCert,
+  verifyParsedPeriodCert,
 } from "../crypto/certs.js";
 import { NONCE_BYTES, SALT_BYTES, kek, locator, wrapWithCode } from "../crypto/returncode.js";
-
-/**
- * The service public key the page was served with (`<meta name="vh-service-key">`, 65 bytes).
- * The page and its scripts come from the same origin with SRI, so this is the pinned key;
- * anything the socket says is checked against it. Throws VerificationError if it is missing.
- */
-export function pinnedServiceKey(doc = document) {
-  const content = doc.querySelector('meta[name="vh-service-key"]')?.content ?? "";
-  let key;
-  try {
-    key = b64urlDecode(content);
-  } catch {
-    throw new VerificationError("the page carries no valid service key");
-  }
-  if (key.length !== 65 || key[0] !== 0x04) {
-    throw new VerificationError("the page carries no valid service key");
-  }
-  return key;
-}
-
-function bytesOf(value, length, name) {
-  let bytes;
-  try {
-    bytes = b64urlDecode(value);
-  } catch {
-    throw new VerificationError(`${name} is not base64url`);
-  }
-  if (bytes.length !== length) throw new VerificationError(`${name} is not ${length} bytes`);
-  return bytes;
-}
-
-function seconds(value, name) {
-  if (!Number.isSafeInteger(value) || value < 0) throw new VerificationError(`${name} is not a time`);
-  return value;
-}
 
 /**
  * The keys of a `paired` frame, each verified against `servicePub` at `now` (unix seconds):
@@ -56,40 +23,16 @@ function seconds(value, name) {
  * VerificationError (or TypeError for a malformed frame) — the caller must then refuse to seal.
  */
 export async function verifiedPeers(servicePub, frame, now) {
-  const d = frame.device;
-  if (!d || typeof d !== "object") throw new VerificationError("no counsellor device");
-  const device = {
-    id: d.device_id,
-    idBytes: bytesOf(d.device_id, 16, "device_id"),
-    hpkePub: bytesOf(d.hpke_public_key, 65, "hpke_public_key"),
-    sigPub: bytesOf(d.sig_public_key, 65, "sig_public_key"),
-  };
-  await verifyDeviceCert(
-    servicePub,
-    bytesOf(d.staff_id, 16, "staff_id"),
-    device.idBytes,
-    device.hpkePub,
-    device.sigPub,
-    seconds(d.not_after, "not_after"),
-    bytesOf(d.certificate, 64, "certificate"),
-    now,
-  );
+  const cert = parseDeviceCert(frame.device);
+  await verifyParsedDeviceCert(servicePub, cert, now);
+  const { id, deviceId: idBytes, hpkePub, sigPub } = cert;
+  const device = { id, idBytes, hpkePub, sigPub };
   let period = null;
   const p = frame.period;
   if (p !== null && p !== undefined) {
-    period = {
-      idBytes: bytesOf(p.period_id, 16, "period_id"),
-      pub: bytesOf(p.public_key, 65, "public_key"),
-    };
-    await verifyPeriodCert(
-      servicePub,
-      period.idBytes,
-      period.pub,
-      seconds(p.not_before, "not_before"),
-      seconds(p.not_after, "not_after"),
-      bytesOf(p.certificate, 64, "certificate"),
-      now,
-    );
+    const periodCert = parsePeriodCert(p);
+    await verifyParsedPeriodCert(servicePub, periodCert, now);
+    period = { idBytes: periodCert.periodId, pub: periodCert.periodPub };
   }
   return { device, period };
 }
@@ -118,7 +61,7 @@ export async function newSegmentKeys(peers, conv, seg) {
 
 /** Throws VerificationError unless `sig` (base64url) is the device's acceptance of K. */
 export async function checkAcceptance(peers, conv, seg, key, sig) {
-  const signature = bytesOf(sig, 64, "sig");
+  const signature = fieldBytes(sig, 64, "sig");
   await verifyAcceptance(peers.device.sigPub, b64urlDecode(conv), seg, key, signature);
 }
 

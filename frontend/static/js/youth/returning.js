@@ -4,6 +4,7 @@
 // only. Nothing is kept: no storage, no cookie, no URL change (SAFETY S-9, S-11); the quick
 // exit empties the form and the history like any transcript.
 
+import { initComponents } from "../components.js";
 import { b64urlDecode, b64urlEncode } from "../crypto/bytes.js";
 import {
   ReturnCodeError,
@@ -12,9 +13,13 @@ import {
   normaliseCode,
   unwrapWithCode,
 } from "../crypto/returncode.js";
-import { verifyAcceptance, verifyDeviceCert } from "../crypto/certs.js";
+import {
+  parseDeviceCert,
+  pinnedServiceKey,
+  verifyAcceptance,
+  verifyParsedDeviceCert,
+} from "../crypto/certs.js";
 import { openText } from "../chat/envelopes.js";
-import { pinnedServiceKey } from "./keys.js";
 import { Transcript } from "../chat/transcript.js";
 import { rememberEarlier } from "./history-share.js";
 import { session } from "./session.js";
@@ -174,24 +179,11 @@ class Returning {
     const device = segment.device;
     if (!device || !segment.accept_sig) return false;
     try {
-      const notAfter = device.not_after;
-      await verifyDeviceCert(
-        pinnedServiceKey(),
-        b64urlDecode(device.staff_id),
-        b64urlDecode(device.device_id),
-        b64urlDecode(device.hpke_public_key),
-        b64urlDecode(device.sig_public_key),
-        notAfter,
-        b64urlDecode(device.certificate),
-        Math.min(segment.sealed_at ?? notAfter, notAfter - 1),
-      );
-      await verifyAcceptance(
-        b64urlDecode(device.sig_public_key),
-        conv,
-        segment.seg,
-        key,
-        b64urlDecode(segment.accept_sig),
-      );
+      const cert = parseDeviceCert(device);
+      const sealedAt = Math.min(segment.sealed_at ?? cert.notAfter, cert.notAfter - 1);
+      await verifyParsedDeviceCert(pinnedServiceKey(), cert, sealedAt);
+      const signature = b64urlDecode(segment.accept_sig);
+      await verifyAcceptance(cert.sigPub, conv, segment.seg, key, signature);
       return true;
     } catch {
       return false;
@@ -199,6 +191,4 @@ class Returning {
   }
 }
 
-for (const root of document.querySelectorAll('[data-module="youth-return"]')) {
-  new Returning(root).init();
-}
+initComponents("youth-return", (root) => new Returning(root).init());
