@@ -9,11 +9,11 @@ import io
 import json
 import sys
 import time
-from datetime import date
 from typing import Any
 
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, transaction
+from app.kit.cliargs import iso_day
 from app.supervision import rollup, stats
 from app.triage.setup import InvalidSetup, load_setup
 
@@ -30,13 +30,6 @@ COLUMNS = (
 )
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from None
-
-
 def add_stats_parser(sub: Any) -> None:
     parser = sub.add_parser("stats", help="anonymous queue statistics")
     stats_sub = parser.add_subparsers(dest="stats_command", required=True)
@@ -45,8 +38,8 @@ def add_stats_parser(sub: Any) -> None:
         help="counts per day, queue, topic and language (cells under 5 suppressed: empty/null)",
     )
     export.add_argument("--format", choices=("csv", "json"), default="csv")
-    export.add_argument("--from", dest="first", type=_day, help="first local day, YYYY-MM-DD")
-    export.add_argument("--to", dest="last", type=_day, help="last local day, YYYY-MM-DD")
+    export.add_argument("--from", dest="first", type=iso_day, help="first local day, YYYY-MM-DD")
+    export.add_argument("--to", dest="last", type=iso_day, help="last local day, YYYY-MM-DD")
     export.set_defaults(func=cmd_export)
 
 
