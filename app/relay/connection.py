@@ -20,7 +20,7 @@ from app.chat.envelope import StreamCursor, missing_envelopes
 from app.chat.store import EnvelopeStore
 from app.events.broker import Broker, Unsubscribe
 from app.events.channels import conv_channel
-from app.relay import protocol
+from app.relay import frames
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ class ConversationLink:
             for event in held:
                 self._on_event(event)
         if announce:
-            self._outbox.send(protocol.dumps({"type": "synced", "conv": self.conv_id}))
+            self._outbox.send(frames.synced(self.conv_id))
 
     def _deliver(self, stream: Stream, seq: int, frame: str, *, force: bool = False) -> None:
         last = self._delivered.get(stream, 0)

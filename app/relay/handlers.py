@@ -29,8 +29,7 @@ from app.keys.devices import DeviceCert
 from app.kit.errors import NotFound, ProtocolError
 from app.kit.ids import new_token, token_digest
 from app.models import Staff
-from app.relay import frames as triage_frames
-from app.relay import protocol
+from app.relay import frames, protocol
 from app.relay.connection import ConversationLink, Outbox
 from app.security import service as security_service
 from app.staff import repository as staff_repo
@@ -139,7 +138,7 @@ class SocketHandler(abc.ABC):
             return
         if future.exception() is not None:
             ref = {"seg": envelope.seg, "inst": envelope.inst, "seq": envelope.seq}
-            self.outbox.send(protocol.error_frame("unavailable", "not stored; send it again", ref))
+            self.outbox.send(frames.not_stored(ref))
             return
         new = future.result()
         self.outbox.send(envelope.ack_frame(duplicate=not new))
@@ -157,16 +156,7 @@ class SocketHandler(abc.ABC):
     def _undecryptable(self, frame: protocol.Undecryptable) -> None:
         """Tell the sender's side that an envelope could not be opened (never stored)."""
         link = self._link_for(frame.conv)
-        body = protocol.dumps(
-            {
-                "type": "undecryptable",
-                "conv": link.conv_id,
-                "seg": frame.seg,
-                "role": frame.role,
-                "inst": frame.inst,
-                "seq": frame.seq,
-            }
-        )
+        body = frames.undecryptable(link.conv_id, frame.seg, frame.role, frame.inst, frame.seq)
         self.state.broker.publish(conv_channel(link.conv_id), signal_event(self.role, body))
 
     async def _segment_state(self, conv_id: str) -> segments.SegmentState | None:
@@ -175,7 +165,7 @@ class SocketHandler(abc.ABC):
 
     def _typing(self, frame: protocol.Signal) -> None:
         link = self._link_for(frame.conv)
-        body = protocol.dumps({"type": "typing", "conv": link.conv_id, "typing": frame.typing})
+        body = frames.typing(link.conv_id, frame.typing)
         self.state.broker.publish(conv_channel(link.conv_id), signal_event(self.role, body))
 
     async def _close_conversation(self, conv_id: str, *, reason: str) -> None:
@@ -252,17 +242,8 @@ class YouthHandler(SocketHandler):
         now = self.state.clock()
         if not self.state.join_limits.hit(self._bucket, now):
             retry = int(self.state.join_limits.retry_after(self._bucket, now)) + 1
-            self.outbox.send(
-                protocol.dumps(
-                    {
-                        "type": "error",
-                        "code": "too_many_joins",
-                        "message": "too many attempts from here; try again later",
-                        "retry_after": retry,
-                    }
-                )
-            )
-            self.outbox.close(1013, "try again later")
+            self.outbox.send(frames.too_many_joins(retry))
+            self.outbox.close(frames.REFUSAL_CLOSE, "try again later")
             return
         token = new_token()
         self._token_digest = token_digest(token)
@@ -279,13 +260,13 @@ class YouthHandler(SocketHandler):
         except triage_service.BadTriage as exc:
             raise ProtocolError("bad_triage", exc.message) from None
         except triage_service.EntryRefused as exc:
-            self.outbox.send(triage_frames.refusal(exc.decision, exc.message))
-            self.outbox.close(triage_frames.REFUSAL_CLOSE, exc.code)
+            self.outbox.send(frames.refusal(exc.decision, exc.message))
+            self.outbox.close(frames.REFUSAL_CLOSE, exc.code)
             return
         except Exception as exc:
             raise _unavailable() from exc
         await self._became_ticket(ticket_id)
-        self.outbox.send(protocol.dumps({"type": "ticket", "ticket": token, "queue": queue}))
+        self.outbox.send(frames.ticket(token, queue))
         await self._wait()
         self.dispatcher.queue_changed()
         self.dispatcher.request_match()
@@ -306,7 +287,7 @@ class YouthHandler(SocketHandler):
             ticket.conversation is not None
             and ticket.conversation.status not in ("open", "requeued")
         ):
-            self.outbox.send(protocol.dumps({"type": "ended"}))
+            self.outbox.send(frames.ended())
             self.outbox.close(1000)
             return
         self._token_digest = token_digest(frame.ticket)
@@ -317,20 +298,17 @@ class YouthHandler(SocketHandler):
         )
         conv = ticket.conversation
         if conv is None:
-            self.outbox.send(protocol.dumps({"type": "resumed", "queue": ticket.kind}))
+            self.outbox.send(frames.resumed(ticket.kind))
             await self._wait()
             self.dispatcher.request_match()
         elif conv.status == "requeued":
             # Waiting again for a counsellor: the transcript so far stays reachable (sync).
-            resumed = {"type": "resumed", "queue": ticket.kind, "conv": conv.id}
-            self.outbox.send(protocol.dumps({**resumed, "requeued": True}))
+            self.outbox.send(frames.resumed(ticket.kind, conv.id, requeued=True))
             await self._open_link(conv.id, catch_up=False)
             await self._wait()
             self.dispatcher.request_match()
         else:
-            self.outbox.send(
-                protocol.dumps({"type": "resumed", "queue": ticket.kind, "conv": conv.id})
-            )
+            self.outbox.send(frames.resumed(ticket.kind, conv.id))
             await self._chat(conv.id, conv.alias, catch_up=False)
             self._announce_presence(conv.id, present=True)
 
@@ -349,7 +327,7 @@ class YouthHandler(SocketHandler):
             # database what happened to the ticket.
             self._background(asyncio.get_running_loop().create_task(self._reconcile()))
             return
-        self.outbox.send(triage_frames.position(standing.place, standing.estimate))
+        self.outbox.send(frames.position(standing.place, standing.estimate))
 
     def _on_ticket_event(self, message: str) -> None:
         event: dict[str, Any] = json.loads(message)
@@ -363,15 +341,13 @@ class YouthHandler(SocketHandler):
             )
             self._background(task)
         elif event["t"] == "requeued" and self.phase == "chat":
-            self.outbox.send(protocol.dumps({"type": "requeued", "conv": event["conv"]}))
+            self.outbox.send(frames.requeued(event["conv"]))
             self.phase = "waiting"
             assert self.ticket_id is not None  # noqa: S101 - a chat has a ticket
             self._unwatch = self.dispatcher.watch(self.ticket_id, self._on_place)
         elif event["t"] == "replaced" and event["by"] != self._instance:
             self._replaced = True
-            self.outbox.send(
-                protocol.error_frame("replaced", "this chat was opened on another connection")
-            )
+            self.outbox.send(frames.replaced())
             self.outbox.close(4001, "replaced")
 
     async def _reconcile(self) -> None:
@@ -384,7 +360,7 @@ class YouthHandler(SocketHandler):
             await self._chat(conv.id, conv.alias, catch_up=True)
         elif self.phase == "waiting" and ticket.status not in ("waiting", "assigned"):
             self.phase = "ended"
-            self.outbox.send(protocol.dumps({"type": "ended"}))
+            self.outbox.send(frames.ended())
             self.outbox.close(1000)
 
     def _background(self, task: asyncio.Task[None]) -> None:
@@ -403,23 +379,14 @@ class YouthHandler(SocketHandler):
         state = await self._segment_state(conv_id)
         if state is None:  # every conversation starts with segment 0; this is a bug
             raise RuntimeError("a conversation without a key segment")
-        self.outbox.send(
-            protocol.dumps(
-                {
-                    "type": "paired",
-                    "conv": conv_id,
-                    "counsellor": {"alias": alias},
-                    **state.paired_fields(),
-                }
-            )
-        )
+        self.outbox.send(frames.paired(conv_id, alias, state))
         if conv_id not in self.links:
             await self._open_link(conv_id, catch_up=catch_up)
         if state.accept_sig is None:
             # An acceptance published before the link subscribed would be lost: read it again.
             again = await self._segment_state(conv_id)
             if again is not None and again.accept_sig is not None:
-                self.outbox.send(_accepted_frame(conv_id, again.seg, again.accept_sig))
+                self.outbox.send(frames.accepted(conv_id, again.seg, again.accept_sig))
 
     async def _keys(self, frame: protocol.Keys) -> None:
         link = self._link_for(frame.conv)
@@ -431,11 +398,9 @@ class YouthHandler(SocketHandler):
         except Exception as exc:
             raise _unavailable() from exc
         self.state.broker.publish(
-            conv_channel(link.conv_id), signal_event(self.role, _keys_frame(state))
+            conv_channel(link.conv_id), signal_event(self.role, frames.keys(state))
         )
-        self.outbox.send(
-            protocol.dumps({"type": "keys_stored", "conv": link.conv_id, "seg": frame.seg})
-        )
+        self.outbox.send(frames.keys_stored(link.conv_id, frame.seg))
 
     async def _share_history(self, frame: protocol.ShareHistory) -> None:
         link = self._link_for(frame.conv)
@@ -448,9 +413,9 @@ class YouthHandler(SocketHandler):
         except Exception as exc:
             raise _unavailable() from exc
         for item in shared:
-            body = protocol.dumps({"type": "history", "conv": link.conv_id, **item})
+            body = frames.history(link.conv_id, item)
             self.state.broker.publish(conv_channel(link.conv_id), signal_event(self.role, body))
-        self.outbox.send(protocol.dumps({"type": "history_shared", "conv": link.conv_id}))
+        self.outbox.send(frames.history_shared(link.conv_id))
 
     async def _return_code(self, frame: protocol.ReturnCode) -> None:
         link = self._link_for(frame.conv)
@@ -461,9 +426,7 @@ class YouthHandler(SocketHandler):
             raise
         except Exception as exc:
             raise _unavailable() from exc
-        self.outbox.send(
-            protocol.dumps({"type": "return_code_stored", "conv": link.conv_id, "seg": frame.seg})
-        )
+        self.outbox.send(frames.return_code_stored(link.conv_id, frame.seg))
 
     async def _leave(self) -> None:
         assert self.ticket_id is not None  # noqa: S101 - phase waiting implies a ticket
@@ -473,7 +436,7 @@ class YouthHandler(SocketHandler):
         except Exception as exc:
             raise _unavailable() from exc
         self.phase = "ended"
-        self.outbox.send(protocol.dumps({"type": "left"}))
+        self.outbox.send(frames.left())
         self.outbox.close(1000)
         self.dispatcher.queue_changed()
 
@@ -484,7 +447,7 @@ class YouthHandler(SocketHandler):
 
     def _announce_presence(self, conv_id: str, *, present: bool) -> None:
         """Tell the counsellor the young person's connection went or came back (never stored)."""
-        frame = protocol.dumps({"type": "presence", "conv": conv_id, "present": present})
+        frame = frames.presence(conv_id, present)
         self.state.broker.publish(conv_channel(conv_id), signal_event(self.role, frame))
 
     async def stop(self) -> None:
@@ -542,23 +505,15 @@ class StaffHandler(SocketHandler):
             state, since = await self._console_view(conv.id)
             await self._open_link(conv.id, catch_up=False, min_seg=since)
             listed.append(
-                {
-                    "conv": conv.id,
-                    "kind": conv.kind,
-                    "language": conv.language,
-                    "urgent": conv.urgent,
-                    **({} if state is None else state.console_fields()),
-                }
+                frames.console_conversation(conv.id, conv.kind, conv.language, conv.urgent, state)
             )
         self.outbox.send(
-            protocol.dumps(
-                {
-                    "type": "hello",
-                    "staff": {"alias": self.alias, "role": self.staff_role},
-                    "on_duty": self.on_duty,
-                    "device": None if self.device is None else self.device.device_id,
-                    "conversations": listed,
-                }
+            frames.hello(
+                self.alias,
+                self.staff_role,
+                on_duty=self.on_duty,
+                device=None if self.device is None else self.device.device_id,
+                conversations=listed,
             )
         )
         for conv in convs:
@@ -571,7 +526,7 @@ class StaffHandler(SocketHandler):
         async with self.state.sessionmaker() as session:
             shared = await segments.shared_history(session, conv_id, self.device.device_id)
         for item in shared:
-            self.outbox.send(protocol.dumps({"type": "history", "conv": conv_id, **item}))
+            self.outbox.send(frames.history(conv_id, item))
 
     async def _watch(self) -> None:
         """Every ``SESSION_CHECK_SECONDS``: end the socket with its session (R-3, R-11), and
@@ -594,7 +549,7 @@ class StaffHandler(SocketHandler):
                 log.warning("console session check failed: %s", type(exc).__name__)
                 continue
             if not live:
-                self.outbox.send(protocol.error_frame("logged_out", "your session has ended"))
+                self.outbox.send(frames.logged_out())
                 self.outbox.close(1008, "session ended")
                 return
             for conv in convs:
@@ -652,9 +607,7 @@ class StaffHandler(SocketHandler):
             self.dispatcher.request_match()
         elif self.links:
             # Ending a shift with chats still open: the console asks to transfer or finish them.
-            self.outbox.send(
-                protocol.dumps({"type": "open_chats", "conversations": sorted(self.links)})
-            )
+            self.outbox.send(frames.open_chats(sorted(self.links)))
 
     def _on_staff_event(self, message: str) -> None:
         event: dict[str, Any] = json.loads(message)
@@ -667,17 +620,18 @@ class StaffHandler(SocketHandler):
             task.add_done_callback(self._report)
         elif kind == "duty":
             self.on_duty = bool(event["on"])
-            self.outbox.send(protocol.dumps({"type": "duty", "on": self.on_duty}))
+            self.outbox.send(frames.duty(self.on_duty))
         elif kind == "transferred":
             link = self.links.pop(event["conv"], None)
             if link is not None:
                 link.close()
-                frame = {"type": "transferred", "conv": event["conv"], "to": event.get("to")}
-                self.outbox.send(protocol.dumps({**frame, "reason": event.get("reason")}))
+                self.outbox.send(
+                    frames.transferred(event["conv"], event.get("to"), event.get("reason"))
+                )
         elif kind in ("offer", "offer_withdrawn", "transfer"):
-            self.outbox.send(protocol.dumps({"type": kind, **_without_t(event)}))
+            self.outbox.send(frames.dumps({"type": kind, **_without_t(event)}))
         elif kind == "logout" and event.get("session") in ("*", self._session_digest):
-            self.outbox.send(protocol.error_frame("logged_out", "your session has ended"))
+            self.outbox.send(frames.logged_out())
             self.outbox.close(1008, "logged out")
 
     def _report(self, task: asyncio.Task[None]) -> None:
@@ -693,16 +647,7 @@ class StaffHandler(SocketHandler):
         link = self._new_link(conv_id)
         state, link.min_seg = await self._console_view(conv_id)
         self.outbox.send(
-            protocol.dumps(
-                {
-                    "type": "assigned",
-                    "conv": conv_id,
-                    "kind": event["kind"],
-                    "language": event["language"],
-                    "urgent": event["urgent"],
-                    **({} if state is None else state.console_fields()),
-                }
-            )
+            frames.assigned(conv_id, event["kind"], event["language"], event["urgent"], state)
         )
         await link.open(catch_up=True)
         await self._send_history(conv_id)
@@ -710,7 +655,7 @@ class StaffHandler(SocketHandler):
             # Keys published before the link subscribed would be lost: read them again.
             again = await self._segment_state(conv_id)
             if again is not None and again.wrap_c is not None:
-                self.outbox.send(_keys_frame(again))
+                self.outbox.send(frames.keys(again))
 
     async def _console_view(self, conv_id: str) -> tuple[segments.SegmentState | None, int]:
         """The conversation's current segment, and the first segment this counsellor holds."""
@@ -765,8 +710,7 @@ class StaffHandler(SocketHandler):
                 await lock_matching(session)
                 return await step(session, self.state.clock())
         except handover.TransferRefused as exc:
-            refused = {"type": "error", "code": "transfer_refused", "message": exc.message}
-            self.outbox.send(protocol.dumps({**refused, "reason": exc.reason, "conv": conv_id}))
+            self.outbox.send(frames.transfer_refused(conv_id, exc.reason, exc.message))
             return None
         except Exception as exc:
             raise _unavailable() from exc
@@ -786,11 +730,9 @@ class StaffHandler(SocketHandler):
         if new:
             self.state.broker.publish(
                 conv_channel(link.conv_id),
-                signal_event(self.role, _accepted_frame(link.conv_id, frame.seg, frame.sig)),
+                signal_event(self.role, frames.accepted(link.conv_id, frame.seg, frame.sig)),
             )
-        self.outbox.send(
-            protocol.dumps({"type": "accept_stored", "conv": link.conv_id, "seg": frame.seg})
-        )
+        self.outbox.send(frames.accept_stored(link.conv_id, frame.seg))
 
     async def stop(self) -> None:
         if self._watcher is not None:
@@ -807,19 +749,3 @@ class StaffHandler(SocketHandler):
 
 def _without_t(event: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in event.items() if k != "t"}
-
-
-def _accepted_frame(conv_id: str, seg: int, sig: str) -> str:
-    return protocol.dumps({"type": "accepted", "conv": conv_id, "seg": seg, "sig": sig})
-
-
-def _keys_frame(state: segments.SegmentState) -> str:
-    return protocol.dumps(
-        {
-            "type": "keys",
-            "conv": state.conv_id,
-            "seg": state.seg,
-            "device": state.device.device_id,
-            "wrap": state.wrap_c,
-        }
-    )

@@ -1,4 +1,6 @@
-"""The WebSocket frame protocol, pure: text in, typed frames or a ``ProtocolError`` out.
+"""The WebSocket frames clients send, pure: text in, typed frames or a ``ProtocolError`` out.
+
+The frames the server sends are built in ``frames``, this module's twin.
 
 Every frame is a JSON object with a ``type``. Envelopes are checked for shape and size only
 (CRYPTO.md §4): ``ct`` is base64url text of bounded length and is never decoded or parsed.
@@ -23,17 +25,6 @@ from app.kit.errors import ProtocolError
 from app.triage.questions import ANSWER_ID_MAX, Triage
 
 LANGUAGE_MAX: Final = 8
-
-
-def error_frame(code: str, message: str, ref: dict[str, Any] | None = None) -> str:
-    body: dict[str, Any] = {"type": "error", "code": code, "message": message}
-    if ref:
-        body["ref"] = ref
-    return dumps(body)
-
-
-def dumps(obj: dict[str, Any]) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
 # --------------------------------------------------------------------------- client frames
