@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, Protocol
 
+from app.events import messages
 from app.triage import hours, waits
 from app.triage.engine import Place
 
@@ -320,11 +321,11 @@ def undecryptable(conv: str, seg: int, role: str, inst: str, seq: int) -> str:
     )
 
 
-def closed(conv: str, *, by: str, reason: str) -> str:
-    """``{"type":"closed","conv","by":"youth"|"counsellor","reason"}``: the conversation ended;
-    ``by`` is the side's role (``Y`` or ``C``). The young person's socket then closes (1000)."""
-    who = "youth" if by == "Y" else "counsellor"
-    return dumps({"type": "closed", "conv": conv, "by": who, "reason": reason})
+def closed(message: messages.Closed) -> str:
+    """``{"type":"closed","conv","by":"youth"|"counsellor","reason"}``: the conversation ended.
+    The young person's socket then closes (1000)."""
+    who = "youth" if message.by == "Y" else "counsellor"
+    return dumps({"type": "closed", "conv": message.conv, "by": who, "reason": message.reason})
 
 
 # ------------------------------------------------------------------ the console (§2.2, §7)
@@ -365,12 +366,12 @@ def hello(
     )
 
 
-def assigned(conv: str, kind: str, language: str, urgent: bool, segment: Segment | None) -> str:
+def assigned(message: messages.Assigned, segment: Segment | None) -> str:
     """``{"type":"assigned","conv","kind","language","urgent"[,"seg","device","wrap","accepted"]}``:
     a new chat for this console; its stored envelopes follow."""
-    return dumps(
-        {"type": "assigned", **console_conversation(conv, kind, language, urgent, segment)}
-    )
+    m = message
+    body = console_conversation(m.conv, m.kind, m.language, m.urgent, segment)
+    return dumps({"type": "assigned", **body})
 
 
 def duty(on: bool) -> str:
@@ -384,50 +385,44 @@ def open_chats(conversations: Sequence[str]) -> str:
     return dumps({"type": "open_chats", "conversations": list(conversations)})
 
 
-def transferred(conv: str, to: str | None, reason: str | None) -> str:
+def transferred(message: messages.Transferred) -> str:
     """``{"type":"transferred","conv","to":alias|null,"reason"}``: the conversation has left
     this console (``to`` null: back to a queue)."""
-    return dumps({"type": "transferred", "conv": conv, "to": to, "reason": reason})
+    m = message
+    return dumps({"type": "transferred", "conv": m.conv, "to": m.to, "reason": m.reason})
 
 
-def offer(
-    conv: str,
-    *,
-    kind: str,
-    language: str,
-    urgent: bool,
-    expires_at: float | None,
-    from_alias: str | None,
-    note: str | None,
-) -> str:
+def offer(message: messages.Offer) -> str:
     """``{"type":"offer","conv","kind","language","urgent","expires_at","from","note"}``: a warm
     transfer offered to this console by ``from`` (an alias); ``note`` is sealed to its device."""
+    m = message
     return dumps(
         {
             "type": "offer",
-            "conv": conv,
-            "kind": kind,
-            "language": language,
-            "urgent": urgent,
-            "expires_at": expires_at,
-            "from": from_alias,
-            "note": note,
+            "conv": m.conv,
+            "kind": m.kind,
+            "language": m.language,
+            "urgent": m.urgent,
+            "expires_at": m.expires_at,
+            "from": m.from_alias,
+            "note": m.note,
         }
     )
 
 
-def offer_withdrawn(conv: str, reason: str | None) -> str:
+def offer_withdrawn(message: messages.OfferWithdrawn) -> str:
     """``{"type":"offer_withdrawn","conv","reason"}``: an offer to this console is gone."""
-    return dumps({"type": "offer_withdrawn", "conv": conv, "reason": reason})
+    return dumps({"type": "offer_withdrawn", "conv": message.conv, "reason": message.reason})
 
 
-def transfer_offered(conv: str, to: str | None) -> str:
+def transfer_pending(message: messages.TransferPending) -> str:
     """``{"type":"transfer","conv","state":"offered","to"}``: the sender's offer waits for ``to``
     (the colleague's alias)."""
-    return dumps({"type": "transfer", "conv": conv, "state": "offered", "to": to})
+    return dumps({"type": "transfer", "conv": message.conv, "state": "offered", "to": message.to})
 
 
-def transfer_returned(conv: str, reason: str | None) -> str:
+def transfer_returned(message: messages.TransferReturned) -> str:
     """``{"type":"transfer","conv","state":"returned","reason"}``: the offer came back; the chat
     stays with the sender."""
-    return dumps({"type": "transfer", "conv": conv, "state": "returned", "reason": reason})
+    m = message
+    return dumps({"type": "transfer", "conv": m.conv, "state": "returned", "reason": m.reason})

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,9 +20,10 @@ from app.chat import segments
 from app.chat.envelope import Envelope
 from app.chat.store import EnvelopeStore
 from app.db import lock_matching, transaction
+from app.events import messages
 from app.events.broker import Unsubscribe
 from app.events.channels import conv_channel, staff_channel, ticket_channel
-from app.events.messages import envelope_event, signal_event
+from app.events.messages import encode, envelope_event
 from app.keys.devices import DeviceCert
 from app.kit.errors import NotFound, ProtocolError
 from app.kit.ids import new_token, token_digest
@@ -153,11 +152,23 @@ class SocketHandler(abc.ABC):
             log.warning("sync failed: %s", type(exc).__name__)
             raise _unavailable() from exc
 
+    def _signal(self, conv_id: str, frame: str) -> None:
+        """Relay ``frame`` to the other side's sockets of ``conv_id`` (never stored)."""
+        self.state.broker.publish(conv_channel(conv_id), encode(messages.Signal(self.role, frame)))
+
+    def _decode(self, text: str) -> messages.Message | None:
+        """The broker message of ``text``, or None (logged) for text that is none."""
+        try:
+            return messages.decode(text)
+        except messages.BadMessage as exc:
+            log.warning("dropped a broker message: %s", exc)
+            return None
+
     def _undecryptable(self, frame: protocol.Undecryptable) -> None:
         """Tell the sender's side that an envelope could not be opened (never stored)."""
         link = self._link_for(frame.conv)
         body = frames.undecryptable(link.conv_id, frame.seg, frame.role, frame.inst, frame.seq)
-        self.state.broker.publish(conv_channel(link.conv_id), signal_event(self.role, body))
+        self._signal(link.conv_id, body)
 
     async def _segment_state(self, conv_id: str) -> segments.SegmentState | None:
         async with self.state.sessionmaker() as session:
@@ -166,7 +177,7 @@ class SocketHandler(abc.ABC):
     def _typing(self, frame: protocol.Signal) -> None:
         link = self._link_for(frame.conv)
         body = frames.typing(link.conv_id, frame.typing)
-        self.state.broker.publish(conv_channel(link.conv_id), signal_event(self.role, body))
+        self._signal(link.conv_id, body)
 
     async def _close_conversation(self, conv_id: str, *, reason: str) -> None:
         try:
@@ -294,7 +305,7 @@ class YouthHandler(SocketHandler):
         await self._became_ticket(ticket.ticket_id)
         self.state.broker.publish(
             ticket_channel(ticket.ticket_id),
-            json.dumps({"t": "replaced", "by": self._instance}),
+            encode(messages.Replaced(by=self._instance)),
         )
         conv = ticket.conversation
         if conv is None:
@@ -329,26 +340,26 @@ class YouthHandler(SocketHandler):
             return
         self.outbox.send(frames.position(standing.place, standing.estimate))
 
-    def _on_ticket_event(self, message: str) -> None:
-        event: dict[str, Any] = json.loads(message)
-        if event["t"] == "paired" and (
-            self.phase == "waiting" or (self.phase == "chat" and event["conv"] in self.links)
-        ):
-            # A first pairing, a requeued chat taken again, or a transfer to a colleague: each
-            # comes with a new key segment for the new counsellor.
-            task = asyncio.get_running_loop().create_task(
-                self._chat(event["conv"], event["alias"], catch_up=True)
-            )
-            self._background(task)
-        elif event["t"] == "requeued" and self.phase == "chat":
-            self.outbox.send(frames.requeued(event["conv"]))
-            self.phase = "waiting"
-            assert self.ticket_id is not None  # noqa: S101 - a chat has a ticket
-            self._unwatch = self.dispatcher.watch(self.ticket_id, self._on_place)
-        elif event["t"] == "replaced" and event["by"] != self._instance:
-            self._replaced = True
-            self.outbox.send(frames.replaced())
-            self.outbox.close(4001, "replaced")
+    def _on_ticket_event(self, text: str) -> None:
+        match self._decode(text):
+            case messages.Paired(conv=conv, alias=alias) if self.phase == "waiting" or (
+                self.phase == "chat" and conv in self.links
+            ):
+                # A first pairing, a requeued chat taken again, or a transfer to a colleague:
+                # each comes with a new key segment for the new counsellor.
+                task = asyncio.get_running_loop().create_task(
+                    self._chat(conv, alias, catch_up=True)
+                )
+                self._background(task)
+            case messages.Requeued(conv=conv) if self.phase == "chat":
+                self.outbox.send(frames.requeued(conv))
+                self.phase = "waiting"
+                assert self.ticket_id is not None  # noqa: S101 - a chat has a ticket
+                self._unwatch = self.dispatcher.watch(self.ticket_id, self._on_place)
+            case messages.Replaced(by=by) if by != self._instance:
+                self._replaced = True
+                self.outbox.send(frames.replaced())
+                self.outbox.close(4001, "replaced")
 
     async def _reconcile(self) -> None:
         if self.phase != "waiting" or self._token_digest is None:
@@ -397,9 +408,7 @@ class YouthHandler(SocketHandler):
             raise
         except Exception as exc:
             raise _unavailable() from exc
-        self.state.broker.publish(
-            conv_channel(link.conv_id), signal_event(self.role, frames.keys(state))
-        )
+        self._signal(link.conv_id, frames.keys(state))
         self.outbox.send(frames.keys_stored(link.conv_id, frame.seg))
 
     async def _share_history(self, frame: protocol.ShareHistory) -> None:
@@ -414,7 +423,7 @@ class YouthHandler(SocketHandler):
             raise _unavailable() from exc
         for item in shared:
             body = frames.history(link.conv_id, item)
-            self.state.broker.publish(conv_channel(link.conv_id), signal_event(self.role, body))
+            self._signal(link.conv_id, body)
         self.outbox.send(frames.history_shared(link.conv_id))
 
     async def _return_code(self, frame: protocol.ReturnCode) -> None:
@@ -448,7 +457,7 @@ class YouthHandler(SocketHandler):
     def _announce_presence(self, conv_id: str, *, present: bool) -> None:
         """Tell the counsellor the young person's connection went or came back (never stored)."""
         frame = frames.presence(conv_id, present)
-        self.state.broker.publish(conv_channel(conv_id), signal_event(self.role, frame))
+        self._signal(conv_id, frame)
 
     async def stop(self) -> None:
         if self._unwatch is not None:
@@ -555,12 +564,7 @@ class StaffHandler(SocketHandler):
             for conv in convs:
                 if conv.id not in self.links:
                     await self._assigned(
-                        {
-                            "conv": conv.id,
-                            "kind": conv.kind,
-                            "language": conv.language,
-                            "urgent": conv.urgent,
-                        }
+                        messages.Assigned(conv.id, conv.kind, conv.language, conv.urgent)
                     )
 
     async def handle(self, frame: protocol.Frame) -> None:
@@ -602,53 +606,54 @@ class StaffHandler(SocketHandler):
                 )
         except Exception as exc:
             raise _unavailable() from exc
-        self.state.broker.publish(staff_channel(self.staff_id), json.dumps({"t": "duty", "on": on}))
+        self.state.broker.publish(staff_channel(self.staff_id), encode(messages.Duty(on=on)))
         if on:
             self.dispatcher.request_match()
         elif self.links:
             # Ending a shift with chats still open: the console asks to transfer or finish them.
             self.outbox.send(frames.open_chats(sorted(self.links)))
 
-    def _on_staff_event(self, message: str) -> None:
-        event: dict[str, Any] = json.loads(message)
-        kind = event["t"]
-        if kind == "assigned":
-            conv_id = event["conv"]
-            if conv_id in self.links:
-                return
-            task = asyncio.get_running_loop().create_task(self._assigned(event))
-            task.add_done_callback(self._report)
-        elif kind == "duty":
-            self.on_duty = bool(event["on"])
-            self.outbox.send(frames.duty(self.on_duty))
-        elif kind == "transferred":
-            link = self.links.pop(event["conv"], None)
-            if link is not None:
-                link.close()
-                self.outbox.send(
-                    frames.transferred(event["conv"], event.get("to"), event.get("reason"))
-                )
-        elif kind in ("offer", "offer_withdrawn", "transfer"):
-            self.outbox.send(frames.dumps({"type": kind, **_without_t(event)}))
-        elif kind == "logout" and event.get("session") in ("*", self._session_digest):
-            self.outbox.send(frames.logged_out())
-            self.outbox.close(1008, "logged out")
+    def _on_staff_event(self, text: str) -> None:
+        match message := self._decode(text):
+            case messages.Assigned(conv=conv) if conv not in self.links:
+                task = asyncio.get_running_loop().create_task(self._assigned(message))
+                task.add_done_callback(self._report)
+            case messages.Duty(on=on):
+                self.on_duty = on
+                self.outbox.send(frames.duty(self.on_duty))
+            case messages.Transferred(conv=conv):
+                link = self.links.pop(conv, None)
+                if link is not None:
+                    link.close()
+                    self.outbox.send(frames.transferred(message))
+            case messages.Offer():
+                self.outbox.send(frames.offer(message))
+            case messages.OfferWithdrawn():
+                self.outbox.send(frames.offer_withdrawn(message))
+            case messages.TransferPending():
+                self.outbox.send(frames.transfer_pending(message))
+            case messages.TransferReturned():
+                self.outbox.send(frames.transfer_returned(message))
+            case messages.Logout(session=session) if session in (
+                messages.ALL_SESSIONS,
+                self._session_digest,
+            ):
+                self.outbox.send(frames.logged_out())
+                self.outbox.close(1008, "logged out")
 
     def _report(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
             log.error("console assignment failed: %s", type(task.exception()).__name__)
             self.outbox.close(1011, "internal error")
 
-    async def _assigned(self, event: dict[str, Any]) -> None:
-        conv_id = event["conv"]
+    async def _assigned(self, message: messages.Assigned) -> None:
+        conv_id = message.conv
         if conv_id in self.links:
             return
         # Claim the conversation before the first await, so a second event cannot open it twice.
         link = self._new_link(conv_id)
         state, link.min_seg = await self._console_view(conv_id)
-        self.outbox.send(
-            frames.assigned(conv_id, event["kind"], event["language"], event["urgent"], state)
-        )
+        self.outbox.send(frames.assigned(message, state))
         await link.open(catch_up=True)
         await self._send_history(conv_id)
         if state is not None and state.wrap_c is None:
@@ -728,10 +733,7 @@ class StaffHandler(SocketHandler):
         except Exception as exc:
             raise _unavailable() from exc
         if new:
-            self.state.broker.publish(
-                conv_channel(link.conv_id),
-                signal_event(self.role, frames.accepted(link.conv_id, frame.seg, frame.sig)),
-            )
+            self._signal(link.conv_id, frames.accepted(link.conv_id, frame.seg, frame.sig))
         self.outbox.send(frames.accept_stored(link.conv_id, frame.seg))
 
     async def stop(self) -> None:
@@ -745,7 +747,3 @@ class StaffHandler(SocketHandler):
             self.state.presence.pop(self.staff_id, None)
         # No off-duty here: a console that reconnects within the heartbeat timeout keeps the
         # shift; otherwise the dispatcher's sweep ends it in every process (shifts.sweep).
-
-
-def _without_t(event: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in event.items() if k != "t"}
