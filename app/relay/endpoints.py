@@ -24,8 +24,10 @@ from app.kit.errors import NotFound, ProtocolError
 from app.kit.ratelimit import SlidingWindow
 from app.models import Staff, StaffSession
 from app.relay import frames, protocol
+from app.relay.base import SocketHandler
 from app.relay.connection import Outbox, stop
-from app.relay.handlers import SocketHandler, StaffHandler, YouthHandler
+from app.relay.staff import StaffHandler
+from app.relay.youth import YouthHandler
 from app.security.origin import origin_allowed
 from app.security.service import authenticate
 from app.state import AppState, get_state
