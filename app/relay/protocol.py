@@ -436,3 +436,26 @@ _PARSERS: Final[dict[str, Callable[[dict[str, Any]], Frame]]] = {
     "offer_answer": _parse_offer_answer,
     "share_history": _parse_share_history,
 }
+
+_TYPES: Final[dict[type[Any], str]] = {
+    Join: "join",
+    Resume: "resume",
+    Leave: "leave",
+    SendEnvelope: "envelope",
+    Sync: "sync",
+    Close: "close",
+    Duty: "duty",
+    Signal: "typing",
+    Keys: "keys",
+    Accept: "accept",
+    ReturnCode: "return_code",
+    Undecryptable: "undecryptable",
+    Transfer: "transfer",
+    OfferAnswer: "offer_answer",
+    ShareHistory: "share_history",
+}
+
+
+def frame_type(frame: Frame) -> str:
+    """The wire ``type`` of a parsed frame (the one ``parse_frame`` read)."""
+    return _TYPES[type(frame)]

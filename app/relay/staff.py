@@ -19,9 +19,10 @@ from app.events.messages import encode
 from app.keys.devices import DeviceCert
 from app.kit.errors import ProtocolError
 from app.models import Staff
-from app.relay import frames, protocol
+from app.relay import frames, protocol, states
 from app.relay.base import SocketHandler, unavailable
 from app.relay.connection import Outbox
+from app.relay.states import StaffEvent, StaffPhase
 from app.security import service as security_service
 from app.staff import repository as staff_repo
 from app.staff import shifts
@@ -57,7 +58,7 @@ class StaffHandler(SocketHandler):
         self.staff_id = staff.id
         self.alias = staff.alias
         self.staff_role = staff.role
-        self.on_duty = staff.on_duty
+        self.phase = StaffPhase.ON_DUTY if staff.on_duty else StaffPhase.OFF_DUTY
         self._session_digest = session_digest
         self._instance = secrets.token_hex(8)
         self._last_activity = state.clock()
@@ -80,7 +81,7 @@ class StaffHandler(SocketHandler):
             frames.hello(
                 self.alias,
                 self.staff_role,
-                on_duty=self.on_duty,
+                on_duty=self.phase is StaffPhase.ON_DUTY,
                 device=None if self.device is None else self.device.device_id,
                 conversations=listed,
             )
@@ -118,8 +119,7 @@ class StaffHandler(SocketHandler):
                 log.warning("console session check failed: %s", type(exc).__name__)
                 continue
             if not live:
-                self.outbox.send(frames.logged_out())
-                self.outbox.close(1008, "session ended")
+                self._end_session("session ended")
                 return
             for conv in convs:
                 if conv.id not in self.links:
@@ -129,6 +129,7 @@ class StaffHandler(SocketHandler):
 
     async def handle(self, frame: protocol.Frame) -> None:
         self._last_activity = self.state.clock()
+        states.staff_frame(self.phase, protocol.frame_type(frame))
         match frame:
             case protocol.Duty():
                 await self._duty(frame.on)
@@ -173,33 +174,50 @@ class StaffHandler(SocketHandler):
             # Ending a shift with chats still open: the console asks to transfer or finish them.
             self.outbox.send(frames.open_chats(sorted(self.links)))
 
+    def _move(self, event: StaffEvent) -> bool:
+        """Apply ``event`` (``states.STAFF_TRANSITIONS``); False when it is to be dropped."""
+        after = states.staff_next(self.phase, event)
+        if after is None:
+            return False
+        self.phase = after
+        return True
+
     def _on_staff_event(self, text: str) -> None:
         match message := self._decode(text):
             case messages.Assigned(conv=conv) if conv not in self.links:
-                task = asyncio.get_running_loop().create_task(self._assigned(message))
-                task.add_done_callback(self._report)
+                if self._move(StaffEvent.ASSIGNED):
+                    task = asyncio.get_running_loop().create_task(self._assigned(message))
+                    task.add_done_callback(self._report)
             case messages.Duty(on=on):
-                self.on_duty = on
-                self.outbox.send(frames.duty(self.on_duty))
+                if self._move(StaffEvent.DUTY_ON if on else StaffEvent.DUTY_OFF):
+                    self.outbox.send(frames.duty(on))
             case messages.Transferred(conv=conv):
-                link = self.links.pop(conv, None)
-                if link is not None:
+                if self._move(StaffEvent.TRANSFERRED) and (link := self.links.pop(conv, None)):
                     link.close()
                     self.outbox.send(frames.transferred(message))
             case messages.Offer():
-                self.outbox.send(frames.offer(message))
+                self._notice(frames.offer(message))
             case messages.OfferWithdrawn():
-                self.outbox.send(frames.offer_withdrawn(message))
+                self._notice(frames.offer_withdrawn(message))
             case messages.TransferPending():
-                self.outbox.send(frames.transfer_pending(message))
+                self._notice(frames.transfer_pending(message))
             case messages.TransferReturned():
-                self.outbox.send(frames.transfer_returned(message))
+                self._notice(frames.transfer_returned(message))
             case messages.Logout(session=session) if session in (
                 messages.ALL_SESSIONS,
                 self._session_digest,
             ):
-                self.outbox.send(frames.logged_out())
-                self.outbox.close(1008, "logged out")
+                self._end_session("logged out")
+
+    def _notice(self, frame: str) -> None:
+        if self._move(StaffEvent.NOTICE):
+            self.outbox.send(frame)
+
+    def _end_session(self, reason: str) -> None:
+        """The session ended (R-3, R-11): say so, and close the socket."""
+        if self._move(StaffEvent.SESSION_ENDED):
+            self.outbox.send(frames.logged_out())
+            self.outbox.close(1008, reason)
 
     def _report(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:

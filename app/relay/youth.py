@@ -14,9 +14,10 @@ from app.events.channels import ticket_channel
 from app.events.messages import encode
 from app.kit.errors import NotFound, ProtocolError
 from app.kit.ids import new_token, token_digest
-from app.relay import frames, protocol
+from app.relay import frames, protocol, states
 from app.relay.base import SocketHandler, unavailable
 from app.relay.connection import Outbox
+from app.relay.states import YouthAction, YouthEvent, YouthPhase
 from app.state import AppState
 from app.triage import service as triage_service
 from app.triage.dispatcher import Dispatcher
@@ -27,7 +28,8 @@ log = logging.getLogger(__name__)
 
 
 class YouthHandler(SocketHandler):
-    """new -> waiting -> chat -> ended; or new -> (resume) -> waiting | chat."""
+    """new -> waiting -> chat -> ended; or new -> (resume) -> waiting | requeued | chat; a chat
+    may be requeued and paired again. The phases and their transitions are ``states``'s."""
 
     role = "Y"
 
@@ -45,43 +47,53 @@ class YouthHandler(SocketHandler):
         self.ticket_id: int | None = None
         self._token_digest: str | None = None
         self._replaced = False
-        self.phase = "new"
+        self.phase = YouthPhase.NEW
         self._unwatch: Callable[[], None] | None = None
 
     async def handle(self, frame: protocol.Frame) -> None:
+        action = states.youth_frame(self.phase, protocol.frame_type(frame))
         match frame:
-            case protocol.Join() if self.phase == "new":
-                await self._join(frame)
-            case protocol.Resume() if self.phase == "new":
-                await self._resume(frame)
-            case protocol.Leave() | protocol.Close() if self.phase == "waiting" and self.links:
+            case protocol.Leave() | protocol.Close() if action is YouthAction.END_CHAT:
                 # Waiting again after a transfer or requeue: leaving ends the conversation.
-                await self._close_conversation(next(iter(self.links)), reason="left")
-            case protocol.Leave() if self.phase == "waiting":
+                await self._close_conversation(self._link_for(None).conv_id, reason="left")
+            case protocol.Join():
+                await self._join(frame)
+            case protocol.Resume():
+                await self._resume(frame)
+            case protocol.Leave():
                 await self._leave()
-            case protocol.SendEnvelope() if self.phase == "chat":
+            case protocol.SendEnvelope():
                 await self._envelope(frame.envelope)
-            case protocol.Sync() if self.phase == "chat":
+            case protocol.Sync():
                 await self._sync(frame)
-            case protocol.Close() if self.phase == "chat":
+            case protocol.Close():
                 await self._close_conversation(self._link_for(frame.conv).conv_id, reason="closed")
-            case protocol.Signal() if self.phase == "chat":
+            case protocol.Signal():
                 self._typing(frame)
-            case protocol.Keys() if self.phase == "chat":
+            case protocol.Keys():
                 await self._keys(frame)
-            case protocol.ReturnCode() if self.phase == "chat":
+            case protocol.ReturnCode():
                 await self._return_code(frame)
-            case protocol.ShareHistory() if self.phase == "chat":
+            case protocol.ShareHistory():
                 await self._share_history(frame)
-            case protocol.Undecryptable() if self.phase == "chat":
+            case protocol.Undecryptable():
                 self._undecryptable(frame)
-            case _:
-                raise ProtocolError("wrong_state", f"not possible now (state: {self.phase})")
+            case _:  # the table accepts no other frame: this is a bug
+                raise states.ImpossibleTransition(f"youth socket: {action} of {frame!r}")
+
+    def _move(self, event: YouthEvent) -> bool:
+        """Apply ``event`` (``states.YOUTH_TRANSITIONS``); False when it is to be dropped."""
+        after = states.youth_next(self.phase, event)
+        if after is None:
+            return False
+        self.phase = after
+        return True
 
     async def _join(self, frame: protocol.Join) -> None:
         now = self.state.clock()
         if not self.state.join_limits.hit(self._bucket, now):
             retry = int(self.state.join_limits.retry_after(self._bucket, now)) + 1
+            self._move(YouthEvent.REFUSED)
             self.outbox.send(frames.too_many_joins(retry))
             self.outbox.close(frames.REFUSAL_CLOSE, "try again later")
             return
@@ -100,6 +112,7 @@ class YouthHandler(SocketHandler):
         except triage_service.BadTriage as exc:
             raise ProtocolError("bad_triage", exc.message) from None
         except triage_service.EntryRefused as exc:
+            self._move(YouthEvent.REFUSED)
             self.outbox.send(frames.refusal(exc.decision, exc.message))
             self.outbox.close(frames.REFUSAL_CLOSE, exc.code)
             return
@@ -107,7 +120,7 @@ class YouthHandler(SocketHandler):
             raise unavailable() from exc
         await self._became_ticket(ticket_id)
         self.outbox.send(frames.ticket(token, queue))
-        await self._wait()
+        self._wait(YouthEvent.JOINED)
         self.dispatcher.queue_changed()
         self.dispatcher.request_match()
 
@@ -127,6 +140,7 @@ class YouthHandler(SocketHandler):
             ticket.conversation is not None
             and ticket.conversation.status not in ("open", "requeued")
         ):
+            self._move(YouthEvent.RESUMED_ENDED)
             self.outbox.send(frames.ended())
             self.outbox.close(1000)
             return
@@ -139,16 +153,17 @@ class YouthHandler(SocketHandler):
         conv = ticket.conversation
         if conv is None:
             self.outbox.send(frames.resumed(ticket.kind))
-            await self._wait()
+            self._wait(YouthEvent.RESUMED_WAITING)
             self.dispatcher.request_match()
         elif conv.status == "requeued":
             # Waiting again for a counsellor: the transcript so far stays reachable (sync).
             self.outbox.send(frames.resumed(ticket.kind, conv.id, requeued=True))
             await self._open_link(conv.id, catch_up=False)
-            await self._wait()
+            self._wait(YouthEvent.RESUMED_REQUEUED)
             self.dispatcher.request_match()
         else:
             self.outbox.send(frames.resumed(ticket.kind, conv.id))
+            self._move(YouthEvent.RESUMED_CHAT)
             await self._chat(conv.id, conv.alias, catch_up=False)
             self._announce_presence(conv.id, present=True)
 
@@ -156,9 +171,13 @@ class YouthHandler(SocketHandler):
         self.ticket_id = ticket_id
         await self._subscribe(ticket_channel(ticket_id), self._on_ticket_event)
 
-    async def _wait(self) -> None:
+    def _wait(self, event: YouthEvent) -> None:
+        self._move(event)
+        self._watch()
+
+    def _watch(self) -> None:
+        """Have this socket told the ticket's place in the queue (now, and at every change)."""
         assert self.ticket_id is not None  # noqa: S101 - set by _became_ticket
-        self.phase = "waiting"
         self._unwatch = self.dispatcher.watch(self.ticket_id, self._on_place)
 
     def _on_place(self, standing: Standing | None) -> None:
@@ -171,35 +190,38 @@ class YouthHandler(SocketHandler):
 
     def _on_ticket_event(self, text: str) -> None:
         match self._decode(text):
-            case messages.Paired(conv=conv, alias=alias) if self.phase == "waiting" or (
-                self.phase == "chat" and conv in self.links
-            ):
+            case messages.Paired(conv=conv, alias=alias):
                 # A first pairing, a requeued chat taken again, or a transfer to a colleague:
                 # each comes with a new key segment for the new counsellor.
-                task = asyncio.get_running_loop().create_task(
-                    self._chat(conv, alias, catch_up=True)
-                )
-                self._background(task)
-            case messages.Requeued(conv=conv) if self.phase == "chat":
-                self.outbox.send(frames.requeued(conv))
-                self.phase = "waiting"
-                assert self.ticket_id is not None  # noqa: S101 - a chat has a ticket
-                self._unwatch = self.dispatcher.watch(self.ticket_id, self._on_place)
+                event = YouthEvent.HANDED_OVER if conv in self.links else YouthEvent.PAIRED
+                if self._move(event):
+                    task = asyncio.get_running_loop().create_task(
+                        self._chat(conv, alias, catch_up=True)
+                    )
+                    self._background(task)
+            case messages.Requeued(conv=conv):
+                if self._move(YouthEvent.REQUEUED):
+                    self.outbox.send(frames.requeued(conv))
+                    self._watch()
             case messages.Replaced(by=by) if by != self._instance:
+                # Not a phase: whatever this socket was doing, it closes without a trace.
                 self._replaced = True
                 self.outbox.send(frames.replaced())
                 self.outbox.close(4001, "replaced")
 
     async def _reconcile(self) -> None:
-        if self.phase != "waiting" or self._token_digest is None:
+        if self.phase not in states.QUEUED or self._token_digest is None:
             return
         async with self.state.sessionmaker() as session:
             ticket = await triage_service.resume(session, self._token_digest)
         conv = ticket.conversation
-        if self.phase == "waiting" and conv is not None and conv.status == "open":
+        if self.phase not in states.QUEUED:
+            return  # a broker message was faster
+        if conv is not None and conv.status == "open":
+            self._move(YouthEvent.PAIRED)
             await self._chat(conv.id, conv.alias, catch_up=True)
-        elif self.phase == "waiting" and ticket.status not in ("waiting", "assigned"):
-            self.phase = "ended"
+        elif ticket.status not in ("waiting", "assigned"):
+            self._move(YouthEvent.TICKET_OVER)
             self.outbox.send(frames.ended())
             self.outbox.close(1000)
 
@@ -212,10 +234,10 @@ class YouthHandler(SocketHandler):
         task.add_done_callback(done)
 
     async def _chat(self, conv_id: str, alias: str, *, catch_up: bool) -> None:
+        """Show the (new) pairing and relay the conversation; the phase is ``chat`` already."""
         if self._unwatch is not None:
             self._unwatch()
             self._unwatch = None
-        self.phase = "chat"
         state = await self._segment_state(conv_id)
         if state is None:  # every conversation starts with segment 0; this is a bug
             raise RuntimeError("a conversation without a key segment")
@@ -267,20 +289,20 @@ class YouthHandler(SocketHandler):
         self.outbox.send(frames.return_code_stored(link.conv_id, frame.seg))
 
     async def _leave(self) -> None:
-        assert self.ticket_id is not None  # noqa: S101 - phase waiting implies a ticket
+        assert self.ticket_id is not None  # noqa: S101 - waiting implies a ticket
         try:
             async with transaction(self.state.sessionmaker) as session:
                 await triage_service.leave(session, self.ticket_id, self.state.clock())
         except Exception as exc:
             raise unavailable() from exc
-        self.phase = "ended"
+        self._move(YouthEvent.LEFT)
         self.outbox.send(frames.left())
         self.outbox.close(1000)
         self.dispatcher.queue_changed()
 
     def _on_closed(self, conv_id: str) -> None:
         super()._on_closed(conv_id)
-        self.phase = "ended"
+        self._move(YouthEvent.CLOSED)
         self.outbox.close(1000)
 
     def _announce_presence(self, conv_id: str, *, present: bool) -> None:
@@ -291,11 +313,11 @@ class YouthHandler(SocketHandler):
     async def stop(self) -> None:
         if self._unwatch is not None:
             self._unwatch()
-        if self.phase == "chat" and not self._replaced:
+        if self.phase is YouthPhase.CHAT and not self._replaced:
             for conv_id in self.links:
                 self._announce_presence(conv_id, present=False)
         await super().stop()
-        if self.ticket_id is not None and self.phase in ("waiting", "chat") and not self._replaced:
+        if self.ticket_id is not None and self.phase in states.PRESENT and not self._replaced:
             try:
                 async with transaction(self.state.sessionmaker) as session:
                     await triage_service.set_presence(
