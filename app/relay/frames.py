@@ -73,14 +73,14 @@ class Segment(Protocol):
 # --------------------------------------------------------------------------- errors (§5)
 
 
-def error(code: str, message: str, ref: Mapping[str, Any] | None = None) -> str:
-    """``{"type":"error","code","message"[,"ref":{"seg","inst","seq"}]}``: a refused frame.
-    ``ref`` names the envelope the error is about. The socket stays open unless the caller
-    closes it."""
+def error(code: str, message: str, ref: Mapping[str, Any] | None = None, **more: Any) -> str:
+    """``{"type":"error","code","message"[,"ref":{"seg","inst","seq"}][,more…]}``: a refused
+    frame. ``ref`` names the envelope the error is about; ``more`` are the code's own fields.
+    The socket stays open unless the caller closes it."""
     body: dict[str, Any] = {"type": "error", "code": code, "message": message}
     if ref:
         body["ref"] = ref
-    return dumps(body)
+    return dumps({**body, **more})
 
 
 def not_stored(ref: Mapping[str, Any]) -> str:
@@ -99,16 +99,9 @@ def not_text() -> str:
 
 
 def too_many_joins(retry_after: int) -> str:
-    """``{"type":"error","code":"too_many_joins","message","retry_after"}`` (seconds); the caller
-    then closes with ``REFUSAL_CLOSE``."""
-    return dumps(
-        {
-            "type": "error",
-            "code": "too_many_joins",
-            "message": "too many attempts from here; try again later",
-            "retry_after": retry_after,
-        }
-    )
+    """``too_many_joins`` with ``retry_after`` (seconds); then close with ``REFUSAL_CLOSE``."""
+    message = "too many attempts from here; try again later"
+    return error("too_many_joins", message, retry_after=retry_after)
 
 
 def refusal(decision: hours.EntryDecision, message: str) -> str:
@@ -121,20 +114,17 @@ def refusal(decision: hours.EntryDecision, message: str) -> str:
         text = f"if you are in danger now, call {emergency}; {message}"
     else:
         text = f"{message}; if you are in danger, call {emergency}"
-    body: dict[str, Any] = {
-        "type": "error",
-        "code": decision.status.value,
-        "message": text,
-        "emergency": emergency,
-        "helplines": [
+    opening = decision.next_opening
+    return error(
+        decision.status.value,
+        text,
+        emergency=emergency,
+        helplines=[
             {"name": h.name, "phone": h.phone, "hours": h.hours, "url": h.url}
             for h in decision.alternatives
         ],
-        "next_opening": (
-            None if decision.next_opening is None else int(decision.next_opening.timestamp())
-        ),
-    }
-    return dumps(body)
+        next_opening=None if opening is None else int(opening.timestamp()),
+    )
 
 
 def replaced() -> str:
@@ -149,15 +139,7 @@ def logged_out() -> str:
 
 def transfer_refused(conv: str, reason: str, message: str) -> str:
     """``{"type":"error","code":"transfer_refused","message","reason","conv"}`` (§7.2)."""
-    return dumps(
-        {
-            "type": "error",
-            "code": "transfer_refused",
-            "message": message,
-            "reason": reason,
-            "conv": conv,
-        }
-    )
+    return error("transfer_refused", message, reason=reason, conv=conv)
 
 
 # --------------------------------------------------------------------------- the queue (§2.1)
@@ -169,22 +151,14 @@ def ticket(token: str, queue: str) -> str:
     return dumps({"type": "ticket", "ticket": token, "queue": queue})
 
 
-def estimate_json(estimate: waits.Estimate | None) -> dict[str, int] | None:
-    if not isinstance(estimate, waits.WaitRange):
-        return None
-    return {"min_seconds": int(estimate.low), "max_seconds": int(estimate.high)}
-
-
 def position(place: Place, estimate: waits.Estimate | None) -> str:
     """``{"type":"position","position","waiting","estimate":{"min_seconds","max_seconds"}|null}``;
     ``null`` when no estimate can be honest (no recent chats, or nobody on duty who can serve)."""
+    wait = None
+    if isinstance(estimate, waits.WaitRange):
+        wait = {"min_seconds": int(estimate.low), "max_seconds": int(estimate.high)}
     return dumps(
-        {
-            "type": "position",
-            "position": place.position,
-            "waiting": place.waiting,
-            "estimate": estimate_json(estimate),
-        }
+        {"type": "position", "position": place.position, "waiting": place.waiting, "estimate": wait}
     )
 
 
@@ -217,16 +191,11 @@ def requeued(conv: str) -> str:
 # ---------------------------------------------------------------------- pairing and keys (§6)
 
 
+_PERIOD_FIELDS: Final = ("period_id", "public_key", "not_before", "not_after", "certificate")
+
+
 def _period_json(period: _Period | None) -> dict[str, Any] | None:
-    if period is None:
-        return None
-    return {
-        "period_id": period.period_id,
-        "public_key": period.public_key,
-        "not_before": period.not_before,
-        "not_after": period.not_after,
-        "certificate": period.certificate,
-    }
+    return None if period is None else {name: getattr(period, name) for name in _PERIOD_FIELDS}
 
 
 def paired(conv: str, alias: str, segment: Segment) -> str:
@@ -255,13 +224,14 @@ def keys_stored(conv: str, seg: int) -> str:
 def keys(segment: Segment) -> str:
     """``{"type":"keys","conv","seg","device","wrap"}``: the segment key sealed to the console's
     device (``wrap`` is ``wrap_c``), for the counsellor."""
+    s = segment
     return dumps(
         {
             "type": "keys",
-            "conv": segment.conv_id,
-            "seg": segment.seg,
-            "device": segment.device.device_id,
-            "wrap": segment.wrap_c,
+            "conv": s.conv_id,
+            "seg": s.seg,
+            "device": s.device.device_id,
+            "wrap": s.wrap_c,
         }
     )
 
