@@ -185,7 +185,7 @@ def parse_frame(text: str, allowed: frozenset[str]) -> Frame:
     kind = obj["type"]
     if kind not in allowed:
         raise ProtocolError("unknown_type", "this socket does not accept that frame type")
-    frame: Frame = _PARSERS[kind](obj)
+    frame: Frame = _FRAMES[kind][1](obj)
     return frame
 
 
@@ -419,41 +419,25 @@ def _parse_offer_answer(obj: dict[str, Any]) -> OfferAnswer:
     return OfferAnswer(conv, accept)
 
 
-_PARSERS: Final[dict[str, Callable[[dict[str, Any]], Frame]]] = {
-    "join": _parse_join,
-    "resume": _parse_resume,
-    "leave": _parse_leave,
-    "envelope": _parse_envelope_frame,
-    "sync": _parse_sync,
-    "close": _parse_close,
-    "duty": _parse_duty,
-    "typing": _parse_typing,
-    "keys": _parse_keys,
-    "accept": _parse_accept,
-    "return_code": _parse_return_code,
-    "undecryptable": _parse_undecryptable,
-    "transfer": _parse_transfer,
-    "offer_answer": _parse_offer_answer,
-    "share_history": _parse_share_history,
+#: Each frame type's class and parser.
+_FRAMES: Final[dict[str, tuple[type[Any], Callable[[dict[str, Any]], Frame]]]] = {
+    "join": (Join, _parse_join),
+    "resume": (Resume, _parse_resume),
+    "leave": (Leave, _parse_leave),
+    "envelope": (SendEnvelope, _parse_envelope_frame),
+    "sync": (Sync, _parse_sync),
+    "close": (Close, _parse_close),
+    "duty": (Duty, _parse_duty),
+    "typing": (Signal, _parse_typing),
+    "keys": (Keys, _parse_keys),
+    "accept": (Accept, _parse_accept),
+    "return_code": (ReturnCode, _parse_return_code),
+    "undecryptable": (Undecryptable, _parse_undecryptable),
+    "transfer": (Transfer, _parse_transfer),
+    "offer_answer": (OfferAnswer, _parse_offer_answer),
+    "share_history": (ShareHistory, _parse_share_history),
 }
-
-_TYPES: Final[dict[type[Any], str]] = {
-    Join: "join",
-    Resume: "resume",
-    Leave: "leave",
-    SendEnvelope: "envelope",
-    Sync: "sync",
-    Close: "close",
-    Duty: "duty",
-    Signal: "typing",
-    Keys: "keys",
-    Accept: "accept",
-    ReturnCode: "return_code",
-    Undecryptable: "undecryptable",
-    Transfer: "transfer",
-    OfferAnswer: "offer_answer",
-    ShareHistory: "share_history",
-}
+_TYPES: Final = {cls: kind for kind, (cls, _) in _FRAMES.items()}
 
 
 def frame_type(frame: Frame) -> str:
