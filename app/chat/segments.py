@@ -23,6 +23,8 @@ from app.models import Envelope, Segment
 
 @dataclass(frozen=True, slots=True)
 class SegmentState:
+    """A conversation's current key segment; ``app.relay.frames`` renders it for clients."""
+
     conv_id: str
     seg: int
     device: DeviceCert
@@ -30,34 +32,6 @@ class SegmentState:
     wrap_c: str | None
     wrap_o: str | None
     accept_sig: str | None
-
-    def paired_fields(self) -> dict[str, Any]:
-        """What the young person's client needs to seal ``K`` and check the acceptance."""
-        period = self.period
-        return {
-            "seg": self.seg,
-            "device": self.device.as_dict(),
-            "period": None
-            if period is None
-            else {
-                "period_id": period.period_id,
-                "public_key": period.public_key,
-                "not_before": period.not_before,
-                "not_after": period.not_after,
-                "certificate": period.certificate,
-            },
-            "keys_stored": self.wrap_c is not None,
-            "accepted": self.accept_sig,
-        }
-
-    def console_fields(self) -> dict[str, Any]:
-        """What the counsellor's console needs to unseal ``K`` (PROTOCOL.md §6.3)."""
-        return {
-            "seg": self.seg,
-            "device": self.device.device_id,
-            "wrap": self.wrap_c,
-            "accepted": self.accept_sig is not None,
-        }
 
 
 async def open_segment(

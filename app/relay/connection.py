@@ -18,9 +18,10 @@ from starlette.websockets import WebSocket
 
 from app.chat.envelope import StreamCursor, missing_envelopes
 from app.chat.store import EnvelopeStore
+from app.events import messages
 from app.events.broker import Broker, Unsubscribe
 from app.events.channels import conv_channel
-from app.relay import protocol
+from app.relay import frames
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ class ConversationLink:
         self._syncing = 0
         #: Until the client's first sync, live envelopes are held so that replay comes first.
         self._awaiting_sync = False
-        self._held: list[str] = []
+        self._held: list[messages.EnvelopeRelayed] = []
         self._unsubscribe: Unsubscribe | None = None
 
     async def open(self, *, catch_up: bool) -> None:
@@ -144,10 +145,10 @@ class ConversationLink:
                 )
         if not self._syncing:
             held, self._held = self._held, []
-            for event in held:
-                self._on_event(event)
+            for relayed in held:
+                self._on_envelope(relayed)
         if announce:
-            self._outbox.send(protocol.dumps({"type": "synced", "conv": self.conv_id}))
+            self._outbox.send(frames.synced(self.conv_id))
 
     def _deliver(self, stream: Stream, seq: int, frame: str, *, force: bool = False) -> None:
         last = self._delivered.get(stream, 0)
@@ -156,24 +157,38 @@ class ConversationLink:
         self._delivered[stream] = max(seq, last)
         self._outbox.send(frame)
 
-    def _on_event(self, event: str) -> None:
-        kind = event[:1]
-        if kind == "E":
-            _, role, seg, inst, seq, frame = event.split("|", 5)
-            if role == self.role or int(seg) < self.min_seg:
+    def _on_event(self, text: str) -> None:
+        if text.startswith("E|"):  # the hot path: no JSON, and no lookup by type
+            try:
+                relayed = messages.parse_envelope_event(text)
+            except messages.BadMessage as exc:
+                log.warning("dropped a conversation message: %s", exc)
                 return
-            if self._syncing or self._awaiting_sync:
-                if len(self._held) < MAX_PENDING_FRAMES:
-                    self._held.append(event)
-                return
-            self._deliver((int(seg), role, inst), int(seq), frame)
-        elif kind == "T":
-            _, role, frame = event.split("|", 2)
-            if role != self.role:
-                self._outbox.send(frame)
-        elif kind == "X":
-            self._outbox.send(event[2:])
-            self._on_closed(self.conv_id)
+            self._on_envelope(relayed)
+            return
+        try:
+            message = messages.decode(text)
+        except messages.BadMessage as exc:
+            log.warning("dropped a conversation message: %s", exc)
+            return
+        match message:
+            case messages.Signal(role=role, frame=frame):
+                if role != self.role:
+                    self._outbox.send(frame)
+            case messages.Closed():
+                self._outbox.send(frames.closed(message))
+                self._on_closed(self.conv_id)
+            case _:
+                log.warning("dropped a %s on a conversation channel", type(message).__name__)
+
+    def _on_envelope(self, relayed: messages.EnvelopeRelayed) -> None:
+        if relayed.role == self.role or relayed.seg < self.min_seg:
+            return
+        if self._syncing or self._awaiting_sync:
+            if len(self._held) < MAX_PENDING_FRAMES:
+                self._held.append(relayed)
+            return
+        self._deliver((relayed.seg, relayed.role, relayed.inst), relayed.seq, relayed.frame)
 
 
 async def stop(tasks: list[asyncio.Task[None]]) -> None:

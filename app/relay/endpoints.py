@@ -23,9 +23,11 @@ from app.keys.devices import DeviceCert
 from app.kit.errors import NotFound, ProtocolError
 from app.kit.ratelimit import SlidingWindow
 from app.models import Staff, StaffSession
-from app.relay import protocol
+from app.relay import frames, protocol
+from app.relay.base import SocketHandler
 from app.relay.connection import Outbox, stop
-from app.relay.handlers import SocketHandler, StaffHandler, YouthHandler
+from app.relay.staff import StaffHandler
+from app.relay.youth import YouthHandler
 from app.security.origin import origin_allowed
 from app.security.service import authenticate
 from app.state import AppState, get_state
@@ -150,18 +152,18 @@ async def _read(
         if message["type"] == "websocket.disconnect":
             return
         if not limiter.hit(state.clock()):
-            outbox.send(protocol.error_frame("rate_limited", "too many frames; slow down"))
+            outbox.send(frames.rate_limited())
             outbox.close(1008, "rate limited")
             return
         text = message.get("text")
         if text is None:
-            outbox.send(protocol.error_frame("bad_frame", "frames are JSON text, not binary"))
+            outbox.send(frames.not_text())
             continue
         try:
             frame = protocol.parse_frame(text, allowed)
             await handler.handle(frame)
         except ProtocolError as exc:
-            outbox.send(protocol.error_frame(exc.code, exc.message, exc.ref))
+            outbox.send(frames.error(exc.code, exc.message, exc.ref))
 
 
 class DirectSockets:

@@ -1,18 +1,107 @@
-"""The queue's frames to a young person, pure: refusals with alternatives, and positions.
+"""Every frame the server sends, pure: the twin of ``protocol`` (which parses what clients send).
 
-docs/PROTOCOL.md §2.1 and §5 are the prose form of these; keep them in step.
+Each function returns the frame's text: one JSON object, keys in the documented order, compact
+separators, non-ASCII as is. docs/PROTOCOL.md is the prose form of these; keep them in step.
+
+The envelope path is not here: ``ack`` and ``envelope`` frames are pre-encoded by
+``Envelope.ack_frame`` and ``Envelope.delivery_frame`` (``app.chat.envelope``), because they are
+sent once per message and per receiver and must cost no JSON encoding.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, Protocol
 
-from app.relay.protocol import dumps
+from app.events import messages
 from app.triage import hours, waits
 from app.triage.engine import Place
 
 #: Close code after a refusal: "try again later" (RFC 6455 §7.4.1).
 REFUSAL_CLOSE: Final = 1013
+
+
+def dumps(obj: Mapping[str, Any]) -> str:
+    """A frame's text: compact JSON, non-ASCII kept (the byte form every client parses)."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------- what frames read
+
+
+class _Device(Protocol):
+    """A counsellor device certificate (``app.keys.devices.DeviceCert``)."""
+
+    @property
+    def device_id(self) -> str: ...
+    def as_dict(self) -> dict[str, object]: ...
+
+
+class _Period(Protocol):
+    """A period key (``app.keys.service.Period``)."""
+
+    @property
+    def period_id(self) -> str: ...
+    @property
+    def public_key(self) -> str: ...
+    @property
+    def not_before(self) -> int: ...
+    @property
+    def not_after(self) -> int: ...
+    @property
+    def certificate(self) -> str: ...
+
+
+class Segment(Protocol):
+    """A conversation's current key segment (``app.chat.segments.SegmentState``)."""
+
+    @property
+    def conv_id(self) -> str: ...
+    @property
+    def seg(self) -> int: ...
+    @property
+    def device(self) -> _Device: ...
+    @property
+    def period(self) -> _Period | None: ...
+    @property
+    def wrap_c(self) -> str | None: ...
+    @property
+    def accept_sig(self) -> str | None: ...
+
+
+# --------------------------------------------------------------------------- errors (§5)
+
+
+def error(code: str, message: str, ref: Mapping[str, Any] | None = None, **more: Any) -> str:
+    """``{"type":"error","code","message"[,"ref":{"seg","inst","seq"}][,more…]}``: a refused
+    frame. ``ref`` names the envelope the error is about; ``more`` are the code's own fields.
+    The socket stays open unless the caller closes it."""
+    body: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if ref:
+        body["ref"] = ref
+    return dumps({**body, **more})
+
+
+def not_stored(ref: Mapping[str, Any]) -> str:
+    """``unavailable`` for an envelope the store did not take: the client sends it again."""
+    return error("unavailable", "not stored; send it again", ref)
+
+
+def rate_limited() -> str:
+    """``rate_limited``; the caller then closes with 1008."""
+    return error("rate_limited", "too many frames; slow down")
+
+
+def not_text() -> str:
+    """``bad_frame`` for a binary frame (frames are JSON text)."""
+    return error("bad_frame", "frames are JSON text, not binary")
+
+
+def too_many_joins(retry_after: int) -> str:
+    """``too_many_joins`` with ``retry_after`` (seconds); then close with ``REFUSAL_CLOSE``."""
+    message = "too many attempts from here; try again later"
+    return error("too_many_joins", message, retry_after=retry_after)
 
 
 def refusal(decision: hours.EntryDecision, message: str) -> str:
@@ -25,36 +114,285 @@ def refusal(decision: hours.EntryDecision, message: str) -> str:
         text = f"if you are in danger now, call {emergency}; {message}"
     else:
         text = f"{message}; if you are in danger, call {emergency}"
-    body: dict[str, Any] = {
-        "type": "error",
-        "code": decision.status.value,
-        "message": text,
-        "emergency": emergency,
-        "helplines": [
+    opening = decision.next_opening
+    return error(
+        decision.status.value,
+        text,
+        emergency=emergency,
+        helplines=[
             {"name": h.name, "phone": h.phone, "hours": h.hours, "url": h.url}
             for h in decision.alternatives
         ],
-        "next_opening": (
-            None if decision.next_opening is None else int(decision.next_opening.timestamp())
-        ),
-    }
-    return dumps(body)
+        next_opening=None if opening is None else int(opening.timestamp()),
+    )
 
 
-def estimate_json(estimate: waits.Estimate | None) -> dict[str, int] | None:
-    if not isinstance(estimate, waits.WaitRange):
-        return None
-    return {"min_seconds": int(estimate.low), "max_seconds": int(estimate.high)}
+def replaced() -> str:
+    """``replaced``: the ticket was resumed on another connection; the caller closes with 4001."""
+    return error("replaced", "this chat was opened on another connection")
+
+
+def logged_out() -> str:
+    """``logged_out``: the staff session ended; the caller closes with 1008."""
+    return error("logged_out", "your session has ended")
+
+
+def transfer_refused(conv: str, reason: str, message: str) -> str:
+    """``{"type":"error","code":"transfer_refused","message","reason","conv"}`` (§7.2)."""
+    return error("transfer_refused", message, reason=reason, conv=conv)
+
+
+# --------------------------------------------------------------------------- the queue (§2.1)
+
+
+def ticket(token: str, queue: str) -> str:
+    """``{"type":"ticket","ticket","queue"}``: the ticket token (kept in the client's memory
+    only) and the queue (``youth``, or ``youth/police`` for a skill queue)."""
+    return dumps({"type": "ticket", "ticket": token, "queue": queue})
 
 
 def position(place: Place, estimate: waits.Estimate | None) -> str:
     """``{"type":"position","position","waiting","estimate":{"min_seconds","max_seconds"}|null}``;
     ``null`` when no estimate can be honest (no recent chats, or nobody on duty who can serve)."""
+    wait = None
+    if isinstance(estimate, waits.WaitRange):
+        wait = {"min_seconds": int(estimate.low), "max_seconds": int(estimate.high)}
+    return dumps(
+        {"type": "position", "position": place.position, "waiting": place.waiting, "estimate": wait}
+    )
+
+
+def resumed(queue: str, conv: str | None = None, *, requeued: bool = False) -> str:
+    """``{"type":"resumed","queue"[,"conv"][,"requeued":true]}``: a resume was accepted; ``conv``
+    when the ticket has a conversation, ``requeued`` when that conversation waits again."""
+    body: dict[str, Any] = {"type": "resumed", "queue": queue}
+    if conv is not None:
+        body["conv"] = conv
+    if requeued:
+        body["requeued"] = True
+    return dumps(body)
+
+
+def ended() -> str:
+    """``{"type":"ended"}``: the resumed ticket is no longer live; the caller closes with 1000."""
+    return dumps({"type": "ended"})
+
+
+def left() -> str:
+    """``{"type":"left"}``: the ticket left the queue; the caller closes with 1000."""
+    return dumps({"type": "left"})
+
+
+def requeued(conv: str) -> str:
+    """``{"type":"requeued","conv"}``: the chat went back to the queue (§7.3)."""
+    return dumps({"type": "requeued", "conv": conv})
+
+
+# ---------------------------------------------------------------------- pairing and keys (§6)
+
+
+_PERIOD_FIELDS: Final = ("period_id", "public_key", "not_before", "not_after", "certificate")
+
+
+def _period_json(period: _Period | None) -> dict[str, Any] | None:
+    return None if period is None else {name: getattr(period, name) for name in _PERIOD_FIELDS}
+
+
+def paired(conv: str, alias: str, segment: Segment) -> str:
+    """``{"type":"paired","conv","counsellor":{"alias"},"seg","device":{…},"period":{…}|null,
+    "keys_stored","accepted"}``: what the young person's client needs to seal the segment key
+    and check the acceptance (§6.3); again with the next ``seg`` after a handover."""
     return dumps(
         {
-            "type": "position",
-            "position": place.position,
-            "waiting": place.waiting,
-            "estimate": estimate_json(estimate),
+            "type": "paired",
+            "conv": conv,
+            "counsellor": {"alias": alias},
+            "seg": segment.seg,
+            "device": segment.device.as_dict(),
+            "period": _period_json(segment.period),
+            "keys_stored": segment.wrap_c is not None,
+            "accepted": segment.accept_sig,
         }
     )
+
+
+def keys_stored(conv: str, seg: int) -> str:
+    """``{"type":"keys_stored","conv","seg"}``: the answer to ``keys``."""
+    return dumps({"type": "keys_stored", "conv": conv, "seg": seg})
+
+
+def keys(segment: Segment) -> str:
+    """``{"type":"keys","conv","seg","device","wrap"}``: the segment key sealed to the console's
+    device (``wrap`` is ``wrap_c``), for the counsellor."""
+    s = segment
+    return dumps(
+        {
+            "type": "keys",
+            "conv": s.conv_id,
+            "seg": s.seg,
+            "device": s.device.device_id,
+            "wrap": s.wrap_c,
+        }
+    )
+
+
+def accept_stored(conv: str, seg: int) -> str:
+    """``{"type":"accept_stored","conv","seg"}``: the answer to ``accept``."""
+    return dumps({"type": "accept_stored", "conv": conv, "seg": seg})
+
+
+def accepted(conv: str, seg: int, sig: str) -> str:
+    """``{"type":"accepted","conv","seg","sig"}``: the counsellor device's acceptance signature,
+    for the young person's client to verify before it sends."""
+    return dumps({"type": "accepted", "conv": conv, "seg": seg, "sig": sig})
+
+
+def return_code_stored(conv: str, seg: int) -> str:
+    """``{"type":"return_code_stored","conv","seg"}``: the answer to ``return_code``."""
+    return dumps({"type": "return_code_stored", "conv": conv, "seg": seg})
+
+
+def history_shared(conv: str) -> str:
+    """``{"type":"history_shared","conv"}``: the answer to ``share_history``."""
+    return dumps({"type": "history_shared", "conv": conv})
+
+
+def history(conv: str, shared: Mapping[str, Any]) -> str:
+    """``{"type":"history","conv","from","device","segments":[{"seg","wrap"}],"envelopes":[…]}``:
+    one earlier conversation shared with the console's device (§6.5); ``shared`` is an item of
+    ``app.chat.segments.shared_history``."""
+    return dumps({"type": "history", "conv": conv, **shared})
+
+
+# ------------------------------------------------------------------- chat signals (§2, §6.4)
+
+
+def synced(conv: str) -> str:
+    """``{"type":"synced","conv"}``: the replay of a ``sync`` is complete."""
+    return dumps({"type": "synced", "conv": conv})
+
+
+def typing(conv: str, typing: bool) -> str:
+    """``{"type":"typing","conv","typing"}``: the other side is (not) typing; never stored."""
+    return dumps({"type": "typing", "conv": conv, "typing": typing})
+
+
+def presence(conv: str, present: bool) -> str:
+    """``{"type":"presence","conv","present"}``: the young person's connection went or came
+    back; for the counsellor, never stored."""
+    return dumps({"type": "presence", "conv": conv, "present": present})
+
+
+def undecryptable(conv: str, seg: int, role: str, inst: str, seq: int) -> str:
+    """``{"type":"undecryptable","conv","seg","role","inst","seq"}``: the other side could not
+    open that envelope; relayed, never stored."""
+    return dumps(
+        {"type": "undecryptable", "conv": conv, "seg": seg, "role": role, "inst": inst, "seq": seq}
+    )
+
+
+def closed(message: messages.Closed) -> str:
+    """``{"type":"closed","conv","by":"youth"|"counsellor","reason"}``: the conversation ended.
+    The young person's socket then closes (1000)."""
+    who = "youth" if message.by == "Y" else "counsellor"
+    return dumps({"type": "closed", "conv": message.conv, "by": who, "reason": message.reason})
+
+
+# ------------------------------------------------------------------ the console (§2.2, §7)
+
+
+def console_conversation(
+    conv: str, kind: str, language: str, urgent: bool, segment: Segment | None
+) -> dict[str, Any]:
+    """An item of ``hello``'s ``conversations``, and the body of ``assigned``: the conversation
+    and its current segment's ``seg``, ``device``, ``wrap`` and ``accepted`` (bool), if any."""
+    body: dict[str, Any] = {"conv": conv, "kind": kind, "language": language, "urgent": urgent}
+    if segment is not None:
+        body["seg"] = segment.seg
+        body["device"] = segment.device.device_id
+        body["wrap"] = segment.wrap_c
+        body["accepted"] = segment.accept_sig is not None
+    return body
+
+
+def hello(
+    alias: str,
+    role: str,
+    *,
+    on_duty: bool,
+    device: str | None,
+    conversations: Sequence[Mapping[str, Any]],
+) -> str:
+    """``{"type":"hello","staff":{"alias","role"},"on_duty","device","conversations":[…]}``: the
+    first frame of a console socket; ``conversations`` from ``console_conversation``."""
+    return dumps(
+        {
+            "type": "hello",
+            "staff": {"alias": alias, "role": role},
+            "on_duty": on_duty,
+            "device": device,
+            "conversations": list(conversations),
+        }
+    )
+
+
+def assigned(message: messages.Assigned, segment: Segment | None) -> str:
+    """``{"type":"assigned","conv","kind","language","urgent"[,"seg","device","wrap","accepted"]}``:
+    a new chat for this console; its stored envelopes follow."""
+    m = message
+    body = console_conversation(m.conv, m.kind, m.language, m.urgent, segment)
+    return dumps({"type": "assigned", **body})
+
+
+def duty(on: bool) -> str:
+    """``{"type":"duty","on"}``: the account's shift started or ended (by any of its consoles)."""
+    return dumps({"type": "duty", "on": on})
+
+
+def open_chats(conversations: Sequence[str]) -> str:
+    """``{"type":"open_chats","conversations":[…]}``: the answer to ``duty`` off while chats are
+    still open."""
+    return dumps({"type": "open_chats", "conversations": list(conversations)})
+
+
+def transferred(message: messages.Transferred) -> str:
+    """``{"type":"transferred","conv","to":alias|null,"reason"}``: the conversation has left
+    this console (``to`` null: back to a queue)."""
+    m = message
+    return dumps({"type": "transferred", "conv": m.conv, "to": m.to, "reason": m.reason})
+
+
+def offer(message: messages.Offer) -> str:
+    """``{"type":"offer","conv","kind","language","urgent","expires_at","from","note"}``: a warm
+    transfer offered to this console by ``from`` (an alias); ``note`` is sealed to its device."""
+    m = message
+    return dumps(
+        {
+            "type": "offer",
+            "conv": m.conv,
+            "kind": m.kind,
+            "language": m.language,
+            "urgent": m.urgent,
+            "expires_at": m.expires_at,
+            "from": m.from_alias,
+            "note": m.note,
+        }
+    )
+
+
+def offer_withdrawn(message: messages.OfferWithdrawn) -> str:
+    """``{"type":"offer_withdrawn","conv","reason"}``: an offer to this console is gone."""
+    return dumps({"type": "offer_withdrawn", "conv": message.conv, "reason": message.reason})
+
+
+def transfer_pending(message: messages.TransferPending) -> str:
+    """``{"type":"transfer","conv","state":"offered","to"}``: the sender's offer waits for ``to``
+    (the colleague's alias)."""
+    return dumps({"type": "transfer", "conv": message.conv, "state": "offered", "to": message.to})
+
+
+def transfer_returned(message: messages.TransferReturned) -> str:
+    """``{"type":"transfer","conv","state":"returned","reason"}``: the offer came back; the chat
+    stays with the sender."""
+    m = message
+    return dumps({"type": "transfer", "conv": m.conv, "state": "returned", "reason": m.reason})

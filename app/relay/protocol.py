@@ -1,4 +1,6 @@
-"""The WebSocket frame protocol, pure: text in, typed frames or a ``ProtocolError`` out.
+"""The WebSocket frames clients send, pure: text in, typed frames or a ``ProtocolError`` out.
+
+The frames the server sends are built in ``frames``, this module's twin.
 
 Every frame is a JSON object with a ``type``. Envelopes are checked for shape and size only
 (CRYPTO.md §4): ``ct`` is base64url text of bounded length and is never decoded or parsed.
@@ -23,17 +25,6 @@ from app.kit.errors import ProtocolError
 from app.triage.questions import ANSWER_ID_MAX, Triage
 
 LANGUAGE_MAX: Final = 8
-
-
-def error_frame(code: str, message: str, ref: dict[str, Any] | None = None) -> str:
-    body: dict[str, Any] = {"type": "error", "code": code, "message": message}
-    if ref:
-        body["ref"] = ref
-    return dumps(body)
-
-
-def dumps(obj: dict[str, Any]) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
 # --------------------------------------------------------------------------- client frames
@@ -194,7 +185,7 @@ def parse_frame(text: str, allowed: frozenset[str]) -> Frame:
     kind = obj["type"]
     if kind not in allowed:
         raise ProtocolError("unknown_type", "this socket does not accept that frame type")
-    frame: Frame = _PARSERS[kind](obj)
+    frame: Frame = _FRAMES[kind][1](obj)
     return frame
 
 
@@ -428,20 +419,27 @@ def _parse_offer_answer(obj: dict[str, Any]) -> OfferAnswer:
     return OfferAnswer(conv, accept)
 
 
-_PARSERS: Final[dict[str, Callable[[dict[str, Any]], Frame]]] = {
-    "join": _parse_join,
-    "resume": _parse_resume,
-    "leave": _parse_leave,
-    "envelope": _parse_envelope_frame,
-    "sync": _parse_sync,
-    "close": _parse_close,
-    "duty": _parse_duty,
-    "typing": _parse_typing,
-    "keys": _parse_keys,
-    "accept": _parse_accept,
-    "return_code": _parse_return_code,
-    "undecryptable": _parse_undecryptable,
-    "transfer": _parse_transfer,
-    "offer_answer": _parse_offer_answer,
-    "share_history": _parse_share_history,
+#: Each frame type's class and parser.
+_FRAMES: Final[dict[str, tuple[type[Any], Callable[[dict[str, Any]], Frame]]]] = {
+    "join": (Join, _parse_join),
+    "resume": (Resume, _parse_resume),
+    "leave": (Leave, _parse_leave),
+    "envelope": (SendEnvelope, _parse_envelope_frame),
+    "sync": (Sync, _parse_sync),
+    "close": (Close, _parse_close),
+    "duty": (Duty, _parse_duty),
+    "typing": (Signal, _parse_typing),
+    "keys": (Keys, _parse_keys),
+    "accept": (Accept, _parse_accept),
+    "return_code": (ReturnCode, _parse_return_code),
+    "undecryptable": (Undecryptable, _parse_undecryptable),
+    "transfer": (Transfer, _parse_transfer),
+    "offer_answer": (OfferAnswer, _parse_offer_answer),
+    "share_history": (ShareHistory, _parse_share_history),
 }
+_TYPES: Final = {cls: kind for kind, (cls, _) in _FRAMES.items()}
+
+
+def frame_type(frame: Frame) -> str:
+    """The wire ``type`` of a parsed frame (the one ``parse_frame`` read)."""
+    return _TYPES[type(frame)]

@@ -3,13 +3,14 @@ on duty for transfers (DESIGN.md §3.6)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.db import transaction
+from app.events import messages
 from app.events.channels import staff_channel
+from app.events.messages import encode
 from app.keys import devices
 from app.kit.errors import NotAuthenticated, TooManyRequests
 from app.security import service
@@ -92,14 +93,10 @@ async def logout(
         # Logging out ends the shift: no new chats for someone who left (open ones stay theirs).
         off = await staff_repo.set_duty(session, current.staff.id, False, state.clock())
     if off:
-        state.broker.publish(
-            staff_channel(current.staff.id), json.dumps({"t": "duty", "on": False})
-        )
+        state.broker.publish(staff_channel(current.staff.id), encode(messages.Duty(on=False)))
     # Close this session's console sockets, in every process (R-3).
-    state.broker.publish(
-        staff_channel(current.staff.id),
-        json.dumps({"t": "logout", "session": current.record.token_digest}),
-    )
+    logout = messages.Logout(session=current.record.token_digest)
+    state.broker.publish(staff_channel(current.staff.id), encode(logout))
     response.delete_cookie(
         state.settings.cookie_name,
         path="/",

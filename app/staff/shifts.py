@@ -3,14 +3,15 @@ silent off duty (DESIGN.md §5). Services never commit."""
 
 from __future__ import annotations
 
-import json
 import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import lock_matching, transaction
+from app.events import messages
 from app.events.broker import Broker
 from app.events.channels import staff_channel
+from app.events.messages import encode
 from app.kit.clock import Clock
 from app.staff import repository as staff_repo
 from app.triage import handover
@@ -75,7 +76,7 @@ class StaffSweep:
             log.exception("staff sweep failed")
             return
         for staff_id in silent:
-            self._broker.publish(staff_channel(staff_id), json.dumps({"t": "duty", "on": False}))
+            self._broker.publish(staff_channel(staff_id), encode(messages.Duty(on=False)))
         for change in changes:
             announce(self._broker, change)
         if any(c.kind == "requeued" for c in changes):

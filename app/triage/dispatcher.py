@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
 
@@ -21,8 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 
 from app.db import snapshot, transaction
+from app.events import messages
 from app.events.broker import Broker, Unsubscribe
 from app.events.channels import QUEUE_CHANNEL, staff_channel, ticket_channel
+from app.events.messages import encode
 from app.kit.clock import Clock
 from app.triage import engine, service, waits
 from app.triage import repository as repo
@@ -79,9 +80,7 @@ class Dispatcher:
         self.matches = 0
 
     async def start(self) -> None:
-        self._unsubscribe = await self._broker.subscribe(
-            QUEUE_CHANNEL, lambda _msg: self._positions_wanted.set()
-        )
+        self._unsubscribe = await self._broker.subscribe(QUEUE_CHANNEL, self._on_queue_event)
         self._tasks = [
             asyncio.create_task(self._match_loop(), name="matcher"),
             asyncio.create_task(self._positions_loop(), name="positions"),
@@ -112,7 +111,16 @@ class Dispatcher:
 
     def queue_changed(self) -> None:
         """Tell every process that positions changed (a join, leave or assignment)."""
-        self._broker.publish(QUEUE_CHANNEL, "changed")
+        self._broker.publish(QUEUE_CHANNEL, encode(messages.QueueChanged()))
+
+    def _on_queue_event(self, text: str) -> None:
+        try:
+            message = messages.decode(text)
+        except messages.BadMessage as exc:
+            log.warning("dropped a queue message: %s", exc)
+            return
+        if isinstance(message, messages.QueueChanged):
+            self._positions_wanted.set()
 
     def watch(self, ticket_id: int, handler: PlaceHandler) -> Callable[[], None]:
         """Call ``handler(place)`` whenever this waiting ticket's place changes (and once now)."""
@@ -145,21 +153,10 @@ class Dispatcher:
             for p in paired:
                 self.matches += 1
                 self._broker.publish(
-                    ticket_channel(p.ticket_id),
-                    json.dumps({"t": "paired", "conv": p.conv_id, "alias": p.alias}),
+                    ticket_channel(p.ticket_id), encode(messages.Paired(p.conv_id, p.alias))
                 )
-                self._broker.publish(
-                    staff_channel(p.staff_id),
-                    json.dumps(
-                        {
-                            "t": "assigned",
-                            "conv": p.conv_id,
-                            "kind": p.kind,
-                            "language": p.language,
-                            "urgent": p.urgent,
-                        }
-                    ),
-                )
+                assigned = messages.Assigned(p.conv_id, p.kind, p.language, p.urgent)
+                self._broker.publish(staff_channel(p.staff_id), encode(assigned))
             if paired:
                 self.queue_changed()
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from app.chat.envelope import CT_MAX_CHARS, U32_MAX, U63_MAX, Envelope, parse_envelope
 from app.kit import b64
 from app.kit.errors import ProtocolError
-from app.relay import protocol
+from app.relay import frames, protocol
 from app.relay.protocol import STAFF_TYPES, YOUTH_TYPES, parse_frame
 
 ALL_TYPES = YOUTH_TYPES | STAFF_TYPES
@@ -72,9 +72,8 @@ def _parse(text: str, allowed: frozenset[str]) -> None:
         assert isinstance(frame, FRAME_TYPES)
     else:
         assert refused.code in KNOWN_CODES
-        json.loads(
-            protocol.error_frame(refused.code, refused.message, refused.ref)
-        )  # the error frame itself is valid JSON
+        # the error frame itself is valid JSON
+        json.loads(frames.error(refused.code, refused.message, refused.ref))
 
 
 @given(st.text())

@@ -1,0 +1,327 @@
+"""The counsellor's console socket: duty, chats, keys and transfers (docs/PROTOCOL.md §2.2, §7)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.chat import repository as chat_repo
+from app.chat import segments
+from app.chat.store import EnvelopeStore
+from app.db import lock_matching, transaction
+from app.events import messages
+from app.events.channels import staff_channel
+from app.events.messages import encode
+from app.keys.devices import DeviceCert
+from app.kit.errors import ProtocolError
+from app.models import Staff
+from app.relay import frames, protocol, states
+from app.relay.base import SocketHandler, unavailable
+from app.relay.connection import Outbox
+from app.relay.states import StaffEvent, StaffPhase
+from app.security import service as security_service
+from app.staff import repository as staff_repo
+from app.staff import shifts
+from app.state import AppState
+from app.triage import handover, transfers
+from app.triage.announce import announce
+from app.triage.dispatcher import Dispatcher
+from app.triage.engine import QueueKey
+
+log = logging.getLogger(__name__)
+
+#: How often an open console re-checks its session and its open conversations.
+SESSION_CHECK_SECONDS = 5.0
+
+
+class StaffHandler(SocketHandler):
+    """A console of one staff session, with the device it named (if usable)."""
+
+    role = "C"
+
+    def __init__(
+        self,
+        state: AppState,
+        store: EnvelopeStore,
+        dispatcher: Dispatcher,
+        outbox: Outbox,
+        staff: Staff,
+        session_digest: str,
+        device: DeviceCert | None,
+    ) -> None:
+        super().__init__(state, store, dispatcher, outbox)
+        self.device = device
+        self.staff_id = staff.id
+        self.alias = staff.alias
+        self.staff_role = staff.role
+        self.phase = StaffPhase.ON_DUTY if staff.on_duty else StaffPhase.OFF_DUTY
+        self._session_digest = session_digest
+        self._instance = secrets.token_hex(8)
+        self._last_activity = state.clock()
+        self._watcher: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self._subscribe(staff_channel(self.staff_id), self._on_staff_event)
+        self._watcher = asyncio.get_running_loop().create_task(self._watch())
+        self.state.presence[self.staff_id] = self.state.presence.get(self.staff_id, 0) + 1
+        async with self.state.sessionmaker() as session:
+            convs = await chat_repo.open_conversations_of(session, self.staff_id)
+        listed = []
+        for conv in convs:
+            state, since = await self._console_view(conv.id)
+            await self._open_link(conv.id, catch_up=False, min_seg=since)
+            listed.append(
+                frames.console_conversation(conv.id, conv.kind, conv.language, conv.urgent, state)
+            )
+        self.outbox.send(
+            frames.hello(
+                self.alias,
+                self.staff_role,
+                on_duty=self.phase is StaffPhase.ON_DUTY,
+                device=None if self.device is None else self.device.device_id,
+                conversations=listed,
+            )
+        )
+        for conv in convs:
+            await self._send_history(conv.id)
+
+    async def _send_history(self, conv_id: str) -> None:
+        """Earlier conversations the young person shared with this device (CRYPTO.md §5)."""
+        if self.device is None:
+            return
+        async with self.state.sessionmaker() as session:
+            shared = await segments.shared_history(session, conv_id, self.device.device_id)
+        for item in shared:
+            self.outbox.send(frames.history(conv_id, item))
+
+    async def _watch(self) -> None:
+        """Every ``SESSION_CHECK_SECONDS``: end the socket with its session (R-3, R-11), and
+        pick up any assignment whose broker message was lost."""
+        while True:
+            await asyncio.sleep(SESSION_CHECK_SECONDS)
+            try:
+                async with transaction(self.state.sessionmaker) as session:
+                    live = await security_service.keep_alive(
+                        session,
+                        self.state.settings,
+                        self._session_digest,
+                        last_activity=self._last_activity,
+                        now=self.state.clock(),
+                    )
+                    if live:
+                        await shifts.heartbeat(session, self.staff_id, self.state.clock())
+                    convs = await chat_repo.open_conversations_of(session, self.staff_id)
+            except Exception as exc:
+                log.warning("console session check failed: %s", type(exc).__name__)
+                continue
+            if not live:
+                self._end_session("session ended")
+                return
+            for conv in convs:
+                if conv.id not in self.links:
+                    await self._assigned(
+                        messages.Assigned(conv.id, conv.kind, conv.language, conv.urgent)
+                    )
+
+    async def handle(self, frame: protocol.Frame) -> None:
+        self._last_activity = self.state.clock()
+        states.staff_frame(self.phase, protocol.frame_type(frame))
+        match frame:
+            case protocol.Duty():
+                await self._duty(frame.on)
+            case protocol.SendEnvelope():
+                await self._envelope(frame.envelope)
+            case protocol.Sync():
+                await self._sync(frame)
+            case protocol.Close():
+                link = self._link_for(frame.conv)
+                await self._close_conversation(link.conv_id, reason="closed")
+            case protocol.Signal():
+                self._typing(frame)
+            case protocol.Accept():
+                await self._accept(frame)
+            case protocol.Undecryptable():
+                self._undecryptable(frame)
+            case protocol.Transfer():
+                await self._transfer(frame)
+            case protocol.OfferAnswer():
+                await self._answer_offer(frame)
+            case _:
+                raise ProtocolError("wrong_state", "not possible on this socket")
+
+    async def _duty(self, on: bool) -> None:
+        if on and self.device is None:
+            raise ProtocolError(
+                "device_required",
+                "register this device (after a fresh login) and connect with ?device=<id>",
+            )
+        device_id = None if self.device is None else self.device.device_id
+        try:
+            async with transaction(self.state.sessionmaker) as session:
+                await staff_repo.set_duty(
+                    session, self.staff_id, on, self.state.clock(), device_id=device_id
+                )
+        except Exception as exc:
+            raise unavailable() from exc
+        self.state.broker.publish(staff_channel(self.staff_id), encode(messages.Duty(on=on)))
+        if on:
+            self.dispatcher.request_match()
+        elif self.links:
+            # Ending a shift with chats still open: the console asks to transfer or finish them.
+            self.outbox.send(frames.open_chats(sorted(self.links)))
+
+    def _move(self, event: StaffEvent) -> bool:
+        """Apply ``event`` (``states.STAFF_TRANSITIONS``); False when it is to be dropped."""
+        after = states.staff_next(self.phase, event)
+        if after is None:
+            return False
+        self.phase = after
+        return True
+
+    def _on_staff_event(self, text: str) -> None:
+        match message := self._decode(text):
+            case messages.Assigned(conv=conv) if conv not in self.links:
+                if self._move(StaffEvent.ASSIGNED):
+                    task = asyncio.get_running_loop().create_task(self._assigned(message))
+                    task.add_done_callback(self._report)
+            case messages.Duty(on=on):
+                if self._move(StaffEvent.DUTY_ON if on else StaffEvent.DUTY_OFF):
+                    self.outbox.send(frames.duty(on))
+            case messages.Transferred(conv=conv):
+                if self._move(StaffEvent.TRANSFERRED) and (link := self.links.pop(conv, None)):
+                    link.close()
+                    self.outbox.send(frames.transferred(message))
+            case messages.Offer():
+                self._notice(frames.offer(message))
+            case messages.OfferWithdrawn():
+                self._notice(frames.offer_withdrawn(message))
+            case messages.TransferPending():
+                self._notice(frames.transfer_pending(message))
+            case messages.TransferReturned():
+                self._notice(frames.transfer_returned(message))
+            case messages.Logout(session=session) if session in (
+                messages.ALL_SESSIONS,
+                self._session_digest,
+            ):
+                self._end_session("logged out")
+
+    def _notice(self, frame: str) -> None:
+        if self._move(StaffEvent.NOTICE):
+            self.outbox.send(frame)
+
+    def _end_session(self, reason: str) -> None:
+        """The session ended (R-3, R-11): say so, and close the socket."""
+        if self._move(StaffEvent.SESSION_ENDED):
+            self.outbox.send(frames.logged_out())
+            self.outbox.close(1008, reason)
+
+    def _report(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("console assignment failed: %s", type(task.exception()).__name__)
+            self.outbox.close(1011, "internal error")
+
+    async def _assigned(self, message: messages.Assigned) -> None:
+        conv_id = message.conv
+        if conv_id in self.links:
+            return
+        # Claim the conversation before the first await, so a second event cannot open it twice.
+        link = self._new_link(conv_id)
+        state, link.min_seg = await self._console_view(conv_id)
+        self.outbox.send(frames.assigned(message, state))
+        await link.open(catch_up=True)
+        await self._send_history(conv_id)
+        if state is not None and state.wrap_c is None:
+            # Keys published before the link subscribed would be lost: read them again.
+            again = await self._segment_state(conv_id)
+            if again is not None and again.wrap_c is not None:
+                self.outbox.send(frames.keys(again))
+
+    async def _console_view(self, conv_id: str) -> tuple[segments.SegmentState | None, int]:
+        """The conversation's current segment, and the first segment this counsellor holds."""
+        async with self.state.sessionmaker() as session:
+            state = await segments.current_segment(session, conv_id)
+            since = await segments.holder_since(session, conv_id, self.staff_id)
+        return state, since
+
+    async def _transfer(self, frame: protocol.Transfer) -> None:
+        self._link_for(frame.conv)
+        target: transfers.Target
+        if frame.to_staff is not None:
+            target = transfers.ToPerson(frame.to_staff)
+        else:
+            assert frame.to_kind is not None  # noqa: S101 - the parser gives one or the other
+            target = transfers.ToQueue(QueueKey(frame.to_kind, frame.to_skill))
+        mode = transfers.Mode(frame.mode)
+        change = await self._handover_step(
+            frame.conv,
+            lambda session, now: handover.request(
+                session,
+                conv_id=frame.conv,
+                staff_id=self.staff_id,
+                target=target,
+                mode=mode,
+                now=now,
+            ),
+        )
+        if change is None:
+            return
+        announce(self.state.broker, change, note=frame.note)
+        if change.kind == "requeued":
+            self.dispatcher.queue_changed()
+            self.dispatcher.request_match()
+
+    async def _answer_offer(self, frame: protocol.OfferAnswer) -> None:
+        change = await self._handover_step(
+            frame.conv,
+            lambda session, now: handover.answer(
+                session, conv_id=frame.conv, staff_id=self.staff_id, accept=frame.accept, now=now
+            ),
+        )
+        if change is not None:
+            announce(self.state.broker, change)
+
+    async def _handover_step(
+        self, conv_id: str, step: Callable[[AsyncSession, float], Awaitable[handover.Change]]
+    ) -> handover.Change | None:
+        """Run one transfer step under the matching lock; a refusal is answered here."""
+        try:
+            async with transaction(self.state.sessionmaker) as session:
+                await lock_matching(session)
+                return await step(session, self.state.clock())
+        except handover.TransferRefused as exc:
+            self.outbox.send(frames.transfer_refused(conv_id, exc.reason, exc.message))
+            return None
+        except Exception as exc:
+            raise unavailable() from exc
+
+    async def _accept(self, frame: protocol.Accept) -> None:
+        link = self._link_for(frame.conv)
+        device_id = None if self.device is None else self.device.device_id
+        try:
+            async with transaction(self.state.sessionmaker) as session:
+                new = await segments.store_accept(
+                    session, conv_id=link.conv_id, seg=frame.seg, device_id=device_id, sig=frame.sig
+                )
+        except ProtocolError:
+            raise
+        except Exception as exc:
+            raise unavailable() from exc
+        if new:
+            self._signal(link.conv_id, frames.accepted(link.conv_id, frame.seg, frame.sig))
+        self.outbox.send(frames.accept_stored(link.conv_id, frame.seg))
+
+    async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+        await super().stop()
+        left = self.state.presence.get(self.staff_id, 1) - 1
+        if left > 0:
+            self.state.presence[self.staff_id] = left
+        else:
+            self.state.presence.pop(self.staff_id, None)
+        # No off-duty here: a console that reconnects within the heartbeat timeout keeps the
+        # shift; otherwise the dispatcher's sweep ends it in every process (shifts.sweep).
