@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat import repository as repo
+from app.chat.envelope import Envelope as WireEnvelope
 from app.chat.wraps import Keys, ReturnCode, ShareHistory
 from app.keys import devices
 from app.keys.devices import DeviceCert
@@ -190,17 +191,9 @@ async def next_segment(session: AsyncSession, conv_id: str) -> int:
     return 0 if state is None else state.seg + 1
 
 
-def _envelope_dict(e: Envelope) -> dict[str, Any]:
-    return {
-        "v": 1,
-        "cs": 1,
-        "conv": e.conv_id,
-        "seg": e.seg,
-        "role": e.role,
-        "inst": e.inst,
-        "seq": e.seq,
-        "ct": e.ct,
-    }
+def _envelope_dict(e: Envelope) -> dict[str, object]:
+    """A stored envelope as the client receives it (``app.chat.envelope.Envelope.as_dict``)."""
+    return WireEnvelope(e.conv_id, e.seg, e.role, e.inst, e.seq, e.ct).as_dict()
 
 
 async def share_history(session: AsyncSession, frame: ShareHistory, now: float) -> str:

@@ -51,6 +51,7 @@ class _Period(Protocol):
     def not_after(self) -> int: ...
     @property
     def certificate(self) -> str: ...
+    def as_dict(self) -> dict[str, object]: ...
 
 
 class Segment(Protocol):
@@ -191,11 +192,8 @@ def requeued(conv: str) -> str:
 # ---------------------------------------------------------------------- pairing and keys (§6)
 
 
-_PERIOD_FIELDS: Final = ("period_id", "public_key", "not_before", "not_after", "certificate")
-
-
-def _period_json(period: _Period | None) -> dict[str, Any] | None:
-    return None if period is None else {name: getattr(period, name) for name in _PERIOD_FIELDS}
+def _period_json(period: _Period | None) -> dict[str, object] | None:
+    return None if period is None else period.as_dict()
 
 
 def paired(conv: str, alias: str, segment: Segment) -> str:
