@@ -5,6 +5,7 @@
 - The socket shell ``app/relay/`` is imported only by the app factory and the server.
 - The pure rules import no I/O library, not even through what they import.
 - No module grows far past the ~400 lines of STYLE.md §9.
+- Every SQL statement is in a package's `repository.py` (STYLE.md §1), with named exceptions.
 """
 
 from __future__ import annotations
@@ -184,3 +185,44 @@ def test_no_module_is_far_past_400_lines() -> None:
         if (n := len(p.read_text("utf-8").splitlines())) > MAX_MODULE_LINES
     }
     assert not long, long
+
+
+#: Statement builders and session calls that issue SQL (STYLE.md §1: repositories hold them).
+SQL_BUILDERS = {"select", "update", "delete", "insert", "text"}
+SQL_SESSION_CALLS = {"execute", "get", "add", "add_all", "scalar", "scalars", "delete", "merge"}
+#: Where SQL may stand besides the repositories: the engine and its locks, the tables, and the
+#: group-commit envelope writer, which owns its own connections (see its docstring).
+SQL_ALLOWED = {"app/db.py", "app/migrate.py", "app/chat/store.py"}
+
+
+def _sql_in(tree: ast.AST) -> list[int]:
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
+            if {a.name for a in node.names} & SQL_BUILDERS:
+                lines.append(node.lineno)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in SQL_SESSION_CALLS
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "session"
+        ):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_every_sql_statement_is_in_a_repository() -> None:
+    found = {}
+    for path in APP.rglob("*.py"):
+        name = str(path.relative_to(ROOT))
+        if path.name == "repository.py" or name in SQL_ALLOWED or name.startswith("app/models/"):
+            continue
+        if lines := _sql_in(ast.parse(path.read_text("utf-8"))):
+            found[name] = lines
+    assert not found, found
+
+
+def test_the_sql_check_can_fail() -> None:
+    code = "from sqlalchemy import select\nasync def f(session):\n    await session.execute(1)\n"
+    assert _sql_in(ast.parse(code)) == [1, 3]

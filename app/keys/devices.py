@@ -10,12 +10,12 @@ import json
 import secrets
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import repository as audit_log
 from app.crypto import _p256, certs
 from app.crypto.certs import DeviceCert as DeviceCert  # the one type; relay and chat import it here
+from app.keys import repository as repo
 from app.kit import b64
 from app.kit.errors import DomainError, NotFound
 from app.models import Device
@@ -84,7 +84,7 @@ async def register(
         certificate=b64.encode(signature),
         created_at=now,
     )
-    session.add(row)
+    repo.add_device(session, row)
     detail = json.dumps({"device_id": row.id, "not_after": not_after})
     await audit_log.audit(
         session, staff_id=staff_id, action="device.register", detail=detail, now=now
@@ -95,7 +95,7 @@ async def register(
 
 async def usable(session: AsyncSession, staff_id: str, device_id: str, now: float) -> DeviceCert:
     """The device if it is ``staff_id``'s, not revoked and not expired; ``NotFound`` otherwise."""
-    row = await session.get(Device, device_id) if b64.is_b64url(device_id, nbytes=16) else None
+    row = await repo.device(session, device_id) if b64.is_b64url(device_id, nbytes=16) else None
     unusable = row is None or row.revoked_at is not None or row.not_after <= now
     if unusable or row is None or row.staff_id != staff_id:
         raise NotFound("no usable device with this id: register the device again")
@@ -103,13 +103,12 @@ async def usable(session: AsyncSession, staff_id: str, device_id: str, now: floa
 
 
 async def by_id(session: AsyncSession, device_id: str) -> DeviceCert | None:
-    row = await session.get(Device, device_id)
+    row = await repo.device(session, device_id)
     return None if row is None else to_cert(row)
 
 
 async def revoke_all(session: AsyncSession, staff_id: str, now: float) -> None:
     """Revoke every device of a staff member (account disabled or keys lost)."""
-    rows = (await session.execute(select(Device).where(Device.staff_id == staff_id))).scalars()
-    for row in rows:
+    for row in await repo.devices_of(session, staff_id):
         if row.revoked_at is None:
             row.revoked_at = now

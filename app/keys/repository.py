@@ -1,11 +1,11 @@
-"""Every SQL statement about period keys."""
+"""Every SQL statement about period keys and counsellor devices."""
 
 from __future__ import annotations
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import PeriodKey
+from app.models import Device, PeriodKey
 
 
 def add_period(session: AsyncSession, period: PeriodKey) -> None:
@@ -44,3 +44,16 @@ async def current_period(session: AsyncSession, now: int) -> PeriodKey | None:
         .limit(1)
     )
     return (await session.execute(query)).scalar_one_or_none()
+
+
+def add_device(session: AsyncSession, device: Device) -> None:
+    session.add(device)
+
+
+async def device(session: AsyncSession, device_id: str) -> Device | None:
+    return await session.get(Device, device_id)
+
+
+async def devices_of(session: AsyncSession, staff_id: str) -> list[Device]:
+    query = select(Device).where(Device.staff_id == staff_id)
+    return list((await session.execute(query)).scalars())
