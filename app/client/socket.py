@@ -18,6 +18,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from app.chat.envelope import Envelope, SeqSet, parse_envelope
 from app.client.envelopes import Sender
+from app.kit.errors import ProtocolError
 
 Stream = tuple[int, str, str]
 
@@ -45,6 +46,9 @@ class SocketClient:
     #: Own envelopes sent and not acknowledged yet, by (stream, seq).
     unacked: dict[tuple[Stream, int], Envelope] = field(default_factory=dict)
     duplicates_received: int = 0
+    #: Envelopes received that could not be opened (forged, or under a key not held): they
+    #: leave their stream where it was.
+    unreadable: list[Envelope] = field(default_factory=list)
     _resends: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
@@ -129,11 +133,19 @@ class SocketClient:
 
     def _record(self, frame: dict[str, Any]) -> None:
         if frame.get("type") == "envelope":
-            envelope = parse_envelope(frame["envelope"])
+            try:  # shape and canonical ids, as the server checks them
+                envelope = parse_envelope(frame.get("envelope"))
+            except ProtocolError:
+                return  # cannot come from an honest server: dropped unseen
             stream = (envelope.seg, envelope.role, envelope.inst)
-            if not self.received.setdefault(stream, SeqSet()).add(envelope.seq):
+            seqs = self.received.setdefault(stream, SeqSet())
+            if envelope.seq in seqs:
                 self.duplicates_received += 1
                 return
+            if not self._opens(envelope):
+                self.unreadable.append(envelope)
+                return
+            seqs.add(envelope.seq)  # only what opened moves the stream on
             self.envelopes.append(envelope)
         elif frame.get("type") == "ack":
             stream = (frame["seg"], self.role_letter(), frame["inst"])
@@ -152,6 +164,11 @@ class SocketClient:
 
     def role_letter(self) -> str:
         raise NotImplementedError
+
+    def _opens(self, envelope: Envelope) -> bool:
+        """False when ``envelope`` is known not to open (a client holding its segment key
+        checks); the relay-only clients hold no keys and take every envelope."""
+        return True
 
     async def expect(self, kind: str, timeout: float = 10.0) -> dict[str, Any]:
         """Wait for a frame of type ``kind``; frames of other types are kept in ``inbox``."""
