@@ -8,12 +8,16 @@ high seq does not block the real stream, because a stream moves on only after a 
 from __future__ import annotations
 
 import json
+import os
+import random
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
+from app.chat.envelope import SeqSet
+from app.kit import b64
 from tests.conftest import Server, StaffAccount
 from tests.e2e.conftest import Contexts
 from tests.e2e.pages import YouthSocket, open_console, send, start_youth_chat, wait_paired
@@ -130,3 +134,47 @@ def test_a_gap_is_fetched_by_a_sync_and_reported_when_it_cannot_be_filled(
     youth.wait_for_timeout(300)
     expect(log).to_have_text(["Ett", "Tre", "Två"])
     expect(youth.get_by_text("1 message could not be delivered.")).to_have_count(1)
+
+
+TWIN_SCRIPT = """
+async ({ runs, spellings }) => {
+  const delivery = await import("/static/js/chat/delivery.js");
+  const bytes = await import("/static/js/crypto/bytes.js");
+  const results = runs.map((seqs) => {
+    const held = new delivery.SeqSet();
+    const added = seqs.map((seq) => held.add(seq));
+    return { added, prefix: held.prefix, beyond: [...held.beyond].sort((a, b) => a - b),
+             missing: held.missing() };
+  });
+  const canonical = spellings.map((text) => bytes.isB64url(text));
+  const decodes = spellings.map((text) => {
+    try { bytes.b64urlDecode(text); return true; } catch { return false; }
+  });
+  return { results, canonical, decodes };
+}
+"""
+
+
+def test_the_pages_stream_tracking_and_base64url_are_the_python_ones(
+    contexts: Contexts, server: Server
+) -> None:
+    """``chat/delivery.js`` ``SeqSet`` and ``crypto/bytes.js`` against their Python twins."""
+    rng = random.Random(9)
+    runs = [[rng.randint(1, 30) for _ in range(rng.randint(0, 40))] for _ in range(200)]
+    spellings = [
+        b64.encode(os.urandom(n))[:-1] + c for n in (1, 2, 3, 16, 32) for c in ALPHABET
+    ] + ["", "A", "A===", "AB+/"]
+    page = contexts.page()
+    page.goto(server.base_url + "/chat")
+    out = page.evaluate(TWIN_SCRIPT, {"runs": runs, "spellings": spellings})
+    for seqs, got in zip(runs, out["results"], strict=True):
+        held = SeqSet()
+        assert got["added"] == [held.add(seq) for seq in seqs]
+        assert (got["prefix"], got["beyond"], got["missing"]) == (
+            held.prefix,
+            sorted(held.beyond),
+            held.missing(),
+        )
+    python = [b64.is_b64url(text) for text in spellings]
+    assert out["canonical"] == python
+    assert out["decodes"] == python
