@@ -127,8 +127,11 @@ const RESEND_DELAYS_MS = [1000, 2000, 4000, 8000];
  * socket (false when it is down: it is sent again after the next `synced`).
  */
 export class Unacked {
-  constructor(send) {
+  /** `onRecovered()` runs at the first ack after `unavailable` (to clear a "busy" line). */
+  constructor(send, onRecovered = () => {}) {
     this.send = send;
+    this.onRecovered = onRecovered;
+    this.busy = false; // an `unavailable` was seen and no ack since
     this.items = new Map(); // "seg|inst|seq" -> {envelope, item, sent}
     this.acked = new Map(); // "seg|inst" -> SeqSet of acknowledged seqs
     this.failing = false; // the server said unavailable: later envelopes wait in line
@@ -159,15 +162,10 @@ export class Unacked {
       entry.item?.classList.remove("message-pending");
       this.items.delete(key);
     }
-    if (this.failing) {
-      // Stored again: what waited in line goes now, in order.
-      this.failing = false;
-      this.attempt = 0;
-      clearTimeout(this.timer);
-      this.timer = undefined;
-      for (const waiting of this.items.values()) {
-        if (!waiting.sent) waiting.sent = this.send(waiting.envelope);
-      }
+    if (!this.failing) this.attempt = 0;
+    if (this.busy && !this.failing) {
+      this.busy = false;
+      this.onRecovered();
     }
     return true;
   }
@@ -185,11 +183,15 @@ export class Unacked {
   /** `unavailable` for one of ours: not stored, so send everything unacked again soon. */
   unavailable() {
     this.failing = true;
+    this.busy = true;
     if (this.timer !== undefined) return;
     const base = RESEND_DELAYS_MS[Math.min(this.attempt, RESEND_DELAYS_MS.length - 1)];
     this.attempt += 1;
     this.timer = setTimeout(() => {
+      // Everything goes again, in order, and what is written from now on follows it: a
+      // further `unavailable` starts the next, longer wait.
       this.timer = undefined;
+      this.failing = false;
       this.resend();
     }, base * (0.75 + Math.random() / 2));
   }
@@ -216,5 +218,6 @@ export class Unacked {
     this.items.clear();
     this.acked.clear();
     this.failing = false;
+    this.busy = false;
   }
 }

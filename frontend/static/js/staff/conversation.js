@@ -51,7 +51,12 @@ export class Conversation {
     this.streams = new Streams(); // what was received (and decrypted) of each stream
     this.unreadable = new Set(); // envelopes already reported as undecryptable
     // Sent, not yet acknowledged: shown as pending until each one's own ack (PROTOCOL.md §4).
-    this.unacked = new Unacked((envelope) => this.sendFrame({ type: "envelope", envelope }));
+    this.unacked = new Unacked(
+      (envelope) => this.sendFrame({ type: "envelope", envelope }),
+      () => {
+        this.status.textContent = "";
+      },
+    );
     this.ownInsts = new Map(); // inst -> seg of every instance this panel sent with
     this.syncing = false;
     this.gapTimer = undefined;
@@ -227,9 +232,7 @@ export class Conversation {
   /** An ack: only the message with this very (seg, inst, seq) is delivered. */
   acknowledged(frame) {
     if (!this.ownInsts.has(frame.inst)) return;
-    const wasFailing = this.unacked.failing;
     this.unacked.acknowledged(frame);
-    if (wasFailing && !this.unacked.failing) this.status.textContent = "";
   }
 
   /** True when the error frame's `ref` names one of this panel's unacknowledged envelopes. */

@@ -83,7 +83,12 @@ class YouthChat {
     if (this.queueEstimate) this.queueEstimate.textContent = "";
     // Sent, not yet acknowledged: shown as pending until each one's own ack.
     this.unacked?.clear();
-    this.unacked = new Unacked((envelope) => this.send({ type: "envelope", envelope }));
+    this.unacked = new Unacked(
+      (envelope) => this.send({ type: "envelope", envelope }),
+      () => {
+        this.chatStatus.textContent = "";
+      },
+    );
     this.segOf = new Map(); // inst -> its segment, for the sync cursors
     this.needSync = false;
     this.composer.stop();
@@ -524,9 +529,7 @@ class YouthChat {
 
   acknowledged(frame) {
     if (frame.conv !== this.conv || !this.ownInsts.has(frame.inst)) return;
-    const wasFailing = this.unacked.failing;
     this.unacked.acknowledged(frame);
-    if (wasFailing && !this.unacked.failing) this.chatStatus.textContent = "";
   }
 
   sendText(text) {
