@@ -114,13 +114,69 @@ def parse_envelope(raw: object) -> Envelope:
 
 @dataclass(frozen=True, slots=True)
 class StreamCursor:
+    """A ``sync`` cursor: the client holds every ``seq`` ≤ ``seq`` of the stream (a prefix)."""
+
     seg: int
     role: str
     inst: str
     seq: int
 
 
+class SeqSet:
+    """The seqs held of one stream (seg, role, inst): a contiguous prefix 1..``prefix``, plus
+    the seqs seen beyond it (``beyond``), so that a stream stored or sent out of order is
+    neither refused as a replay nor taken as complete.
+
+    The relay links, the reference client and the pages (``chat/envelopes.js`` ``SeqSet``)
+    keep one per stream: ``add`` what was delivered (receivers: only what decrypted), send
+    ``prefix`` as the ``sync`` cursor, and after a sync report ``missing()`` as undelivered.
+    """
+
+    __slots__ = ("beyond", "prefix")
+
+    def __init__(self, prefix: int = 0) -> None:
+        self.prefix = prefix
+        self.beyond: set[int] = set()
+
+    def __contains__(self, seq: object) -> bool:
+        return isinstance(seq, int) and (seq <= self.prefix or seq in self.beyond)
+
+    def add(self, seq: int) -> bool:
+        """Record ``seq`` (≥ 1); False when it was held already (a duplicate or a replay)."""
+        if seq <= self.prefix or seq in self.beyond:
+            return False
+        if seq == self.prefix + 1:
+            self.prefix = seq
+            while self.prefix + 1 in self.beyond:
+                self.prefix += 1
+                self.beyond.discard(self.prefix)
+        else:
+            self.beyond.add(seq)
+        return True
+
+    @property
+    def highest(self) -> int:
+        return max(self.beyond, default=self.prefix)
+
+    def missing(self) -> int:
+        """How many seqs below the highest held are not held (the gaps)."""
+        return self.highest - self.prefix - len(self.beyond)
+
+    def gaps(self) -> list[tuple[int, int]]:
+        """The missing seqs as inclusive ranges, lowest first."""
+        found, after = [], self.prefix
+        for seq in sorted(self.beyond):
+            if seq > after + 1:
+                found.append((after + 1, seq - 1))
+            after = seq
+        return found
+
+
 def missing_envelopes(stored: list[Envelope], have: tuple[StreamCursor, ...]) -> list[Envelope]:
-    """The stored envelopes (in stored order) beyond the client's cursor for each stream."""
+    """The stored envelopes (in stored order) above the client's prefix for each stream.
+
+    Everything above the prefix is replayed, also seqs the client may hold beyond it: the
+    client drops those as duplicates, and an envelope stored out of order is never skipped.
+    """
     cursor = {(c.seg, c.role, c.inst): c.seq for c in have}
     return [e for e in stored if e.seq > cursor.get((e.seg, e.role, e.inst), 0)]

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.chat.envelope import parse_envelope
+from app import crypto
+from app.chat.envelope import Envelope, parse_envelope
 from app.client import device as device_mod
 from app.client.api import Credentials
 from app.client.device import DeviceKeys
@@ -41,6 +42,16 @@ class CounsellorClient(SocketClient):
 
     def role_letter(self) -> str:
         return "C"
+
+    def _opens(self, envelope: Envelope) -> bool:
+        key = self.keys.get((envelope.conv, envelope.seg))
+        if key is None:
+            return True  # no key to check with (relay mode, or not sealed here)
+        try:
+            open_envelope(key, envelope)
+        except crypto.MessageError:
+            return False
+        return True
 
     async def connect(self, credentials: Credentials) -> dict[str, Any]:
         self.credentials = credentials

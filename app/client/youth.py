@@ -12,9 +12,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.chat.envelope import parse_envelope
+from app import crypto
+from app.chat.envelope import Envelope, parse_envelope
 from app.client.api import post_json
-from app.client.envelopes import Sender, open_text
+from app.client.envelopes import Sender, open_envelope, open_text
 from app.client.socket import SocketClient
 from app.crypto import certs, returncode
 from app.kit import b64
@@ -51,6 +52,16 @@ class YouthClient(SocketClient):
 
     def role_letter(self) -> str:
         return "Y"
+
+    def _opens(self, envelope: Envelope) -> bool:
+        key = self.keys.get(envelope.seg)
+        if key is None or envelope.conv != self.conv:
+            return True  # no key to check with (relay mode, or not sealed here)
+        try:
+            open_envelope(key, envelope)
+        except crypto.MessageError:
+            return False
+        return True
 
     async def fetch_history(self, code: str) -> list[Earlier]:
         """A return visit (CRYPTO.md §5): only the code's locator is sent; the wraps are opened

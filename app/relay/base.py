@@ -75,7 +75,7 @@ class SocketHandler(abc.ABC):
     async def _subscribe(self, channel: str, handler: Callable[[str], None]) -> None:
         self._unsubscribes.append(await self.state.broker.subscribe(channel, handler))
 
-    def _new_link(self, conv_id: str, *, min_seg: int = 0) -> ConversationLink:
+    def _new_link(self, conv_id: str, *, min_seg: int = 0, top_seg: int = -1) -> ConversationLink:
         """A link to ``conv_id``, registered at once (before any await), not yet subscribed."""
         link = ConversationLink(
             conv_id,
@@ -85,14 +85,15 @@ class SocketHandler(abc.ABC):
             self.state.broker,
             self._on_closed,
             min_seg=min_seg,
+            top_seg=top_seg,
         )
         self.links[conv_id] = link
         return link
 
     async def _open_link(
-        self, conv_id: str, *, catch_up: bool, min_seg: int = 0
+        self, conv_id: str, *, catch_up: bool, min_seg: int = 0, top_seg: int = -1
     ) -> ConversationLink:
-        link = self._new_link(conv_id, min_seg=min_seg)
+        link = self._new_link(conv_id, min_seg=min_seg, top_seg=top_seg)
         await link.open(catch_up=catch_up)
         return link
 
@@ -113,15 +114,41 @@ class SocketHandler(abc.ABC):
 
     async def _envelope(self, envelope: Envelope) -> None:
         ref = {"seg": envelope.seg, "inst": envelope.inst, "seq": envelope.seq}
-        if envelope.conv not in self.links:
+        link = self.links.get(envelope.conv)
+        if link is None:
             raise ProtocolError("not_in_conversation", "you are not in that conversation", ref)
         if envelope.role != self.role:
             raise ProtocolError("role_mismatch", f"your envelopes have role {self.role}", ref)
+        if not link.min_seg <= envelope.seg <= link.top_seg:  # never true on the hot path
+            await self._check_segment(link, envelope.seg, ref)
         future = self.store.submit(envelope)
         self._in_flight.add(future)
         future.add_done_callback(lambda f: self._committed(envelope, f))
         if len(self._in_flight) >= MAX_IN_FLIGHT:
             await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+
+    async def _check_segment(
+        self, link: ConversationLink, seg: int, ref: dict[str, object]
+    ) -> None:
+        """Refuse an envelope for a segment that does not exist (or is not this side's).
+
+        The socket learns its conversations' segments when it pairs, says hello or is
+        assigned; only an envelope beyond the newest one it knows costs a read, at most one
+        per link and second, so a client cannot make every envelope a query.
+        """
+        now = self.state.clock()
+        if seg > link.top_seg and seg >= link.min_seg and now - link.segment_checked >= 1.0:
+            link.segment_checked = now
+            try:
+                state = await self._segment_state(link.conv_id)
+            except Exception as exc:
+                raise ProtocolError("unavailable", "not stored; send it again", ref) from exc
+            if state is not None:
+                link.learned_segment(state.seg)
+        if not link.min_seg <= seg <= link.top_seg:
+            raise ProtocolError(
+                "unknown_segment", "this conversation has no such segment for you", ref
+            )
 
     def _committed(self, envelope: Envelope, future: asyncio.Future[bool]) -> None:
         self._in_flight.discard(future)

@@ -3,7 +3,9 @@
 ``Outbox`` serialises every send through one task, so handlers and broker callbacks can send
 without awaiting and without interleaving. ``ConversationLink`` relays a conversation's broker
 channel to the socket with per-stream de-duplication, and replays stored envelopes on ``sync``
-while holding back live ones, so that each stream reaches the client in order and at most once.
+while holding back live ones, so that each envelope reaches the client at most once per link.
+Streams are tracked as a contiguous prefix plus the seqs seen beyond it (``SeqSet``): an
+envelope stored out of order (1, 3, 2) is relayed and replayed, never taken for a replay.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Callable
 
 from starlette.websockets import WebSocket
 
-from app.chat.envelope import StreamCursor, missing_envelopes
+from app.chat.envelope import SeqSet, StreamCursor, missing_envelopes
 from app.chat.store import EnvelopeStore
 from app.events import messages
 from app.events.broker import Broker, Unsubscribe
@@ -84,17 +86,22 @@ class ConversationLink:
         on_closed: Callable[[str], None],
         *,
         min_seg: int = 0,
+        top_seg: int = -1,
     ) -> None:
         self.conv_id = conv_id
         self.role = role
         #: Segments before this are not relayed: a counsellor who took the chat over holds no key
         #: for them (CRYPTO.md §5), so they would only show as unreadable.
         self.min_seg = min_seg
+        #: The newest segment this socket knows of (from pairing, hello or assignment): an
+        #: envelope for a later one is checked against the database before it is refused.
+        self.top_seg = top_seg
+        self.segment_checked = float("-inf")
         self._outbox = outbox
         self._store = store
         self._broker = broker
         self._on_closed = on_closed
-        self._delivered: dict[Stream, int] = {}
+        self._delivered: dict[Stream, SeqSet] = {}
         self._syncing = 0
         #: Until the client's first sync, live envelopes are held so that replay comes first.
         self._awaiting_sync = False
@@ -150,11 +157,16 @@ class ConversationLink:
         if announce:
             self._outbox.send(frames.synced(self.conv_id))
 
+    def learned_segment(self, seg: int) -> None:
+        """Segment ``seg`` of the conversation exists (it was read or announced)."""
+        self.top_seg = max(self.top_seg, seg)
+
     def _deliver(self, stream: Stream, seq: int, frame: str, *, force: bool = False) -> None:
-        last = self._delivered.get(stream, 0)
-        if seq <= last and not force:
+        delivered = self._delivered.get(stream)
+        if delivered is None:
+            delivered = self._delivered[stream] = SeqSet()
+        if not delivered.add(seq) and not force:
             return
-        self._delivered[stream] = max(seq, last)
         self._outbox.send(frame)
 
     def _on_event(self, text: str) -> None:

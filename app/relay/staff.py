@@ -73,7 +73,8 @@ class StaffHandler(SocketHandler):
         listed = []
         for conv in convs:
             state, since = await self._console_view(conv.id)
-            await self._open_link(conv.id, catch_up=False, min_seg=since)
+            top = -1 if state is None else state.seg
+            await self._open_link(conv.id, catch_up=False, min_seg=since, top_seg=top)
             listed.append(
                 frames.console_conversation(conv.id, conv.kind, conv.language, conv.urgent, state)
             )
@@ -231,6 +232,8 @@ class StaffHandler(SocketHandler):
         # Claim the conversation before the first await, so a second event cannot open it twice.
         link = self._new_link(conv_id)
         state, link.min_seg = await self._console_view(conv_id)
+        if state is not None:
+            link.learned_segment(state.seg)
         self.outbox.send(frames.assigned(message, state))
         await link.open(catch_up=True)
         await self._send_history(conv_id)

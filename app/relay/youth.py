@@ -241,9 +241,11 @@ class YouthHandler(SocketHandler):
         state = await self._segment_state(conv_id)
         if state is None:  # every conversation starts with segment 0; this is a bug
             raise RuntimeError("a conversation without a key segment")
+        if conv_id in self.links:
+            self.links[conv_id].learned_segment(state.seg)
         self.outbox.send(frames.paired(conv_id, alias, state))
         if conv_id not in self.links:
-            await self._open_link(conv_id, catch_up=catch_up)
+            await self._open_link(conv_id, catch_up=catch_up, top_seg=state.seg)
         if state.accept_sig is None:
             # An acceptance published before the link subscribed would be lost: read it again.
             again = await self._segment_state(conv_id)

@@ -32,7 +32,7 @@ def _carry_over(old: YouthClient) -> YouthClient:
     new = YouthClient(old.base_url)
     new.ticket, new.conv, new.sender = old.ticket, old.conv, old.sender
     new.received = dict(old.received)
-    new.acked = dict(old.acked)
+    new.acks = dict(old.acks)
     new.envelopes = list(old.envelopes)
     new.duplicates_received = old.duplicates_received
     return new

@@ -64,39 +64,6 @@ export async function openText(key, envelope) {
   return body.body;
 }
 
-/**
- * What was received of each stream (seg, role, inst): refuses replays (seq ≤ last seen) and
- * gives the `have` cursors of a sync frame.
- */
-export class Streams {
-  constructor() {
-    this.last = new Map();
-  }
-
-  static keyOf(e) {
-    return `${e.seg}|${e.role}|${e.inst}`;
-  }
-
-  /** True when `envelope` is new for its stream (and records it); false for a replay. */
-  accept(envelope) {
-    const key = Streams.keyOf(envelope);
-    if (envelope.seq <= (this.last.get(key) ?? 0)) return false;
-    this.last.set(key, envelope.seq);
-    return true;
-  }
-
-  /** `have` for a sync, plus an own stream acknowledged up to `ownAcked` (if given). */
-  cursors(own, ownAcked = 0) {
-    const have = [];
-    for (const [key, seq] of this.last) {
-      const [seg, role, inst] = key.split("|");
-      have.push({ seg: Number(seg), role, inst, seq });
-    }
-    if (own) have.push({ seg: own.seg, role: own.role, inst: own.inst, seq: ownAcked });
-    return have;
-  }
-}
-
 /** The ws(s):// URL of a socket path on this page's origin. */
 export function socketUrl(path) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";

@@ -13,11 +13,24 @@ export function b64urlEncode(bytes) {
   return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
-/** Decode unpadded base64url; throws TypeError on anything else. */
-export function b64urlDecode(text) {
+const B64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/**
+ * True when `text` is canonical unpadded base64url: decoding and encoding again gives the same
+ * text. atob ignores the unused low bits of the last character, so without this one value
+ * (an `inst`, a `conv`) could be spelled up to 16 ways (app/kit/b64.py is_b64url).
+ */
+export function isB64url(text) {
   if (typeof text !== "string" || !/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) {
-    throw new TypeError("not unpadded base64url");
+    return false;
   }
+  const unusedBits = { 2: 15, 3: 3 }[text.length % 4];
+  return !unusedBits || (B64URL_ALPHABET.indexOf(text.at(-1)) & unusedBits) === 0;
+}
+
+/** Decode canonical unpadded base64url; throws TypeError on anything else. */
+export function b64urlDecode(text) {
+  if (!isB64url(text)) throw new TypeError("not canonical unpadded base64url");
   const padded = text.replaceAll("-", "+").replaceAll("_", "/") + "===".slice((text.length + 3) % 4);
   const binary = atob(padded);
   const out = new Uint8Array(binary.length);

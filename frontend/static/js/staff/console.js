@@ -197,7 +197,7 @@ class StaffConsole {
           const chat = this.chats.get(info.conv) ?? (await this.add(info));
           await chat.sealedKey(info);
           // These links hold live envelopes until we say what we have (sync).
-          this.send({ type: "sync", conv: info.conv, have: chat.cursors() });
+          chat.sync();
         }
         break;
       case "duty":
@@ -237,7 +237,7 @@ class StaffConsole {
         this.chats.get(frame.conv)?.undecryptable(frame);
         break;
       case "synced":
-        this.chats.get(frame.conv)?.resend();
+        this.chats.get(frame.conv)?.synced();
         break;
       case "envelope":
         await this.chats.get(frame.envelope.conv)?.received(frame.envelope);
@@ -278,6 +278,8 @@ class StaffConsole {
             "This device is not registered: reload the page to register it, then go on duty.";
         } else if (this.chatOf(frame.ref)) {
           this.chatOf(frame.ref).error(frame);
+        } else if (frame.code === "unavailable" && this.retrySync()) {
+          this.status.textContent = "The service is busy: trying again in a moment…";
         } else {
           this.status.textContent = frame.message || "Something went wrong.";
         }
@@ -318,7 +320,17 @@ class StaffConsole {
   /** The chat whose envelope an error frame's `ref` names ({seg, inst, seq}), if any. */
   chatOf(ref) {
     if (!ref) return undefined;
-    return [...this.chats.values()].find((chat) => chat.sender?.inst === ref.inst);
+    return [...this.chats.values()].find((chat) => chat.owns(ref));
+  }
+
+  /** A sync the server could not serve (`unavailable`): ask again shortly. */
+  retrySync() {
+    const waiting = [...this.chats.values()].filter((chat) => chat.syncing);
+    for (const chat of waiting) {
+      chat.syncing = false;
+      setTimeout(() => chat.open && chat.sync(), reconnectDelay(1));
+    }
+    return waiting.length > 0;
   }
 
   async add(info) {

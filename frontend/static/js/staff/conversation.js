@@ -7,9 +7,13 @@
 import { b64urlDecode, b64urlEncode } from "../crypto/bytes.js";
 import { openSegmentKeyAsDevice, signAcceptance } from "../crypto/certs.js";
 import { Compose } from "../chat/compose.js";
-import { Sender, Streams, openEnvelope } from "../chat/envelopes.js";
+import { Streams, Unacked, undeliveredText, wellFormed } from "../chat/delivery.js";
+import { Sender, openEnvelope } from "../chat/envelopes.js";
 import { Transcript } from "../chat/transcript.js";
 import { TransferControl } from "./transfer.js";
+
+/** How long a gap in a stream may wait to be filled live before a sync asks for it. */
+const GAP_WAIT_MS = 2000;
 
 const KIND_NAMES = { youth: "young person", professional: "professional" };
 
@@ -44,9 +48,18 @@ export class Conversation {
     this.dismissButton = this.element.querySelector("[data-dismiss]");
     this.number = number;
     this.transfer = new TransferControl(this.element, this.conv, number, send);
-    this.streams = new Streams();
-    this.pending = new Map();
-    this.acked = 0;
+    this.streams = new Streams(); // what was received (and decrypted) of each stream
+    this.unreadable = new Set(); // envelopes already reported as undecryptable
+    // Sent, not yet acknowledged: shown as pending until each one's own ack (PROTOCOL.md §4).
+    this.unacked = new Unacked(
+      (envelope) => this.sendFrame({ type: "envelope", envelope }),
+      () => {
+        this.status.textContent = "";
+      },
+    );
+    this.ownInsts = new Map(); // inst -> seg of every instance this panel sent with
+    this.syncing = false;
+    this.gapTimer = undefined;
     this.open = true;
     this.keys = new Map(); // seg -> K (32 bytes), in memory only
     this.acceptStored = new Set(); // segments whose acceptance the server confirmed
@@ -72,9 +85,40 @@ export class Conversation {
     }
   }
 
-  /** `have` for a sync of this conversation. */
+  /** `have` for a sync of this conversation: each stream's prefix, own ones as acked. */
   cursors() {
-    return this.streams.cursors(this.sender, this.acked);
+    const own = [...this.ownInsts].map(([inst, seg]) => ({
+      seg,
+      role: "C",
+      inst,
+      seq: this.unacked.ackedPrefix(seg, inst),
+    }));
+    return this.streams.cursors(own);
+  }
+
+  /** Ask for what is missing; the console sends the frame (false when its socket is down). */
+  sync() {
+    if (this.sendFrame({ type: "sync", conv: this.conv, have: this.cursors() })) {
+      this.syncing = true;
+    }
+  }
+
+  /** The replay of a sync is complete: report what could not be delivered, and send again
+   * what was never acknowledged (the server stores each once). */
+  synced() {
+    this.syncing = false;
+    const notice = undeliveredText(this.streams.undelivered());
+    if (notice) this.transcript.addNotice(notice, "error");
+    this.unacked.resend();
+  }
+
+  /** A stream has a gap: if it is still there in a moment (not just out of order), sync. */
+  checkGaps() {
+    if (this.gapTimer !== undefined || !this.streams.hasGaps()) return;
+    this.gapTimer = setTimeout(() => {
+      this.gapTimer = undefined;
+      if (this.open && !this.syncing && this.streams.hasGaps()) this.sync();
+    }, GAP_WAIT_MS);
   }
 
   /**
@@ -122,7 +166,10 @@ export class Conversation {
       return false;
     }
     this.keys.set(seg, key);
-    if (!this.sender || seg > this.sender.seg) this.sender = new Sender(this.conv, "C", seg);
+    if (!this.sender || seg > this.sender.seg) {
+      this.sender = new Sender(this.conv, "C", seg);
+      this.ownInsts.set(this.sender.inst, seg);
+    }
     this.transcript.addNotice("End-to-end encrypted: the young person's key opened on this device.");
     if (this.open) {
       this.composer.setEnabled(true);
@@ -137,26 +184,44 @@ export class Conversation {
   }
 
   async received(envelope) {
-    if (envelope.role === "C" && envelope.inst === this.sender?.inst) return;
+    if (!wellFormed(envelope) || envelope.conv !== this.conv) return;
+    if (envelope.role === "C" && this.ownInsts.has(envelope.inst)) return; // shown when sent
     const key = this.keys.get(envelope.seg);
     if (!key) {
-      this.held.push(envelope);
+      if (this.held.length < 1000) this.held.push(envelope);
       return;
     }
-    if (!this.streams.accept(envelope)) return;
+    if (this.streams.has(envelope)) return; // a duplicate or a replay
     const own = envelope.role === "C";
+    let body;
     try {
-      const body = await openEnvelope(key, envelope);
-      // A "rekey" says the young person moved on to a new segment (CRYPTO.md §5): not shown.
-      if (body.type === "rekey") return;
-      if (body.type !== "text" || typeof body.body !== "string") throw new Error("not text");
-      this.transcript.addMessage(own ? "You" : "Young person", body.body, { own });
+      body = await openEnvelope(key, envelope);
     } catch {
-      this.transcript.addNotice("A message could not be decrypted.", "error");
-      const { seg, role, inst, seq } = envelope;
-      this.sendFrame({ type: "undecryptable", conv: this.conv, seg, role, inst, seq });
+      this.unreadableEnvelope(envelope);
+      return;
+    }
+    // Only what decrypted moves the stream on: a forged seq cannot block the real one.
+    this.streams.add(envelope);
+    // A "rekey" says the young person moved on to a new segment (CRYPTO.md §5): not shown.
+    if (body.type !== "rekey") {
+      if (body.type === "text" && typeof body.body === "string") {
+        this.transcript.addMessage(own ? "You" : "Young person", body.body, { own });
+      } else {
+        this.transcript.addNotice("A message could not be shown.", "error");
+      }
     }
     if (!own) this.status.textContent = "";
+    this.checkGaps();
+  }
+
+  /** Shown once per envelope, and the other side is told; the stream does not move on. */
+  unreadableEnvelope(envelope) {
+    const { seg, role, inst, seq } = envelope;
+    const id = `${Streams.keyOf(envelope)}|${seq}`;
+    if (this.unreadable.has(id) || this.unreadable.size >= 1000) return;
+    this.unreadable.add(id);
+    this.transcript.addNotice("A message could not be decrypted.", "error");
+    this.sendFrame({ type: "undecryptable", conv: this.conv, seg, role, inst, seq });
   }
 
   /** The young person's client reported that one of our messages could not be opened. */
@@ -164,22 +229,15 @@ export class Conversation {
     this.transcript.addNotice("A message did not arrive readable for the young person.", "error");
   }
 
+  /** An ack: only the message with this very (seg, inst, seq) is delivered. */
   acknowledged(frame) {
-    if (frame.inst !== this.sender?.inst) return;
-    this.acked = Math.max(this.acked, frame.seq);
-    for (const [seq, { item }] of this.pending) {
-      if (seq <= frame.seq) {
-        item.classList.remove("message-pending");
-        this.pending.delete(seq);
-      }
-    }
+    if (!this.ownInsts.has(frame.inst)) return;
+    this.unacked.acknowledged(frame);
   }
 
-  /** After a reconnect's sync: send again what was never acknowledged (the server dedups). */
-  resend() {
-    for (const { envelope } of this.pending.values()) {
-      this.sendFrame({ type: "envelope", envelope });
-    }
+  /** True when the error frame's `ref` names one of this panel's unacknowledged envelopes. */
+  owns(ref) {
+    return this.unacked.owns(ref);
   }
 
   /** Queue encryption and sending of `text`; `chain` keeps seq order on the wire. */
@@ -191,8 +249,7 @@ export class Conversation {
     this.chain = this.chain
       .then(async () => {
         const envelope = await sender.textEnvelope(key, text);
-        this.pending.set(envelope.seq, { envelope, item });
-        this.sendFrame({ type: "envelope", envelope });
+        this.unacked.add(envelope, item);
       })
       .catch(() => this.transcript.addNotice("The message could not be sent.", "error"));
   }
@@ -232,9 +289,18 @@ export class Conversation {
     for (const key of this.keys.values()) key.fill(0);
     this.keys.clear();
     this.held = [];
+    clearTimeout(this.gapTimer);
+    this.unacked.clear();
   }
 
   error(frame) {
+    if (frame.code === "unavailable" && this.unacked.owns(frame.ref)) {
+      // Not stored: kept, and sent again shortly (it still shows as not delivered).
+      this.unacked.unavailable();
+      this.status.textContent = "The service is busy: messages will be sent again in a moment…";
+      return;
+    }
+    if (this.unacked.owns(frame.ref)) this.unacked.refused(frame.ref);
     this.transcript.addNotice(frame.message || "Something went wrong.", "error");
   }
 }

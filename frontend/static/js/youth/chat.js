@@ -14,14 +14,8 @@
 import { initComponents } from "../components.js";
 import { formatCode, newCode } from "../crypto/returncode.js";
 import { Compose } from "../chat/compose.js";
-import {
-  Sender,
-  Streams,
-  openEnvelope,
-  reconnectDelay,
-  sendFrame,
-  socketUrl,
-} from "../chat/envelopes.js";
+import { Streams, Unacked, undeliveredText, wellFormed } from "../chat/delivery.js";
+import { Sender, openEnvelope, reconnectDelay, sendFrame, socketUrl } from "../chat/envelopes.js";
 import { Transcript } from "../chat/transcript.js";
 import { pinnedServiceKey } from "../crypto/certs.js";
 import { checkAcceptance, newSegmentKeys, returnCodeFrame, verifiedPeers } from "./keys.js";
@@ -79,12 +73,22 @@ class YouthChat {
     this.sender = null; // this page's sending instance in the current segment
     this.ownInsts = new Set(); // every instance this page sent with (one per segment)
     this.aliases = new Map(); // seg -> the counsellor's alias in that segment
-    this.streams = new Streams();
+    this.streams = new Streams(); // what was received (and decrypted) of each stream
+    this.unreadable = new Set(); // envelopes already reported as undecryptable
+    clearTimeout(this.gapTimer);
+    this.gapTimer = undefined;
+    this.syncing = false; // a sync was sent and its `synced` has not come yet
     if (this.leaveButton) this.leaveButton.hidden = false;
     if (this.helplines) this.helplines.hidden = true;
     if (this.queueEstimate) this.queueEstimate.textContent = "";
-    this.pending = new Map(); // "inst|seq" -> {envelope, item}: sent, not yet acknowledged
-    this.acked = new Map(); // inst -> highest acknowledged seq
+    // Sent, not yet acknowledged: shown as pending until each one's own ack.
+    this.unacked?.clear();
+    this.unacked = new Unacked(
+      (envelope) => this.send({ type: "envelope", envelope }),
+      () => {
+        this.chatStatus.textContent = "";
+      },
+    );
     this.segOf = new Map(); // inst -> its segment, for the sync cursors
     this.needSync = false;
     this.composer.stop();
@@ -247,8 +251,7 @@ class YouthChat {
         this.transcript.addNotice("A message did not arrive readable for the counsellor.", "error");
         break;
       case "synced":
-        this.chatStatus.textContent = "";
-        for (const { envelope } of this.pending.values()) this.send({ type: "envelope", envelope });
+        this.synced();
         break;
       case "ack":
         this.acknowledged(frame);
@@ -345,15 +348,40 @@ class YouthChat {
     if (frame.accepted && !this.accepted) await this.acceptance({ ...frame, sig: frame.accepted });
     if (this.needSync) {
       this.needSync = false;
-      this.send({ type: "sync", conv: this.conv, have: this.cursors() });
+      this.sync();
     }
+  }
+
+  /** Ask for what is missing (a reconnect, or a gap in a stream): the reply ends in `synced`. */
+  sync() {
+    if (this.send({ type: "sync", conv: this.conv, have: this.cursors() })) this.syncing = true;
+  }
+
+  /** The replay of a sync is complete: report what could not be delivered, send again what
+   * was never acknowledged (the server stores each once). */
+  synced() {
+    this.syncing = false;
+    this.chatStatus.textContent = "";
+    const notice = undeliveredText(this.streams.undelivered());
+    if (notice) this.transcript.addNotice(notice, "error");
+    this.unacked.resend();
+  }
+
+  /** A stream has a gap: if it is still there in a moment (not just out of order), sync. */
+  checkGaps() {
+    if (this.gapTimer !== undefined || !this.streams.hasGaps()) return;
+    this.gapTimer = setTimeout(() => {
+      this.gapTimer = undefined;
+      if (this.phase === "chat" && !this.syncing && this.streams.hasGaps()) this.sync();
+    }, GAP_WAIT_MS);
   }
 
   /** `have` for a sync: what was received, and each of this page's own streams as acked. */
   cursors() {
-    const have = this.streams.cursors(null);
+    const have = this.streams.cursors();
     for (const inst of this.ownInsts) {
-      have.push({ seg: this.segOf.get(inst), role: "Y", inst, seq: this.acked.get(inst) ?? 0 });
+      const seg = this.segOf.get(inst);
+      have.push({ seg, role: "Y", inst, seq: this.unacked.ackedPrefix(seg, inst) });
     }
     return have;
   }
@@ -366,8 +394,7 @@ class YouthChat {
     try {
       const body = { type: "rekey", body: { seg }, sent_at: Date.now() };
       const envelope = await oldSender.messageEnvelope(this.keys.get(oldSeg), body);
-      this.pending.set(`${envelope.inst}|${envelope.seq}`, { envelope, item: null });
-      this.send({ type: "envelope", envelope });
+      this.unacked.add(envelope);
     } catch {
       // The rekey is a courtesy to the old segment's readers; the new segment does not need it.
     }
@@ -463,34 +490,46 @@ class YouthChat {
   }
 
   async received(envelope) {
-    if (this.keys.size === 0 || envelope.conv !== this.conv) return;
+    if (this.keys.size === 0 || !wellFormed(envelope) || envelope.conv !== this.conv) return;
     if (envelope.role === "Y" && this.ownInsts.has(envelope.inst)) return; // our own, shown
-    if (!this.streams.accept(envelope)) return; // a replay
+    if (this.streams.has(envelope)) return; // a duplicate or a replay
     const who = envelope.role === "Y" ? "You" : (this.aliases.get(envelope.seg) ?? this.alias);
+    let body;
     try {
       const key = this.keys.get(envelope.seg);
       if (!key) throw new Error("no key for this segment");
-      const body = await openEnvelope(key, envelope);
-      if (body.type === "rekey") return; // a segment change, not a message
-      if (body.type !== "text" || typeof body.body !== "string") throw new Error("not text");
-      this.transcript.addMessage(who, body.body, { own: envelope.role === "Y" });
+      body = await openEnvelope(key, envelope);
     } catch {
-      // Shown, never dropped, and the other side is told (PROTOCOL.md §6.4).
-      this.transcript.addNotice("A message could not be decrypted.", "error");
-      const { seg, role, inst, seq } = envelope;
-      this.send({ type: "undecryptable", conv: this.conv, seg, role, inst, seq });
+      this.unreadableEnvelope(envelope);
+      return;
     }
+    // Only what decrypted moves the stream on: a forged seq cannot block the real one.
+    this.streams.add(envelope);
+    if (body.type !== "rekey") {
+      // (a rekey is a segment change, not a message)
+      if (body.type === "text" && typeof body.body === "string") {
+        this.transcript.addMessage(who, body.body, { own: envelope.role === "Y" });
+      } else {
+        this.transcript.addNotice("A message could not be shown.", "error");
+      }
+    }
+    this.checkGaps();
+  }
+
+  /** Shown (once per envelope), never dropped silently, and the other side is told
+   * (PROTOCOL.md §6.4); the stream's position does not move. */
+  unreadableEnvelope(envelope) {
+    const { seg, role, inst, seq } = envelope;
+    const id = `${Streams.keyOf(envelope)}|${seq}`;
+    if (this.unreadable.has(id) || this.unreadable.size >= 1000) return;
+    this.unreadable.add(id);
+    this.transcript.addNotice("A message could not be decrypted.", "error");
+    this.send({ type: "undecryptable", conv: this.conv, seg, role, inst, seq });
   }
 
   acknowledged(frame) {
     if (frame.conv !== this.conv || !this.ownInsts.has(frame.inst)) return;
-    this.acked.set(frame.inst, Math.max(this.acked.get(frame.inst) ?? 0, frame.seq));
-    for (const [id, { envelope, item }] of this.pending) {
-      if (envelope.inst === frame.inst && envelope.seq <= frame.seq) {
-        item?.classList.remove("message-pending");
-        this.pending.delete(id);
-      }
-    }
+    this.unacked.acknowledged(frame);
   }
 
   sendText(text) {
@@ -502,8 +541,7 @@ class YouthChat {
     this.chain = this.chain
       .then(async () => {
         const envelope = await sender.textEnvelope(key, text);
-        this.pending.set(`${envelope.inst}|${envelope.seq}`, { envelope, item });
-        this.send({ type: "envelope", envelope });
+        this.unacked.add(envelope, item);
       })
       .catch(() => this.transcript.addNotice("The message could not be sent.", "error"));
   }
@@ -530,6 +568,18 @@ class YouthChat {
     const message = frame.message || "Something went wrong.";
     // Our keys or return wrap were stored before (a resend after a reconnect): all is well.
     if (frame.code === "keys_exist" && this.key) return;
+    if (frame.code === "unavailable" && this.unacked.owns(frame.ref)) {
+      // Not stored: kept, and sent again shortly (it still shows as not delivered).
+      this.unacked.unavailable();
+      this.status("The service is busy: your messages will be sent again in a moment…");
+      return;
+    }
+    if (frame.code === "unavailable" && this.syncing) {
+      this.syncing = false;
+      setTimeout(() => this.phase === "chat" && this.sync(), reconnectDelay(1));
+      return;
+    }
+    if (this.unacked.owns(frame.ref)) this.unacked.refused(frame.ref);
     if (REFUSALS.includes(frame.code)) {
       this.phase = "ended";
       session.ticket = null;
@@ -577,6 +627,9 @@ class YouthChat {
     this.transcript.clear();
   }
 }
+
+/** How long a gap in a stream may wait to be filled live before a sync asks for it. */
+const GAP_WAIT_MS = 2000;
 
 /** Refusals at the door: the chat cannot take this young person now (PROTOCOL.md §5). */
 const REFUSALS = ["queue_full", "too_many_joins", "closed", "no_one_on_duty"];
