@@ -27,7 +27,7 @@ from app.events.messages import encode
 from app.kit.clock import Clock
 from app.triage import engine, service, waits
 from app.triage import repository as repo
-from app.triage.positions import Standing, standings
+from app.triage.positions import Standing, served, standings
 from app.triage.setup import TriageSetup
 
 log = logging.getLogger(__name__)
@@ -183,9 +183,16 @@ class Dispatcher:
                 continue
             places = engine.positions(tickets)
             now = loop.time()
+            # Whether each watcher can be served at all, for every watcher (once per kind of
+            # ticket): a change of it is told at once, however far back (PROTOCOL.md §2.1).
+            can_serve = served(tickets, counsellors, self._watchers)
             # Ranges only for the sockets this pass may tell (see _push): computing one for each
             # of 5,000 waiting costs more than reading them.
-            due = [t for t in self._watchers if self._due(t, places.get(t), now)]
+            due = [
+                t
+                for t in self._watchers
+                if self._due(t, places.get(t), now) or self._flipped(t, can_serve.get(t))
+            ]
             found = standings(
                 tickets, counsellors, waits.mean_duration(durations), wanted=due, places=places
             )
@@ -200,14 +207,20 @@ class Dispatcher:
             or now - self._pushed_at.get(ticket_id, 0.0) >= WAITING_REFRESH
         )
 
+    def _flipped(self, ticket_id: int, can_serve: bool | None) -> bool:
+        """Whether the watcher was last told it can (not) be served, and that changed."""
+        last = self._last_place.get(ticket_id)
+        return can_serve is not None and last is not None and last.served != can_serve
+
     def _push(
         self, places: dict[int, Standing], still_waiting: Collection[int] | None = None
     ) -> None:
         """Tell each watcher its new standing. At once: a ticket that stopped waiting, a new
         watcher, and a new position or estimate within the first ``PROMPT_POSITIONS`` of a
-        queue. Everything else (a longer queue behind, a move far back in the line) at most
-        every ``WAITING_REFRESH`` seconds per socket: one frame per waiting socket costs tens of
-        microseconds, so 5,000 of them on every change would starve pairing (PERFORMANCE.md P-4).
+        queue, and a change of whether anyone on duty can serve it at all. Everything else (a
+        longer queue behind, a move far back in the line) at most every ``WAITING_REFRESH``
+        seconds per socket: one frame per waiting socket costs tens of microseconds, so 5,000 of
+        them on every change would starve pairing (PERFORMANCE.md P-4).
         ``still_waiting``: tickets that wait although ``places`` has no standing for them.
         """
         now = asyncio.get_running_loop().time()
@@ -223,6 +236,7 @@ class Dispatcher:
             if (
                 place is not None
                 and last is not None
+                and place.served == last.served  # nobody (or somebody again): told at once
                 and (
                     place.place.position > PROMPT_POSITIONS
                     or (
