@@ -143,7 +143,6 @@ async def test_a_cold_transfer_to_a_skill_queue_waits_for_that_skill(server: Ser
         assert (unserved["emergency"], unserved["next_opening"]) == ("112", None)
         assert (await youth.expect("position"))["position"] == 1
         (liaison,) = await _team(h, 1, language, skills=["youth", "police"])
-        await youth.expect("served")
         assert (await liaison.wait_assigned())["seg"] == 1
         paired = await youth.expect("paired")
         assert paired["conv"] == conv

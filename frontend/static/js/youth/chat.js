@@ -220,9 +220,8 @@ class YouthChat {
       case "unserved":
         if (this.phase === "waiting" || this.phase === "requeued") this.unserved.show(frame);
         break;
-      case "served":
+      case "served": // someone on duty can answer again: the positions say the rest
         this.unserved.hide();
-        this.status("A counsellor who can answer your chat is on duty again. Please wait here.");
         break;
       case "requeued":
         this.requeued(frame);
