@@ -104,8 +104,10 @@ def not_text() -> str:
 REFUSAL_RETRY: Final = 60
 
 
-def _helplines(lines: Sequence[hours.Helpline]) -> list[dict[str, str]]:
-    return [{"name": h.name, "phone": h.phone, "hours": h.hours, "url": h.url} for h in lines]
+def _help(emergency: str, lines: Sequence[hours.Helpline]) -> dict[str, Any]:
+    """What every refusal and ``unserved`` carry: the emergency number and other helplines."""
+    found = [{"name": h.name, "phone": h.phone, "hours": h.hours, "url": h.url} for h in lines]
+    return {"emergency": emergency, "helplines": found}
 
 
 def _unix(at: datetime | None) -> int | None:
@@ -121,15 +123,9 @@ def _with_112(message: str, emergency: str, *, first: bool) -> str:
 def too_many_joins(retry_after: int, policy: hours.EntryPolicy) -> str:
     """``too_many_joins`` with ``retry_after`` (seconds), the emergency number and the other
     helplines, as every refusal; then close with ``REFUSAL_CLOSE``."""
-    emergency = policy.emergency_number
-    message = _with_112("too many attempts from here; try again later", emergency, first=False)
-    return error(
-        "too_many_joins",
-        message,
-        retry_after=retry_after,
-        emergency=emergency,
-        helplines=_helplines(policy.helplines),
-    )
+    sos = policy.emergency_number
+    text = _with_112("too many attempts from here; try again later", sos, first=False)
+    return error("too_many_joins", text, retry_after=retry_after, **_help(sos, policy.helplines))
 
 
 def refusal(decision: hours.EntryDecision, message: str, now: float) -> str:
@@ -139,19 +135,13 @@ def refusal(decision: hours.EntryDecision, message: str, now: float) -> str:
     ``REFUSAL_RETRY``; null when closed with no opening known). The caller then closes the
     socket with ``REFUSAL_CLOSE``.
     """
-    emergency = decision.emergency_number
-    opening = _unix(decision.next_opening)
+    sos, opening = decision.emergency_number, _unix(decision.next_opening)
     retry: int | None = REFUSAL_RETRY
     if decision.status is hours.Entry.CLOSED:
         retry = None if opening is None else max(1, opening - int(now))
-    return error(
-        decision.status.value,
-        _with_112(message, emergency, first=decision.emergency_first),
-        emergency=emergency,
-        helplines=_helplines(decision.alternatives),
-        next_opening=opening,
-        retry_after=retry,
-    )
+    text = _with_112(message, sos, first=decision.emergency_first)
+    more = _help(sos, decision.alternatives)
+    return error(decision.status.value, text, **more, next_opening=opening, retry_after=retry)
 
 
 def unserved(policy: hours.EntryPolicy, next_opening: datetime | None, *, urgent: bool) -> str:
@@ -159,17 +149,12 @@ def unserved(policy: hours.EntryPolicy, next_opening: datetime | None, *, urgent
     can serve this waiting ticket (``engine.can_be_served``). The ticket keeps its place and the
     socket stays open: the young person may keep waiting or leave. ``served`` follows once
     someone who can is on duty again."""
-    emergency = policy.emergency_number
-    message = "no counsellor who can answer this chat is on duty right now"
-    return dumps(
-        {
-            "type": "unserved",
-            "message": _with_112(message, emergency, first=urgent),
-            "emergency": emergency,
-            "helplines": _helplines(policy.helplines),
-            "next_opening": _unix(next_opening),
-        }
+    sos = policy.emergency_number
+    text = _with_112(
+        "no counsellor who can answer this chat is on duty right now", sos, first=urgent
     )
+    more = _help(sos, policy.helplines)
+    return dumps({"type": "unserved", "message": text, **more, "next_opening": _unix(next_opening)})
 
 
 def served() -> str:
