@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from app.chat import segments
 from app.chat.store import EnvelopeStore
@@ -20,7 +19,6 @@ from app.relay.base import SocketHandler, unavailable
 from app.relay.connection import Outbox
 from app.relay.states import YouthAction, YouthEvent, YouthPhase
 from app.state import AppState
-from app.triage import hours
 from app.triage import service as triage_service
 from app.triage.dispatcher import Dispatcher
 from app.triage.engine import QueueKey
@@ -207,10 +205,8 @@ class YouthHandler(SocketHandler):
         self.outbox.send(frames.position(standing.place, standing.estimate))
 
     def _unserved_frame(self) -> str:
-        setup = self.dispatcher.setup
-        at = datetime.fromtimestamp(self.state.clock(), UTC)
-        opening = hours.next_session(setup.schedule, at)
-        return frames.unserved(setup.policy, opening, urgent=self._urgent)
+        opening = self.dispatcher.next_session(self.state.clock())
+        return frames.unserved(self.dispatcher.setup.policy, opening, urgent=self._urgent)
 
     def _on_ticket_event(self, text: str) -> None:
         match self._decode(text):

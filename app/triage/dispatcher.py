@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
@@ -25,7 +26,7 @@ from app.events.broker import Broker, Unsubscribe
 from app.events.channels import QUEUE_CHANNEL, staff_channel, ticket_channel
 from app.events.messages import encode
 from app.kit.clock import Clock
-from app.triage import engine, service, waits
+from app.triage import engine, hours, service, waits
 from app.triage import repository as repo
 from app.triage.positions import Standing, served, standings
 from app.triage.setup import TriageSetup
@@ -78,6 +79,7 @@ class Dispatcher:
         self._tasks: list[asyncio.Task[None]] = []
         self._unsubscribe: Unsubscribe | None = None
         self.matches = 0
+        self._next_session: tuple[int, datetime | None] | None = None
 
     async def start(self) -> None:
         self._unsubscribe = await self._broker.subscribe(QUEUE_CHANNEL, self._on_queue_event)
@@ -98,6 +100,15 @@ class Dispatcher:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    def next_session(self, now: float) -> datetime | None:
+        """``hours.next_session`` of the centre's schedule at ``now``, worked out at most once a
+        minute: every socket told ``unserved`` at once needs it, and it costs milliseconds."""
+        minute = int(now // 60)
+        if self._next_session is None or self._next_session[0] != minute:
+            at = datetime.fromtimestamp(now, UTC)
+            self._next_session = (minute, hours.next_session(self.setup.schedule, at))
+        return self._next_session[1]
 
     # ------------------------------------------------------------------ requests
 
