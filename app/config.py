@@ -57,7 +57,9 @@ class Settings(BaseSettings):
     ws_frames_per_minute: int = 100
     ws_ping_interval_seconds: float = 20.0
     ws_ping_timeout_seconds: float = 20.0
-    youth_joins_per_window: int = 3
+    #: Joins that entered the queue, per client bucket and window (refused joins do not count;
+    #: why these numbers: docs/PROTOCOL.md §2.1 "Join limit").
+    youth_joins_per_window: int = 6
     youth_join_window_seconds: int = 600
     #: Return-code lookups allowed per client bucket in the same window.
     youth_returns_per_window: int = 10
@@ -67,6 +69,9 @@ class Settings(BaseSettings):
     #: A counsellor on duty whose consoles have all been silent this long goes off duty, and
     #: their unanswered chats go back to the front of the queue. Consoles beat every 5 s.
     staff_heartbeat_timeout_seconds: float = 30.0
+    #: A chat whose counsellor device has not accepted its segment key this long after the
+    #: pairing (or handover) goes back to the front of the queue (PROTOCOL.md §6.3).
+    accept_timeout_seconds: float = 20.0
 
     # --- devices (CRYPTO.md §2) ---
     #: A counsellor device certificate's lifetime.

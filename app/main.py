@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                 clock,
                 dispatcher,
                 timeout=settings.staff_heartbeat_timeout_seconds,
+                accept_timeout=settings.accept_timeout_seconds,
             )
         )
         dispatcher.add_chore(RollUp(sessionmaker, clock, timezone=setup.schedule.timezone))

@@ -305,6 +305,8 @@ def _server(url: str) -> Iterator[str]:
         "VH_WS_FRAMES_PER_MINUTE": "100000000",
         "VH_YOUTH_JOINS_PER_WINDOW": "100000000",
         "VH_QUEUE_CAP": "100000",
+        # The bench's young people relay without sealing keys: nothing is ever accepted.
+        "VH_ACCEPT_TIMEOUT_SECONDS": "86400",
         "VH_REFUSE_WHEN_UNSTAFFED": "false",
     }
     proc = subprocess.Popen(  # noqa: S603

@@ -210,6 +210,9 @@ def start_server(database: Database, tmp_path: Path, *, migrate: bool = True, **
         # Most tests let young people queue before a counsellor goes on duty; the entry
         # decision's "no one on duty" is tested on its own (tests/triage/test_entry_socket.py).
         "VH_REFUSE_WHEN_UNSTAFFED": "false",
+        # Relay tests chat with clients that never seal keys (so nothing is ever accepted): the
+        # acceptance timeout is tested on its own (tests/triage/test_fairness.py).
+        "VH_ACCEPT_TIMEOUT_SECONDS": "3600",
         **env,
     }
     with log_path.open("wb") as log:

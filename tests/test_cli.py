@@ -181,8 +181,11 @@ def test_client_youth_joins_and_prints_frames(server: Server) -> None:
         assert process.stdout is not None
         first = json.loads(process.stdout.readline())
         assert len(first["ticket"]) == 22
+        # Nobody is on duty: the young person is told so, then keeps the place (issue 9).
         second = json.loads(process.stdout.readline())
-        assert second == {"type": "position", "position": 1, "waiting": 1, "estimate": None}
+        assert (second["type"], second["emergency"]) == ("unserved", "112")
+        third = json.loads(process.stdout.readline())
+        assert third == {"type": "position", "position": 1, "waiting": 1, "estimate": None}
     finally:
         process.terminate()
         process.communicate(timeout=10)  # also closes the pipes

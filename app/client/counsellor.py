@@ -128,10 +128,13 @@ class CounsellorClient(SocketClient):
         queue: str | None = None,
         skill: str | None = None,
         note: str | None = None,
+        confirm: bool = False,
     ) -> None:
-        """Ask to hand ``conv`` to a colleague (``to_staff``) or a queue (PROTOCOL.md §7)."""
+        """Ask to hand ``conv`` to a colleague (``to_staff``) or a queue (PROTOCOL.md §7);
+        ``confirm``: cold to a queue even when nobody else on duty can serve it there."""
         to: dict[str, Any] = {"staff": to_staff} if to_staff else {"queue": queue, "skill": skill}
-        await self.send({"type": "transfer", "conv": conv, "mode": mode, "to": to, "note": note})
+        frame = {"type": "transfer", "conv": conv, "mode": mode, "to": to, "note": note}
+        await self.send({**frame, "confirm": confirm} if confirm else frame)
 
     async def answer_offer(self, conv: str, *, accept: bool) -> None:
         await self.send({"type": "offer_answer", "conv": conv, "accept": accept})

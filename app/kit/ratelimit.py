@@ -25,6 +25,11 @@ class SlidingWindow:
         self._events.append(now)
         return True
 
+    def refund(self) -> None:
+        """Forget the latest recorded event (one that turned out not to count)."""
+        if self._events:
+            self._events.pop()
+
     def retry_after(self, now: float) -> float:
         """Seconds until the next event would be allowed (0 when one is allowed now)."""
         self._prune(now)
@@ -53,6 +58,13 @@ class KeyedWindows:
                 self._evict(now)
             win = self._windows[key] = SlidingWindow(self.limit, self.window)
         return win.hit(now)
+
+    def refund(self, key: str) -> None:
+        """Forget ``key``'s latest recorded hit: the caller counts only events that took
+        effect (a join that entered the queue), so one that did not is given back."""
+        win = self._windows.get(key)
+        if win is not None:
+            win.refund()
 
     def retry_after(self, key: str, now: float) -> float:
         win = self._windows.get(key)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, Final, Protocol
 
 from app.events import messages
@@ -99,33 +100,67 @@ def not_text() -> str:
     return error("bad_frame", "frames are JSON text, not binary")
 
 
-def too_many_joins(retry_after: int) -> str:
-    """``too_many_joins`` with ``retry_after`` (seconds); then close with ``REFUSAL_CLOSE``."""
-    message = "too many attempts from here; try again later"
-    return error("too_many_joins", message, retry_after=retry_after)
+#: Seconds a young person turned away while open (nobody on duty, a full queue) is told to
+#: wait before trying again: a counsellor may come on duty, a place may free up.
+REFUSAL_RETRY: Final = 60
 
 
-def refusal(decision: hours.EntryDecision, message: str) -> str:
+def _help(emergency: str, lines: Sequence[hours.Helpline]) -> dict[str, Any]:
+    """What every refusal and ``unserved`` carry: the emergency number and other helplines."""
+    found = [{"name": h.name, "phone": h.phone, "hours": h.hours, "url": h.url} for h in lines]
+    return {"emergency": emergency, "helplines": found}
+
+
+def _unix(at: datetime | None) -> int | None:
+    return None if at is None else int(at.timestamp())
+
+
+def _with_112(message: str, emergency: str, *, first: bool) -> str:
+    if first:
+        return f"if you are in danger now, call {emergency}; {message}"
+    return f"{message}; if you are in danger, call {emergency}"
+
+
+def too_many_joins(retry_after: int, policy: hours.EntryPolicy) -> str:
+    """``too_many_joins`` with ``retry_after`` (seconds), the emergency number and the other
+    helplines, as every refusal; then close with ``REFUSAL_CLOSE``."""
+    sos = policy.emergency_number
+    text = _with_112("too many attempts from here; try again later", sos, first=False)
+    return error("too_many_joins", text, retry_after=retry_after, **_help(sos, policy.helplines))
+
+
+def refusal(decision: hours.EntryDecision, message: str, now: float) -> str:
     """The error frame for a join the entry decision turned away: its code (``closed``,
-    ``no_one_on_duty``, ``queue_full``), the emergency number, the other helplines, and the next
-    opening (unix seconds) when closed. The caller then closes the socket with ``REFUSAL_CLOSE``.
+    ``no_one_on_duty``, ``queue_full``), the emergency number, the other helplines, the next
+    opening (unix seconds) when closed, and ``retry_after`` (seconds: until that opening, or
+    ``REFUSAL_RETRY``; null when closed with no opening known). The caller then closes the
+    socket with ``REFUSAL_CLOSE``.
     """
-    emergency = decision.emergency_number
-    if decision.emergency_first:
-        text = f"if you are in danger now, call {emergency}; {message}"
-    else:
-        text = f"{message}; if you are in danger, call {emergency}"
-    opening = decision.next_opening
-    return error(
-        decision.status.value,
-        text,
-        emergency=emergency,
-        helplines=[
-            {"name": h.name, "phone": h.phone, "hours": h.hours, "url": h.url}
-            for h in decision.alternatives
-        ],
-        next_opening=None if opening is None else int(opening.timestamp()),
+    sos, opening = decision.emergency_number, _unix(decision.next_opening)
+    retry: int | None = REFUSAL_RETRY
+    if decision.status is hours.Entry.CLOSED:
+        retry = None if opening is None else max(1, opening - int(now))
+    text = _with_112(message, sos, first=decision.emergency_first)
+    more = _help(sos, decision.alternatives)
+    return error(decision.status.value, text, **more, next_opening=opening, retry_after=retry)
+
+
+def unserved(policy: hours.EntryPolicy, next_opening: datetime | None, *, urgent: bool) -> str:
+    """``{"type":"unserved","message","emergency","helplines","next_opening"}``: nobody on duty
+    can serve this waiting ticket (``engine.can_be_served``). The ticket keeps its place and the
+    socket stays open: the young person may keep waiting or leave. ``served`` follows once
+    someone who can is on duty again."""
+    sos = policy.emergency_number
+    text = _with_112(
+        "no counsellor who can answer this chat is on duty right now", sos, first=urgent
     )
+    more = _help(sos, policy.helplines)
+    return dumps({"type": "unserved", "message": text, **more, "next_opening": _unix(next_opening)})
+
+
+def served() -> str:
+    """``{"type":"served"}``: after ``unserved``, someone on duty can serve the ticket again."""
+    return dumps({"type": "served"})
 
 
 def replaced() -> str:

@@ -114,6 +114,7 @@ class Transfer:
     to_kind: str | None
     to_skill: str | None
     note: str | None
+    confirm: bool = False  # cold to a queue nobody on duty can serve: the counsellor confirmed
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,7 +408,9 @@ def _parse_transfer(obj: dict[str, Any]) -> Transfer:
         not isinstance(note, str) or len(note) > NOTE_MAX_CHARS or not is_b64url(note)
     ):
         raise ProtocolError("bad_frame", "note must be base64url of at most 8 KiB (sealed)")
-    return Transfer(conv, str(mode), to_staff, to_kind, to_skill, note)
+    if not isinstance(confirm := obj.get("confirm", False), bool):
+        raise ProtocolError("bad_frame", "confirm must be true or false")
+    return Transfer(conv, str(mode), to_staff, to_kind, to_skill, note, confirm)
 
 
 def _parse_offer_answer(obj: dict[str, Any]) -> OfferAnswer:

@@ -66,6 +66,8 @@ class StaffHandler(SocketHandler):
 
     async def start(self) -> None:
         await self._subscribe(staff_channel(self.staff_id), self._on_staff_event)
+        if self.phase is StaffPhase.ON_DUTY and self.device is not None:
+            await self._take_duty_device(self.device.device_id)
         self._watcher = asyncio.get_running_loop().create_task(self._watch())
         self.state.presence[self.staff_id] = self.state.presence.get(self.staff_id, 0) + 1
         async with self.state.sessionmaker() as session:
@@ -89,6 +91,21 @@ class StaffHandler(SocketHandler):
         )
         for conv in convs:
             await self._send_history(conv.id)
+
+    async def _take_duty_device(self, device_id: str) -> None:
+        """The counsellor is on duty and this console is new (a reload, another browser after
+        the old one died): it takes the shift over, so new chats are sealed to its device and
+        not to one that may never answer (PROTOCOL.md §6.2)."""
+        try:
+            async with transaction(self.state.sessionmaker) as session:
+                taken = await staff_repo.take_duty_device(
+                    session, self.staff_id, device_id, self.state.clock()
+                )
+        except Exception as exc:
+            log.warning("could not move the duty device: %s", type(exc).__name__)
+            return
+        if taken:
+            self.dispatcher.request_match()
 
     async def _send_history(self, conv_id: str) -> None:
         """Earlier conversations the young person shared with this device (CRYPTO.md §5)."""
@@ -169,6 +186,9 @@ class StaffHandler(SocketHandler):
         except Exception as exc:
             raise unavailable() from exc
         self.state.broker.publish(staff_channel(self.staff_id), encode(messages.Duty(on=on)))
+        # Who is on duty changed: a waiting ticket may have nobody (or somebody again) who can
+        # serve it, which the young person is told at once (PROTOCOL.md §2.1 ``unserved``).
+        self.dispatcher.queue_changed()
         if on:
             self.dispatcher.request_match()
         elif self.links:
@@ -268,6 +288,7 @@ class StaffHandler(SocketHandler):
                 target=target,
                 mode=mode,
                 now=now,
+                confirm=frame.confirm,
             ),
         )
         if change is None:

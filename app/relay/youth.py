@@ -49,6 +49,9 @@ class YouthHandler(SocketHandler):
         self._replaced = False
         self.phase = YouthPhase.NEW
         self._unwatch: Callable[[], None] | None = None
+        #: Told ``unserved`` (nobody on duty can serve the ticket) and not ``served`` since.
+        self._unserved = False
+        self._urgent = False
 
     async def handle(self, frame: protocol.Frame) -> None:
         action = states.youth_frame(self.phase, protocol.frame_type(frame))
@@ -91,10 +94,13 @@ class YouthHandler(SocketHandler):
 
     async def _join(self, frame: protocol.Join) -> None:
         now = self.state.clock()
-        if not self.state.join_limits.hit(self._bucket, now):
-            retry = int(self.state.join_limits.retry_after(self._bucket, now)) + 1
+        limits = self.state.join_limits
+        # Only a join that enters the queue counts (PROTOCOL.md §2.1 "Join limit"): the place is
+        # taken now, so two joins at once cannot both pass, and given back if it was refused.
+        if not limits.hit(self._bucket, now):
+            retry = int(limits.retry_after(self._bucket, now)) + 1
             self._move(YouthEvent.REFUSED)
-            self.outbox.send(frames.too_many_joins(retry))
+            self.outbox.send(frames.too_many_joins(retry, self.dispatcher.setup.policy))
             self.outbox.close(frames.REFUSAL_CLOSE, "try again later")
             return
         token = new_token()
@@ -109,14 +115,18 @@ class YouthHandler(SocketHandler):
                     now=now,
                 )
                 ticket_id, queue = ticket.id, str(QueueKey(ticket.kind, ticket.skill))
+                self._urgent = ticket.urgent
         except triage_service.BadTriage as exc:
+            limits.refund(self._bucket)
             raise ProtocolError("bad_triage", exc.message) from None
         except triage_service.EntryRefused as exc:
+            limits.refund(self._bucket)
             self._move(YouthEvent.REFUSED)
-            self.outbox.send(frames.refusal(exc.decision, exc.message))
+            self.outbox.send(frames.refusal(exc.decision, exc.message, now))
             self.outbox.close(frames.REFUSAL_CLOSE, exc.code)
             return
         except Exception as exc:
+            limits.refund(self._bucket)
             raise unavailable() from exc
         await self._became_ticket(ticket_id)
         self.outbox.send(frames.ticket(token, queue))
@@ -145,6 +155,7 @@ class YouthHandler(SocketHandler):
             self.outbox.close(1000)
             return
         self._token_digest = token_digest(frame.ticket)
+        self._urgent = ticket.urgent
         await self._became_ticket(ticket.ticket_id)
         self.state.broker.publish(
             ticket_channel(ticket.ticket_id),
@@ -186,7 +197,16 @@ class YouthHandler(SocketHandler):
             # database what happened to the ticket.
             self._background(asyncio.get_running_loop().create_task(self._reconcile()))
             return
+        if standing.served == self._unserved:
+            # Nobody on duty can serve this ticket now, or somebody can again: said at once,
+            # with 112, the helplines and the next opening; the ticket keeps its place.
+            self._unserved = not standing.served
+            self.outbox.send(self._unserved_frame() if self._unserved else frames.served())
         self.outbox.send(frames.position(standing.place, standing.estimate))
+
+    def _unserved_frame(self) -> str:
+        opening = self.dispatcher.next_session(self.state.clock())
+        return frames.unserved(self.dispatcher.setup.policy, opening, urgent=self._urgent)
 
     def _on_ticket_event(self, text: str) -> None:
         match self._decode(text):
@@ -238,6 +258,7 @@ class YouthHandler(SocketHandler):
         if self._unwatch is not None:
             self._unwatch()
             self._unwatch = None
+        self._unserved = False  # someone took it: the page drops the notice with "paired"
         state = await self._segment_state(conv_id)
         if state is None:  # every conversation starts with segment 0; this is a bug
             raise RuntimeError("a conversation without a key segment")

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.db import transaction
 from app.events import messages
-from app.events.channels import staff_channel
+from app.events.channels import QUEUE_CHANNEL, staff_channel
 from app.events.messages import encode
 from app.keys import devices
-from app.kit.errors import NotAuthenticated, TooManyRequests
+from app.kit.errors import NotAuthenticated, NotFound, TooManyRequests
 from app.security import service
 from app.security.dependencies import (
     CurrentStaff,
@@ -23,7 +23,9 @@ from app.security.dependencies import (
 from app.staff import repository as staff_repo
 from app.staff.schemas import LoginRequest, SessionInfo
 from app.state import get_state
+from app.triage import handover
 from app.triage import repository as triage_repo
+from app.triage.engine import QueueKey
 
 router = APIRouter(prefix="/staff/api", tags=["staff"])
 
@@ -94,6 +96,8 @@ async def logout(
         off = await staff_repo.set_duty(session, current.staff.id, False, state.clock())
     if off:
         state.broker.publish(staff_channel(current.staff.id), encode(messages.Duty(on=False)))
+        # Fewer on duty: waiting tickets nobody can serve now are told so (``unserved``).
+        state.broker.publish(QUEUE_CHANNEL, encode(messages.QueueChanged()))
     # Close this session's console sockets, in every process (R-3).
     logout = messages.Logout(session=current.record.token_digest)
     state.broker.publish(staff_channel(current.staff.id), encode(logout))
@@ -136,3 +140,26 @@ async def colleagues(
                 }
             )
     return {"colleagues": listed}
+
+
+@router.get("/queue-served")
+async def queue_served(
+    request: Request,
+    conv: str = Query(min_length=22, max_length=22, pattern=r"^[A-Za-z0-9_-]{22}$"),
+    queue: str = Query(pattern=r"^(youth|professional)$"),
+    skill: str | None = Query(default=None, max_length=32, pattern=r"^[A-Za-z0-9_]+$"),
+    current: CurrentStaff = Depends(current_staff),  # noqa: B008
+) -> dict[str, Any]:
+    """Before a transfer to a queue: whether anyone on duty but the caller can serve the
+    caller's conversation there (its language and organisation, the queue's kind and skill).
+    404 for a conversation the caller does not hold."""
+    state = get_state(request)
+    target = QueueKey(queue, skill or None)
+    async with state.sessionmaker() as session:
+        try:
+            served = await handover.queue_served(
+                session, conv_id=conv, staff_id=current.staff.id, queue=target
+            )
+        except handover.TransferRefused:
+            raise NotFound("you do not hold this conversation") from None
+    return {"queue": str(target), "served": served}

@@ -83,6 +83,25 @@ async def silent_on_duty(session: AsyncSession, before: float) -> list[str]:
     return list((await session.execute(query)).scalars())
 
 
+async def take_duty_device(
+    session: AsyncSession, staff_id: str, device_id: str, now: float
+) -> bool:
+    """A new console of a counsellor on duty takes the shift over with its own device: new
+    chats are sealed to ``device_id`` from now on. False when they are not on duty, or it is the
+    duty device already."""
+    query = (
+        update(Staff)
+        .where(
+            Staff.id == staff_id,
+            Staff.on_duty.is_(True),
+            Staff.disabled.is_(False),
+            or_(Staff.duty_device_id.is_(None), Staff.duty_device_id != device_id),
+        )
+        .values(duty_device_id=device_id, heartbeat_at=now)
+    )
+    return bool((await session.execute(query)).rowcount)  # type: ignore[attr-defined]
+
+
 async def set_duty(
     session: AsyncSession, staff_id: str, on: bool, now: float, *, device_id: str | None = None
 ) -> bool:

@@ -27,10 +27,13 @@ async def heartbeat(session: AsyncSession, staff_id: str, now: float) -> None:
 
 
 async def sweep(
-    session: AsyncSession, *, timeout: float, now: float
+    session: AsyncSession, *, timeout: float, now: float, accept_timeout: float | None = None
 ) -> tuple[list[str], list[handover.Change]]:
     """Counsellors on duty with no heartbeat for ``timeout`` seconds go off duty; their
     unanswered chats go back to the queue and offers to them return (``handover.release``).
+    With ``accept_timeout``: chats not accepted that long after their segment was opened go back
+    to the queue too, and a duty device that got the key and did not accept goes off duty
+    (``handover.requeue_unaccepted``).
 
     Returns the staff ids taken off duty and the conversation changes to announce.
     """
@@ -40,6 +43,14 @@ async def sweep(
     for staff_id in gone:
         await staff_repo.set_duty(session, staff_id, False, now)
         changes += await handover.release(session, staff_id)
+    if accept_timeout is not None:
+        # Chats a duty device did not accept in time go back to the queue; that device gets no
+        # more of them: its counsellor goes off duty (a new console takes duty with its own).
+        unaccepted = await handover.requeue_unaccepted(session, before=now - accept_timeout)
+        changes += unaccepted.changes
+        for staff_id in sorted(unaccepted.silent_devices - set(gone)):
+            if await staff_repo.set_duty(session, staff_id, False, now):
+                gone.append(staff_id)
     return gone, changes
 
 
@@ -47,7 +58,8 @@ class StaffSweep:
     """The dispatcher chore that runs ``sweep`` and expired warm offers, then tells everyone.
 
     Counsellors whose consoles all went silent go off duty (their consoles hear ``duty`` off),
-    their unanswered chats go back to the queue, and offers past their deadline return to their
+    their unanswered chats go back to the queue, chats a duty device did not accept within
+    ``accept_timeout`` too, and offers past their deadline return to their
     senders. Errors are logged; the next sweep tries again.
     """
 
@@ -59,8 +71,10 @@ class StaffSweep:
         dispatcher: Dispatcher,
         *,
         timeout: float,
+        accept_timeout: float | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
+        self._accept_timeout = accept_timeout
         self._broker = broker
         self._clock = clock
         self._dispatcher = dispatcher
@@ -70,7 +84,9 @@ class StaffSweep:
         now = self._clock()
         try:
             async with transaction(self._sessionmaker) as session:
-                silent, changes = await sweep(session, timeout=self._timeout, now=now)
+                silent, changes = await sweep(
+                    session, timeout=self._timeout, now=now, accept_timeout=self._accept_timeout
+                )
                 changes += await handover.expire_offers(session, now)
         except Exception:
             log.exception("staff sweep failed")
@@ -79,6 +95,7 @@ class StaffSweep:
             self._broker.publish(staff_channel(staff_id), encode(messages.Duty(on=False)))
         for change in changes:
             announce(self._broker, change)
-        if any(c.kind == "requeued" for c in changes):
+        if silent or any(c.kind == "requeued" for c in changes):
+            # Fewer on duty: a waiting ticket may have nobody left who can serve it (unserved).
             self._dispatcher.queue_changed()
             self._dispatcher.request_match()

@@ -10,11 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from app.triage.engine import OnDutyCounsellor, Priority, QueueKey, WaitingTicket, queues
+from app.triage.engine import (
+    OnDutyCounsellor,
+    Priority,
+    QueueKey,
+    WaitingTicket,
+    can_be_served,
+    queues,
+)
 
 
 class AlertKind(StrEnum):
     NOBODY_ON_DUTY = "nobody_on_duty"  # open, yet no counsellor on duty
+    UNSERVABLE_URGENT = "unservable_urgent"  # an urgent ticket nobody on duty can serve, at once
     URGENT_WAITING = "urgent_waiting"  # an urgent ticket waited longer than urgent_grace
     WAIT_OVER_THRESHOLD = "wait_over_threshold"  # a queue's longest wait
     QUEUE_OVER_THRESHOLD = "queue_over_threshold"  # a queue's length
@@ -50,7 +58,9 @@ def alerts(snapshot: Snapshot, thresholds: Thresholds = Thresholds()) -> list[Al
     """Every alert the snapshot warrants, most serious kind first, then by queue and ticket.
 
     At most one ``WAIT_OVER_THRESHOLD`` and one ``QUEUE_OVER_THRESHOLD`` per queue, one
-    ``URGENT_WAITING`` per urgent ticket, one ``NOBODY_ON_DUTY`` (only while open).
+    ``URGENT_WAITING`` per urgent ticket, one ``UNSERVABLE_URGENT`` per urgent ticket nobody on
+    duty can serve (``engine.can_be_served``; whatever its wait), one ``NOBODY_ON_DUTY`` (only
+    while open).
     """
     found: list[Alert] = []
     if snapshot.is_open and not snapshot.counsellors:
@@ -58,6 +68,11 @@ def alerts(snapshot: Snapshot, thresholds: Thresholds = Thresholds()) -> list[Al
     for key, queue in sorted(queues(snapshot.tickets).items(), key=lambda kv: _order(kv[0])):
         for ticket in queue:
             waited = snapshot.now - ticket.joined_at
+            if ticket.priority == Priority.URGENT and not can_be_served(
+                ticket, snapshot.counsellors
+            ):
+                # In danger now and nobody on duty can take it: no grace, a supervisor must act.
+                found.append(Alert(AlertKind.UNSERVABLE_URGENT, key, ticket.id, waited, 0.0))
             if ticket.priority == Priority.URGENT and waited > thresholds.urgent_grace:
                 found.append(
                     Alert(AlertKind.URGENT_WAITING, key, ticket.id, waited, thresholds.urgent_grace)

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
@@ -25,9 +26,9 @@ from app.events.broker import Broker, Unsubscribe
 from app.events.channels import QUEUE_CHANNEL, staff_channel, ticket_channel
 from app.events.messages import encode
 from app.kit.clock import Clock
-from app.triage import engine, service, waits
+from app.triage import engine, hours, service, waits
 from app.triage import repository as repo
-from app.triage.positions import Standing, standings
+from app.triage.positions import Standing, served, standings
 from app.triage.setup import TriageSetup
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class Dispatcher:
         self._tasks: list[asyncio.Task[None]] = []
         self._unsubscribe: Unsubscribe | None = None
         self.matches = 0
+        self._next_session: tuple[int, datetime | None] | None = None
 
     async def start(self) -> None:
         self._unsubscribe = await self._broker.subscribe(QUEUE_CHANNEL, self._on_queue_event)
@@ -98,6 +100,15 @@ class Dispatcher:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    def next_session(self, now: float) -> datetime | None:
+        """``hours.next_session`` of the centre's schedule at ``now``, worked out at most once a
+        minute: every socket told ``unserved`` at once needs it, and it costs milliseconds."""
+        minute = int(now // 60)
+        if self._next_session is None or self._next_session[0] != minute:
+            at = datetime.fromtimestamp(now, UTC)
+            self._next_session = (minute, hours.next_session(self.setup.schedule, at))
+        return self._next_session[1]
 
     # ------------------------------------------------------------------ requests
 
@@ -183,9 +194,16 @@ class Dispatcher:
                 continue
             places = engine.positions(tickets)
             now = loop.time()
+            # Whether each watcher can be served at all, for every watcher (once per kind of
+            # ticket): a change of it is told at once, however far back (PROTOCOL.md §2.1).
+            can_serve = served(tickets, counsellors, self._watchers)
             # Ranges only for the sockets this pass may tell (see _push): computing one for each
             # of 5,000 waiting costs more than reading them.
-            due = [t for t in self._watchers if self._due(t, places.get(t), now)]
+            due = [
+                t
+                for t in self._watchers
+                if self._due(t, places.get(t), now) or self._flipped(t, can_serve.get(t))
+            ]
             found = standings(
                 tickets, counsellors, waits.mean_duration(durations), wanted=due, places=places
             )
@@ -200,14 +218,20 @@ class Dispatcher:
             or now - self._pushed_at.get(ticket_id, 0.0) >= WAITING_REFRESH
         )
 
+    def _flipped(self, ticket_id: int, can_serve: bool | None) -> bool:
+        """Whether the watcher was last told it can (not) be served, and that changed."""
+        last = self._last_place.get(ticket_id)
+        return can_serve is not None and last is not None and last.served != can_serve
+
     def _push(
         self, places: dict[int, Standing], still_waiting: Collection[int] | None = None
     ) -> None:
         """Tell each watcher its new standing. At once: a ticket that stopped waiting, a new
         watcher, and a new position or estimate within the first ``PROMPT_POSITIONS`` of a
-        queue. Everything else (a longer queue behind, a move far back in the line) at most
-        every ``WAITING_REFRESH`` seconds per socket: one frame per waiting socket costs tens of
-        microseconds, so 5,000 of them on every change would starve pairing (PERFORMANCE.md P-4).
+        queue, and a change of whether anyone on duty can serve it at all. Everything else (a
+        longer queue behind, a move far back in the line) at most every ``WAITING_REFRESH``
+        seconds per socket: one frame per waiting socket costs tens of microseconds, so 5,000 of
+        them on every change would starve pairing (PERFORMANCE.md P-4).
         ``still_waiting``: tickets that wait although ``places`` has no standing for them.
         """
         now = asyncio.get_running_loop().time()
@@ -223,6 +247,7 @@ class Dispatcher:
             if (
                 place is not None
                 and last is not None
+                and place.served == last.served  # nobody (or somebody again): told at once
                 and (
                     place.place.position > PROMPT_POSITIONS
                     or (

@@ -142,6 +142,15 @@ def can_serve(counsellor: OnDutyCounsellor, ticket: WaitingTicket) -> bool:
     )
 
 
+def can_be_served(ticket: WaitingTicket, counsellors: Iterable[OnDutyCounsellor]) -> bool:
+    """Whether anyone on duty could take ``ticket`` at all: a counsellor with some capacity
+    (free or not) who ``can_serve`` it. False means the ticket waits for nobody: no one on duty
+    speaks its language, serves its queue (kind and skill) or belongs to its organisation, and
+    it will not be served until someone who does comes on duty (PROTOCOL.md §2.1 ``unserved``).
+    """
+    return any(c.capacity > 0 and can_serve(c, ticket) for c in counsellors)
+
+
 def queues(tickets: Iterable[WaitingTicket]) -> dict[QueueKey, list[WaitingTicket]]:
     """The tickets grouped by queue, each queue in ``queue_order``."""
     # Grouped by a plain tuple first: hashing a QueueKey per ticket costs more than all the rest

@@ -165,15 +165,17 @@ async def request(
     target: transfers.Target,
     mode: transfers.Mode,
     now: float,
+    confirm: bool = False,
 ) -> Change:
-    """A counsellor asks to transfer a conversation they hold; raises ``TransferRefused``."""
+    """A counsellor asks to transfer a conversation they hold; raises ``TransferRefused``
+    (``nobody_can_serve``: cold to a queue nobody else on duty serves, without ``confirm``)."""
     conv, ticket = await _held(session, conv_id, staff_id)
     if conv.offer_to is not None:
         raise TransferRefused("offer_pending", "a transfer of this conversation is pending")
     counsellors = await repo.on_duty_counsellors(session)
     chat = transfers.ActiveChat(repo.waiting_ticket(ticket), staff_id)
     decision = transfers.request(
-        chat, target, mode, counsellors, now=now, offer_timeout=OFFER_SECONDS
+        chat, target, mode, counsellors, now=now, offer_timeout=OFFER_SECONDS, confirm=confirm
     )
     match decision:
         case transfers.Refused(reason=reason):
@@ -203,6 +205,16 @@ async def request(
             _requeue(conv, ticket, queued)
             return _change("requeued", conv, ticket, staff_id, reason="transfer")
     raise AssertionError(decision)  # pragma: no cover - the match is exhaustive
+
+
+async def queue_served(
+    session: AsyncSession, *, conv_id: str, staff_id: str, queue: engine.QueueKey
+) -> bool:
+    """Whether anyone on duty but the holder can serve the holder's conversation in ``queue``
+    (``transfers.served_elsewhere``); raises ``TransferRefused("not_yours")``."""
+    _, ticket = await _held(session, conv_id, staff_id)
+    chat = transfers.ActiveChat(repo.waiting_ticket(ticket), staff_id)
+    return transfers.served_elsewhere(chat, queue, await repo.on_duty_counsellors(session))
 
 
 async def answer(
@@ -247,6 +259,39 @@ async def expire_offers(session: AsyncSession, now: float) -> list[Change]:
             _change("returned", conv, ticket, conv.staff_id, to_id=to_id, reason="expired")
         )
     return changes
+
+
+@dataclass(frozen=True, slots=True)
+class Unaccepted:
+    """``requeue_unaccepted``'s result: the changes to announce, and the counsellors whose duty
+    device was sealed a segment key and did not accept it (the caller takes them off duty)."""
+
+    changes: list[Change]
+    silent_devices: set[str]
+
+
+async def requeue_unaccepted(session: AsyncSession, *, before: float) -> Unaccepted:
+    """Chats whose current segment, opened before ``before``, the counsellor's device has not
+    accepted go back to the front of their queue (priority and first join time kept), so the
+    young person is not left waiting for a device that does not answer (PROTOCOL.md §6.3).
+
+    A counsellor whose duty device is still the one that got the key and did not accept it is
+    named in ``silent_devices``; one whose chat never got its key (the young person's client
+    did not seal it) is not. The caller holds the matching lock, takes those counsellors off
+    duty, and announces the changes after commit.
+    """
+    changes: list[Change] = []
+    silent: set[str] = set()
+    for conv, segment in await repo.unaccepted(session, before):
+        ticket = await repo.ticket_by_id(session, conv.ticket_id)
+        assert ticket is not None  # noqa: S101 - a foreign key
+        holder = await _staff(session, conv.staff_id)
+        if segment.wrap_c is not None and holder.duty_device_id == segment.device_id:
+            silent.add(holder.id)
+        _requeue(conv, ticket, repo.waiting_ticket(ticket))
+        changes.append(_change("requeued", conv, ticket, holder.id, reason="unaccepted"))
+    await session.flush()
+    return Unaccepted(changes, silent)
 
 
 async def release(session: AsyncSession, staff_id: str) -> list[Change]:

@@ -94,6 +94,30 @@ def next_opening(schedule: Schedule, at_utc: datetime) -> datetime | None:
     return None
 
 
+def next_session(schedule: Schedule, at_utc: datetime) -> datetime | None:
+    """When the chat next opens after ``at_utc``, in UTC: ``next_opening`` while closed; while
+    open, the first opening after the current opening hours end. ``None`` when it never closes
+    (or nothing opens within ``SEARCH_DAYS``). What a young person waiting for nobody is told
+    (PROTOCOL.md §2.1 ``unserved``). Raises ``ValueError`` for a naive datetime."""
+    if not is_open(schedule, at_utc):
+        return next_opening(schedule, at_utc)
+    zone = ZoneInfo(schedule.timezone)
+    first = at_utc.astimezone(zone).date()
+    for offset in range(SEARCH_DAYS):
+        day = first + timedelta(days=offset)
+        starts = sorted(
+            datetime.combine(day, i.start, tzinfo=zone).replace(fold=fold).astimezone(UTC)
+            for i in schedule.intervals_on(day)
+            for fold in (0, 1)
+        )
+        for start in starts:
+            # An opening: open from here, closed just before (not the next part of one stretch).
+            before = start - timedelta(seconds=1)
+            if start > at_utc and is_open(schedule, start) and not is_open(schedule, before):
+                return start
+    return None
+
+
 # ------------------------------------------------------------------ the queue-entry decision
 
 

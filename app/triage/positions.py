@@ -17,6 +17,34 @@ from app.triage import engine, waits
 class Standing:
     place: engine.Place
     estimate: waits.Estimate
+    #: Someone on duty can serve the ticket (``engine.can_be_served``); False: it waits for
+    #: nobody, and the young person must be told so (``unserved``).
+    served: bool = True
+
+
+def _key(ticket: engine.WaitingTicket) -> tuple[str, str | None, str, str | None]:
+    return (ticket.kind, ticket.skill, ticket.language, ticket.organisation)
+
+
+def served(
+    tickets: list[engine.WaitingTicket],
+    counsellors: list[engine.OnDutyCounsellor],
+    wanted: Collection[int],
+) -> dict[int, bool]:
+    """``engine.can_be_served`` of each waiting ticket in ``wanted``, decided once per kind of
+    ticket (queue, language, organisation), so a pass over every watcher stays cheap."""
+    by_id = {t.id: t for t in tickets}
+    known: dict[tuple[str, str | None, str, str | None], bool] = {}
+    result: dict[int, bool] = {}
+    for ticket_id in wanted:
+        ticket = by_id.get(ticket_id)
+        if ticket is None:
+            continue
+        key = _key(ticket)
+        if key not in known:
+            known[key] = engine.can_be_served(ticket, counsellors)
+        result[ticket_id] = known[key]
+    return result
 
 
 def standings(
@@ -41,9 +69,11 @@ def standings(
         if place is None:
             continue
         ticket = by_id[ticket_id]
-        key = (ticket.kind, ticket.skill, ticket.language, ticket.organisation)
+        key = _key(ticket)
         if key not in slots:
             slots[key] = waits.serving_slots(ticket, counsellors)
         total, free = slots[key]
-        result[ticket_id] = Standing(place, waits.estimate(place.position, mean, total, free=free))
+        estimate = waits.estimate(place.position, mean, total, free=free)
+        # total > 0 exactly when engine.can_be_served (capacities are never negative).
+        result[ticket_id] = Standing(place, estimate, served=total > 0)
     return result

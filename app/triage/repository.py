@@ -13,7 +13,7 @@ from typing import Literal, cast
 from sqlalchemy import Row, func, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Conversation, Envelope, Staff, Ticket
+from app.models import Conversation, Envelope, Segment, Staff, Ticket
 from app.triage.engine import OnDutyCounsellor, Priority, QueueKey, WaitingTicket
 from app.types import QueueKind
 
@@ -272,6 +272,27 @@ async def expired_offers(session: AsyncSession, now: float) -> list[Conversation
         Conversation.offer_to.is_not(None), Conversation.offer_expires_at <= now
     )
     return list((await session.execute(query)).scalars().all())
+
+
+async def unaccepted(session: AsyncSession, before: float) -> list[tuple[Conversation, Segment]]:
+    """Open conversations whose current (latest) segment was opened before ``before`` and has
+    no acceptance yet, with that segment."""
+    latest = (
+        select(Segment.conv_id, func.max(Segment.seg).label("seg"))
+        .group_by(Segment.conv_id)
+        .subquery()
+    )
+    query = (
+        select(Conversation, Segment)
+        .join(latest, latest.c.conv_id == Conversation.id)
+        .join(Segment, (Segment.conv_id == latest.c.conv_id) & (Segment.seg == latest.c.seg))
+        .where(
+            Conversation.status == "open",
+            Segment.accept_sig.is_(None),
+            Segment.created_at < before,
+        )
+    )
+    return [(conv, seg) for conv, seg in (await session.execute(query)).all()]
 
 
 async def counsellor_wrote_since(session: AsyncSession, conv_id: str, seg: int) -> bool:

@@ -63,6 +63,7 @@ class TicketState:
     status: TicketStatus
     kind: QueueKind
     conversation: chat_repo.ConversationInfo | None
+    urgent: bool = False
 
 
 async def join(
@@ -114,7 +115,7 @@ async def resume(session: AsyncSession, token_digest: str) -> TicketState:
         raise NotFound("no such ticket")
     conv = await repo.conversation_of_ticket(session, ticket.id)
     info = None if conv is None else await chat_repo.conversation(session, conv.id)
-    return TicketState(ticket.id, ticket.status, ticket.kind, info)
+    return TicketState(ticket.id, ticket.status, ticket.kind, info, ticket.urgent)
 
 
 async def set_presence(session: AsyncSession, ticket_id: int, *, present: bool, now: float) -> None:

@@ -20,6 +20,7 @@ from app.triage.engine import (
     OnDutyCounsellor,
     QueueKey,
     WaitingTicket,
+    can_be_served,
     can_serve,
     choose_counsellor,
     requeue,
@@ -96,6 +97,7 @@ class RefusalReason(StrEnum):
     TARGET_CANNOT_SERVE = "target_cannot_serve"  # language, kind, skill or organisation
     TARGET_FULL = "target_full"
     NO_ONE_AVAILABLE = "no_one_available"  # warm to a queue: nobody eligible with capacity
+    NOBODY_CAN_SERVE = "nobody_can_serve"  # cold to a queue nobody else on duty serves, unconfirmed
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +122,7 @@ def request(
     *,
     now: float,
     offer_timeout: float = DEFAULT_OFFER_TIMEOUT,
+    confirm: bool = False,
 ) -> Decision:
     """Decide a transfer the holder of ``chat`` asked for.
 
@@ -128,11 +131,15 @@ def request(
     ``Handover`` (cold to a person), ``Requeued`` (cold to a queue; the caller must then run
     matching) or ``Refused`` (nothing changes). A transfer to a queue re-targets the ticket to that
     queue's kind and skill; warm to a queue offers it to whom ``choose_counsellor`` picks, sender
-    excluded.
+    excluded. A cold transfer to a queue that nobody on duty but the sender can serve
+    (``served_elsewhere``) is refused with ``NOBODY_CAN_SERVE`` unless the sender ``confirm``s
+    it: the young person would wait for nobody (and is told so, ``unserved``).
     """
     if isinstance(target, ToQueue):
         ticket = _retarget(chat, target.queue)
         if mode is Mode.COLD:
+            if not confirm and not served_elsewhere(chat, target.queue, counsellors):
+                return Refused(RefusalReason.NOBODY_CAN_SERVE)
             return Requeued(ticket=ticket, from_id=chat.counsellor_id)
         others = [c for c in counsellors if c.id != chat.counsellor_id]
         chosen = choose_counsellor(ticket, others)
@@ -154,6 +161,16 @@ def request(
     if mode is Mode.COLD:
         return Handover(chat=chat, from_id=chat.counsellor_id, to_id=person.id)
     return Offer(chat, person.id, offered_at=now, expires_at=now + offer_timeout)
+
+
+def served_elsewhere(
+    chat: ActiveChat, queue: QueueKey, counsellors: list[OnDutyCounsellor]
+) -> bool:
+    """Whether anyone on duty other than the chat's holder can serve it in ``queue`` (its
+    language and organisation, the queue's kind and skill): what the console shows before a
+    transfer, and what a cold transfer to that queue needs unless confirmed."""
+    others = [c for c in counsellors if c.id != chat.counsellor_id]
+    return can_be_served(_retarget(chat, queue), others)
 
 
 def _without_queue_skill(ticket: WaitingTicket) -> WaitingTicket:

@@ -75,8 +75,11 @@ def _connected_chat(contexts: Contexts, server: Server, counsellor: StaffAccount
     return staff_a, panel_a, youth, socket, sent_a
 
 
-def _transfer(panel: Any, *, target: str, mode: str, note: str = "", **queue: str) -> None:
-    """Use a panel's Transfer control as a counsellor would."""
+def _transfer(
+    panel: Any, *, target: str, mode: str, note: str = "", confirm: bool = False, **queue: str
+) -> None:
+    """Use a panel's Transfer control as a counsellor would (``confirm``: tick "Transfer
+    anyway" for a queue nobody else on duty serves)."""
     if not panel.get_by_label("Transfer to").is_visible():
         panel.get_by_role("button", name="Transfer…").click()
     panel.get_by_label("Transfer to").select_option(target)
@@ -88,6 +91,8 @@ def _transfer(panel: Any, *, target: str, mode: str, note: str = "", **queue: st
     ).check()
     if note:
         panel.get_by_label("Note for your colleague").fill(note)
+    if confirm:
+        panel.get_by_label("Transfer anyway").check()
     panel.get_by_role("button", name="Transfer", exact=True).click()
 
 
@@ -247,7 +252,12 @@ def test_cold_transfer_to_a_skill_queue_requeues_then_pairs_again(
     ).to_be_visible()
     expect(panel_a.get_by_role("button", name="Transfer…")).to_be_enabled()
 
+    # Cold there: refused until the counsellor confirms (issue 9 item 5).
     _transfer(panel_a, target="queue", mode="cold", kind="youth", skill="police")
+    expect(
+        panel_a.get_by_text("nobody else on duty can serve that queue", exact=False)
+    ).to_be_visible()
+    _transfer(panel_a, target="queue", mode="cold", kind="youth", skill="police", confirm=True)
     expect(staff_a.locator("[data-chat]")).to_have_count(0)
     expect(staff_a.get_by_role("status").filter(has_text="went back to the queue")).to_be_visible()
     expect(

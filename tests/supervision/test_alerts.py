@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.supervision.alerts import Alert, AlertKind, Snapshot, Thresholds, alerts
-from app.triage.engine import OnDutyCounsellor, Priority, QueueKey, WaitingTicket
+from app.triage.engine import OnDutyCounsellor, Priority, QueueKey, WaitingTicket, can_serve
 
 STAFF = (OnDutyCounsellor("c", frozenset({"sv"}), frozenset({"youth"})),)
 LIMITS = Thresholds(max_wait=300.0, max_queue=2, urgent_grace=30.0)
@@ -34,6 +34,8 @@ def test_every_kind_of_alert() -> None:
     found = alerts(Snapshot(tickets, (), is_open=True, now=1000.0), LIMITS)
     assert found == [
         Alert(AlertKind.NOBODY_ON_DUTY, None, None, 0.0, 0.0),
+        Alert(AlertKind.UNSERVABLE_URGENT, youth, 2, 50.0, 0.0),
+        Alert(AlertKind.UNSERVABLE_URGENT, youth, 4, 1.0, 0.0),
         Alert(AlertKind.URGENT_WAITING, youth, 2, 50.0, 30.0),
         Alert(AlertKind.WAIT_OVER_THRESHOLD, youth, None, 1000.0, 300.0),
         Alert(AlertKind.QUEUE_OVER_THRESHOLD, youth, None, 4.0, 2),
@@ -71,6 +73,12 @@ def test_alerts_match_their_definitions(
         for t in tickets
         if t.priority == Priority.URGENT and now - t.joined_at > LIMITS.urgent_grace
     }
+    unservable = {a.ticket_id for a in found if a.kind is AlertKind.UNSERVABLE_URGENT}
+    assert unservable == {
+        t.id
+        for t in tickets
+        if t.priority == Priority.URGENT and not any(can_serve(c, t) for c in snapshot.counsellors)
+    }
     for key in {t.queue for t in tickets}:
         queue = [t for t in tickets if t.queue == key]
         slow = [a for a in found if a.kind is AlertKind.WAIT_OVER_THRESHOLD and a.queue == key]
@@ -81,3 +89,15 @@ def test_alerts_match_their_definitions(
         alerts(Snapshot(tuple(reversed(tickets)), snapshot.counsellors, open_now, now), LIMITS)
         == found
     )
+
+
+def test_an_urgent_ticket_nobody_on_duty_can_serve_is_an_alert_at_once() -> None:
+    """Issue 9 item 5: an urgent ticket in a queue nobody on duty serves (here: the police skill
+    queue, while the only counsellor serves the general youth queue) is reported at once, with
+    no grace; the same ticket in a served queue is not."""
+    police = QueueKey("youth", "police")
+    unserved = WaitingTicket(7, "youth", "sv", Priority.URGENT, 999.5, skill="police")
+    found = alerts(Snapshot((unserved,), STAFF, is_open=True, now=1000.0), LIMITS)
+    assert found == [Alert(AlertKind.UNSERVABLE_URGENT, police, 7, 0.5, 0.0)]
+    served = WaitingTicket(8, "youth", "sv", Priority.URGENT, 999.5)
+    assert alerts(Snapshot((served,), STAFF, is_open=True, now=1000.0), LIMITS) == []

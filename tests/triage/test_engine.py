@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +15,7 @@ from app.triage.engine import (
     Routing,
     WaitingTicket,
     assign,
+    can_be_served,
     can_serve,
     dispatch_order,
     effective_join,
@@ -297,3 +300,48 @@ def test_requeue_keeps_priority_and_first_join() -> None:
     assert moved.queue == QueueKey("youth", "health")
     assert (moved.priority, moved.joined_at, moved.id) == (Priority.URGENT, 3.0, 1)
     assert requeue(ticket) == ticket
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.builds(
+            OnDutyCounsellor,
+            id=st.sampled_from(["a", "b", "c"]),
+            languages=st.frozensets(st.sampled_from(LANGUAGES)),
+            skills=st.frozensets(st.sampled_from([*KINDS, "police", "health"])),
+            capacity=st.integers(0, 3),
+            load=st.integers(0, 4),
+            organisation=st.sampled_from(ORGANISATIONS),
+        ),
+        max_size=4,
+    ),
+    st.sampled_from(KINDS),
+    st.sampled_from(SKILLS),
+    st.sampled_from(LANGUAGES),
+    st.sampled_from([None, *ORGANISATIONS]),
+)
+def test_a_ticket_can_be_served_exactly_when_someone_on_duty_could_ever_take_it(
+    counsellors: list[OnDutyCounsellor],
+    kind: str,
+    skill: str | None,
+    language: str,
+    organisation: str | None,
+) -> None:
+    """``can_be_served`` (issue 9 item 5) is the "who can serve" rule: some counsellor with a
+    seat at all who serves its kind and skill, speaks its language and (if required) belongs to
+    its organisation. Load does not matter (they serve it once a chat ends), capacity 0 does; and
+    whenever it is False, ``assign`` never seats the ticket, whatever the load."""
+    ticket = WaitingTicket(1, kind, language, Priority.URGENT, 0.0, skill, organisation)
+    expected = any(
+        c.capacity > 0
+        and kind in c.skills
+        and (skill is None or skill in c.skills)
+        and language in c.languages
+        and (organisation is None or organisation == c.organisation)
+        for c in counsellors
+    )
+    assert can_be_served(ticket, counsellors) == expected
+    free = [replace(c, load=0) for c in counsellors]
+    seated = assign([ticket], free)
+    assert bool(seated) == expected

@@ -132,9 +132,15 @@ async def test_a_cold_transfer_to_a_skill_queue_waits_for_that_skill(server: Ser
         language = unique_language()
         (first,) = await _team(h, 1, language)
         youth, conv = await _connected(h, first, language)
+        # Nobody on duty serves the police queue: refused unless confirmed (issue 9 item 5).
         await first.transfer(conv, mode="cold", queue="youth", skill="police")
+        refused = await expect_error(first, "transfer_refused")
+        assert (refused["reason"], refused["conv"]) == ("nobody_can_serve", conv)
+        await first.transfer(conv, mode="cold", queue="youth", skill="police", confirm=True)
         assert (await first.expect("transferred"))["reason"] == "transfer"
         assert (await youth.expect("requeued"))["conv"] == conv
+        unserved = await youth.expect("unserved")
+        assert (unserved["emergency"], unserved["next_opening"]) == ("112", None)
         assert (await youth.expect("position"))["position"] == 1
         (liaison,) = await _team(h, 1, language, skills=["youth", "police"])
         assert (await liaison.wait_assigned())["seg"] == 1
@@ -224,7 +230,7 @@ async def test_a_requeued_young_person_can_resume_and_leave(server: Server) -> N
         language = unique_language()
         (first,) = await _team(h, 1, language)
         youth, conv = await _connected(h, first, language)
-        await first.transfer(conv, mode="cold", queue="youth", skill="health")
+        await first.transfer(conv, mode="cold", queue="youth", skill="health", confirm=True)
         await youth.expect("requeued")
         await youth.close()  # the connection drops while waiting again
 

@@ -17,6 +17,7 @@ from app.triage.hours import (
     entry_decision,
     is_open,
     next_opening,
+    next_session,
 )
 
 WEEKDAYS = Schedule(
@@ -128,3 +129,29 @@ def test_only_open_lets_in_and_refusals_offer_alternatives(
     else:
         assert decision.emergency_number == "112"
         assert decision.alternatives
+
+
+def test_next_session_is_the_next_opening_after_closing() -> None:
+    """What a young person waiting for nobody is told (issue 9 item 5): while open, the next
+    opening after today's hours end; while closed, the next opening; never for always-open."""
+    # Wednesday 25 November 2026 10:00 Stockholm (09:00 UTC): open until 12:00, then 13:00.
+    assert next_session(WEEKDAYS, _utc(2026, 11, 25, 9, 0)) == _utc(2026, 11, 25, 12, 0)
+    # 20:30 Stockholm: open until 21:00; next: Thursday 09:00 (08:00 UTC).
+    assert next_session(WEEKDAYS, _utc(2026, 11, 25, 19, 30)) == _utc(2026, 11, 26, 8, 0)
+    # Closed (lunch): the next opening.
+    assert next_session(WEEKDAYS, _utc(2026, 11, 25, 11, 30)) == _utc(2026, 11, 25, 12, 0)
+    always = Schedule(weekly={d: (Interval(time(0), time(0)),) for d in range(7)})
+    assert next_session(always, _utc(2026, 11, 25, 9, 0)) is None
+
+
+@settings(max_examples=100, deadline=None)
+@given(schedules, instants)
+def test_next_session_opens_after_a_closed_moment(schedule: Schedule, at: datetime) -> None:
+    found = next_session(schedule, at)
+    if not is_open(schedule, at):
+        assert found == next_opening(schedule, at)
+        return
+    if found is not None:
+        assert found > at
+        assert is_open(schedule, found)
+        assert not is_open(schedule, found - timedelta(seconds=1))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
 from app.relay import frames
 from app.supervision import alerts, board
-from app.triage import waits
+from app.triage import hours, waits
 from app.triage.engine import OnDutyCounsellor, Place, Priority, WaitingTicket
-from app.triage.positions import Standing, standings
+from app.triage.positions import Standing, served, standings
 
 SV = frozenset({"sv"})
 
@@ -65,3 +68,42 @@ def test_board_lists_queues_staff_and_alerts() -> None:
     assert shown["on_duty"][0]["load"] == 1
     kinds = [a["kind"] for a in shown["alerts"]]
     assert kinds == ["urgent_waiting", "wait_over_threshold"]
+
+
+def test_standings_say_whether_anyone_on_duty_can_serve() -> None:
+    """Issue 9 item 5: ``served`` is ``engine.can_be_served``, however full the counsellors are;
+    ``positions.served`` gives the same for every watcher."""
+    tickets = [_ticket(1), _ticket(2, language="ar")]
+    full = [_counsellor("a", 2)]
+    found = standings(tickets, full, mean=600.0)
+    assert found[1].served
+    assert not found[2].served
+    assert served(tickets, full, [1, 2, 99]) == {1: True, 2: False}
+    assert served(tickets, [], [1]) == {1: False}
+    assert not standings(tickets, [], mean=600.0)[1].served
+
+
+def test_unserved_served_and_refusal_frames() -> None:
+    policy = hours.EntryPolicy(helplines=(hours.Helpline("BRIS", "116 111", "24/7"),))
+    opening = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+    frame = json.loads(frames.unserved(policy, opening, urgent=False))
+    assert frame == {
+        "type": "unserved",
+        "message": "no counsellor who can answer this chat is on duty right now; "
+        "if you are in danger, call 112",
+        "emergency": "112",
+        "helplines": [{"name": "BRIS", "phone": "116 111", "hours": "24/7", "url": ""}],
+        "next_opening": int(opening.timestamp()),
+    }
+    urgent = json.loads(frames.unserved(policy, None, urgent=True))
+    assert urgent["message"].startswith("if you are in danger now, call 112")
+    assert urgent["next_opening"] is None
+    assert json.loads(frames.served()) == {"type": "served"}
+    limited = json.loads(frames.too_many_joins(42, policy))
+    assert (limited["code"], limited["retry_after"], limited["emergency"]) == (
+        "too_many_joins",
+        42,
+        "112",
+    )
+    assert "112" in limited["message"]
+    assert limited["helplines"] == frame["helplines"]

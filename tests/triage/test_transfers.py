@@ -22,6 +22,7 @@ from app.triage.transfers import (
     decline,
     expire,
     request,
+    served_elsewhere,
 )
 
 TICKET = WaitingTicket(7, "youth", "sv", Priority.URGENT, 100.0)
@@ -124,3 +125,55 @@ def test_decisions_never_exceed_capacity_or_lose_the_chat(
         for outcome in (decline(decision), expire(decision, now=decision.expires_at)):
             assert isinstance(outcome, Returned)
             assert outcome.chat.counsellor_id == "sender"
+
+
+def test_cold_to_a_queue_nobody_else_serves_needs_confirmation() -> None:
+    """Issue 9 item 5: nobody on duty serves ``youth/health`` (and for ``youth/police`` only the
+    ``police`` counsellor does): a cold transfer there is refused until the sender confirms."""
+    health = ToQueue(QueueKey("youth", "health"))
+    assert request(CHAT, health, Mode.COLD, STAFF, now=0.0) == Refused(
+        RefusalReason.NOBODY_CAN_SERVE
+    )
+    confirmed = request(CHAT, health, Mode.COLD, STAFF, now=0.0, confirm=True)
+    assert isinstance(confirmed, Requeued)
+    assert confirmed.ticket.queue == QueueKey("youth", "health")
+    police = ToQueue(QueueKey("youth", "police"))
+    assert isinstance(request(CHAT, police, Mode.COLD, STAFF, now=0.0), Requeued)
+    without_police = [c for c in STAFF if c.id != "police"]
+    assert request(CHAT, police, Mode.COLD, without_police, now=0.0) == Refused(
+        RefusalReason.NOBODY_CAN_SERVE
+    )
+    # The sender does not count: they are handing the chat on.
+    only_sender = [_counsellor("sender", load=1, skills=("youth", "health"))]
+    assert not served_elsewhere(CHAT, QueueKey("youth", "health"), only_sender)
+    assert request(CHAT, health, Mode.COLD, only_sender, now=0.0) == Refused(
+        RefusalReason.NOBODY_CAN_SERVE
+    )
+
+
+@settings(max_examples=300)
+@given(
+    skills=st.lists(
+        st.sets(st.sampled_from(["youth", "professional", "police", "health"])), max_size=4
+    ),
+    loads=st.lists(st.integers(0, 3), min_size=4, max_size=4),
+    kind=st.sampled_from(["youth", "professional"]),
+    skill=st.sampled_from([None, "police", "health"]),
+    confirm=st.booleans(),
+)
+def test_a_cold_transfer_to_a_queue_is_refused_exactly_when_nobody_else_can_serve_it(
+    skills: list[set[str]], loads: list[int], kind: str, skill: str | None, confirm: bool
+) -> None:
+    staff = [
+        OnDutyCounsellor(f"c{i}", frozenset({"sv"}), frozenset(s), capacity=2, load=loads[i])
+        for i, s in enumerate(skills)
+    ]
+    queue = QueueKey(kind, skill)
+    moved = WaitingTicket(7, kind, "sv", Priority.URGENT, 100.0, skill=skill)
+    anyone = any(can_serve(c, moved) for c in staff)  # capacity 2 each: load does not matter
+    assert served_elsewhere(CHAT, queue, staff) == anyone
+    decision = request(CHAT, ToQueue(queue), Mode.COLD, staff, now=0.0, confirm=confirm)
+    if anyone or confirm:
+        assert isinstance(decision, Requeued)
+    else:
+        assert decision == Refused(RefusalReason.NOBODY_CAN_SERVE)

@@ -299,6 +299,9 @@ class StaffConsole {
       this.status.textContent = `${name} was handed over to ${frame.to}.`;
     } else if (frame.reason === "unanswered") {
       this.status.textContent = `${name} went back to the queue: it had not been answered.`;
+    } else if (frame.reason === "unaccepted") {
+      this.status.textContent =
+        `${name} went back to the queue: this device did not confirm it in time.`;
     } else {
       this.status.textContent = `${name} went back to the queue.`;
     }

@@ -16,6 +16,8 @@ const REASONS = {
   target_cannot_serve: "that colleague cannot take this chat (language, kind or organisation)",
   target_full: "that colleague has no free capacity",
   no_one_available: "no one on duty can take it now",
+  nobody_can_serve:
+    "nobody else on duty can serve that queue now; tick \"Transfer anyway\" to send it there",
   offer_pending: "a transfer of this chat is already waiting for an answer",
   not_yours: "this chat is not yours any more",
   no_offer: "the offer is no longer open",
@@ -41,6 +43,19 @@ export async function verifiedColleagueDevice(servicePub, colleague, now) {
   return { idBytes: cert.deviceId, hpkePub: cert.hpkePub };
 }
 
+/**
+ * Whether anyone on duty but this counsellor can serve `conv` in the queue (kind, skill):
+ * GET /staff/api/queue-served. Throws when it cannot be told.
+ */
+async function fetchServed(conv, queue, skill) {
+  const query = new URLSearchParams({ conv, queue });
+  if (skill) query.set("skill", skill);
+  const response = await fetch(`/staff/api/queue-served?${query}`, { credentials: "same-origin" });
+  if (!response.ok) throw new Error(`${response.status}`);
+  const body = await response.json();
+  return body.served === true;
+}
+
 async function fetchColleagues() {
   const response = await fetch("/staff/api/colleagues", { credentials: "same-origin" });
   if (!response.ok) throw new Error(`the list could not be loaded (${response.status})`);
@@ -63,6 +78,9 @@ export class TransferControl {
     this.queueFields = element.querySelector("[data-transfer-queue-fields]");
     this.noteField = element.querySelector("[data-transfer-note-field]");
     this.status = element.querySelector("[data-transfer-status]");
+    this.served = element.querySelector("[data-transfer-served]");
+    this.confirmField = element.querySelector("[data-transfer-confirm-field]");
+    this.checked = 0; // the latest "who can serve" request, so an older answer is dropped
     // The template's labels name their control; ids are made per panel so they stay unique.
     for (const label of this.form.querySelectorAll("label[data-for]")) {
       const control = this.form.elements[label.dataset.for];
@@ -119,6 +137,38 @@ export class TransferControl {
     const toPerson = this.target.value.startsWith("staff:");
     this.queueFields.hidden = !toQueue;
     this.noteField.hidden = !(toPerson && this.form.elements.mode.value === "warm");
+    this.checkServed(toQueue);
+  }
+
+  /** Before a transfer to a queue: say whether anyone on duty can serve it (issue 9 item 5). */
+  async checkServed(toQueue) {
+    const check = ++this.checked;
+    const form = this.form.elements;
+    if (!toQueue) {
+      this.served.hidden = true;
+      this.confirmField.hidden = true;
+      form.confirm.checked = false;
+      return;
+    }
+    const queue = form.queue.value === "professional" ? "professional" : "youth";
+    let served;
+    try {
+      served = await fetchServed(this.conv, queue, form.skill.value || null);
+    } catch {
+      served = null;
+    }
+    if (check !== this.checked) return;
+    this.served.hidden = false;
+    if (served === null) {
+      this.served.textContent = "Could not check who on duty can serve this queue.";
+    } else if (served) {
+      this.served.textContent = "Someone on duty can serve this queue.";
+    } else {
+      this.served.textContent =
+        "Nobody else on duty can serve this queue now: the young person would wait for nobody.";
+    }
+    this.confirmField.hidden = served !== false || form.mode.value !== "cold";
+    if (this.confirmField.hidden) form.confirm.checked = false;
   }
 
   async submit() {
@@ -127,9 +177,11 @@ export class TransferControl {
     const mode = form.mode.value === "cold" ? "cold" : "warm";
     let to;
     let note = null;
+    let confirm = false;
     if (this.target.value === "queue") {
       to = { queue: form.queue.value === "professional" ? "professional" : "youth" };
       to.skill = form.skill.value || null;
+      confirm = mode === "cold" && form.confirm.checked;
     } else if (this.target.value.startsWith("staff:")) {
       const colleague = this.colleagues.get(this.target.value.slice("staff:".length));
       if (!colleague) {
@@ -151,7 +203,7 @@ export class TransferControl {
       this.status.textContent = "Choose a colleague or a queue.";
       return;
     }
-    if (!this.send({ type: "transfer", conv: this.conv, mode, to, note })) {
+    if (!this.send({ type: "transfer", conv: this.conv, mode, to, note, confirm })) {
       this.status.textContent = "Not connected: the transfer was not sent.";
       return;
     }
@@ -191,6 +243,7 @@ export class TransferControl {
   /** A `transfer_refused` error about this conversation. */
   refused(frame) {
     this.done(`Not transferred: ${reasonText(frame.reason)}. The chat stays with you.`);
+    if (frame.reason === "nobody_can_serve") this.show(this.status.textContent);
   }
 
   done(text) {

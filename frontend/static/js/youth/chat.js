@@ -21,6 +21,7 @@ import { pinnedServiceKey } from "../crypto/certs.js";
 import { checkAcceptance, newSegmentKeys, returnCodeFrame, verifiedPeers } from "./keys.js";
 import { HistoryShare } from "./history-share.js";
 import { onEnd, session } from "./session.js";
+import { UnservedNotice } from "./unserved.js";
 
 class YouthChat {
   constructor(root) {
@@ -49,6 +50,10 @@ class YouthChat {
     // Asks whether the counsellor may read an earlier chat opened with a return code.
     const consent = root.querySelector("[data-history-consent]");
     this.historyShare = new HistoryShare(consent, (frame) => this.send(frame));
+    // Nobody on duty can answer (`unserved`): keep waiting or leave (PROTOCOL.md §2.1).
+    this.unserved = new UnservedNotice(root.querySelector("[data-unserved]"), () =>
+      this.send({ type: this.phase === "requeued" ? "close" : "leave" }),
+    );
 
     this.phase = "triage"; // triage | connecting | waiting | chat | requeued | refused | ended
     this.socket = null;
@@ -216,6 +221,12 @@ class YouthChat {
         }
         break;
       }
+      case "unserved":
+        if (this.phase === "waiting" || this.phase === "requeued") this.unserved.show(frame);
+        break;
+      case "served": // someone on duty can answer again: the positions say the rest
+        this.unserved.hide();
+        break;
       case "requeued":
         this.requeued(frame);
         break;
@@ -285,6 +296,9 @@ class YouthChat {
         break;
       default:
         break;
+    }
+    if (["paired", "closed", "left", "ended", "error"].includes(frame.type)) {
+      if (frame.type !== "error" || REFUSALS.includes(frame.code)) this.unserved.hide();
     }
     const { phase, conv, seg, accepted, peers, alias, keys } = this;
     this.historyShare.update(frame, { phase, conv, seg, accepted, peers, alias, keys });
@@ -403,13 +417,17 @@ class YouthChat {
   /** The chat went back to the queue: keep the transcript, close the box, show the place. */
   requeued(frame) {
     if (frame.conv !== this.conv || this.phase !== "chat") return;
+    const unconfirmed = !this.accepted; // the counsellor's device never confirmed (§6.3)
     this.phase = "requeued";
     this.composer.setEnabled(false);
     this.codeButton.disabled = true;
     this.chatWith.textContent = "Your chat is being passed to another counsellor…";
     this.transcript.addNotice(
-      "Your chat is being passed to another counsellor. Please wait here: your messages stay " +
-        "on this page.",
+      unconfirmed
+        ? `${this.alias} could not connect in time, so you are back at the front of the ` +
+            "queue for the next counsellor. Please wait here. If you are in danger now, call 112."
+        : "Your chat is being passed to another counsellor. Please wait here: your messages " +
+            "stay on this page.",
     );
     this.chatStatus.textContent = "Waiting for the next counsellor…";
   }
@@ -648,10 +666,18 @@ function waitText(estimate) {
 
 function refusalText(frame) {
   const base = frame.message || "The chat cannot take you right now.";
-  if (frame.code !== "closed" || typeof frame.next_opening !== "number") return base;
+  if (frame.code !== "closed" || typeof frame.next_opening !== "number") {
+    // Every refusal says when trying again makes sense (PROTOCOL.md §5 `retry_after`).
+    return typeof frame.retry_after === "number" ? `${base}. ${retryText(frame.retry_after)}` : base;
+  }
   const at = new Date(frame.next_opening * 1000);
   const when = at.toLocaleString([], { weekday: "long", hour: "2-digit", minute: "2-digit" });
   return `${base}. The chat opens again ${when}.`;
+}
+
+function retryText(seconds) {
+  if (seconds < 90) return "You can try again in about a minute.";
+  return `You can try again in about ${Math.ceil(seconds / 60)} minutes.`;
 }
 
 initComponents("youth-chat", (root) => new YouthChat(root).init());
