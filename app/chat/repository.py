@@ -94,14 +94,20 @@ async def open_conversations_of(session: AsyncSession, staff_id: str) -> list[Co
 
 
 async def close_conversation(
-    session: AsyncSession, conv_id: str, by: SenderRole, now: float
+    session: AsyncSession,
+    conv_id: str,
+    by: SenderRole,
+    now: float,
+    *,
+    status: ConversationStatus = "closed",
 ) -> bool:
-    """Close an open (or requeued) conversation; False if it was closed already."""
+    """End an open (or requeued) conversation as ``status`` (closed | abandoned); False if it
+    had ended already."""
     query = (
         update(Conversation)
         .where(Conversation.id == conv_id, Conversation.status.in_(("open", "requeued")))
         .values(
-            status="closed",
+            status=status,
             closed_at=now,
             closed_by=by,
             offer_to=None,

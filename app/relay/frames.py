@@ -137,6 +137,12 @@ def logged_out() -> str:
     return error("logged_out", "your session has ended")
 
 
+def session_expiring(expires_at: float) -> str:
+    """``{"type":"session_expiring","expires_at"}``: the staff session reaches its absolute limit
+    then (unix seconds); the console offers re-authentication (``POST /staff/api/reauth``)."""
+    return dumps({"type": "session_expiring", "expires_at": int(expires_at)})
+
+
 def transfer_refused(conv: str, reason: str, message: str) -> str:
     """``{"type":"error","code":"transfer_refused","message","reason","conv"}`` (§7.2)."""
     return error("transfer_refused", message, reason=reason, conv=conv)
@@ -183,9 +189,10 @@ def left() -> str:
     return dumps({"type": "left"})
 
 
-def requeued(conv: str) -> str:
-    """``{"type":"requeued","conv"}``: the chat went back to the queue (§7.3)."""
-    return dumps({"type": "requeued", "conv": conv})
+def requeued(conv: str, reason: str | None = None) -> str:
+    """``{"type":"requeued","conv","reason"}``: the chat went back to the queue (§7.3);
+    ``reason`` says why (``transfer``, ``unanswered``, ``shift_ended``) for the page to tell."""
+    return dumps({"type": "requeued", "conv": conv, "reason": reason})
 
 
 # ---------------------------------------------------------------------- pairing and keys (§6)

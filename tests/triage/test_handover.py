@@ -177,7 +177,8 @@ async def test_transfers_that_cannot_happen_are_refused(server: Server) -> None:
 quick = shared_server(("sqlite", "postgresql"), VH_STAFF_HEARTBEAT_TIMEOUT_SECONDS="1")
 
 
-async def test_a_silent_console_ends_the_shift_and_unanswered_chats_go_back(quick: Server) -> None:
+async def test_a_silent_console_ends_the_shift_and_every_chat_goes_back(quick: Server) -> None:
+    """A crashed console: answered chats go back too (issue 9), each young person told why."""
     async with Harness(quick) as h:
         language = unique_language()
         (gone,) = await _team(h, 1, language)
@@ -190,15 +191,17 @@ async def test_a_silent_console_ends_the_shift_and_unanswered_chats_go_back(quic
         await gone.close()  # the console dies; nobody sends a close or a duty change
 
         requeued = await waiting_youth.expect("requeued", timeout=20)
-        assert requeued["conv"] == unanswered
-        assert (await waiting_youth.expect("position"))["position"] == 1
+        assert requeued == {"type": "requeued", "conv": unanswered, "reason": "unanswered"}
+        requeued = await answered_youth.expect("requeued", timeout=20)
+        assert requeued == {"type": "requeued", "conv": answered, "reason": "shift_ended"}
+        # Both at the front, in their first join order.
+        assert (await answered_youth.expect("position"))["position"] == 1
+        assert (await waiting_youth.expect("position"))["position"] == 2
         (back,) = await _team(h, 1, language)
-        assert (await back.wait_assigned())["conv"] == unanswered
+        taken = {(await back.wait_assigned())["conv"], (await back.wait_assigned())["conv"]}
+        assert taken == {answered, unanswered}
         await waiting_youth.expect("paired")
         await asyncio.gather(back.wait_keys(unanswered, 1), waiting_youth.wait_connected())
-        # The answered chat stays with its counsellor (who can come back to it).
-        for frame in answered_youth.inbox:
-            assert frame["type"] != "requeued"
 
 
 async def test_the_console_lists_colleagues_on_duty_with_their_devices(server: Server) -> None:

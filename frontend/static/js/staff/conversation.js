@@ -48,6 +48,7 @@ export class Conversation {
     this.pending = new Map();
     this.acked = 0;
     this.open = true;
+    this.present = true; // the young person's connection, as `presence` frames tell it
     this.keys = new Map(); // seg -> K (32 bytes), in memory only
     this.acceptStored = new Set(); // segments whose acceptance the server confirmed
     this.held = []; // envelopes of a segment whose key has not arrived yet
@@ -201,16 +202,35 @@ export class Conversation {
     this.status.textContent = on ? "The young person is typing…" : "";
   }
 
+  /** The young person's connection dropped (tab closed, phone locked) or came back. */
+  presence(present) {
+    if (!this.open || present === this.present) return;
+    this.present = present;
+    if (present) {
+      this.transcript.addNotice("The young person is back.");
+      this.status.textContent = "";
+      this.element.classList.remove("youth-away");
+    } else {
+      this.transcript.addNotice(
+        "Connection lost: the young person's page went away (closed or locked). The chat " +
+          "ends by itself if they do not come back within a few minutes.",
+        "error",
+      );
+      this.status.textContent = "Connection lost. Waiting for the young person to come back…";
+      this.element.classList.add("youth-away");
+    }
+  }
+
   closed(frame) {
     this.open = false;
     let text = "You closed the chat.";
     if (frame.by === "gone") {
       text = "This chat is no longer with you (passed on or ended while you were away).";
     } else if (frame.by === "youth") {
-      text =
-        frame.reason === "left"
-          ? "The young person left suddenly (quick exit)."
-          : "The young person ended the chat.";
+      if (frame.reason === "left") text = "The young person left suddenly (quick exit).";
+      else if (frame.reason === "abandoned") {
+        text = "The chat ended: the young person's connection was lost and they did not come back.";
+      } else text = "The young person ended the chat.";
     }
     this.transcript.addNotice(text);
     this.status.textContent = "";

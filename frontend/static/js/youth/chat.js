@@ -380,9 +380,15 @@ class YouthChat {
     this.composer.setEnabled(false);
     this.codeButton.disabled = true;
     this.chatWith.textContent = "Your chat is being passed to another counsellor…";
+    // Say honestly why (PROTOCOL.md §7.3): a transfer, or a counsellor who had to stop.
+    const why = {
+      shift_ended: `${this.alias ?? "Your counsellor"} had to stop and cannot answer any more. `,
+      unanswered: `${this.alias ?? "Your counsellor"} could not answer. `,
+    };
     this.transcript.addNotice(
-      "Your chat is being passed to another counsellor. Please wait here: your messages stay " +
-        "on this page.",
+      (why[frame.reason] ?? "") +
+        "Your chat is being passed to another counsellor: you are first in the queue. Please " +
+        "wait here: your messages stay on this page. If you are in danger now, call 112.",
     );
     this.chatStatus.textContent = "Waiting for the next counsellor…";
   }
