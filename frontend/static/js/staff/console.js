@@ -314,6 +314,8 @@ class StaffConsole {
       this.status.textContent = `${name} was handed over to ${frame.to}.`;
     } else if (frame.reason === "unanswered") {
       this.status.textContent = `${name} went back to the queue: it had not been answered.`;
+    } else if (frame.reason === "shift_ended") {
+      this.status.textContent = `${name} went back to the front of the queue: your shift ended.`;
     } else {
       this.status.textContent = `${name} went back to the queue.`;
     }
