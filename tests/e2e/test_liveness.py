@@ -113,15 +113,18 @@ def test_a_closed_tab_is_noticed_and_the_abandoned_chat_frees_the_seat(
     expect(staff.locator("[data-chat]")).to_have_count(2)  # the ended one, and the new one
 
 
-#: Keeps every socket the page opens reachable, so a test can drop one as a train tunnel would.
+#: Keeps every socket the page opens reachable, so a test can drop one as a train tunnel would;
+#: until ``window.__offlineUntil`` (ms) new sockets go nowhere, as in the tunnel.
 KEEP_SOCKETS = """
 (() => {
   const Native = window.WebSocket;
   window.__sockets = [];
+  window.__offlineUntil = 0;
   window.WebSocket = class extends Native {
-    constructor(...args) {
-      super(...args);
-      window.__sockets.push(this);
+    constructor(url, ...rest) {
+      const offline = Date.now() < window.__offlineUntil;
+      super(offline ? String(url).replace("/ws/youth", "/ws/offline") : url, ...rest);
+      if (!offline) window.__sockets.push(this);
     }
   };
 })();
@@ -140,9 +143,10 @@ def test_a_resume_within_the_grace_continues_the_chat(contexts: Contexts, server
     send(youth, "Hej.")
     expect(panel.locator(".message-body")).to_have_text(["Hej."])
 
-    youth.evaluate("window.__sockets.at(-1).close()")  # the connection drops
+    # The connection drops, and stays away for a few seconds.
+    youth.evaluate("window.__offlineUntil = Date.now() + 4000; window.__sockets.at(-1).close()")
     expect(panel.get_by_text("Connection lost").first).to_be_visible(timeout=5_000)
-    expect(panel.get_by_text("The young person is back.")).to_be_visible(timeout=10_000)
+    expect(panel.get_by_text("The young person is back.")).to_be_visible(timeout=15_000)
     assert youth.evaluate("window.__sockets.length") == 2  # back on a new socket (resume)
 
     # Past the grace the chat still goes on, both ways.
