@@ -309,11 +309,20 @@ def closed(message: messages.Closed) -> str:
 
 
 def console_conversation(
-    conv: str, kind: str, language: str, urgent: bool, segment: Segment | None
+    conv: str,
+    kind: str,
+    language: str,
+    urgent: bool,
+    segment: Segment | None,
+    *,
+    present: bool | None = None,
 ) -> dict[str, Any]:
     """An item of ``hello``'s ``conversations``, and the body of ``assigned``: the conversation
-    and its current segment's ``seg``, ``device``, ``wrap`` and ``accepted`` (bool), if any."""
+    and its current segment's ``seg``, ``device``, ``wrap`` and ``accepted`` (bool), if any;
+    ``present`` (in ``hello``): whether the young person's connection is there now."""
     body: dict[str, Any] = {"conv": conv, "kind": kind, "language": language, "urgent": urgent}
+    if present is not None:
+        body["present"] = present
     if segment is not None:
         body["seg"] = segment.seg
         body["device"] = segment.device.device_id

@@ -76,7 +76,9 @@ class StaffHandler(SocketHandler):
             state, since = await self._console_view(conv.id)
             await self._open_link(conv.id, catch_up=False, min_seg=since)
             listed.append(
-                frames.console_conversation(conv.id, conv.kind, conv.language, conv.urgent, state)
+                frames.console_conversation(
+                    conv.id, conv.kind, conv.language, conv.urgent, state, present=conv.present
+                )
             )
         self.outbox.send(
             frames.hello(

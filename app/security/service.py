@@ -150,7 +150,9 @@ async def keep_alive(
     if idle or too_old or staff.disabled:
         await repo.delete_session(session, digest)
         return None
-    if seen > record.last_seen_at:
+    # Written at most every 30 s (sooner only under a very short idle timeout): an on-duty
+    # console's check runs every few seconds and need not write each time.
+    if seen - record.last_seen_at >= min(30.0, settings.session_idle_seconds / 3):
         await repo.touch_session(session, digest, seen)
     return record.created_at + settings.session_absolute_seconds
 

@@ -31,7 +31,7 @@ from tests.e2e.pages import open_console, send, start_youth_chat, wait_paired
 pytestmark = pytest.mark.browser
 
 #: Seconds a chat waits for its young person (VH_YOUTH_GRACE_SECONDS), shortened for the tests.
-GRACE = 8
+GRACE = 12
 #: VH_SESSION_IDLE_SECONDS, shortened: a console that only reads is idle past it within seconds.
 IDLE = 6
 #: VH_SESSION_ABSOLUTE_SECONDS and VH_SESSION_WARN_SECONDS: warned at once after login.
@@ -99,6 +99,9 @@ def test_a_closed_tab_is_noticed_and_the_abandoned_chat_frees_the_seat(
     youth.close()  # no quick exit: the tab just goes (a locked phone is the same case)
     expect(panel.get_by_text("Connection lost").first).to_be_visible(timeout=5_000)
     expect(panel.get_by_text("left suddenly")).to_have_count(0)
+    # A console reloaded meanwhile is told too (``hello`` says who is away).
+    staff.reload()
+    expect(panel.get_by_text("Connection lost").first).to_be_visible(timeout=10_000)
 
     # Sara's only seat is taken while the chat waits for its young person.
     second = contexts.page()

@@ -206,6 +206,7 @@ class StaffConsole {
         }
         for (const info of frame.conversations) {
           const chat = this.chats.get(info.conv) ?? (await this.add(info));
+          if (info.present !== undefined) chat.presence(info.present);
           await chat.sealedKey(info);
           // These links hold live envelopes until we say what we have (sync).
           this.send({ type: "sync", conv: info.conv, have: chat.cursors() });
