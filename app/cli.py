@@ -135,7 +135,7 @@ def cmd_staff_disable(settings: Settings, args: argparse.Namespace) -> int:
         return _fail(exc.message)
     _out(f"disabled {args.username}: sessions ended, devices revoked, off duty")
     if requeued:
-        _out(f"{len(requeued)} unanswered chat(s) went back to the queue")
+        _out(f"{len(requeued)} open chat(s) go back to the queue (the running service tells them)")
     return 0
 
 

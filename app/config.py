@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # --- staff sessions (R-11) ---
     session_idle_seconds: int = 15 * 60
     session_absolute_seconds: int = 8 * 60 * 60
+    #: An on-duty console is warned this long before its session's absolute limit, and offered
+    #: re-authentication (password + TOTP) that starts a new absolute period for the session.
+    session_warn_seconds: int = 10 * 60
     #: ``__Host-`` cookies must be Secure; only demo/test over plain http turn this off.
     cookie_secure: bool = True
     login_failures_allowed: int = 5
@@ -72,6 +75,9 @@ class Settings(BaseSettings):
     #: A chat whose counsellor device has not accepted its segment key this long after the
     #: pairing (or handover) goes back to the front of the queue (PROTOCOL.md §6.3).
     accept_timeout_seconds: float = 20.0
+    #: A chat whose young person's connection has been gone this long (tab closed, phone locked)
+    #: ends as ``abandoned`` and frees the counsellor's seat; a resume before that continues it.
+    youth_grace_seconds: float = 120.0
 
     # --- devices (CRYPTO.md §2) ---
     #: A counsellor device certificate's lifetime.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -58,7 +59,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         store = EnvelopeStore(engine, batch_max=settings.commit_batch_max)
         await store.start()
         setup = load_setup(settings)
-        dispatcher = Dispatcher(sessionmaker, broker, clock, setup=setup)
+        dispatcher = Dispatcher(
+            sessionmaker, broker, clock, setup=setup, chat_grace=settings.youth_grace_seconds
+        )
         dispatcher.add_chore(
             StaffSweep(
                 sessionmaker,
@@ -122,15 +125,20 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
 
 
 def _error(
-    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status, headers=headers)
+    body = {"code": code, "message": message, **(extra or {})}
+    return JSONResponse({"error": body}, status, headers=headers)
 
 
 def _add_error_handlers(app: FastAPI, *, hsts: bool) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return _error(exc.status, exc.code, exc.message, exc.headers)
+        return _error(exc.status, exc.code, exc.message, exc.headers, exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

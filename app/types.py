@@ -20,5 +20,6 @@ StaffRole = Literal["counsellor", "supervisor", "admin"]
 #: waiting -> assigned -> ended, or waiting -> left; a transfer to a queue or a counsellor whose
 #: connection died puts an assigned ticket back to waiting.
 TicketStatus = Literal["waiting", "assigned", "left", "ended"]
-#: open -> closed; open -> requeued (its ticket waits again) -> open (someone took it) | closed.
-ConversationStatus = Literal["open", "requeued", "closed"]
+#: open -> closed; open -> requeued (its ticket waits again) -> open (someone took it) | closed;
+#: open -> abandoned (the young person's connection stayed away past ``VH_YOUTH_GRACE_SECONDS``).
+ConversationStatus = Literal["open", "requeued", "closed", "abandoned"]

@@ -213,7 +213,7 @@ async def test_staff_disable_ends_sessions_devices_and_duty(server: Server) -> N
             check=False,
         )
         assert disable.returncode == 0, disable.stderr
-        assert "1 unanswered chat(s) went back to the queue" in disable.stdout
+        assert "1 open chat(s) go back to the queue" in disable.stdout
         frames, code = await frames_until_closed(console, timeout=15)
         assert code == 1008
         assert any(f.get("code") == "logged_out" for f in frames)

@@ -34,6 +34,8 @@ class ConversationInfo:
     language: str
     urgent: bool
     status: ConversationStatus
+    #: Whether a socket of the young person holds the ticket now (``Ticket.disconnected_at``).
+    present: bool = True
 
 
 async def add_conversation(
@@ -46,7 +48,7 @@ async def add_conversation(
 
 
 def _info_query() -> Select[
-    ConversationId, int, str, ConversationStatus, str, QueueKind, str, bool
+    ConversationId, int, str, ConversationStatus, str, QueueKind, str, bool, float | None
 ]:
     return (
         select(
@@ -58,6 +60,7 @@ def _info_query() -> Select[
             Ticket.kind,
             Ticket.language,
             Ticket.urgent,
+            Ticket.disconnected_at,
         )
         .join(Staff, Staff.id == Conversation.staff_id)
         .join(Ticket, Ticket.id == Conversation.ticket_id)
@@ -65,7 +68,7 @@ def _info_query() -> Select[
 
 
 def _to_info(
-    row: Row[ConversationId, int, str, ConversationStatus, str, QueueKind, str, bool],
+    row: Row[ConversationId, int, str, ConversationStatus, str, QueueKind, str, bool, float | None],
 ) -> ConversationInfo:
     return ConversationInfo(
         id=row.id,
@@ -76,6 +79,7 @@ def _to_info(
         language=row.language,
         urgent=row.urgent,
         status=row.status,
+        present=row.disconnected_at is None,
     )
 
 
@@ -94,14 +98,20 @@ async def open_conversations_of(session: AsyncSession, staff_id: str) -> list[Co
 
 
 async def close_conversation(
-    session: AsyncSession, conv_id: str, by: SenderRole, now: float
+    session: AsyncSession,
+    conv_id: str,
+    by: SenderRole,
+    now: float,
+    *,
+    status: ConversationStatus = "closed",
 ) -> bool:
-    """Close an open (or requeued) conversation; False if it was closed already."""
+    """End an open (or requeued) conversation as ``status`` (closed | abandoned); False if it
+    had ended already."""
     query = (
         update(Conversation)
         .where(Conversation.id == conv_id, Conversation.status.in_(("open", "requeued")))
         .values(
-            status="closed",
+            status=status,
             closed_at=now,
             closed_by=by,
             offer_to=None,

@@ -91,9 +91,11 @@ class Paired:
 @_message("requeued")
 @dataclass(frozen=True, slots=True)
 class Requeued:
-    """The ticket's chat went back to the queue."""
+    """The ticket's chat went back to the queue; ``reason`` as ``Transferred``'s (``transfer``,
+    ``unanswered``, ``shift_ended``, ``unaccepted``), told to the young person."""
 
     conv: str
+    reason: str | None = None
 
 
 @_message("replaced")

@@ -9,10 +9,18 @@ class DomainError(Exception):
     status: int = 400
     code: str = "bad_request"
 
-    def __init__(self, message: str, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.headers = headers or {}
+        #: More fields of the error object (``{"error": {"code", "message", …extra}}``).
+        self.extra = extra or {}
 
 
 class NotAuthenticated(DomainError):

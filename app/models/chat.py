@@ -15,7 +15,8 @@ class Conversation(Base):
     id: Mapped[ConversationId] = mapped_column(String(22), primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"), index=True)
-    #: open | requeued (cold-transferred or left unanswered: its ticket waits again) | closed
+    #: open | requeued (cold-transferred or left unanswered: its ticket waits again) | closed |
+    #: abandoned (the young person's connection stayed away past the grace)
     status: Mapped[ConversationStatus] = mapped_column(String(12), default="open")
     opened_at: Mapped[float] = mapped_column(Float)
     #: Indexed: the wait estimate reads the most recently closed chats' durations.
@@ -27,6 +28,8 @@ class Conversation(Base):
     offer_expires_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     #: Warm transfer to a queue: the ticket moves to this skill queue on acceptance.
     offer_skill: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    #: When an ``abandoned`` conversation was added to the aggregates (``queue_stats.dropped``).
+    counted_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class Envelope(Base):

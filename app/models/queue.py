@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base
@@ -55,5 +55,8 @@ class QueueStat(Base):
     joins: Mapped[int] = mapped_column(Integer)
     served: Mapped[int] = mapped_column(Integer)
     abandoned: Mapped[int] = mapped_column(Integer)
+    #: Chats that ended because the young person's connection never came back (``abandoned``
+    #: conversations), counted under the day and queue their ticket joined.
+    dropped: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     #: Served waits in whole seconds, a JSON list (for percentiles; never exported as such).
     waits: Mapped[str] = mapped_column(Text)

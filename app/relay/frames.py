@@ -173,6 +173,12 @@ def logged_out() -> str:
     return error("logged_out", "your session has ended")
 
 
+def session_expiring(expires_at: float) -> str:
+    """``{"type":"session_expiring","expires_at"}``: the staff session reaches its absolute limit
+    then (unix seconds); the console offers re-authentication (``POST /staff/api/reauth``)."""
+    return dumps({"type": "session_expiring", "expires_at": int(expires_at)})
+
+
 def transfer_refused(conv: str, reason: str, message: str) -> str:
     """``{"type":"error","code":"transfer_refused","message","reason","conv"}`` (§7.2)."""
     return error("transfer_refused", message, reason=reason, conv=conv)
@@ -219,9 +225,11 @@ def left() -> str:
     return dumps({"type": "left"})
 
 
-def requeued(conv: str) -> str:
-    """``{"type":"requeued","conv"}``: the chat went back to the queue (§7.3)."""
-    return dumps({"type": "requeued", "conv": conv})
+def requeued(conv: str, reason: str | None = None) -> str:
+    """``{"type":"requeued","conv","reason"}``: the chat went back to the queue (§7.3);
+    ``reason`` says why (``transfer``, ``unanswered``, ``shift_ended``, ``unaccepted``) for the
+    page to tell."""
+    return dumps({"type": "requeued", "conv": conv, "reason": reason})
 
 
 # ---------------------------------------------------------------------- pairing and keys (§6)
@@ -335,11 +343,20 @@ def closed(message: messages.Closed) -> str:
 
 
 def console_conversation(
-    conv: str, kind: str, language: str, urgent: bool, segment: Segment | None
+    conv: str,
+    kind: str,
+    language: str,
+    urgent: bool,
+    segment: Segment | None,
+    *,
+    present: bool | None = None,
 ) -> dict[str, Any]:
     """An item of ``hello``'s ``conversations``, and the body of ``assigned``: the conversation
-    and its current segment's ``seg``, ``device``, ``wrap`` and ``accepted`` (bool), if any."""
+    and its current segment's ``seg``, ``device``, ``wrap`` and ``accepted`` (bool), if any;
+    ``present`` (in ``hello``): whether the young person's connection is there now."""
     body: dict[str, Any] = {"conv": conv, "kind": kind, "language": language, "urgent": urgent}
+    if present is not None:
+        body["present"] = present
     if segment is not None:
         body["seg"] = segment.seg
         body["device"] = segment.device.device_id

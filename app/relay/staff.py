@@ -63,6 +63,7 @@ class StaffHandler(SocketHandler):
         self._instance = secrets.token_hex(8)
         self._last_activity = state.clock()
         self._watcher: asyncio.Task[None] | None = None
+        self._warned_for: float | None = None
 
     async def start(self) -> None:
         await self._subscribe(staff_channel(self.staff_id), self._on_staff_event)
@@ -78,7 +79,9 @@ class StaffHandler(SocketHandler):
             top = -1 if state is None else state.seg
             await self._open_link(conv.id, catch_up=False, min_seg=since, top_seg=top)
             listed.append(
-                frames.console_conversation(conv.id, conv.kind, conv.language, conv.urgent, state)
+                frames.console_conversation(
+                    conv.id, conv.kind, conv.language, conv.urgent, state, present=conv.present
+                )
             )
         self.outbox.send(
             frames.hello(
@@ -117,33 +120,65 @@ class StaffHandler(SocketHandler):
             self.outbox.send(frames.history(conv_id, item))
 
     async def _watch(self) -> None:
-        """Every ``SESSION_CHECK_SECONDS``: end the socket with its session (R-3, R-11), and
-        pick up any assignment whose broker message was lost."""
+        """Every ``SESSION_CHECK_SECONDS``: keep the session of a console on duty (or holding
+        chats) alive, warn before its absolute limit, end the socket with its session (R-3,
+        R-11) and then the shift if no other session is left, and pick up any assignment whose
+        broker message was lost."""
         while True:
             await asyncio.sleep(SESSION_CHECK_SECONDS)
+            now = self.state.clock()
+            # Reading is work too: an on-duty console's heartbeat counts as activity (issue 9).
+            working = self.phase is StaffPhase.ON_DUTY or bool(self.links)
             try:
                 async with transaction(self.state.sessionmaker) as session:
-                    live = await security_service.keep_alive(
+                    expires_at = await security_service.keep_alive(
                         session,
                         self.state.settings,
                         self._session_digest,
-                        last_activity=self._last_activity,
-                        now=self.state.clock(),
+                        last_activity=now if working else self._last_activity,
+                        now=now,
                     )
-                    if live:
-                        await shifts.heartbeat(session, self.staff_id, self.state.clock())
+                    if expires_at is not None:
+                        await shifts.heartbeat(session, self.staff_id, now)
                     convs = await chat_repo.open_conversations_of(session, self.staff_id)
             except Exception as exc:
                 log.warning("console session check failed: %s", type(exc).__name__)
                 continue
-            if not live:
-                self._end_session("session ended")
+            if expires_at is None:
+                await self._session_over(now)
                 return
+            self._warn_expiry(expires_at, now)
             for conv in convs:
                 if conv.id not in self.links:
                     await self._assigned(
                         messages.Assigned(conv.id, conv.kind, conv.language, conv.urgent)
                     )
+
+    def _warn_expiry(self, expires_at: float, now: float) -> None:
+        """Once per absolute period: say when the session ends, so the console offers
+        re-authentication (a renewed session moves ``expires_at`` and may warn again)."""
+        if expires_at - now <= self.state.settings.session_warn_seconds and (
+            self._warned_for != expires_at
+        ):
+            self._warned_for = expires_at
+            self.outbox.send(frames.session_expiring(expires_at))
+
+    async def _session_over(self, now: float) -> None:
+        """The session ended (expired, logged out, disabled): close the socket; when the
+        counsellor has no other live session, their shift ends and every chat they hold goes
+        back to the queue at once (S-22), rather than after the heartbeat timeout."""
+        self._end_session("session ended")
+        try:
+            async with transaction(self.state.sessionmaker) as session:
+                if await security_service.has_live_session(
+                    session, self.state.settings, self.staff_id, now
+                ):
+                    return
+                was_on, changes = await shifts.end_shift(session, self.staff_id, now)
+        except Exception as exc:
+            log.warning("ending a shift failed: %s", type(exc).__name__)
+            return  # the staff sweep ends it after the heartbeat timeout
+        shifts.announce_end(self.state.broker, self.dispatcher, self.staff_id, was_on, changes)
 
     async def handle(self, frame: protocol.Frame) -> None:
         self._last_activity = self.state.clock()

@@ -219,9 +219,9 @@ class YouthHandler(SocketHandler):
                         self._chat(conv, alias, catch_up=True)
                     )
                     self._background(task)
-            case messages.Requeued(conv=conv):
+            case messages.Requeued(conv=conv, reason=reason):
                 if self._move(YouthEvent.REQUEUED):
-                    self.outbox.send(frames.requeued(conv))
+                    self.outbox.send(frames.requeued(conv, reason))
                     self._watch()
             case messages.Replaced(by=by) if by != self._instance:
                 # Not a phase: whatever this socket was doing, it closes without a trace.

@@ -63,6 +63,31 @@ async def touch_session(session: AsyncSession, token_digest: str, now: float) ->
     )
 
 
+async def renew_session(session: AsyncSession, token_digest: str, now: float) -> None:
+    """A password + TOTP re-authentication: the session's absolute period starts again."""
+    await session.execute(
+        update(StaffSession)
+        .where(StaffSession.token_digest == token_digest)
+        .values(created_at=now, last_seen_at=now)
+    )
+
+
+async def count_live_sessions(
+    session: AsyncSession, staff_id: str, *, seen_after: float, created_after: float
+) -> int:
+    """Sessions of ``staff_id`` seen after ``seen_after`` and created after ``created_after``."""
+    query = (
+        select(func.count())
+        .select_from(StaffSession)
+        .where(
+            StaffSession.staff_id == staff_id,
+            StaffSession.last_seen_at > seen_after,
+            StaffSession.created_at > created_after,
+        )
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
 async def delete_session(session: AsyncSession, token_digest: str) -> None:
     await session.execute(delete(StaffSession).where(StaffSession.token_digest == token_digest))
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.audit import repository as audit_log
 from app.config import Settings
 from app.db import transaction
 from app.kit.ids import new_token, token_digest
@@ -125,26 +126,93 @@ async def authenticate(
 
 
 async def keep_alive(
-    session: AsyncSession, settings: Settings, digest: str, *, last_activity: float, now: float
-) -> bool:
-    """For an open console socket: is its session still live? Activity on the socket counts.
+    session: AsyncSession,
+    settings: Settings,
+    digest: str,
+    *,
+    last_activity: float,
+    now: float,
+) -> float | None:
+    """For an open console socket: is its session still live? Activity on the socket counts
+    (an on-duty console passes ``now``: its heartbeat keeps the session from idling out).
 
-    Returns False (and deletes the session if it expired) when the socket must be closed:
-    logged out, expired (idle or absolute), or the account disabled.
+    Returns the session's absolute expiry (unix seconds) while it is live; None (and deletes the
+    session if it expired) when the socket must be closed: logged out, expired (idle or
+    absolute), or the account disabled.
     """
     found = await repo.session_with_staff(session, digest)
     if found is None:
-        return False
+        return None
     record, staff = found
     seen = max(record.last_seen_at, last_activity)
     idle = now - seen > settings.session_idle_seconds
     too_old = now - record.created_at > settings.session_absolute_seconds
     if idle or too_old or staff.disabled:
         await repo.delete_session(session, digest)
-        return False
-    if seen > record.last_seen_at:
+        return None
+    # Written at most every 30 s (sooner only under a very short idle timeout): an on-duty
+    # console's check runs every few seconds and need not write each time.
+    if seen - record.last_seen_at >= min(30.0, settings.session_idle_seconds / 3):
         await repo.touch_session(session, digest, seen)
-    return True
+    return record.created_at + settings.session_absolute_seconds
+
+
+async def has_live_session(
+    session: AsyncSession, settings: Settings, staff_id: str, now: float
+) -> bool:
+    """Whether ``staff_id`` still has a session that has not expired (another browser)."""
+    count = await repo.count_live_sessions(
+        session,
+        staff_id,
+        seen_after=now - settings.session_idle_seconds,
+        created_after=now - settings.session_absolute_seconds,
+    )
+    return count > 0
+
+
+async def reauthenticate(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    record: StaffSession,
+    *,
+    password: str,
+    code: str,
+    now: float,
+) -> float | Refused | Locked:
+    """Password + TOTP again for a live session: its absolute period starts anew (the open
+    consoles keep their sockets and chats). Counts failures like a login (same lockout).
+
+    Returns the session's new absolute expiry, ``Refused`` or ``Locked``.
+    """
+    window = settings.login_failure_window_seconds
+    async with transaction(sessionmaker) as session:
+        found = await repo.session_with_staff(session, record.token_digest)
+        if found is None or found[1].disabled:
+            return Refused()
+        staff = found[1]
+        failures, oldest = await repo.count_failures(session, staff.username, now - window)
+        if failures >= settings.login_failures_allowed:
+            log.info("reauth outcome=locked staff_id=%s", staff.id)
+            return Locked(retry_after=max(1, int(oldest + window - now) + 1))
+        password_hash, secret, last_step = (
+            staff.password_hash,
+            staff.totp_secret,
+            staff.totp_last_step,
+        )
+    password_ok = await asyncio.to_thread(passwords.verify_password, password_hash, password)
+    step = totp.accepted_step(secret, code, last_step=last_step, now=now) if password_ok else None
+    async with transaction(sessionmaker) as session:
+        if step is not None and await repo.claim_totp_step(session, staff.id, step):
+            await repo.clear_failures(session, staff.username)
+            await repo.renew_session(session, record.token_digest, now)
+            await audit_log.audit(
+                session, staff_id=staff.id, action="staff.reauth", detail="session renewed", now=now
+            )
+            log.info("reauth outcome=success staff_id=%s", staff.id)
+            return now + settings.session_absolute_seconds
+        await repo.add_failure(session, staff.username, now)
+    log.info("reauth outcome=failure staff_id=%s", staff.id)
+    return Refused()
 
 
 def csrf_ok(record: StaffSession, presented: str | None) -> bool:

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.db import transaction
 from app.events import messages
-from app.events.channels import QUEUE_CHANNEL, staff_channel
+from app.events.channels import staff_channel
 from app.events.messages import encode
 from app.keys import devices
-from app.kit.errors import NotAuthenticated, NotFound, TooManyRequests
+from app.kit.errors import Conflict, NotAuthenticated, NotFound, TooManyRequests
 from app.security import service
 from app.security.dependencies import (
     CurrentStaff,
@@ -21,10 +21,12 @@ from app.security.dependencies import (
     staff_for_change,
 )
 from app.staff import repository as staff_repo
-from app.staff.schemas import LoginRequest, SessionInfo
+from app.staff import shifts
+from app.staff.schemas import LoginRequest, LogoutRequest, ReauthRequest, Renewed, SessionInfo
 from app.state import get_state
 from app.triage import handover
 from app.triage import repository as triage_repo
+from app.triage.dispatcher import get_dispatcher
 from app.triage.engine import QueueKey
 
 router = APIRouter(prefix="/staff/api", tags=["staff"])
@@ -83,24 +85,39 @@ async def me(current: CurrentStaff = Depends(current_staff)) -> SessionInfo:  # 
     )
 
 
+class OpenChats(Conflict):
+    """Logging out would leave chats without a counsellor: the console asks first."""
+
+    code = "open_chats"
+
+
 @router.post("/logout", status_code=204)
 async def logout(
     request: Request,
     response: Response,
+    body: LogoutRequest | None = None,
     current: CurrentStaff = Depends(staff_for_change),  # noqa: B008
 ) -> None:
+    """End the session and the shift. With open chats: 409 ``open_chats`` listing them, unless
+    ``force`` (the counsellor chose): then each goes back to the front of its queue and its
+    young person is told."""
     state = get_state(request)
+    staff_id, now = current.staff.id, state.clock()
     async with transaction(state.sessionmaker) as session:
+        held = await triage_repo.held_conversations(session, staff_id)
+        if held and not (body is not None and body.force):
+            convs = sorted(c.id for c in held)
+            raise OpenChats(
+                "you still hold open chats: transfer or close each, or log out anyway",
+                extra={"conversations": convs},
+            )
         await service.logout(session, current.record)
-        # Logging out ends the shift: no new chats for someone who left (open ones stay theirs).
-        off = await staff_repo.set_duty(session, current.staff.id, False, state.clock())
-    if off:
-        state.broker.publish(staff_channel(current.staff.id), encode(messages.Duty(on=False)))
-        # Fewer on duty: waiting tickets nobody can serve now are told so (``unserved``).
-        state.broker.publish(QUEUE_CHANNEL, encode(messages.QueueChanged()))
+        # Logging out ends the shift: no new chats, and none left with nobody (S-22).
+        was_on, changes = await shifts.end_shift(session, staff_id, now)
+    shifts.announce_end(state.broker, get_dispatcher(request), staff_id, was_on, changes)
     # Close this session's console sockets, in every process (R-3).
     logout = messages.Logout(session=current.record.token_digest)
-    state.broker.publish(staff_channel(current.staff.id), encode(logout))
+    state.broker.publish(staff_channel(staff_id), encode(logout))
     response.delete_cookie(
         state.settings.cookie_name,
         path="/",
@@ -108,6 +125,44 @@ async def logout(
         httponly=True,
         samesite="strict",
     )
+
+
+@router.post("/reauth", response_model=Renewed)
+async def reauth(
+    body: ReauthRequest,
+    request: Request,
+    response: Response,
+    current: CurrentStaff = Depends(staff_for_change),  # noqa: B008
+) -> Renewed:
+    """Password + TOTP again, before the absolute limit: the session (and its open consoles,
+    with their chats) lives on for another ``VH_SESSION_ABSOLUTE_SECONDS``. Audited."""
+    state = get_state(request)
+    outcome = await service.reauthenticate(
+        state.sessionmaker,
+        state.settings,
+        current.record,
+        password=body.password,
+        code=body.totp,
+        now=state.clock(),
+    )
+    if isinstance(outcome, service.Locked):
+        raise TooManyRequests(
+            "too many failed attempts; try again later",
+            headers={"Retry-After": str(outcome.retry_after)},
+        )
+    if isinstance(outcome, service.Refused):
+        raise NotAuthenticated(REFUSED)
+    token = request.cookies.get(state.settings.cookie_name, "")
+    response.set_cookie(
+        state.settings.cookie_name,
+        token,
+        max_age=state.settings.session_absolute_seconds,
+        path="/",
+        secure=state.settings.cookie_secure,
+        httponly=True,
+        samesite="strict",
+    )
+    return Renewed(expires_at=int(outcome))
 
 
 @router.get("/colleagues")

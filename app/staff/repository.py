@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Shift, Staff
+from app.models import Conversation, Shift, Staff
 from app.types import StaffId, StaffRole
 
 
@@ -75,10 +75,19 @@ async def touch_heartbeat(session: AsyncSession, staff_id: str, now: float) -> N
 
 
 async def silent_on_duty(session: AsyncSession, before: float) -> list[str]:
-    """Ids of counsellors on duty with no heartbeat, or none since ``before``."""
+    """Ids of counsellors on duty or holding an open chat with no heartbeat since ``before``,
+    and of disabled accounts still holding an open chat (``vhouse staff disable``)."""
+    holds = (
+        select(Conversation.id)
+        .where(Conversation.staff_id == Staff.id, Conversation.status == "open")
+        .exists()
+    )
+    silent = or_(Staff.heartbeat_at.is_(None), Staff.heartbeat_at < before)
     query = select(Staff.id).where(
-        Staff.on_duty.is_(True),
-        or_(Staff.heartbeat_at.is_(None), Staff.heartbeat_at < before),
+        or_(
+            and_(or_(Staff.on_duty.is_(True), holds), silent),
+            and_(Staff.disabled.is_(True), holds),
+        )
     )
     return list((await session.execute(query)).scalars())
 

@@ -18,3 +18,25 @@ class SessionInfo(BaseModel):
     alias: str
     role: str
     csrf_token: str
+
+
+class LogoutRequest(BaseModel):
+    """``force``: the counsellor was told of their open chats (409 ``open_chats``) and chose to
+    log out anyway: each goes back to the front of its queue."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    force: bool = False
+
+
+class ReauthRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=1, max_length=1024)
+    totp: str = Field(min_length=1, max_length=12)
+
+
+class Renewed(BaseModel):
+    """The session's new absolute expiry (unix seconds)."""
+
+    expires_at: int

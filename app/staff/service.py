@@ -13,7 +13,7 @@ from app.kit.ids import new_id
 from app.security import passwords, totp
 from app.security import repository as security_repo
 from app.staff import repository as repo
-from app.triage import handover
+from app.triage import repository as triage_repo
 from app.types import StaffId, StaffRole
 
 ROLES: tuple[StaffRole, ...] = ("counsellor", "supervisor", "admin")
@@ -89,9 +89,10 @@ async def add_staff(
 
 
 async def disable_staff(session: AsyncSession, username: str, now: float) -> list[str]:
-    """Disable an account at once: off duty, every session ended, every device revoked, and the
-    chats they had not answered back to the queue. Returns the requeued conversation ids (the
-    caller of a running service announces them; the CLI's sweep-free path leaves them waiting).
+    """Disable an account at once: off duty, every session ended, every device revoked.
+    Returns the ids of the chats it still holds: the running service's staff sweep
+    (``shifts.sweep``) sends each back to the front of its queue within seconds and tells the
+    young person, in whichever process their socket is.
 
     Consoles of the account close within seconds (their session check finds no session).
     """
@@ -102,6 +103,6 @@ async def disable_staff(session: AsyncSession, username: str, now: float) -> lis
     repo.disable(staff)
     await security_repo.delete_sessions_of(session, staff.id)
     await devices.revoke_all(session, staff.id, now)
-    changes = await handover.release(session, staff.id)
+    held = await triage_repo.held_conversations(session, staff.id)
     await audit_log.audit(session, staff_id=None, action="staff.disable", detail=staff.id, now=now)
-    return [c.conv_id for c in changes if c.kind == "requeued"]
+    return [c.id for c in held]

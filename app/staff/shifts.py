@@ -26,11 +26,26 @@ async def heartbeat(session: AsyncSession, staff_id: str, now: float) -> None:
     await staff_repo.touch_heartbeat(session, staff_id, now)
 
 
+async def end_shift(
+    session: AsyncSession, staff_id: str, now: float
+) -> tuple[bool, list[handover.Change]]:
+    """End ``staff_id``'s shift without them: off duty, and every chat they hold back to the
+    front of its queue (``handover.release``). Takes the matching lock.
+
+    Returns whether they were on duty (the caller publishes ``Duty`` off) and the changes the
+    caller announces (``announce.announce``) after commit, then requests matching.
+    """
+    await lock_matching(session)
+    was_on = await staff_repo.set_duty(session, staff_id, False, now)
+    return was_on, await handover.release(session, staff_id)
+
+
 async def sweep(
     session: AsyncSession, *, timeout: float, now: float, accept_timeout: float | None = None
 ) -> tuple[list[str], list[handover.Change]]:
-    """Counsellors on duty with no heartbeat for ``timeout`` seconds go off duty; their
-    unanswered chats go back to the queue and offers to them return (``handover.release``).
+    """Counsellors whose consoles have all been silent for ``timeout`` seconds while on duty or
+    holding chats go off duty; every chat they hold goes back to the queue and offers to them
+    return (``handover.release``): a crash never leaves a young person writing into the void.
     With ``accept_timeout``: chats not accepted that long after their segment was opened go back
     to the queue too, and a duty device that got the key and did not accept goes off duty
     (``handover.requeue_unaccepted``).
@@ -40,9 +55,12 @@ async def sweep(
     await lock_matching(session)
     gone = await staff_repo.silent_on_duty(session, now - timeout)
     changes: list[handover.Change] = []
+    off: list[str] = []
     for staff_id in gone:
-        await staff_repo.set_duty(session, staff_id, False, now)
-        changes += await handover.release(session, staff_id)
+        was_on, released = await end_shift(session, staff_id, now)
+        if was_on:
+            off.append(staff_id)
+        changes += released
     if accept_timeout is not None:
         # Chats a duty device did not accept in time go back to the queue; that device gets no
         # more of them: its counsellor goes off duty (a new console takes duty with its own).
@@ -50,8 +68,26 @@ async def sweep(
         changes += unaccepted.changes
         for staff_id in sorted(unaccepted.silent_devices - set(gone)):
             if await staff_repo.set_duty(session, staff_id, False, now):
-                gone.append(staff_id)
-    return gone, changes
+                off.append(staff_id)
+    return off, changes
+
+
+def announce_end(
+    broker: Broker,
+    dispatcher: Dispatcher,
+    staff_id: str,
+    was_on: bool,
+    changes: list[handover.Change],
+) -> None:
+    """After commit: tell the consoles and the young people what ``end_shift`` did."""
+    if was_on:
+        broker.publish(staff_channel(staff_id), encode(messages.Duty(on=False)))
+    for change in changes:
+        announce(broker, change)
+    if was_on or any(c.kind == "requeued" for c in changes):
+        # Fewer on duty: a waiting ticket may have nobody left who can serve it (unserved).
+        dispatcher.queue_changed()
+        dispatcher.request_match()
 
 
 class StaffSweep:

@@ -25,6 +25,7 @@ COLUMNS = (
     "joins",
     "served",
     "abandoned",
+    "dropped",
     "wait_p50",
     "wait_p90",
 )
@@ -53,6 +54,7 @@ def _row(row: stats.ExportRow) -> dict[str, Any]:
         "joins": row.joins,
         "served": row.served,
         "abandoned": row.abandoned,
+        "dropped": row.dropped,
         "wait_p50": waits.get(50),
         "wait_p90": waits.get(90),
     }

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import QueueStat, Staff, Ticket
+from app.models import Conversation, QueueStat, Staff, Ticket
 
 
 async def uncounted_finished_tickets(session: AsyncSession, limit: int) -> list[Ticket]:
@@ -18,6 +18,29 @@ async def uncounted_finished_tickets(session: AsyncSession, limit: int) -> list[
         .limit(limit)
     )
     return list((await session.execute(query)).scalars())
+
+
+async def uncounted_abandoned_chats(session: AsyncSession, limit: int) -> list[Conversation]:
+    """Up to ``limit`` abandoned conversations not yet in the aggregates, by id."""
+    query = (
+        select(Conversation)
+        .where(Conversation.status == "abandoned", Conversation.counted_at.is_(None))
+        .order_by(Conversation.id)
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def tickets_by_ids(session: AsyncSession, ticket_ids: list[int]) -> dict[int, Ticket]:
+    if not ticket_ids:
+        return {}
+    rows = await session.execute(select(Ticket).where(Ticket.id.in_(ticket_ids)))
+    return {t.id: t for t in rows.scalars()}
+
+
+async def mark_chats_counted(session: AsyncSession, conv_ids: list[str], now: float) -> None:
+    query = update(Conversation).where(Conversation.id.in_(conv_ids)).values(counted_at=now)
+    await session.execute(query)
 
 
 async def mark_counted(session: AsyncSession, ticket_ids: list[int], now: float) -> None:
@@ -71,6 +94,10 @@ def add_to_stat_cell(
     cell.served += served
     cell.abandoned += abandoned
     cell.waits = waits
+
+
+def add_dropped(cell: QueueStat, dropped: int) -> None:
+    cell.dropped += dropped
 
 
 async def stat_cells(

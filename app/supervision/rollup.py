@@ -2,7 +2,9 @@
 
 ``roll_up`` counts each ticket once, when it stops waiting (served: assigned to a counsellor;
 abandoned: left the queue or its socket stayed away past the grace), and marks it counted, so the
-cells survive the retention purge of tickets and conversations (DESIGN.md §3.9). Tickets that never
+cells survive the retention purge of tickets and conversations (DESIGN.md §3.9). A served chat
+that ended because the young person's connection never came back (an ``abandoned`` conversation)
+is counted once more, in ``dropped``, under the cell its ticket joined. Tickets that never
 existed (joins refused as closed, no one on duty, or queue full) are not counted. The purge must
 call ``roll_up`` before it deletes tickets. Only ``export`` output may leave the system: it goes
 through ``stats.export``, which suppresses every count under 5.
@@ -56,9 +58,10 @@ async def roll_up(session: AsyncSession, *, now: float, timezone: str = DEFAULT_
     twice. Runs inside the caller's transaction; the caller commits.
     """
     await lock_matching(session)
+    dropped = await _roll_up_dropped(session, now=now, timezone=timezone)
     tickets = await repo.uncounted_finished_tickets(session, BATCH)
     if not tickets:
-        return 0
+        return dropped
     cells = stats.aggregate((_visit(t) for t in tickets), timezone)
     for key, cell in cells.items():
         day = key.day.isoformat()
@@ -88,7 +91,52 @@ async def roll_up(session: AsyncSession, *, now: float, timezone: str = DEFAULT_
             )
     await repo.mark_counted(session, [t.id for t in tickets], now)
     await session.flush()
-    return len(tickets)
+    return dropped + len(tickets)
+
+
+async def _roll_up_dropped(session: AsyncSession, *, now: float, timezone: str) -> int:
+    """Abandoned chats (the young person's connection never came back) into ``dropped``, under
+    the cell their ticket joined; each once. The ticket itself was counted as served."""
+    chats = await repo.uncounted_abandoned_chats(session, BATCH)
+    if not chats:
+        return 0
+    tickets = await repo.tickets_by_ids(session, [c.ticket_id for c in chats])
+    counts: dict[stats.CellKey, int] = {}
+    for chat in chats:
+        ticket = tickets[chat.ticket_id]
+        key = stats.CellKey(
+            stats.local_day(ticket.joined_at, timezone),
+            str(QueueKey(ticket.kind, ticket.skill)),
+            ticket.topic or "",
+            ticket.language,
+        )
+        counts[key] = counts.get(key, 0) + 1
+    for key, n in counts.items():
+        day = key.day.isoformat()
+        existing = await repo.stat_cell(
+            session, day=day, queue=key.queue, topic=key.topic, language=key.language
+        )
+        if existing is None:
+            repo.add_stat_cell(
+                session,
+                day=day,
+                queue=key.queue,
+                topic=key.topic,
+                language=key.language,
+                joins=0,
+                served=0,
+                abandoned=0,
+                waits="[]",
+            )
+            await session.flush()
+            existing = await repo.stat_cell(
+                session, day=day, queue=key.queue, topic=key.topic, language=key.language
+            )
+            assert existing is not None  # noqa: S101 - added a moment ago
+        repo.add_dropped(existing, n)
+    await repo.mark_chats_counted(session, [c.id for c in chats], now)
+    await session.flush()
+    return len(chats)
 
 
 async def cells(
@@ -104,7 +152,7 @@ async def cells(
     for row in rows:
         key = stats.CellKey(date.fromisoformat(row.day), row.queue, row.topic, row.language)
         waits = tuple(sorted(float(w) for w in json.loads(row.waits)))
-        found[key] = stats.Cell(row.joins, row.served, row.abandoned, waits)
+        found[key] = stats.Cell(row.joins, row.served, row.abandoned, waits, row.dropped)
     return found
 
 

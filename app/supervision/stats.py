@@ -56,6 +56,8 @@ class Cell:
     served: int
     abandoned: int
     served_waits: tuple[float, ...]  # sorted; internal only, never exported
+    #: Served chats that ended because the young person's connection never came back.
+    dropped: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,7 @@ class ExportRow:
     served: int | None
     abandoned: int | None
     wait_percentiles: dict[int, float] | None
+    dropped: int | None = None
 
 
 def percentile(sorted_values: tuple[float, ...], p: int) -> float:
@@ -75,12 +78,16 @@ def percentile(sorted_values: tuple[float, ...], p: int) -> float:
     return sorted_values[rank - 1]
 
 
+def local_day(joined_at: float, timezone: str = DEFAULT_TIMEZONE) -> date:
+    """The local date a visit is counted under."""
+    return datetime.fromtimestamp(joined_at, UTC).astimezone(ZoneInfo(timezone)).date()
+
+
 def aggregate(visits: Iterable[Visit], timezone: str = DEFAULT_TIMEZONE) -> dict[CellKey, Cell]:
     """Counts per (local day, queue, topic, language). ``joins >= served + abandoned``."""
-    zone = ZoneInfo(timezone)
     counts: dict[CellKey, tuple[int, int, int, list[float]]] = {}
     for visit in visits:
-        day = datetime.fromtimestamp(visit.joined_at, UTC).astimezone(zone).date()
+        day = local_day(visit.joined_at, timezone)
         key = CellKey(day, visit.queue, visit.topic or "", visit.language)
         joins, served, abandoned, waits = counts.get(key, (0, 0, 0, []))
         if visit.outcome is Outcome.SERVED:
@@ -113,5 +120,14 @@ def export(cells: dict[CellKey, Cell], min_count: int = MIN_COUNT) -> list[Expor
         shown_waits = (
             {p: percentile(waits, p) for p in PERCENTILES} if len(waits) >= min_count else None
         )
-        rows.append(ExportRow(key, _shown(cell.joins, min_count), served, abandoned, shown_waits))
+        rows.append(
+            ExportRow(
+                key,
+                _shown(cell.joins, min_count),
+                served,
+                abandoned,
+                shown_waits,
+                _shown(cell.dropped, min_count),
+            )
+        )
     return rows

@@ -42,7 +42,8 @@ def announce(broker: Broker, change: Change, *, note: str | None = None) -> None
     elif change.kind == "requeued":
         gone = messages.Transferred(conv, to=None, reason=change.reason)
         broker.publish(staff_channel(change.from_id), encode(gone))
-        broker.publish(ticket_channel(change.ticket_id), encode(messages.Requeued(conv)))
+        requeued = messages.Requeued(conv, reason=change.reason)
+        broker.publish(ticket_channel(change.ticket_id), encode(requeued))
     elif change.kind == "returned":
         back = messages.TransferReturned(conv, reason=change.reason)
         broker.publish(staff_channel(change.from_id), encode(back))

@@ -1,4 +1,5 @@
-"""Per-process runner of the queue: matching, position pushes and the abandonment sweep.
+"""Per-process runner of the queue: matching, position pushes and the abandonment sweep (waiting
+tickets whose socket went away, and open chats whose young person did not come back).
 
 Other packages' periodic work (the staff heartbeat sweep, the statistics roll-up) is handed in
 as ``chores`` by the app factory and run after each abandonment sweep, so that the queue does
@@ -28,6 +29,7 @@ from app.events.messages import encode
 from app.kit.clock import Clock
 from app.triage import engine, hours, service, waits
 from app.triage import repository as repo
+from app.triage.announce import publish_closed
 from app.triage.positions import Standing, served, standings
 from app.triage.setup import TriageSetup
 
@@ -59,6 +61,7 @@ class Dispatcher:
         *,
         setup: TriageSetup,
         reconnect_grace: float = 60.0,
+        chat_grace: float = 120.0,
         sweep_interval: float = 5.0,
         chores: Sequence[Chore] = (),
     ) -> None:
@@ -68,6 +71,8 @@ class Dispatcher:
         self._broker = broker
         self._clock = clock
         self._grace = reconnect_grace
+        #: How long an open chat waits for its young person's connection to come back.
+        self._chat_grace = chat_grace
         self._sweep_interval = sweep_interval
         self._chores = list(chores)
         self._match_wanted = asyncio.Event()
@@ -280,11 +285,20 @@ class Dispatcher:
                     gone = await service.abandon_disconnected(
                         session, grace=self._grace, now=self._clock()
                     )
+                    dropped = await service.abandon_gone_chats(
+                        session, grace=self._chat_grace, now=self._clock()
+                    )
             except Exception:
                 log.exception("abandonment sweep failed")
                 continue
             if gone:
                 self.queue_changed()
+            for conv_id, closed in dropped:
+                publish_closed(
+                    self._broker, conv_id, by="Y", reason="abandoned", offer_to=closed.offer_to
+                )
+            if dropped:
+                self.request_match()
             for chore in self._chores:
                 await chore()
 

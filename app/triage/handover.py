@@ -295,18 +295,20 @@ async def requeue_unaccepted(session: AsyncSession, *, before: float) -> Unaccep
 
 
 async def release(session: AsyncSession, staff_id: str) -> list[Change]:
-    """A counsellor's connection died: chats they had not answered yet go back to the front of
-    their queue (first join time kept); offers made to them return to their senders."""
+    """A counsellor's shift ended without them (logout confirmed, session limit, disabled,
+    consoles silent): every chat they hold goes back to the front of its queue (first join time
+    and priority kept), so nobody writes into the void; offers made to them return to their
+    senders. ``reason`` is ``unanswered`` for a chat they had not answered in their current run
+    of segments, ``shift_ended`` for one they had. The caller announces the changes."""
     changes = []
     for conv in await repo.held_conversations(session, staff_id):
-        # Answered: the holder has sent anything in their current run of segments.
         since = await segments.holder_since(session, conv.id, staff_id)
-        if await repo.counsellor_wrote_since(session, conv.id, since):
-            continue
+        answered = await repo.counsellor_wrote_since(session, conv.id, since)
         ticket = await repo.ticket_by_id(session, conv.ticket_id)
         assert ticket is not None  # noqa: S101 - a foreign key
         _requeue(conv, ticket, repo.waiting_ticket(ticket))
-        changes.append(_change("requeued", conv, ticket, staff_id, reason="unanswered"))
+        reason = "shift_ended" if answered else "unanswered"
+        changes.append(_change("requeued", conv, ticket, staff_id, reason=reason))
     for conv in await repo.conversations_offered_to(session, staff_id):
         ticket = await repo.ticket_by_id(session, conv.ticket_id)
         assert ticket is not None  # noqa: S101 - a foreign key

@@ -102,6 +102,21 @@ async def abandon_disconnected(session: AsyncSession, before: float, now: float)
     return int((await session.execute(query)).rowcount)  # type: ignore[attr-defined]
 
 
+async def gone_chats(session: AsyncSession, before: float) -> list[str]:
+    """Open conversations whose young person's sockets have all been gone since before
+    ``before`` (``Ticket.disconnected_at``, set when the last one closed, cleared on resume)."""
+    query = (
+        select(Conversation.id)
+        .join(Ticket, Ticket.id == Conversation.ticket_id)
+        .where(
+            Conversation.status == "open",
+            Ticket.status == "assigned",
+            Ticket.disconnected_at < before,
+        )
+    )
+    return list((await session.execute(query)).scalars())
+
+
 #: What the engine knows of a ticket, in the order ``as_waiting`` unpacks it.
 _WAITING_COLUMNS = (
     Ticket.id,

@@ -16,7 +16,14 @@ from app.triage import engine, handover, hours, prefix, questions
 from app.triage import repository as repo
 from app.triage.questions import Triage
 from app.triage.setup import TriageSetup
-from app.types import ConversationId, QueueKind, SenderRole, TicketId, TicketStatus
+from app.types import (
+    ConversationId,
+    ConversationStatus,
+    QueueKind,
+    SenderRole,
+    TicketId,
+    TicketStatus,
+)
 
 
 class BadTriage(DomainError):
@@ -185,7 +192,31 @@ class Closed:
     offer_to: str | None
 
 
-async def close(session: AsyncSession, conv_id: str, *, by: str, now: float) -> Closed | None:
+async def abandon_gone_chats(
+    session: AsyncSession, *, grace: float, now: float
+) -> list[tuple[ConversationId, Closed]]:
+    """Open chats whose young person has been gone (tab closed, phone locked) longer than
+    ``grace`` end as ``abandoned``: the ticket ends and the counsellor's seat is free.
+
+    After commit the caller must publish each close (``announce.publish_closed`` with reason
+    ``abandoned``) and request matching.
+    """
+    ended = []
+    for conv_id in await repo.gone_chats(session, now - grace):
+        closed = await close(session, conv_id, by="Y", now=now, status="abandoned")
+        if closed is not None:
+            ended.append((ConversationId(conv_id), closed))
+    return ended
+
+
+async def close(
+    session: AsyncSession,
+    conv_id: str,
+    *,
+    by: str,
+    now: float,
+    status: ConversationStatus = "closed",
+) -> Closed | None:
     """Close an open (or requeued) conversation and end its ticket; None if already closed.
 
     ``by`` is a ``SenderRole`` (``Y`` | ``C``); it is typed ``str`` while the relay's sockets
@@ -198,7 +229,8 @@ async def close(session: AsyncSession, conv_id: str, *, by: str, now: float) -> 
     if conv is None:
         return None
     ticket_id, staff_id, offer_to = conv.ticket_id, conv.staff_id, conv.offer_to
-    if not await chat_repo.close_conversation(session, conv_id, cast("SenderRole", by), now):
+    role = cast("SenderRole", by)
+    if not await chat_repo.close_conversation(session, conv_id, role, now, status=status):
         return None
     await repo.end_ticket(session, ticket_id, "ended", now)
     await repo.touch_idle(session, staff_id, now)

@@ -162,18 +162,16 @@ def test_console_reload_syncs_open_chats(
     send(staff, "reply after the reload", panel)
     expect(youth.locator(".message-body").last).to_have_text("reply after the reload")
 
-    # Logging out keeps the device (it is the counsellor's); logging in again reuses it.
+    # Logging out with the chat open asks first (issue 9); logging out anyway hands it back to
+    # the queue. The device stays (it is the counsellor's); logging in again reuses it.
     staff.get_by_role("button", name="Log out").click()
+    expect(staff.locator("[data-open-chats]")).to_contain_text("Before you log out")
+    staff.get_by_role("button", name="Log out anyway").click()
     expect(staff.get_by_role("button", name="Log in")).to_be_visible()
     assert staff.evaluate(STORED_DEVICES) == devices
-    open_console(staff, server, counsellor, on_duty=False, code_at=time.time() + 30)
+    open_console(staff, server, counsellor, code_at=time.time() + 30)
+    wait_paired(youth)  # the chat came back to Sara, on the same device
     panel = staff.locator("[data-chat]")
-    expect(panel.locator(".message-body")).to_have_text(
-        [
-            "before the reload",
-            "reply before the reload",
-            "after the reload",
-            "reply after the reload",
-        ]
-    )
+    send(youth, "after logging in again")
+    expect(panel.locator(".message-body").last).to_have_text("after logging in again")
     assert len(registrations) == 1

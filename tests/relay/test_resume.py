@@ -145,6 +145,7 @@ async def test_console_reconnect_gets_open_conversations_and_full_history(served
                 "kind": "youth",
                 "language": chat.language,
                 "urgent": False,
+                "present": True,  # the young person's socket is there (issue 9)
                 "seg": 0,
                 "device": staff.device.device_id,
                 "wrap": None,

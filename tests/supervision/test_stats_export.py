@@ -69,6 +69,7 @@ def test_export_suppresses_cells_under_five(database: Database) -> None:
             "joins": 10,
             "served": 5,
             "abandoned": 5,
+            "dropped": None,  # no chat was abandoned mid-way (0 is suppressed too)
             "wait_p50": 180.0,
             "wait_p90": 300.0,
         },
@@ -80,6 +81,7 @@ def test_export_suppresses_cells_under_five(database: Database) -> None:
             "joins": None,
             "served": None,
             "abandoned": None,
+            "dropped": None,
             "wait_p50": None,
             "wait_p90": None,
         },

@@ -183,7 +183,8 @@ async def test_transfers_that_cannot_happen_are_refused(server: Server) -> None:
 quick = shared_server(("sqlite", "postgresql"), VH_STAFF_HEARTBEAT_TIMEOUT_SECONDS="1")
 
 
-async def test_a_silent_console_ends_the_shift_and_unanswered_chats_go_back(quick: Server) -> None:
+async def test_a_silent_console_ends_the_shift_and_every_chat_goes_back(quick: Server) -> None:
+    """A crashed console: answered chats go back too (issue 9), each young person told why."""
     async with Harness(quick) as h:
         language = unique_language()
         (gone,) = await _team(h, 1, language)
@@ -196,15 +197,17 @@ async def test_a_silent_console_ends_the_shift_and_unanswered_chats_go_back(quic
         await gone.close()  # the console dies; nobody sends a close or a duty change
 
         requeued = await waiting_youth.expect("requeued", timeout=20)
-        assert requeued["conv"] == unanswered
-        assert (await waiting_youth.expect("position"))["position"] == 1
+        assert requeued == {"type": "requeued", "conv": unanswered, "reason": "unanswered"}
+        requeued = await answered_youth.expect("requeued", timeout=20)
+        assert requeued == {"type": "requeued", "conv": answered, "reason": "shift_ended"}
+        # Both at the front, in their first join order.
+        assert (await answered_youth.expect("position"))["position"] == 1
+        assert (await waiting_youth.expect("position"))["position"] == 2
         (back,) = await _team(h, 1, language)
-        assert (await back.wait_assigned())["conv"] == unanswered
+        taken = {(await back.wait_assigned())["conv"], (await back.wait_assigned())["conv"]}
+        assert taken == {answered, unanswered}
         await waiting_youth.expect("paired")
         await asyncio.gather(back.wait_keys(unanswered, 1), waiting_youth.wait_connected())
-        # The answered chat stays with its counsellor (who can come back to it).
-        for frame in answered_youth.inbox:
-            assert frame["type"] != "requeued"
 
 
 async def test_the_console_lists_colleagues_on_duty_with_their_devices(server: Server) -> None:
@@ -264,3 +267,43 @@ async def test_closing_a_chat_withdraws_its_pending_offer(server: Server) -> Non
         assert (withdrawn["conv"], withdrawn["reason"]) == (conv, "closed")
         await second.answer_offer(conv, accept=True)
         assert (await expect_error(second, "transfer_refused"))["reason"] == "no_offer"
+
+
+async def test_logout_with_open_chats_asks_first_then_hands_every_chat_back(
+    server: Server,
+) -> None:
+    """Issue 9: 409 ``open_chats`` listing them; ``force`` ends the shift, and each chat,
+    answered or not, goes back to the front of its queue with its young person told."""
+    async with Harness(server) as h:
+        language = unique_language()
+        (sara,) = await _team(h, 1, language)
+        answered_youth, answered = await _connected(h, sara, language)
+        other_youth, unanswered = await _connected(h, sara, language)
+        await sara.send_envelope(
+            sara.senders[answered].text_envelope(sara.keys[(answered, 0)], "hi")
+        )
+        await sara.expect("ack")
+        assert sara.credentials is not None
+
+        status, body = await call(server, "POST", "/staff/api/logout", {}, sara.credentials)
+        assert status == 409
+        assert body["error"]["code"] == "open_chats"
+        assert body["error"]["conversations"] == sorted([answered, unanswered])
+        status, _ = await call(server, "GET", "/staff/api/me", None, sara.credentials)
+        assert status == 200  # nothing ended
+        status, body = await call(
+            server, "POST", "/staff/api/logout", {"forced": True}, sara.credentials
+        )
+        assert (status, body["error"]["code"]) == (422, "invalid_request")
+
+        status, _ = await call(
+            server, "POST", "/staff/api/logout", {"force": True}, sara.credentials
+        )
+        assert status == 204
+        told = await answered_youth.expect("requeued", timeout=5)
+        assert told == {"type": "requeued", "conv": answered, "reason": "shift_ended"}
+        told = await other_youth.expect("requeued", timeout=5)
+        assert told == {"type": "requeued", "conv": unanswered, "reason": "unanswered"}
+        (ali,) = await _team(h, 1, language)
+        taken = {(await ali.wait_assigned())["conv"], (await ali.wait_assigned())["conv"]}
+        assert taken == {answered, unanswered}

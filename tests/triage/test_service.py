@@ -301,3 +301,36 @@ async def test_staff_organisation_is_a_checked_routing_attribute(engine: AsyncEn
     assert staff.organisation == "police"
     with pytest.raises(ValueError, match="organisation: one of"):
         await add("other", "school")
+
+
+async def test_a_chat_whose_young_person_never_comes_back_is_abandoned_and_counted(
+    engine: AsyncEngine,
+) -> None:
+    """Issue 9: past the grace the chat ends as abandoned, the seat is free, and the
+    statistics count it once (``dropped``); a resume before the grace keeps it open."""
+    await _staff(engine)
+    sm = make_sessionmaker(engine)
+    gone = await _join(engine, _triage(), now=NOW)
+    back = await _join(engine, _triage(), now=NOW + 1)
+    async with transaction(sm) as session:
+        paired = {p.ticket_id: p for p in await triage_service.match(session, NOW + 10)}
+        await triage_service.set_presence(session, gone.id, present=False, now=NOW + 20)
+        await triage_service.set_presence(session, back.id, present=False, now=NOW + 20)
+        await triage_service.set_presence(session, back.id, present=True, now=NOW + 30)
+    async with transaction(sm) as session:
+        assert await triage_service.abandon_gone_chats(session, grace=120, now=NOW + 139) == []
+        ended = await triage_service.abandon_gone_chats(session, grace=120, now=NOW + 141)
+    assert [conv for conv, _ in ended] == [paired[gone.id].conv_id]
+    async with sm() as session:
+        rows = (await session.execute(select(Ticket.id, Ticket.status))).all()
+        statuses = {ticket_id: status for ticket_id, status in rows}
+        counsellors = await repo.on_duty_counsellors(session)
+    assert statuses == {gone.id: "ended", back.id: "assigned"}
+    assert counsellors[0].load == 1  # the abandoned chat's seat is free
+    async with transaction(sm) as session:
+        await rollup.roll_up(session, now=NOW + 200)
+    async with transaction(sm) as session:
+        await rollup.roll_up(session, now=NOW + 300)  # nothing twice
+    async with sm() as session:
+        (cell,) = (await rollup.cells(session)).values()
+    assert (cell.joins, cell.served, cell.dropped) == (2, 2, 1)

@@ -13,6 +13,7 @@ import { Conversation } from "./conversation.js";
 import { LoginNotFresh, ensureDevice } from "./device.js";
 import { showSharedHistory } from "./history.js";
 import { Offers } from "./offers.js";
+import { Reauth } from "./reauth.js";
 
 class StaffConsole {
   constructor(root) {
@@ -28,6 +29,15 @@ class StaffConsole {
     this.chatList = root.querySelector("[data-chats]");
     this.template = root.querySelector("[data-chat-template]");
     this.openChats = root.querySelector("[data-open-chats]");
+    this.forceLogout = root.querySelector("[data-open-chats-force]");
+    this.reauth = new Reauth(
+      root.querySelector("[data-reauth-slot]"),
+      root.querySelector("[data-reauth-template]"),
+      () => this.csrf,
+      (text) => {
+        this.status.textContent = text;
+      },
+    );
     this.offers = new Offers(
       root.querySelector("[data-offers]"),
       root.querySelector("[data-offer-template]"),
@@ -56,6 +66,7 @@ class StaffConsole {
       this.send({ type: "duty", on: !this.onDuty });
     });
     this.logoutButton.addEventListener("click", () => this.logout());
+    this.forceLogout.addEventListener("click", () => this.logout(undefined, { force: true }));
     this.openChats.querySelector("[data-open-chats-dismiss]").addEventListener("click", () => {
       this.openChats.hidden = true;
     });
@@ -119,7 +130,7 @@ class StaffConsole {
     } catch (error) {
       if (error instanceof LoginNotFresh) {
         // A new device is certified only right after a password+TOTP login (§6.2).
-        await this.logout("Log in again to set up the keys of this device.");
+        await this.logout("Log in again to set up the keys of this device.", { force: true });
       } else {
         this.status.textContent = `This device's keys are not ready: ${error.message}. Reload to try again.`;
       }
@@ -195,6 +206,7 @@ class StaffConsole {
         }
         for (const info of frame.conversations) {
           const chat = this.chats.get(info.conv) ?? (await this.add(info));
+          if (info.present !== undefined) chat.presence(info.present);
           await chat.sealedKey(info);
           // These links hold live envelopes until we say what we have (sync).
           chat.sync();
@@ -247,6 +259,12 @@ class StaffConsole {
         break;
       case "typing":
         this.chats.get(frame.conv)?.showTyping(frame.typing);
+        break;
+      case "presence":
+        this.chats.get(frame.conv)?.presence(frame.present);
+        break;
+      case "session_expiring":
+        this.reauth.expiring(frame.expires_at);
         break;
       case "closed":
         this.chats.get(frame.conv)?.closed(frame);
@@ -302,6 +320,8 @@ class StaffConsole {
     } else if (frame.reason === "unaccepted") {
       this.status.textContent =
         `${name} went back to the queue: this device did not confirm it in time.`;
+    } else if (frame.reason === "shift_ended") {
+      this.status.textContent = `${name} went back to the front of the queue: your shift ended.`;
     } else {
       this.status.textContent = `${name} went back to the queue.`;
     }
@@ -316,8 +336,25 @@ class StaffConsole {
     this.openChats.querySelector("[data-open-chats-text]").textContent =
       `You are off duty but still hold ${held} (${names}). ` +
       'Transfer each one to a colleague or a queue, or finish it with "Close chat".';
+    this.forceLogout.hidden = true;
     this.openChats.hidden = false;
     for (const chat of open) chat.transfer.show();
+  }
+
+  /** Log out refused with chats still open: transfer or close each, or log out anyway. */
+  askBeforeLogout(convs) {
+    const open = convs.map((conv) => this.chats.get(conv)).filter((chat) => chat?.open);
+    const names = open.map((chat) => `chat ${chat.number}`).join(", ");
+    const count = Math.max(open.length, convs.length);
+    const held = count === 1 ? "an open chat" : `${count} open chats`;
+    this.openChats.querySelector("[data-open-chats-text]").textContent =
+      `You still hold ${held}${names ? ` (${names})` : ""}. Before you log out, transfer ` +
+      'each one to a colleague or a queue, or finish it with "Close chat". If you log out ' +
+      "anyway, each goes back to the front of its queue and the young person is told.";
+    this.forceLogout.hidden = false;
+    this.openChats.hidden = false;
+    for (const chat of open) chat.transfer.show();
+    this.forceLogout.focus();
   }
 
   /** The chat whose envelope an error frame's `ref` names ({seg, inst, seq}), if any. */
@@ -354,14 +391,23 @@ class StaffConsole {
     this.noChats.hidden = this.chats.size > 0;
   }
 
-  async logout(message = "You are logged out.") {
+  /** Log out; with chats still open the server asks first (409 `open_chats`) unless `force`. */
+  async logout(message = "You are logged out.", { force = false } = {}) {
     const csrf = this.csrf;
     try {
-      await fetch("/staff/api/logout", {
+      const response = await fetch("/staff/api/logout", {
         method: "POST",
         credentials: "same-origin",
-        headers: { "X-CSRF-Token": csrf ?? "" },
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf ?? "" },
+        body: JSON.stringify({ force }),
       });
+      if (response.status === 409) {
+        const body = await response.json().catch(() => ({}));
+        if (body?.error?.code === "open_chats") {
+          this.askBeforeLogout(body.error.conversations ?? []);
+          return;
+        }
+      }
     } catch {
       // The local state is cleared whatever the server answered.
     }
@@ -383,6 +429,8 @@ class StaffConsole {
     this.chats.clear();
     this.offers.clear();
     this.openChats.hidden = true;
+    this.forceLogout.hidden = true;
+    this.reauth.clear();
     this.numbered = 0;
     this.noChats.hidden = false;
     this.setDuty(false);

@@ -17,6 +17,9 @@ const GAP_WAIT_MS = 2000;
 
 const KIND_NAMES = { youth: "young person", professional: "professional" };
 
+/** How long a dropped connection waits before the console says "connection lost". */
+const LOST_NOTICE_MS = 1500;
+
 export class Conversation {
   /**
    * `info` is {conv, kind, language, urgent, seg, device, wrap, accepted} from hello or
@@ -61,6 +64,8 @@ export class Conversation {
     this.syncing = false;
     this.gapTimer = undefined;
     this.open = true;
+    this.away = false; // "connection lost" shown, and no `presence` back since
+    this.lostTimer = null;
     this.keys = new Map(); // seg -> K (32 bytes), in memory only
     this.acceptStored = new Set(); // segments whose acceptance the server confirmed
     this.held = []; // envelopes of a segment whose key has not arrived yet
@@ -258,16 +263,50 @@ export class Conversation {
     this.status.textContent = on ? "The young person is typing…" : "";
   }
 
+  /**
+   * The young person's connection dropped (tab closed, phone locked) or came back. A drop is
+   * shown after a moment (`LOST_NOTICE_MS`): a quick exit also drops the socket, and its
+   * `closed` ("left suddenly") usually follows at once; then only that is shown.
+   */
+  presence(present) {
+    if (!this.open) return;
+    clearTimeout(this.lostTimer);
+    this.lostTimer = null;
+    if (!present) {
+      this.lostTimer = setTimeout(() => this.connectionLost(), LOST_NOTICE_MS);
+      return;
+    }
+    if (!this.away) return;
+    this.away = false;
+    this.transcript.addNotice("The young person is back.");
+    this.status.textContent = "";
+    this.element.classList.remove("youth-away");
+  }
+
+  connectionLost() {
+    this.lostTimer = null;
+    if (!this.open || this.away) return;
+    this.away = true;
+    this.transcript.addNotice(
+      "Connection lost: the young person's page went away (closed or locked). The chat " +
+        "ends by itself if they do not come back within a few minutes.",
+      "error",
+    );
+    this.status.textContent = "Connection lost. Waiting for the young person to come back…";
+    this.element.classList.add("youth-away");
+  }
+
   closed(frame) {
     this.open = false;
+    clearTimeout(this.lostTimer);
     let text = "You closed the chat.";
     if (frame.by === "gone") {
       text = "This chat is no longer with you (passed on or ended while you were away).";
     } else if (frame.by === "youth") {
-      text =
-        frame.reason === "left"
-          ? "The young person left suddenly (quick exit)."
-          : "The young person ended the chat.";
+      if (frame.reason === "left") text = "The young person left suddenly (quick exit).";
+      else if (frame.reason === "abandoned") {
+        text = "The chat ended: the young person's connection was lost and they did not come back.";
+      } else text = "The young person ended the chat.";
     }
     this.transcript.addNotice(text);
     this.status.textContent = "";

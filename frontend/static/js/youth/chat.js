@@ -422,12 +422,19 @@ class YouthChat {
     this.composer.setEnabled(false);
     this.codeButton.disabled = true;
     this.chatWith.textContent = "Your chat is being passed to another counsellor…";
+    // Say honestly why (PROTOCOL.md §7.3): a transfer, or a counsellor who had to stop.
+    const why = {
+      shift_ended: `${this.alias ?? "Your counsellor"} had to stop and cannot answer any more. `,
+      unanswered: `${this.alias ?? "Your counsellor"} could not answer. `,
+    };
     this.transcript.addNotice(
       unconfirmed
-        ? `${this.alias} could not connect in time, so you are back at the front of the ` +
-            "queue for the next counsellor. Please wait here. If you are in danger now, call 112."
-        : "Your chat is being passed to another counsellor. Please wait here: your messages " +
-            "stay on this page.",
+        ? `${this.alias ?? "The counsellor"} could not connect in time, so you are back at the ` +
+            "front of the queue for the next counsellor. Please wait here. If you are in danger " +
+            "now, call 112."
+        : (why[frame.reason] ?? "") +
+            "Your chat is being passed to another counsellor: you are first in the queue. " +
+            "Please wait here: your messages stay on this page. If you are in danger now, call 112.",
     );
     this.chatStatus.textContent = "Waiting for the next counsellor…";
   }
