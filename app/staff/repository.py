@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Conversation, Shift, Staff
@@ -74,15 +74,20 @@ async def touch_heartbeat(session: AsyncSession, staff_id: str, now: float) -> N
     await session.execute(update(Staff).where(Staff.id == staff_id).values(heartbeat_at=now))
 
 
-async def silent_on_duty(session: AsyncSession, before: float) -> list[str]:
-    """Ids of counsellors on duty or holding an open chat with no heartbeat since ``before``,
-    and of disabled accounts still holding an open chat (``vhouse staff disable``)."""
+async def silent_on_duty(session: AsyncSession, before: float | None) -> list[str]:
+    """Ids of counsellors on duty or holding an open chat with no heartbeat since ``before``
+    (none when ``before`` is None), and of disabled accounts still holding an open chat
+    (``vhouse staff disable``)."""
     holds = (
         select(Conversation.id)
         .where(Conversation.staff_id == Staff.id, Conversation.status == "open")
         .exists()
     )
-    silent = or_(Staff.heartbeat_at.is_(None), Staff.heartbeat_at < before)
+    silent = (
+        false()
+        if before is None
+        else or_(Staff.heartbeat_at.is_(None), Staff.heartbeat_at < before)
+    )
     query = select(Staff.id).where(
         or_(
             and_(or_(Staff.on_duty.is_(True), holds), silent),

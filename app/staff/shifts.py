@@ -7,7 +7,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db import lock_matching, transaction
+from app.db import is_outage, lock_matching, transaction
 from app.events import messages
 from app.events.broker import Broker
 from app.events.channels import staff_channel
@@ -41,7 +41,11 @@ async def end_shift(
 
 
 async def sweep(
-    session: AsyncSession, *, timeout: float, now: float, accept_timeout: float | None = None
+    session: AsyncSession,
+    *,
+    timeout: float | None,
+    now: float,
+    accept_timeout: float | None = None,
 ) -> tuple[list[str], list[handover.Change]]:
     """Counsellors whose consoles have all been silent for ``timeout`` seconds while on duty or
     holding chats go off duty; every chat they hold goes back to the queue and offers to them
@@ -53,7 +57,7 @@ async def sweep(
     Returns the staff ids taken off duty and the conversation changes to announce.
     """
     await lock_matching(session)
-    gone = await staff_repo.silent_on_duty(session, now - timeout)
+    gone = await staff_repo.silent_on_duty(session, None if timeout is None else now - timeout)
     changes: list[handover.Change] = []
     off: list[str] = []
     for staff_id in gone:
@@ -97,6 +101,11 @@ class StaffSweep:
     their unanswered chats go back to the queue, chats a duty device did not accept within
     ``accept_timeout`` too, and offers past their deadline return to their
     senders. Errors are logged; the next sweep tries again.
+
+    Silence is counted only while the database could be reached: heartbeats and acceptances
+    sent during an outage could not be stored, so after one (and after a restart) consoles get a
+    whole ``timeout`` (``accept_timeout``) of a working database before their silence ends a
+    shift or requeues a chat. A 20 s database blip must not end everyone's shift.
     """
 
     def __init__(
@@ -115,18 +124,31 @@ class StaffSweep:
         self._clock = clock
         self._dispatcher = dispatcher
         self._timeout = timeout
+        #: Since when the sweep has reached the database without a failure (None: it failed).
+        self._reachable_since: float | None = clock()
 
     async def __call__(self) -> None:
         now = self._clock()
+        up_for = 0.0 if self._reachable_since is None else now - self._reachable_since
+        timeout = self._timeout if up_for >= self._timeout else None
+        accept_timeout = self._accept_timeout
+        if accept_timeout is not None and up_for < accept_timeout:
+            accept_timeout = None
         try:
             async with transaction(self._sessionmaker) as session:
                 silent, changes = await sweep(
-                    session, timeout=self._timeout, now=now, accept_timeout=self._accept_timeout
+                    session, timeout=timeout, now=now, accept_timeout=accept_timeout
                 )
                 changes += await handover.expire_offers(session, now)
-        except Exception:
-            log.exception("staff sweep failed")
+        except Exception as exc:
+            self._reachable_since = None
+            if is_outage(exc):
+                log.warning("staff sweep: database unavailable (%s)", type(exc).__name__)
+            else:
+                log.exception("staff sweep failed")
             return
+        if self._reachable_since is None:
+            self._reachable_since = now
         for staff_id in silent:
             self._broker.publish(staff_channel(staff_id), encode(messages.Duty(on=False)))
         for change in changes:

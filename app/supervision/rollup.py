@@ -18,7 +18,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db import lock_matching, transaction
+from app.db import is_outage, lock_matching, transaction
 from app.kit.clock import Clock
 from app.models import Ticket
 from app.supervision import repository as repo
@@ -182,5 +182,8 @@ class RollUp:
         try:
             async with transaction(self._sessionmaker) as session:
                 await roll_up(session, now=now, timezone=self._timezone)
-        except Exception:
-            log.exception("statistics roll-up failed")
+        except Exception as exc:
+            if not is_outage(exc):
+                log.exception("statistics roll-up failed")
+            else:
+                log.warning("statistics roll-up: database unavailable (%s)", type(exc).__name__)

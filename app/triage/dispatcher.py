@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 
-from app.db import snapshot, transaction
+from app.db import is_outage, snapshot, transaction
 from app.events import messages
 from app.events.broker import Broker, Unsubscribe
 from app.events.channels import QUEUE_CHANNEL, staff_channel, ticket_channel
@@ -161,8 +161,8 @@ class Dispatcher:
             try:
                 async with transaction(self._sessionmaker) as session:
                     paired = await service.match(session, self._clock())
-            except Exception:
-                log.exception("matching failed; retrying")
+            except Exception as exc:
+                _log_failure(exc, "matching failed; retrying")
                 await asyncio.sleep(1.0)
                 self._match_wanted.set()
                 continue
@@ -192,8 +192,8 @@ class Dispatcher:
                     tickets = await repo.waiting_tickets(session, present_only=False)
                     counsellors = await repo.on_duty_counsellors(session)
                     durations = await repo.recent_durations(session, RECENT_CHATS)
-            except Exception:
-                log.exception("position update failed; retrying")
+            except Exception as exc:
+                _log_failure(exc, "position update failed; retrying")
                 await asyncio.sleep(1.0)
                 self._positions_wanted.set()
                 continue
@@ -288,8 +288,8 @@ class Dispatcher:
                     dropped = await service.abandon_gone_chats(
                         session, grace=self._chat_grace, now=self._clock()
                     )
-            except Exception:
-                log.exception("abandonment sweep failed")
+            except Exception as exc:
+                _log_failure(exc, "abandonment sweep failed")
                 continue
             if gone:
                 self.queue_changed()
@@ -301,6 +301,14 @@ class Dispatcher:
                 self.request_match()
             for chore in self._chores:
                 await chore()
+
+
+def _log_failure(exc: Exception, what: str) -> None:
+    """A database outage is expected and said in one line; anything else is a bug: traceback."""
+    if is_outage(exc):
+        log.warning("%s: database unavailable (%s)", what, type(exc).__name__)
+    else:
+        log.exception(what)
 
 
 def get_dispatcher(conn: HTTPConnection) -> Dispatcher:
