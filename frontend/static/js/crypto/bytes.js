@@ -1,5 +1,5 @@
 // Byte helpers for the crypto modules: base64url (no padding), concatenation, big-endian ints.
-// The Python counterparts are app/kit/b64.py and the u32/u64 helpers of app/client/crypto/message.py.
+// The Python counterparts are app/kit/b64.py and the u32/u64 helpers of app/crypto/message.py.
 
 const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });

@@ -2,7 +2,7 @@
 // Browsers have no HPKE, so the RFC's pieces are written out here with HMAC, ECDH and AES-GCM:
 // LabeledExtract/LabeledExpand (§4), DHKEM Encap/Decap with ExtractAndExpand (§4.1),
 // KeySchedule (§5.1), nonces from sequence numbers and Seal/Open (§5.2), the exporter (§5.3).
-// Mirrors app/client/crypto/hpke.py. The AEAD key length is a parameter: 32 (AES-256-GCM,
+// Mirrors app/crypto/hpke.py. The AEAD key length is a parameter: 32 (AES-256-GCM,
 // aead 0x0002) is CRYPTO.md suite cs = 1; 16 (AES-128-GCM, aead 0x0001) is RFC 9180 A.3.
 // Public keys are 65-byte uncompressed points; the sealed form is enc (65 bytes) ‖ ct, what
 // Python's hpke.Suite.encrypt returns.

@@ -1,5 +1,5 @@
 // The message layer of CRYPTO.md §4, byte for byte as §8 lays it out (suite cs = 1).
-// Mirrors app/client/crypto/message.py function for function (message_key there is messageKey here);
+// Mirrors app/crypto/message.py function for function (message_key there is messageKey here);
 // both reproduce vectors/crypto-v1.json. Binary arguments are Uint8Arrays: conv and inst are
 // the 16-byte ids, role is "Y" or "C", seg a u32 and seq a u64 (Number or BigInt).
 

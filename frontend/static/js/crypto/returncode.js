@@ -1,6 +1,6 @@
 // Return codes (CRYPTO.md §3 and §8): 20 Crockford base32 characters (100 bits) made here with
 // crypto.getRandomValues, the locator the server may learn, the PBKDF2 key-encryption key and
-// the AES-256-GCM wrap of the segment key. Mirrors app/client/crypto/returncode.py.
+// the AES-256-GCM wrap of the segment key. Mirrors app/crypto/returncode.py.
 // The code's 20 uppercase ASCII bytes are the HKDF ikm and the PBKDF2 password.
 
 import { concat, u32, utf8 } from "./bytes.js";

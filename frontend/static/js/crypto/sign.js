@@ -1,5 +1,5 @@
 // ECDSA P-256 with SHA-256, signatures as raw r ‖ s (64 bytes): WebCrypto's own form and the
-// wire form of CRYPTO.md §1. Mirrors app/client/crypto/sign.py (which converts to and from DER).
+// wire form of CRYPTO.md §1. Mirrors app/crypto/sign.py (which converts to and from DER).
 // Public keys are 65-byte uncompressed points.
 
 export const SIGNATURE_BYTES = 64;

@@ -402,7 +402,7 @@ class YouthChat {
 
   /**
    * CRYPTO.md §5: before sealing segment `seg` for a new counsellor, say so in the old segment
-   * under the old K ({"type":"rekey","body":{"seg":seg}}), as app/client/session.py does.
+   * under the old K ({"type":"rekey","body":{"seg":seg}}), as app/client/youth.py does.
    */
   async sendRekey(oldSender, oldSeg, seg) {
     try {
