@@ -3,7 +3,7 @@ on duty for transfers (DESIGN.md §3.6)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -29,23 +29,16 @@ from app.triage import repository as triage_repo
 from app.triage.dispatcher import get_dispatcher
 from app.triage.engine import QueueKey
 
+T = TypeVar("T")
+
 router = APIRouter(prefix="/staff/api", tags=["staff"])
 
 REFUSED = "wrong username, password or code"
 
 
-@router.post("/login", response_model=SessionInfo)
-async def login(body: LoginRequest, request: Request, response: Response) -> SessionInfo:
-    check_origin(request)
-    state = get_state(request)
-    outcome = await service.login(
-        state.sessionmaker,
-        state.settings,
-        username=body.username,
-        password=body.password,
-        code=body.totp,
-        now=state.clock(),
-    )
+def _accepted(outcome: T | service.Refused | service.Locked) -> T:
+    """``outcome`` if the password and code were accepted; 429 with Retry-After for a locked-out
+    name, 401 for a refused password or code."""
     if isinstance(outcome, service.Locked):
         raise TooManyRequests(
             "too many failed attempts; try again later",
@@ -53,6 +46,23 @@ async def login(body: LoginRequest, request: Request, response: Response) -> Ses
         )
     if isinstance(outcome, service.Refused):
         raise NotAuthenticated(REFUSED)
+    return outcome
+
+
+@router.post("/login", response_model=SessionInfo)
+async def login(body: LoginRequest, request: Request, response: Response) -> SessionInfo:
+    check_origin(request)
+    state = get_state(request)
+    outcome = _accepted(
+        await service.login(
+            state.sessionmaker,
+            state.settings,
+            username=body.username,
+            password=body.password,
+            code=body.totp,
+            now=state.clock(),
+        )
+    )
     settings = state.settings
     response.set_cookie(
         settings.cookie_name,
@@ -137,21 +147,16 @@ async def reauth(
     """Password + TOTP again, before the absolute limit: the session (and its open consoles,
     with their chats) lives on for another ``VH_SESSION_ABSOLUTE_SECONDS``. Audited."""
     state = get_state(request)
-    outcome = await service.reauthenticate(
-        state.sessionmaker,
-        state.settings,
-        current.record,
-        password=body.password,
-        code=body.totp,
-        now=state.clock(),
-    )
-    if isinstance(outcome, service.Locked):
-        raise TooManyRequests(
-            "too many failed attempts; try again later",
-            headers={"Retry-After": str(outcome.retry_after)},
+    outcome = _accepted(
+        await service.reauthenticate(
+            state.sessionmaker,
+            state.settings,
+            current.record,
+            password=body.password,
+            code=body.totp,
+            now=state.clock(),
         )
-    if isinstance(outcome, service.Refused):
-        raise NotAuthenticated(REFUSED)
+    )
     token = request.cookies.get(state.settings.cookie_name, "")
     response.set_cookie(
         state.settings.cookie_name,
