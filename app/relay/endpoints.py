@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 
 from app.chat.store import get_store
+from app.db import is_outage
 from app.keys import devices
 from app.keys.devices import DeviceCert
 from app.kit.errors import NotFound, ProtocolError
@@ -78,8 +79,11 @@ async def staff_socket(websocket: WebSocket) -> None:
                 state.clock(),
             )
             device = await _device(session, found, websocket.query_params.get("device"), state)
-    except Exception:
-        log.exception("staff socket: session lookup failed")
+    except Exception as exc:
+        if is_outage(exc):  # the console reconnects with backoff; no traceback for an outage
+            log.warning("staff socket: database unavailable (%s)", type(exc).__name__)
+        else:
+            log.exception("staff socket: session lookup failed")
         await websocket.close(code=1011)
         return
     if found is None or found[1].role not in ("counsellor", "supervisor", "admin"):

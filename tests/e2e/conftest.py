@@ -59,12 +59,16 @@ def server(empty_database: Database, tmp_path: Path) -> Iterator[Server]:
         srv.stop()
 
 
-@pytest.fixture
-def counsellor(server: Server) -> StaffAccount:
-    """As in tests/conftest.py, made in a thread: ``create_staff`` calls ``asyncio.run``, which
+def staff_account(server: Server, username: str, alias: str, **kw: Any) -> StaffAccount:
+    """``tests.conftest.create_staff`` in a thread of its own: it calls ``asyncio.run``, which
     refuses to run in the thread where Playwright's sync API keeps its event loop."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(create_staff, server.database, "counsellor1", "Sara").result()
+        return pool.submit(create_staff, server.database, username, alias, **kw).result()
+
+
+@pytest.fixture
+def counsellor(server: Server) -> StaffAccount:
+    return staff_account(server, "counsellor1", "Sara")
 
 
 @pytest.fixture

@@ -8,15 +8,15 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import Database, Server, StaffAccount, create_staff, start_server
-from tests.e2e.conftest import EXIT_PATH, Contexts
+from tests.conftest import Database, Server, StaffAccount, start_server
+from tests.e2e.conftest import EXIT_PATH, Contexts, staff_account
 from tests.e2e.pages import open_console, send, start_youth_chat, wait_paired
 from tests.support import Harness
 
@@ -49,12 +49,6 @@ def server(
         yield srv
     finally:
         srv.stop()
-
-
-def _staff(server: Server, username: str, alias: str, **kw: Any) -> StaffAccount:
-    """A counsellor account, made in a thread (Playwright's sync API owns this one's loop)."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(create_staff, server.database, username, alias, **kw).result()
 
 
 def test_a_new_console_of_a_counsellor_on_duty_takes_over_with_its_own_device(
@@ -121,7 +115,7 @@ def test_an_acceptance_that_never_comes_tells_the_young_person_and_requeues(
     assert (gone["reason"], duty["on"]) == ("unaccepted", False)
 
     # The front of the queue: the next counsellor who answers takes the chat.
-    nora = _staff(server, "counsellor2", "Nora")
+    nora = staff_account(server, "counsellor2", "Nora")
     console = contexts.page()
     open_console(console, server, nora)
     wait_paired(youth, "Nora")
@@ -132,7 +126,7 @@ def test_an_acceptance_that_never_comes_tells_the_young_person_and_requeues(
 def test_nobody_who_can_serve_is_said_within_5s_with_keep_waiting_or_leave(
     contexts: Contexts, server: Server
 ) -> None:
-    sara = _staff(server, "counsellor3", "Sara", capacity=1)
+    sara = staff_account(server, "counsellor3", "Sara", capacity=1)
     console = contexts.page()
     open_console(console, server, sara)
     first = contexts.page()

@@ -12,15 +12,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
 from app.kit import b64
-from tests.conftest import Server, StaffAccount, create_staff
-from tests.e2e.conftest import Contexts
+from tests.conftest import Server, StaffAccount
+from tests.e2e.conftest import Contexts, staff_account
 from tests.e2e.pages import YouthSocket, open_console, send, start_youth_chat, wait_paired
 
 pytestmark = pytest.mark.browser
@@ -178,9 +177,8 @@ def test_the_console_reads_an_earlier_chat_only_after_the_young_person_agrees(
 
 
 def _colleague(server: Server) -> StaffAccount:
-    """A second counsellor, made in a thread (Playwright's sync API owns this one's loop)."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(create_staff, server.database, "counsellor2", "Ali").result()
+    """A second counsellor."""
+    return staff_account(server, "counsellor2", "Ali")
 
 
 def test_a_new_counsellor_after_a_transfer_is_asked_about_again(

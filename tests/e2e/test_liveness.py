@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import Database, Server, StaffAccount, create_staff, start_server
-from tests.e2e.conftest import EXIT_PATH, Contexts
+from tests.conftest import Database, Server, StaffAccount, start_server
+from tests.e2e.conftest import EXIT_PATH, Contexts, staff_account
 from tests.e2e.pages import open_console, send, start_youth_chat, wait_paired
 
 pytestmark = pytest.mark.browser
@@ -56,12 +56,6 @@ def server(empty_database: Database, tmp_path: Path) -> Iterator[Server]:
         srv.stop()
 
 
-def _staff(server: Server, username: str, alias: str, **kw: Any) -> StaffAccount:
-    """A counsellor account, made in a thread (Playwright's sync API owns this one's loop)."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(create_staff, server.database, username, alias, **kw).result()
-
-
 def _status_of(server: Server, conv: str) -> str:
     path = server.database.path
     assert path is not None
@@ -90,7 +84,7 @@ def _chat(contexts: Contexts, server: Server, account: StaffAccount) -> tuple[An
 def test_a_closed_tab_is_noticed_and_the_abandoned_chat_frees_the_seat(
     contexts: Contexts, server: Server
 ) -> None:
-    sara = _staff(server, "sara", "Sara", capacity=1)
+    sara = staff_account(server, "sara", "Sara", capacity=1)
     staff, panel, youth = _chat(contexts, server, sara)
     conv = panel.get_attribute("data-conv")
     assert conv is not None
@@ -135,7 +129,7 @@ KEEP_SOCKETS = """
 
 
 def test_a_resume_within_the_grace_continues_the_chat(contexts: Contexts, server: Server) -> None:
-    sara = _staff(server, "sara", "Sara")
+    sara = staff_account(server, "sara", "Sara")
     staff = contexts.page()
     open_console(staff, server, sara)
     youth = contexts.page()
@@ -166,7 +160,7 @@ def test_a_resume_within_the_grace_continues_the_chat(contexts: Contexts, server
 def test_logout_with_an_answered_chat_asks_first_and_then_hands_it_back(
     contexts: Contexts, server: Server
 ) -> None:
-    sara = _staff(server, "sara", "Sara")
+    sara = staff_account(server, "sara", "Sara")
     staff, panel, youth = _chat(contexts, server, sara)
 
     staff.get_by_role("button", name="Log out").click()
@@ -183,7 +177,7 @@ def test_logout_with_an_answered_chat_asks_first_and_then_hands_it_back(
     expect(log).to_contain_text("you are first in the queue")
     expect(youth.get_by_role("textbox", name="Message")).to_be_disabled()
 
-    ali = _staff(server, "ali", "Ali")
+    ali = staff_account(server, "ali", "Ali")
     other = contexts.page()
     open_console(other, server, ali)
     wait_paired(youth, "Ali")
@@ -194,7 +188,7 @@ def test_logout_with_an_answered_chat_asks_first_and_then_hands_it_back(
 def test_an_on_duty_console_that_only_reads_stays_on_duty(
     contexts: Contexts, server: Server
 ) -> None:
-    sara = _staff(server, "sara", "Sara")
+    sara = staff_account(server, "sara", "Sara")
     staff, panel, youth = _chat(contexts, server, sara)
 
     staff.wait_for_timeout((IDLE * 2 + 6) * 1000)  # the console sends nothing: reading
@@ -211,7 +205,7 @@ def test_an_on_duty_console_that_only_reads_stays_on_duty(
 def test_the_console_offers_reauthentication_before_the_absolute_limit(
     contexts: Contexts, server: Server
 ) -> None:
-    sara = _staff(server, "sara", "Sara")
+    sara = staff_account(server, "sara", "Sara")
     started = time.time()
     staff, panel, youth = _chat(contexts, server, sara)
 
@@ -237,14 +231,14 @@ def test_the_young_person_is_told_when_the_counsellor_is_disabled(
     from app.db import make_engine, make_sessionmaker, transaction
     from app.staff import service as staff_service
 
-    sara = _staff(server, "sara", "Sara")
+    sara = staff_account(server, "sara", "Sara")
     _, _, youth = _chat(contexts, server, sara)
 
     async def disable() -> list[str]:
         engine = make_engine(Settings(mode="test", database_url=server.database.url))
         try:
             async with transaction(make_sessionmaker(engine)) as session:
-                return await staff_service.disable_staff(session, sara.username, time.time())
+                return await staff_service.disablestaff_account(session, sara.username, time.time())
         finally:
             await engine.dispose()
 
