@@ -238,7 +238,7 @@ def test_the_young_person_is_told_when_the_counsellor_is_disabled(
         engine = make_engine(Settings(mode="test", database_url=server.database.url))
         try:
             async with transaction(make_sessionmaker(engine)) as session:
-                return await staff_service.disablestaff_account(session, sara.username, time.time())
+                return await staff_service.disable_staff(session, sara.username, time.time())
         finally:
             await engine.dispose()
 
