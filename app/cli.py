@@ -311,9 +311,11 @@ def build_parser() -> argparse.ArgumentParser:
     disable.add_argument("username")
     disable.set_defaults(func=cmd_staff_disable)
 
+    from app.expiry.cli import add_bucket_parser, add_purge_parser
     from app.keys.cli import add_keys_parser
 
-    add_keys_parser(sub)
+    add_bucket_parser(add_keys_parser(sub))
+    add_purge_parser(sub)
 
     from app.supervision.cli import add_stats_parser
 

@@ -5,13 +5,15 @@ Secrets have no defaults outside demo mode: production must fail fast when one i
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./var/virtual-house.sqlite3"
+_QUEUE = re.compile(r"^(youth|professional)(/[a-z0-9_-]{1,32})?$")
 
 
 class Settings(BaseSettings):
@@ -85,9 +87,43 @@ class Settings(BaseSettings):
     #: A device is certified only this soon after a password+TOTP login.
     device_fresh_login_seconds: int = 10 * 60
 
+    # --- retention (CRYPTO.md §6; docs/OPERATIONS.md) ---
+    #: Days a conversation is kept after it ends (or after the young person's last return
+    #: visit), then purged and its bucket key destroyed.
+    retention_days: int = Field(30, ge=1, le=365)
+    #: Per-queue overrides, e.g. ``{"professional": 90, "youth/police": 14}`` (JSON).
+    retention_by_queue: dict[str, int] = Field(default_factory=dict)
+    #: Days a week's bucket key outlives its week (clock skew, a purge that ran late).
+    bucket_grace_days: int = Field(3, ge=0, le=14)
+    #: The key directory (0700) holding the expiry bucket keys; never inside a backup of the
+    #: database. Default: ``buckets/`` beside the service key file.
+    key_dir: Path | None = None
+    #: How often the server's purge task runs (``vhouse purge`` does the same from cron).
+    purge_interval_seconds: float = Field(300.0, gt=0)
+
     # --- relay ---
     #: Largest number of envelopes committed in one transaction by the group-commit writer.
     commit_batch_max: int = 256
+
+    @field_validator("retention_by_queue")
+    @classmethod
+    def _queues(cls, value: dict[str, int]) -> dict[str, int]:
+        for queue, days in value.items():
+            if not _QUEUE.match(queue):
+                raise ValueError(
+                    f"{queue!r} is not a queue: youth or professional, optionally /skill"
+                )
+            if not 1 <= days <= 365:
+                raise ValueError(f"{queue}: retention must be 1 to 365 days")
+        return value
+
+    def bucket_key_dir(self) -> Path | None:
+        """Where the bucket keys are: ``key_dir``, else ``buckets/`` beside the service key."""
+        if self.key_dir is not None:
+            return self.key_dir
+        if self.service_key_file is not None:
+            return self.service_key_file.parent / "buckets"
+        return None
 
     def check_serving(self) -> None:
         """Raise ``ValueError`` when these settings cannot serve safely (checked by create_app)."""

@@ -17,10 +17,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import health
 from app.chat import endpoints as returns
+from app.chat.sealing import sealer_from
 from app.chat.store import EnvelopeStore
 from app.config import Settings
 from app.db import is_outage, make_engine, make_sessionmaker
 from app.events.broker import make_broker
+from app.expiry import endpoints as expiry
+from app.expiry.purge import Purge, PurgeChore
 from app.keys import endpoints as keys
 from app.keys.service import load_service_key, warn_without_period
 from app.kit.clock import Clock, system_clock
@@ -49,6 +52,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     settings = settings or Settings()
     settings.check_serving()
     service_key = load_service_key(settings)
+    sealer = sealer_from(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -73,8 +77,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             )
         )
         dispatcher.add_chore(RollUp(sessionmaker, clock, timezone=setup.schedule.timezone))
+        purge = Purge(sessionmaker, engine, sealer, timezone=setup.schedule.timezone)
+        dispatcher.add_chore(PurgeChore(purge, clock, interval=settings.purge_interval_seconds))
         await dispatcher.start()
         app.state.store = store
+        app.state.sealer = sealer
         app.state.dispatcher = dispatcher
         app.state.vh = AppState(
             settings=settings,
@@ -116,6 +123,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.include_router(keys.router)
     app.include_router(staff_api.router)
     app.include_router(returns.router)
+    app.include_router(expiry.router)
     app.include_router(youth.router)
     app.include_router(supervision.router)
     app.include_router(relay.router)

@@ -12,6 +12,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.chat import segments
+from app.chat.sealing import get_sealer
+from app.db import transaction
 from app.kit.errors import NotFound, TooManyRequests
 from app.security.dependencies import check_origin
 from app.state import get_state
@@ -35,8 +37,11 @@ async def return_visit(body: ReturnRequest, request: Request) -> dict[str, Any]:
         raise TooManyRequests(
             "too many attempts; try again later", headers={"Retry-After": str(retry)}
         )
-    async with state.sessionmaker() as session:
-        conversations = await segments.history(session, body.locator)
+    sealer = get_sealer(request)
+    async with transaction(state.sessionmaker) as session:
+        conversations = await segments.history(session, sealer, body.locator)
+        # A return visit keeps what it found for another full retention (CRYPTO.md §6).
+        await segments.keep_for_visit(session, sealer, [c["conv"] for c in conversations], now)
     if not conversations:
         raise NotFound("no conversation has this return code (it may have expired)")
     return {"conversations": conversations}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Row, Select, select, update
+from sqlalchemy import Row, Select, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import (
@@ -290,3 +290,43 @@ async def envelopes_of(
     if segs is not None:
         query = query.where(Envelope.seg.in_(segs))
     return list((await session.execute(query.order_by(Envelope.id))).scalars().all())
+
+
+async def conversation_for_sealing(
+    session: AsyncSession, conv_id: str
+) -> tuple[Conversation, str, str | None] | None:
+    """The conversation's row, locked for update, with its queue (kind, skill)."""
+    query = (
+        select(Conversation, Ticket.kind, Ticket.skill)
+        .join(Ticket, Ticket.id == Conversation.ticket_id)
+        .where(Conversation.id == conv_id)
+        .with_for_update(of=Conversation)
+    )
+    row = (await session.execute(query)).one_or_none()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+async def queues_of(
+    session: AsyncSession, conv_ids: list[str]
+) -> list[tuple[str, str, str | None]]:
+    """``(conversation id, queue kind, skill)`` of these conversations."""
+    query = (
+        select(Conversation.id, Ticket.kind, Ticket.skill)
+        .join(Ticket, Ticket.id == Conversation.ticket_id)
+        .where(Conversation.id.in_(conv_ids))
+    )
+    return [(r[0], r[1], r[2]) for r in (await session.execute(query)).all()]
+
+
+async def keep_until(session: AsyncSession, conv_ids: list[str], until: float) -> None:
+    """Keep these conversations at least until ``until`` (a return visit, a shared history)."""
+    if not conv_ids:
+        return
+    await session.execute(
+        update(Conversation)
+        .where(
+            Conversation.id.in_(conv_ids),
+            or_(Conversation.kept_until.is_(None), Conversation.kept_until < until),
+        )
+        .values(kept_until=until)
+    )

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat import repository as repo
 from app.chat.envelope import Envelope as WireEnvelope
+from app.chat.retention import DAY
+from app.chat.sealing import Sealer, device_place, grant_place, period_place, return_place
 from app.chat.wraps import Keys, ReturnCode, ShareHistory
 from app.keys import devices
 from app.keys.devices import DeviceCert
@@ -50,7 +52,7 @@ async def open_segment(
     )
 
 
-async def _state(session: AsyncSession, row: Segment) -> SegmentState:
+async def _state(session: AsyncSession, sealer: Sealer, row: Segment) -> SegmentState:
     device = await devices.by_id(session, row.device_id)
     assert device is not None  # noqa: S101 - a foreign key
     period = None if row.period_id is None else await period_by_id(session, row.period_id)
@@ -59,16 +61,18 @@ async def _state(session: AsyncSession, row: Segment) -> SegmentState:
         seg=row.seg,
         device=device,
         period=period,
-        wrap_c=row.wrap_c,
-        wrap_o=row.wrap_o,
+        wrap_c=sealer.open(row.wrap_c, device_place(row.conv_id, row.seg)),
+        wrap_o=sealer.open(row.wrap_o, period_place(row.conv_id, row.seg)),
         accept_sig=row.accept_sig,
     )
 
 
-async def current_segment(session: AsyncSession, conv_id: str) -> SegmentState | None:
+async def current_segment(
+    session: AsyncSession, sealer: Sealer, conv_id: str
+) -> SegmentState | None:
     """The conversation's latest segment (the one messages are sent in now)."""
     row = await repo.latest_segment(session, conv_id)
-    return None if row is None else await _state(session, row)
+    return None if row is None else await _state(session, sealer, row)
 
 
 async def _segment(session: AsyncSession, conv_id: str, seg: int) -> Segment:
@@ -78,8 +82,12 @@ async def _segment(session: AsyncSession, conv_id: str, seg: int) -> Segment:
     return row
 
 
-async def store_keys(session: AsyncSession, frame: Keys) -> SegmentState:
-    """Store the sealed keys of a segment, once; raises ``ProtocolError`` otherwise."""
+async def store_keys(
+    session: AsyncSession, sealer: Sealer, frame: Keys, now: float
+) -> SegmentState:
+    """Store the sealed keys of a segment, once, bucket-sealed; raises ``ProtocolError``
+    otherwise."""
+    week = await sealer.bucket_of(session, frame.conv, now)
     row = await _segment(session, frame.conv, frame.seg)
     if row.wrap_c is not None:
         raise ProtocolError("keys_exist", "the keys of this segment are already stored")
@@ -87,8 +95,16 @@ async def store_keys(session: AsyncSession, frame: Keys) -> SegmentState:
         raise ProtocolError(
             "bad_keys", "wrap_o must be sealed to the period key given in 'paired' (null if none)"
         )
-    await repo.set_keys(session, row, wrap_c=frame.wrap_c, wrap_o=frame.wrap_o)
-    return await _state(session, row)
+    wrap_o = None
+    if frame.wrap_o is not None:
+        wrap_o = sealer.seal_in(week, period_place(frame.conv, frame.seg), frame.wrap_o)
+    await repo.set_keys(
+        session,
+        row,
+        wrap_c=sealer.seal_in(week, device_place(frame.conv, frame.seg), frame.wrap_c),
+        wrap_o=wrap_o,
+    )
+    return await _state(session, sealer, row)
 
 
 async def store_accept(
@@ -110,7 +126,9 @@ async def store_accept(
     return True
 
 
-async def store_return_wrap(session: AsyncSession, frame: ReturnCode, now: float) -> None:
+async def store_return_wrap(
+    session: AsyncSession, sealer: Sealer, frame: ReturnCode, now: float
+) -> None:
     """File a segment key's return-code wrap under its locator (one locator per conversation)."""
     await _segment(session, frame.conv, frame.seg)
     rows = await repo.return_wraps_of(session, frame.conv)
@@ -125,12 +143,12 @@ async def store_return_wrap(session: AsyncSession, frame: ReturnCode, now: float
         seg=frame.seg,
         salt=frame.salt,
         nonce=frame.nonce,
-        wrap=frame.wrap,
+        wrap=await sealer.seal(session, return_place(frame.conv, frame.seg), frame.wrap, now),
         now=now,
     )
 
 
-async def history(session: AsyncSession, locator: str) -> list[dict[str, Any]]:
+async def history(session: AsyncSession, sealer: Sealer, locator: str) -> list[dict[str, Any]]:
     """Everything a returning young person's client needs to decrypt their conversations.
 
     Only ciphertext, wraps and public values: without the code itself nothing here is readable.
@@ -143,6 +161,9 @@ async def history(session: AsyncSession, locator: str) -> list[dict[str, Any]]:
             continue
         segments = []
         for wrap in (w for w in wraps if w.conv_id == conv_id):
+            opened = sealer.open(wrap.wrap, return_place(conv_id, wrap.seg))
+            if opened is None:
+                continue  # its bucket key is gone: expired, or the key directory was lost
             seg_row = await repo.segment(session, conv_id, wrap.seg)
             device = None if seg_row is None else await devices.by_id(session, seg_row.device_id)
             segments.append(
@@ -150,7 +171,7 @@ async def history(session: AsyncSession, locator: str) -> list[dict[str, Any]]:
                     "seg": wrap.seg,
                     "salt": wrap.salt,
                     "nonce": wrap.nonce,
-                    "wrap": wrap.wrap,
+                    "wrap": opened,
                     "sig_public_key": None if device is None else device.sig_public_key,
                     "accept_sig": None if seg_row is None else seg_row.accept_sig,
                     # The certificate of the device that accepted, and when the segment was
@@ -159,6 +180,8 @@ async def history(session: AsyncSession, locator: str) -> list[dict[str, Any]]:
                     "sealed_at": None if seg_row is None else int(seg_row.created_at),
                 }
             )
+        if not segments:
+            continue
         envelopes = await repo.envelopes_of(session, conv_id)
         out.append(
             {
@@ -187,8 +210,8 @@ async def holder_since(session: AsyncSession, conv_id: str, staff_id: str) -> in
 
 
 async def next_segment(session: AsyncSession, conv_id: str) -> int:
-    state = await current_segment(session, conv_id)
-    return 0 if state is None else state.seg + 1
+    row = await repo.latest_segment(session, conv_id)
+    return 0 if row is None else row.seg + 1
 
 
 def _envelope_dict(e: Envelope) -> dict[str, object]:
@@ -196,12 +219,15 @@ def _envelope_dict(e: Envelope) -> dict[str, object]:
     return WireEnvelope(e.conv_id, e.seg, e.role, e.inst, e.seq, e.ct).as_dict()
 
 
-async def share_history(session: AsyncSession, frame: ShareHistory, now: float) -> str:
+async def share_history(
+    session: AsyncSession, sealer: Sealer, frame: ShareHistory, now: float
+) -> str:
     """Store a young person's consent: earlier segments' keys sealed to the device of the
     conversation's current segment (CRYPTO.md §5). Segments of other conversations must be
     filed under the return code named by the locator; earlier segments of this conversation
     (before a transfer) need none. Returns that device's id."""
-    current = await current_segment(session, frame.conv)
+    week = await sealer.bucket_of(session, frame.conv, now)
+    current = await current_segment(session, sealer, frame.conv)
     if current is None or current.wrap_c is None:
         raise ProtocolError("wrong_state", "send the keys of this conversation first")
     if current.seg != frame.seg:
@@ -226,7 +252,11 @@ async def share_history(session: AsyncSession, frame: ShareHistory, now: float) 
             from_conv_id=item.conv,
             seg=item.seg,
             device_id=current.device.device_id,
-            wrap=item.wrap,
+            wrap=sealer.seal_in(
+                week,
+                grant_place(frame.conv, item.conv, item.seg, current.device.device_id),
+                item.wrap,
+            ),
             now=now,
         )
     await session.flush()
@@ -234,14 +264,22 @@ async def share_history(session: AsyncSession, frame: ShareHistory, now: float) 
 
 
 async def shared_history(
-    session: AsyncSession, conv_id: str, device_id: str
+    session: AsyncSession, sealer: Sealer, conv_id: str, device_id: str
 ) -> list[dict[str, Any]]:
     """For the counsellor device of ``conv_id``: each earlier conversation the young person
     shared, with the sealed keys of its shared segments and those segments' envelopes."""
     grants = await repo.history_grants(session, conv_id, device_id)
     out = []
     for earlier in dict.fromkeys(g.from_conv_id for g in grants):
-        segs = {g.seg: g.wrap for g in grants if g.from_conv_id == earlier}
+        segs: dict[int, str] = {}
+        for g in grants:
+            if g.from_conv_id != earlier:
+                continue
+            opened = sealer.open(g.wrap, grant_place(conv_id, earlier, g.seg, device_id))
+            if opened is not None:
+                segs[g.seg] = opened
+        if not segs:
+            continue
         envelopes = await repo.envelopes_of(session, earlier, list(segs))
         out.append(
             {
@@ -252,3 +290,12 @@ async def shared_history(
             }
         )
     return out
+
+
+async def keep_for_visit(
+    session: AsyncSession, sealer: Sealer, conv_ids: list[str], now: float
+) -> None:
+    """A return visit: each conversation is kept at least its queue's retention from now."""
+    for conv_id, kind, skill in await repo.queues_of(session, conv_ids):
+        until = now + sealer.policy.days_for(kind, skill) * DAY
+        await repo.keep_until(session, [conv_id], until)

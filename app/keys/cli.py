@@ -41,7 +41,8 @@ def _service_key_path(settings: Settings, override: Path | None = None) -> Path:
     return path
 
 
-def add_keys_parser(sub: Any) -> None:
+def add_keys_parser(sub: Any) -> Any:
+    """Add ``vhouse keys``; returns its subparsers, for commands other parts add."""
     keys = sub.add_parser("keys", help="service signing key and period keys (CRYPTO.md §2)")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
 
@@ -86,6 +87,7 @@ def add_keys_parser(sub: Any) -> None:
     source.add_argument("--public", help="a 65-byte P-256 point in base64url (vh-service-key)")
     fingerprint.add_argument("--expect", help="the published fingerprint to compare with")
     fingerprint.set_defaults(func=cmd_fingerprint)
+    return keys_sub
 
 
 # ---------------------------------------------------------------------- init

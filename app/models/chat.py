@@ -30,6 +30,13 @@ class Conversation(Base):
     offer_skill: Mapped[str | None] = mapped_column(String(32), nullable=True)
     #: When an ``abandoned`` conversation was added to the aggregates (``queue_stats.dropped``).
     counted_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: The week whose bucket key seals this conversation's wraps (CRYPTO.md §6); set when the
+    #: first wrap is stored, moved by the purge when the expiry moves.
+    bucket: Mapped[str | None] = mapped_column(String(8), nullable=True, index=True)
+    #: When the purge deletes it; set by the purge once it has ended (``app.chat.retention``).
+    expires_at: Mapped[float | None] = mapped_column(Float, nullable=True, index=True)
+    #: A return visit asked to keep it at least until then.
+    kept_until: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class Envelope(Base):

@@ -65,7 +65,8 @@ class ReturnWrap(Base):
     seg: Mapped[int] = mapped_column(BigInteger)
     salt: Mapped[str] = mapped_column(String(22))
     nonce: Mapped[str] = mapped_column(String(16))
-    wrap: Mapped[str] = mapped_column(String(64))
+    #: Bucket-sealed (``app.crypto.bucket``), like every stored wrap.
+    wrap: Mapped[str] = mapped_column(Text)
     created_at: Mapped[float] = mapped_column(Float)
 
 

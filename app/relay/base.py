@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from app.chat import segments
 from app.chat.envelope import Envelope
+from app.chat.sealing import Sealer
 from app.chat.store import EnvelopeStore
 from app.db import transaction
 from app.events import messages
@@ -49,10 +50,16 @@ class SocketHandler(abc.ABC):
     role: str
 
     def __init__(
-        self, state: AppState, store: EnvelopeStore, dispatcher: Dispatcher, outbox: Outbox
+        self,
+        state: AppState,
+        store: EnvelopeStore,
+        sealer: Sealer,
+        dispatcher: Dispatcher,
+        outbox: Outbox,
     ) -> None:
         self.state = state
         self.store = store
+        self.sealer = sealer
         self.dispatcher = dispatcher
         self.outbox = outbox
         self.links: dict[str, ConversationLink] = {}
@@ -191,7 +198,7 @@ class SocketHandler(abc.ABC):
 
     async def _segment_state(self, conv_id: str) -> segments.SegmentState | None:
         async with self.state.sessionmaker() as session:
-            return await segments.current_segment(session, conv_id)
+            return await segments.current_segment(session, self.sealer, conv_id)
 
     def _typing(self, frame: protocol.Signal) -> None:
         link = self._link_for(frame.conv)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 
+from app.chat.sealing import get_sealer
 from app.chat.store import get_store
 from app.db import is_outage
 from app.keys import devices
@@ -57,6 +58,7 @@ async def youth_socket(websocket: WebSocket) -> None:
     handler = YouthHandler(
         state,
         get_store(websocket),
+        get_sealer(websocket),
         get_dispatcher(websocket),
         outbox,
         state.client_bucket(websocket),
@@ -95,6 +97,7 @@ async def staff_socket(websocket: WebSocket) -> None:
     handler = StaffHandler(
         state,
         get_store(websocket),
+        get_sealer(websocket),
         get_dispatcher(websocket),
         outbox,
         staff,

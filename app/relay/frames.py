@@ -179,14 +179,6 @@ def session_expiring(expires_at: float) -> str:
     return dumps({"type": "session_expiring", "expires_at": int(expires_at)})
 
 
-def transfer_refused(conv: str, reason: str, message: str) -> str:
-    """``{"type":"error","code":"transfer_refused","message","reason","conv"}`` (§7.2)."""
-    return error("transfer_refused", message, reason=reason, conv=conv)
-
-
-# --------------------------------------------------------------------------- the queue (§2.1)
-
-
 def ticket(token: str, queue: str) -> str:
     """``{"type":"ticket","ticket","queue"}``: the ticket token (kept in the client's memory
     only) and the queue (``youth``, or ``youth/police`` for a skill queue)."""
@@ -332,6 +324,11 @@ def undecryptable(conv: str, seg: int, role: str, inst: str, seq: int) -> str:
     )
 
 
+def deleted(conv: str) -> str:
+    """``{"type":"deleted","conv"}``: the young person's deletion is done (S-18)."""
+    return dumps({"type": "deleted", "conv": conv})
+
+
 def closed(message: messages.Closed) -> str:
     """``{"type":"closed","conv","by":"youth"|"counsellor","reason"}``: the conversation ended.
     The young person's socket then closes (1000)."""
@@ -403,46 +400,3 @@ def open_chats(conversations: Sequence[str]) -> str:
     """``{"type":"open_chats","conversations":[…]}``: the answer to ``duty`` off while chats are
     still open."""
     return dumps({"type": "open_chats", "conversations": list(conversations)})
-
-
-def transferred(message: messages.Transferred) -> str:
-    """``{"type":"transferred","conv","to":alias|null,"reason"}``: the conversation has left
-    this console (``to`` null: back to a queue)."""
-    m = message
-    return dumps({"type": "transferred", "conv": m.conv, "to": m.to, "reason": m.reason})
-
-
-def offer(message: messages.Offer) -> str:
-    """``{"type":"offer","conv","kind","language","urgent","expires_at","from","note"}``: a warm
-    transfer offered to this console by ``from`` (an alias); ``note`` is sealed to its device."""
-    m = message
-    return dumps(
-        {
-            "type": "offer",
-            "conv": m.conv,
-            "kind": m.kind,
-            "language": m.language,
-            "urgent": m.urgent,
-            "expires_at": m.expires_at,
-            "from": m.from_alias,
-            "note": m.note,
-        }
-    )
-
-
-def offer_withdrawn(message: messages.OfferWithdrawn) -> str:
-    """``{"type":"offer_withdrawn","conv","reason"}``: an offer to this console is gone."""
-    return dumps({"type": "offer_withdrawn", "conv": message.conv, "reason": message.reason})
-
-
-def transfer_pending(message: messages.TransferPending) -> str:
-    """``{"type":"transfer","conv","state":"offered","to"}``: the sender's offer waits for ``to``
-    (the colleague's alias)."""
-    return dumps({"type": "transfer", "conv": message.conv, "state": "offered", "to": message.to})
-
-
-def transfer_returned(message: messages.TransferReturned) -> str:
-    """``{"type":"transfer","conv","state":"returned","reason"}``: the offer came back; the chat
-    stays with the sender."""
-    m = message
-    return dumps({"type": "transfer", "conv": m.conv, "state": "returned", "reason": m.reason})

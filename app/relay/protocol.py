@@ -18,10 +18,15 @@ from typing import Any, Final
 from app.chat.envelope import U32_MAX, U63_MAX, Envelope, StreamCursor, is_int, parse_envelope
 from app.chat.wraps import Keys as Keys
 from app.chat.wraps import ReturnCode as ReturnCode
-from app.chat.wraps import SharedSegment
 from app.chat.wraps import ShareHistory as ShareHistory
 from app.kit.b64 import is_b64url
 from app.kit.errors import ProtocolError
+from app.relay import keyframes
+from app.relay.fields import bytes_field, conv_field, seg_field
+from app.relay.keyframes import HISTORY_SEGMENTS_MAX as HISTORY_SEGMENTS_MAX
+from app.relay.keyframes import SEALED_KEY_BYTES as SEALED_KEY_BYTES
+from app.relay.keyframes import SIGNATURE_BYTES as SIGNATURE_BYTES
+from app.relay.keyframes import Accept as Accept
 from app.triage.questions import ANSWER_ID_MAX, Triage
 
 LANGUAGE_MAX: Final = 8
@@ -62,6 +67,13 @@ class Close:
 
 
 @dataclass(frozen=True, slots=True)
+class Delete:
+    """The young person deletes the conversation now (S-18): it ends and nothing is kept."""
+
+    conv: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Duty:
     on: bool
 
@@ -72,20 +84,6 @@ class Signal:
 
     conv: str | None
     typing: bool
-
-
-#: HPKE ``enc (65) ‖ AES-256-GCM(K (32)) ‖ tag (16)``: a sealed segment key (CRYPTO.md §8).
-SEALED_KEY_BYTES: Final = 65 + 32 + 16
-SIGNATURE_BYTES: Final = 64
-
-
-@dataclass(frozen=True, slots=True)
-class Accept:
-    """The counsellor device's acceptance signature of a segment (CRYPTO.md §3)."""
-
-    conv: str
-    seg: int
-    sig: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,10 +121,6 @@ class OfferAnswer:
     accept: bool
 
 
-#: Most earlier segments one ``share_history`` frame may carry.
-HISTORY_SEGMENTS_MAX: Final = 64
-
-
 Frame = (
     Join
     | Resume
@@ -134,6 +128,7 @@ Frame = (
     | SendEnvelope
     | Sync
     | Close
+    | Delete
     | Duty
     | Signal
     | Keys
@@ -153,6 +148,7 @@ YOUTH_TYPES: Final = frozenset(
         "envelope",
         "sync",
         "close",
+        "delete",
         "typing",
         "keys",
         "return_code",
@@ -188,15 +184,6 @@ def parse_frame(text: str, allowed: frozenset[str]) -> Frame:
         raise ProtocolError("unknown_type", "this socket does not accept that frame type")
     frame: Frame = _FRAMES[kind][1](obj)
     return frame
-
-
-def _conv_field(obj: dict[str, Any], *, required: bool) -> str | None:
-    conv = obj.get("conv")
-    if conv is None and not required:
-        return None
-    if not isinstance(conv, str) or not is_b64url(conv, nbytes=16):
-        raise ProtocolError("bad_frame", "conv must be 16 bytes of base64url")
-    return conv
 
 
 def _parse_join(obj: dict[str, Any]) -> Join:
@@ -270,11 +257,15 @@ def _parse_sync(obj: dict[str, Any]) -> Sync:
         if role not in ("Y", "C") or not isinstance(inst, str) or not is_b64url(inst, nbytes=16):
             raise ProtocolError("bad_frame", "a stream cursor has role Y or C and a 16-byte inst")
         cursors.append(StreamCursor(seg=seg, role=role, inst=inst, seq=seq))
-    return Sync(conv=_conv_field(obj, required=False), have=tuple(cursors))
+    return Sync(conv=conv_field(obj, required=False), have=tuple(cursors))
 
 
 def _parse_close(obj: dict[str, Any]) -> Close:
-    return Close(conv=_conv_field(obj, required=False))
+    return Close(conv=conv_field(obj, required=False))
+
+
+def _parse_delete(obj: dict[str, Any]) -> Delete:
+    return Delete(conv=conv_field(obj, required=False))
 
 
 def _parse_duty(obj: dict[str, Any]) -> Duty:
@@ -288,85 +279,11 @@ def _parse_typing(obj: dict[str, Any]) -> Signal:
     typing = obj.get("typing")
     if not isinstance(typing, bool):
         raise ProtocolError("bad_frame", "typing needs typing: true or false")
-    return Signal(conv=_conv_field(obj, required=False), typing=typing)
-
-
-def _seg_field(obj: dict[str, Any], code: str = "bad_keys") -> int:
-    seg = obj.get("seg")
-    if not isinstance(seg, int) or isinstance(seg, bool) or not 0 <= seg <= U32_MAX:
-        raise ProtocolError(code, "seg must be a u32")
-    return seg
-
-
-def _bytes_field(obj: dict[str, Any], name: str, nbytes: int, code: str = "bad_keys") -> str:
-    value = obj.get(name)
-    if not isinstance(value, str) or not is_b64url(value, nbytes=nbytes):
-        raise ProtocolError(code, f"{name} must be {nbytes} bytes of base64url")
-    return value
-
-
-def _parse_keys(obj: dict[str, Any]) -> Keys:
-    conv = _conv_field(obj, required=True)
-    assert conv is not None  # noqa: S101 - required=True
-    wrap_o = None
-    if obj.get("wrap_o") is not None:
-        wrap_o = _bytes_field(obj, "wrap_o", SEALED_KEY_BYTES)
-    return Keys(
-        conv=conv,
-        seg=_seg_field(obj),
-        wrap_c=_bytes_field(obj, "wrap_c", SEALED_KEY_BYTES),
-        wrap_o=wrap_o,
-    )
-
-
-def _parse_accept(obj: dict[str, Any]) -> Accept:
-    conv = _conv_field(obj, required=True)
-    assert conv is not None  # noqa: S101 - required=True
-    return Accept(
-        conv=conv,
-        seg=_seg_field(obj, "bad_frame"),
-        sig=_bytes_field(obj, "sig", SIGNATURE_BYTES, "bad_frame"),
-    )
-
-
-def _parse_return_code(obj: dict[str, Any]) -> ReturnCode:
-    conv = _conv_field(obj, required=True)
-    assert conv is not None  # noqa: S101 - required=True
-    return ReturnCode(
-        conv=conv,
-        seg=_seg_field(obj),
-        locator=_bytes_field(obj, "locator", 16),
-        salt=_bytes_field(obj, "salt", 16),
-        nonce=_bytes_field(obj, "nonce", 12),
-        wrap=_bytes_field(obj, "wrap", 32 + 16),
-    )
-
-
-def _parse_share_history(obj: dict[str, Any]) -> ShareHistory:
-    conv = _conv_field(obj, required=True)
-    assert conv is not None  # noqa: S101 - required=True
-    items = obj.get("segments")
-    if not isinstance(items, list) or not 1 <= len(items) <= HISTORY_SEGMENTS_MAX:
-        raise ProtocolError("bad_keys", "segments is a list of 1 to 64 earlier segments")
-    shared = []
-    for item in items:
-        if not isinstance(item, dict):
-            raise ProtocolError("bad_keys", "an earlier segment is an object")
-        earlier = _conv_field(item, required=True)
-        assert earlier is not None  # noqa: S101 - required=True
-        shared.append(
-            SharedSegment(
-                conv=earlier,
-                seg=_seg_field(item),
-                wrap=_bytes_field(item, "wrap", SEALED_KEY_BYTES),
-            )
-        )
-    locator = None if obj.get("locator") is None else _bytes_field(obj, "locator", 16)
-    return ShareHistory(conv=conv, seg=_seg_field(obj), locator=locator, segments=tuple(shared))
+    return Signal(conv=conv_field(obj, required=False), typing=typing)
 
 
 def _parse_undecryptable(obj: dict[str, Any]) -> Undecryptable:
-    conv = _conv_field(obj, required=True)
+    conv = conv_field(obj, required=True)
     assert conv is not None  # noqa: S101 - required=True
     role, seq = obj.get("role"), obj.get("seq")
     if role not in ("Y", "C"):
@@ -375,15 +292,15 @@ def _parse_undecryptable(obj: dict[str, Any]) -> Undecryptable:
         raise ProtocolError("bad_frame", "seq must be a positive integer below 2^63")
     return Undecryptable(
         conv=conv,
-        seg=_seg_field(obj, "bad_frame"),
+        seg=seg_field(obj, "bad_frame"),
         role=str(role),
-        inst=_bytes_field(obj, "inst", 16, "bad_frame"),
+        inst=bytes_field(obj, "inst", 16, "bad_frame"),
         seq=seq,
     )
 
 
 def _parse_transfer(obj: dict[str, Any]) -> Transfer:
-    conv = _conv_field(obj, required=True)
+    conv = conv_field(obj, required=True)
     assert conv is not None  # noqa: S101 - required=True
     mode, to, note = obj.get("mode"), obj.get("to"), obj.get("note")
     if mode not in ("warm", "cold"):
@@ -392,7 +309,7 @@ def _parse_transfer(obj: dict[str, Any]) -> Transfer:
         raise ProtocolError("bad_frame", "to is {'staff': id} or {'queue': kind, 'skill': …}")
     to_staff = to_kind = to_skill = None
     if "staff" in to:
-        to_staff = _bytes_field(to, "staff", 16, "bad_frame")
+        to_staff = bytes_field(to, "staff", 16, "bad_frame")
     else:
         to_kind, to_skill = to.get("queue"), to.get("skill")
         if to_kind not in ("youth", "professional"):
@@ -414,7 +331,7 @@ def _parse_transfer(obj: dict[str, Any]) -> Transfer:
 
 
 def _parse_offer_answer(obj: dict[str, Any]) -> OfferAnswer:
-    conv = _conv_field(obj, required=True)
+    conv = conv_field(obj, required=True)
     assert conv is not None  # noqa: S101 - required=True
     accept = obj.get("accept")
     if not isinstance(accept, bool):
@@ -430,15 +347,16 @@ _FRAMES: Final[dict[str, tuple[type[Any], Callable[[dict[str, Any]], Frame]]]] =
     "envelope": (SendEnvelope, _parse_envelope_frame),
     "sync": (Sync, _parse_sync),
     "close": (Close, _parse_close),
+    "delete": (Delete, _parse_delete),
     "duty": (Duty, _parse_duty),
     "typing": (Signal, _parse_typing),
-    "keys": (Keys, _parse_keys),
-    "accept": (Accept, _parse_accept),
-    "return_code": (ReturnCode, _parse_return_code),
+    "keys": (Keys, keyframes.parse_keys),
+    "accept": (Accept, keyframes.parse_accept),
+    "return_code": (ReturnCode, keyframes.parse_return_code),
     "undecryptable": (Undecryptable, _parse_undecryptable),
     "transfer": (Transfer, _parse_transfer),
     "offer_answer": (OfferAnswer, _parse_offer_answer),
-    "share_history": (ShareHistory, _parse_share_history),
+    "share_history": (ShareHistory, keyframes.parse_share_history),
 }
 _TYPES: Final = {cls: kind for kind, (cls, _) in _FRAMES.items()}
 

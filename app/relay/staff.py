@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat import repository as chat_repo
 from app.chat import segments
+from app.chat.sealing import Sealer
 from app.chat.store import EnvelopeStore
 from app.db import lock_matching, transaction
 from app.events import messages
@@ -19,7 +20,7 @@ from app.events.messages import encode
 from app.keys.devices import DeviceCert
 from app.kit.errors import ProtocolError
 from app.models import Staff
-from app.relay import frames, protocol, states
+from app.relay import frames, protocol, states, transferframes
 from app.relay.base import SocketHandler, unavailable
 from app.relay.connection import Outbox
 from app.relay.states import StaffEvent, StaffPhase
@@ -47,13 +48,14 @@ class StaffHandler(SocketHandler):
         self,
         state: AppState,
         store: EnvelopeStore,
+        sealer: Sealer,
         dispatcher: Dispatcher,
         outbox: Outbox,
         staff: Staff,
         session_digest: str,
         device: DeviceCert | None,
     ) -> None:
-        super().__init__(state, store, dispatcher, outbox)
+        super().__init__(state, store, sealer, dispatcher, outbox)
         self.device = device
         self.staff_id = staff.id
         self.alias = staff.alias
@@ -115,7 +117,9 @@ class StaffHandler(SocketHandler):
         if self.device is None:
             return
         async with self.state.sessionmaker() as session:
-            shared = await segments.shared_history(session, conv_id, self.device.device_id)
+            shared = await segments.shared_history(
+                session, self.sealer, conv_id, self.device.device_id
+            )
         for item in shared:
             self.outbox.send(frames.history(conv_id, item))
 
@@ -250,15 +254,18 @@ class StaffHandler(SocketHandler):
             case messages.Transferred(conv=conv):
                 if self._move(StaffEvent.TRANSFERRED) and (link := self.links.pop(conv, None)):
                     link.close()
-                    self.outbox.send(frames.transferred(message))
+                    self.outbox.send(transferframes.transferred(message))
+            case messages.Closed(conv=conv) if conv not in self.links:
+                # A chat this console no longer follows was deleted (S-18): say so.
+                self._notice(frames.closed(message))
             case messages.Offer():
-                self._notice(frames.offer(message))
+                self._notice(transferframes.offer(message))
             case messages.OfferWithdrawn():
-                self._notice(frames.offer_withdrawn(message))
+                self._notice(transferframes.offer_withdrawn(message))
             case messages.TransferPending():
-                self._notice(frames.transfer_pending(message))
+                self._notice(transferframes.transfer_pending(message))
             case messages.TransferReturned():
-                self._notice(frames.transfer_returned(message))
+                self._notice(transferframes.transfer_returned(message))
             case messages.Logout(session=session) if session in (
                 messages.ALL_SESSIONS,
                 self._session_digest,
@@ -301,7 +308,7 @@ class StaffHandler(SocketHandler):
     async def _console_view(self, conv_id: str) -> tuple[segments.SegmentState | None, int]:
         """The conversation's current segment, and the first segment this counsellor holds."""
         async with self.state.sessionmaker() as session:
-            state = await segments.current_segment(session, conv_id)
+            state = await segments.current_segment(session, self.sealer, conv_id)
             since = await segments.holder_since(session, conv_id, self.staff_id)
         return state, since
 
@@ -352,7 +359,7 @@ class StaffHandler(SocketHandler):
                 await lock_matching(session)
                 return await step(session, self.state.clock())
         except handover.TransferRefused as exc:
-            self.outbox.send(frames.transfer_refused(conv_id, exc.reason, exc.message))
+            self.outbox.send(transferframes.transfer_refused(conv_id, exc.reason, exc.message))
             return None
         except Exception as exc:
             raise unavailable() from exc

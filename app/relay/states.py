@@ -60,6 +60,7 @@ class YouthAction(StrEnum):
     SEND = "send"
     SYNC = "sync"
     CLOSE = "close"  # the conversation ends as "closed"
+    DELETE = "delete"  # the conversation ends and is deleted at once (S-18)
     TYPING = "typing"
     KEYS = "keys"
     RETURN_CODE = "return_code"
@@ -72,11 +73,12 @@ _A = YouthAction
 YOUTH_ACCEPTS: Final[Mapping[YouthPhase, Mapping[str, YouthAction]]] = {
     YouthPhase.NEW: {"join": _A.JOIN, "resume": _A.RESUME},
     YouthPhase.WAITING: {"leave": _A.LEAVE_QUEUE},
-    YouthPhase.REQUEUED: {"leave": _A.END_CHAT, "close": _A.END_CHAT},
+    YouthPhase.REQUEUED: {"leave": _A.END_CHAT, "close": _A.END_CHAT, "delete": _A.DELETE},
     YouthPhase.CHAT: {
         "envelope": _A.SEND,
         "sync": _A.SYNC,
         "close": _A.CLOSE,
+        "delete": _A.DELETE,
         "typing": _A.TYPING,
         "keys": _A.KEYS,
         "return_code": _A.RETURN_CODE,

@@ -7,11 +7,14 @@ import logging
 from collections.abc import Callable
 
 from app.chat import segments
+from app.chat.sealing import Sealer
 from app.chat.store import EnvelopeStore
 from app.db import transaction
 from app.events import messages
 from app.events.channels import ticket_channel
 from app.events.messages import encode
+from app.expiry import deletion
+from app.expiry.purge import checkpoint
 from app.kit.errors import NotFound, ProtocolError
 from app.kit.ids import new_token, token_digest
 from app.relay import frames, protocol, states
@@ -37,11 +40,12 @@ class YouthHandler(SocketHandler):
         self,
         state: AppState,
         store: EnvelopeStore,
+        sealer: Sealer,
         dispatcher: Dispatcher,
         outbox: Outbox,
         bucket: str,
     ) -> None:
-        super().__init__(state, store, dispatcher, outbox)
+        super().__init__(state, store, sealer, dispatcher, outbox)
         self._bucket = bucket
         self._instance = new_token()
         self.ticket_id: int | None = None
@@ -71,6 +75,8 @@ class YouthHandler(SocketHandler):
                 await self._sync(frame)
             case protocol.Close():
                 await self._close_conversation(self._link_for(frame.conv).conv_id, reason="closed")
+            case protocol.Delete():
+                await self._delete_now(self._link_for(frame.conv).conv_id)
             case protocol.Signal():
                 self._typing(frame)
             case protocol.Keys():
@@ -277,7 +283,7 @@ class YouthHandler(SocketHandler):
         link = self._link_for(frame.conv)
         try:
             async with transaction(self.state.sessionmaker) as session:
-                state = await segments.store_keys(session, frame)
+                state = await segments.store_keys(session, self.sealer, frame, self.state.clock())
         except ProtocolError:
             raise
         except Exception as exc:
@@ -289,8 +295,12 @@ class YouthHandler(SocketHandler):
         link = self._link_for(frame.conv)
         try:
             async with transaction(self.state.sessionmaker) as session:
-                device_id = await segments.share_history(session, frame, self.state.clock())
-                shared = await segments.shared_history(session, link.conv_id, device_id)
+                device_id = await segments.share_history(
+                    session, self.sealer, frame, self.state.clock()
+                )
+                shared = await segments.shared_history(
+                    session, self.sealer, link.conv_id, device_id
+                )
         except ProtocolError:
             raise
         except Exception as exc:
@@ -304,12 +314,28 @@ class YouthHandler(SocketHandler):
         link = self._link_for(frame.conv)
         try:
             async with transaction(self.state.sessionmaker) as session:
-                await segments.store_return_wrap(session, frame, self.state.clock())
+                await segments.store_return_wrap(session, self.sealer, frame, self.state.clock())
         except ProtocolError:
             raise
         except Exception as exc:
             raise unavailable() from exc
         self.outbox.send(frames.return_code_stored(link.conv_id, frame.seg))
+
+    async def _delete_now(self, conv_id: str) -> None:
+        """Delete the conversation at once (S-18): the young person hears ``deleted`` before the
+        close that follows it, and the counsellor hears the chat closed as ``deleted``."""
+        timezone = self.dispatcher.setup.schedule.timezone
+        try:
+            async with transaction(self.state.sessionmaker) as session:
+                done = await deletion.delete_now(
+                    session, [conv_id], by=self.role, now=self.state.clock(), timezone=timezone
+                )
+        except Exception as exc:
+            raise unavailable() from exc
+        self.outbox.send(frames.deleted(conv_id))
+        if deletion.announce(self.state.broker, done, by=self.role):
+            self.dispatcher.request_match()
+        await checkpoint(self.state.engine)
 
     async def _leave(self) -> None:
         assert self.ticket_id is not None  # noqa: S101 - waiting implies a ticket

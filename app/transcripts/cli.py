@@ -19,6 +19,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.chat.sealing import sealer_from
 from app.config import Settings
 from app.crypto import sign
 from app.db import make_engine, make_sessionmaker, transaction
@@ -115,6 +116,7 @@ async def _export(
         async with transaction(make_sessionmaker(db)) as session:
             return await transcripts_service.export_transcript(
                 session,
+                sealer_from(settings),
                 conversation_id=args.conversation,
                 period_key=period_key,
                 service_public_key=service_public_key,
@@ -135,7 +137,7 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         text = render.to_json(transcript) if args.format == "json" else render.to_text(transcript)
         if args.out is not None:
             _write_new(args.out, text)
-    except (files.KeyFileError, ExportRefused, OutputError) as exc:
+    except (files.KeyFileError, ExportRefused, OutputError, ValueError) as exc:
         hint = " (--allow-unaccepted exports it marked NOT VERIFIED)"
         return _fail(f"{exc}{hint if isinstance(exc, NotTrusted) else ''}")
     except (SQLAlchemyError, OSError) as exc:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import repository as audit_log
 from app.chat.envelope import Envelope as ChatEnvelope
+from app.chat.sealing import Sealer, period_place
 from app.crypto import certs, hpke, sign
 from app.keys import devices as keys_devices
 from app.keys import engine as keys_engine
@@ -29,6 +30,7 @@ AUDIT_ACTION = "transcript_export"
 
 async def export_transcript(
     session: AsyncSession,
+    sealer: Sealer,
     *,
     conversation_id: str,
     period_key: ec.EllipticCurvePrivateKey,
@@ -56,7 +58,7 @@ async def export_transcript(
     per_segment = Counter(stored.envelope.seg for stored in envelopes)
     opened = [
         engine.open_segment(
-            _segment(row),
+            _segment(row, sealer),
             conv=conv,
             period_id=period.id,
             period_key=period_key,
@@ -148,9 +150,11 @@ def _stored(row: Envelope) -> engine.StoredEnvelope:
     return engine.StoredEnvelope(row.id, envelope)
 
 
-def _segment(row: Segment) -> engine.SegmentInfo:
+def _segment(row: Segment, sealer: Sealer) -> engine.SegmentInfo:
+    """A segment with its period wrap opened from its bucket (None once the key is gone)."""
+    wrap_o = sealer.open(row.wrap_o, period_place(row.conv_id, row.seg))
     return engine.SegmentInfo(
-        row.seg, row.device_id, row.period_id, row.wrap_o, row.accept_sig, row.created_at
+        row.seg, row.device_id, row.period_id, wrap_o, row.accept_sig, row.created_at
     )
 
 

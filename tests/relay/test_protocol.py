@@ -24,6 +24,7 @@ FRAME_TYPES = (
     protocol.SendEnvelope,
     protocol.Sync,
     protocol.Close,
+    protocol.Delete,
     protocol.Keys,
     protocol.Accept,
     protocol.ReturnCode,

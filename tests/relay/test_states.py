@@ -62,7 +62,7 @@ def test_what_each_youth_phase_accepts() -> None:
     assert accepted == {
         P.NEW: {"join", "resume"},
         P.WAITING: {"leave"},
-        P.REQUEUED: {"leave", "close"},
+        P.REQUEUED: {"leave", "close", "delete"},
         P.CHAT: YOUTH_TYPES - {"join", "resume", "leave"},
         P.ENDED: set(),
     }

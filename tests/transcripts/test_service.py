@@ -10,9 +10,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.chat.retention import RetentionPolicy
+from app.chat.sealing import Sealer
 from app.crypto import hpke, sign
 from app.keys import files
 from app.keys import service as keys_service
+from app.keys.bucketkeys import BucketKeys
 from app.kit import b64
 from app.models import AuditEntry, Envelope, Segment
 from app.transcripts import render
@@ -44,6 +47,7 @@ def _export(
         world.database,
         lambda session: transcripts_service.export_transcript(
             session,
+            Sealer(BucketKeys(world.period_file.parent / "buckets"), RetentionPolicy()),
             conversation_id=conversation_id or world.conv_id,
             period_key=key,
             service_public_key=service_public_key,

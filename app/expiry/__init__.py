@@ -1,0 +1,1 @@
+"""Retention: the purge, deleting a conversation now, and their endpoints and command."""

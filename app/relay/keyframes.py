@@ -1,0 +1,90 @@
+"""The sealed-key frames a client sends (CRYPTO.md §3, §5; PROTOCOL.md §6), pure.
+
+Part of ``protocol``, which re-exports these and dispatches to the parsers by frame type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from app.chat.wraps import Keys, ReturnCode, SharedSegment, ShareHistory
+from app.kit.errors import ProtocolError
+from app.relay.fields import bytes_field, conv_field, seg_field
+
+#: HPKE ``enc (65) ‖ AES-256-GCM(K (32)) ‖ tag (16)``: a sealed segment key (CRYPTO.md §8).
+SEALED_KEY_BYTES: Final = 65 + 32 + 16
+SIGNATURE_BYTES: Final = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Accept:
+    """The counsellor device's acceptance signature of a segment (CRYPTO.md §3)."""
+
+    conv: str
+    seg: int
+    sig: str
+
+
+#: Most earlier segments one ``share_history`` frame may carry.
+HISTORY_SEGMENTS_MAX: Final = 64
+
+
+def parse_keys(obj: dict[str, Any]) -> Keys:
+    conv = conv_field(obj, required=True)
+    assert conv is not None  # noqa: S101 - required=True
+    wrap_o = None
+    if obj.get("wrap_o") is not None:
+        wrap_o = bytes_field(obj, "wrap_o", SEALED_KEY_BYTES)
+    return Keys(
+        conv=conv,
+        seg=seg_field(obj),
+        wrap_c=bytes_field(obj, "wrap_c", SEALED_KEY_BYTES),
+        wrap_o=wrap_o,
+    )
+
+
+def parse_accept(obj: dict[str, Any]) -> Accept:
+    conv = conv_field(obj, required=True)
+    assert conv is not None  # noqa: S101 - required=True
+    return Accept(
+        conv=conv,
+        seg=seg_field(obj, "bad_frame"),
+        sig=bytes_field(obj, "sig", SIGNATURE_BYTES, "bad_frame"),
+    )
+
+
+def parse_return_code(obj: dict[str, Any]) -> ReturnCode:
+    conv = conv_field(obj, required=True)
+    assert conv is not None  # noqa: S101 - required=True
+    return ReturnCode(
+        conv=conv,
+        seg=seg_field(obj),
+        locator=bytes_field(obj, "locator", 16),
+        salt=bytes_field(obj, "salt", 16),
+        nonce=bytes_field(obj, "nonce", 12),
+        wrap=bytes_field(obj, "wrap", 32 + 16),
+    )
+
+
+def parse_share_history(obj: dict[str, Any]) -> ShareHistory:
+    conv = conv_field(obj, required=True)
+    assert conv is not None  # noqa: S101 - required=True
+    items = obj.get("segments")
+    if not isinstance(items, list) or not 1 <= len(items) <= HISTORY_SEGMENTS_MAX:
+        raise ProtocolError("bad_keys", "segments is a list of 1 to 64 earlier segments")
+    shared = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise ProtocolError("bad_keys", "an earlier segment is an object")
+        earlier = conv_field(item, required=True)
+        assert earlier is not None  # noqa: S101 - required=True
+        shared.append(
+            SharedSegment(
+                conv=earlier,
+                seg=seg_field(item),
+                wrap=bytes_field(item, "wrap", SEALED_KEY_BYTES),
+            )
+        )
+    locator = None if obj.get("locator") is None else bytes_field(obj, "locator", 16)
+    return ShareHistory(conv=conv, seg=seg_field(obj), locator=locator, segments=tuple(shared))
