@@ -243,7 +243,6 @@ async def checkpoint(engine: AsyncEngine) -> tuple[int, int, int] | None:
     try:
         async with engine.connect() as conn:
             result = await repo.checkpoint_sqlite(conn)
-            await conn.commit()
     except Exception as exc:  # the deletion is committed; the next purge checkpoints again
         log.warning("WAL checkpoint failed (%s)", type(exc).__name__)
         return None

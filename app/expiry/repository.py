@@ -258,6 +258,18 @@ async def conversation_ids_of_ticket(session: AsyncSession, ticket_id: int) -> l
 
 async def checkpoint_sqlite(conn: AsyncConnection) -> tuple[int, int, int]:
     """``PRAGMA wal_checkpoint(TRUNCATE)``: the WAL's pages copied into the database file and the
-    WAL cut to zero bytes; returns SQLite's ``(busy, log frames, checkpointed frames)``."""
-    row = (await conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))).one()
+    WAL cut to zero bytes; returns SQLite's ``(busy, log frames, checkpointed frames)``.
+
+    Run on the driver's connection, outside any transaction (SQLite refuses a checkpoint
+    inside one, and every SQLAlchemy connection here begins with BEGIN IMMEDIATE).
+    """
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None  # noqa: S101 - a live connection
+    cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    try:
+        row = await cursor.fetchone()
+    finally:
+        await cursor.close()
+    assert row is not None  # noqa: S101 - the pragma always answers one row
     return int(row[0]), int(row[1]), int(row[2])
