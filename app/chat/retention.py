@@ -53,7 +53,8 @@ class RetentionPolicy:
     def open_bucket(self, *, kind: str, skill: str | None, now: float) -> str:
         """The bucket of a conversation still open at ``now``: as if it ended now. It is moved
         on (``needs_moving``) while it stays open, and settled when it ends."""
-        return self.bucket_for(now + self.days_for(kind, skill) * DAY)
+        ahead = max(self.days_for(kind, skill) * DAY, 2 * OPEN_MARGIN)  # never moved at once
+        return self.bucket_for(now + ahead)
 
     def destroy_after(self, week: str) -> float:
         """When ``week``'s bucket key is destroyed: its end plus the grace."""

@@ -186,3 +186,13 @@ def copy_sqlite(server: Server, to: Path) -> Path:
         if source.exists():
             shutil.copy2(source, to / (path.name + suffix))
     return to / path.name
+
+
+async def write(server: Server, query: str, **params: Any) -> None:
+    """One committed statement on the server's database (to age a row, as time would)."""
+    engine = create_async_engine(server.database.url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(query), params)
+    finally:
+        await engine.dispose()
