@@ -3,12 +3,14 @@
 The service signing key is unencrypted PKCS#8 PEM (the server must read it unattended); a
 period's private key is PKCS#8 PEM encrypted under the custodian's passphrase (PBES2,
 PBKDF2-HMAC-SHA256 with ``PERIOD_KEY_KDF_ITERATIONS``, AES-256-CBC: ``app/keys/pkcs8.py``) and
-is meant to leave the server for offline custody.
+is kept offline by its custodian, best made on the custodian's own machine
+(``vhouse keys make-period-key``), whose public half is a small JSON file for the server.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import stat
 from pathlib import Path
@@ -17,7 +19,8 @@ from typing import Final, NamedTuple
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from app.keys import pkcs8
+from app.keys import engine, pkcs8
+from app.kit import b64
 from app.kit import files as private_files
 
 DIR_MODE: Final = 0o700
@@ -29,6 +32,9 @@ PERIOD_KEY_KDF_ITERATIONS: Final = 1_000_000
 PERIOD_KEY_MIN_KDF_ITERATIONS: Final = 600_000
 #: The one scheme new period key files are written with.
 PERIOD_KEY_KDF: Final = "PBES2/PBKDF2-HMAC-SHA256/AES-256-CBC"
+#: ``kind`` of the public-half file ``make-period-key`` writes beside the private one.
+PERIOD_PUBLIC_KIND: Final = "vhouse-period-public-key"
+_PUBLIC_FILE_MAX_BYTES: Final = 4096
 
 
 class KeyFileError(Exception):
@@ -153,6 +159,40 @@ def period_key_kdf(path: Path) -> PeriodKeyKdf:
     except pkcs8.DerError as exc:
         raise KeyFileError(f"{path} is not an encrypted PKCS#8 PEM key: {exc}") from None
     return PeriodKeyKdf(encryption.name, encryption.iterations or 0)
+
+
+def write_period_public(path: Path, public_key: bytes) -> None:
+    """Write a period's public half (the 65-byte point) as a small JSON file, new and 0600:
+    ``{"kind": ..., "public_key": base64url, "fingerprint": ...}``. ``KeyFileError`` if the file
+    exists."""
+    document = {
+        "kind": PERIOD_PUBLIC_KIND,
+        "public_key": b64.encode(public_key),
+        "fingerprint": engine.fingerprint(public_key),
+    }
+    _write_new(path, (json.dumps(document, indent=2) + "\n").encode("utf-8"))
+
+
+def read_period_public(path: Path) -> tuple[str, str | None]:
+    """The public key text and the fingerprint a public-half file states (either may be wrong:
+    the caller checks both); ``KeyFileError`` unless it is such a file."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(_PUBLIC_FILE_MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise KeyFileError(f"{path} does not exist") from None
+    if len(data) > _PUBLIC_FILE_MAX_BYTES:
+        raise KeyFileError(f"{path} is too large for a period public key file")
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        document = None
+    if not isinstance(document, dict) or document.get("kind") != PERIOD_PUBLIC_KIND:
+        raise KeyFileError(f"{path} is not a period public key file (make-period-key writes one)")
+    public, stated = document.get("public_key"), document.get("fingerprint")
+    if not isinstance(public, str) or not isinstance(stated, str | None):
+        raise KeyFileError(f"{path} is not a period public key file (make-period-key writes one)")
+    return public, stated
 
 
 def check_period_key_file(path: Path) -> None:
