@@ -264,7 +264,7 @@ async def warn_without_period(sessionmaker: async_sessionmaker[AsyncSession], no
     if period is None:
         log.warning(
             "no period key is valid now: new chats cannot be exported by the organisation "
-            "('vhouse keys new-period')"
+            "('vhouse keys make-period-key' by the custodian, then 'add-period' here)"
         )
 
 
