@@ -334,7 +334,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.config.dictConfig(logging_config())
-    settings = Settings(mode="demo") if getattr(args, "demo", False) else _settings_or_exit()
+    settings: Settings | None
+    if getattr(args, "demo", False):
+        settings = Settings(mode="demo")
+    elif getattr(args, "offline", False):
+        settings = None  # e.g. make-period-key on a custodian's machine: no VH_* settings read
+    else:
+        settings = _settings_or_exit()
     code: int = args.func(settings, args)
     return code
 

@@ -16,6 +16,11 @@ async def period_by_id(session: AsyncSession, period_id: str) -> PeriodKey | Non
     return await session.get(PeriodKey, period_id)
 
 
+async def period_by_public_key(session: AsyncSession, public_key: str) -> PeriodKey | None:
+    query = select(PeriodKey).where(PeriodKey.public_key == public_key).limit(1)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
 async def all_periods(session: AsyncSession) -> list[PeriodKey]:
     query = select(PeriodKey).order_by(PeriodKey.not_before, PeriodKey.created_at)
     return list((await session.execute(query)).scalars())

@@ -1,4 +1,8 @@
-"""Period keys: create, certify and register, list, record destruction (CRYPTO.md §2, §6).
+"""Period keys: certify and register, list, record destruction (CRYPTO.md §2, §6).
+
+A period's public half is registered either as made by its custodian elsewhere
+(``add_period``) or together with a private half made here (``new_period``); both go through
+``_certify_and_register``.
 
 Services never commit: the caller's transaction does, after the call returns.
 """
@@ -72,6 +76,81 @@ def _period(row: PeriodKey) -> Period:
     )
 
 
+async def _certify_and_register(
+    session: AsyncSession,
+    *,
+    service_key: ec.EllipticCurvePrivateKey,
+    public_key: bytes,
+    not_before: int,
+    not_after: int,
+    now: float,
+    action: str,
+) -> Period:
+    """Certify a period's public half with the service key, register it and audit ``action``;
+    flushed, so that a clash or a dead database fails here. The one way a period comes to be.
+
+    Raises ``ValueError`` (bounds, or not a P-256 point) or ``Conflict`` (the same public key is
+    already a period: one private key must never serve two periods, or destroying it at the end
+    of one period's retention would end the other's early, or keep it alive late).
+    """
+    if not_after <= not_before:
+        raise ValueError("not_after must be later than not_before")
+    engine.check_public_point(public_key)
+    public = b64.encode(public_key)
+    existing = await repo.period_by_public_key(session, public)
+    if existing is not None:
+        raise Conflict(
+            f"this public key is already period {existing.id}; make a new key for each period"
+        )
+    period_id = secrets.token_bytes(certs.ID_BYTES)
+    signature = certs.issue_period_cert(service_key, period_id, public_key, not_before, not_after)
+    row = PeriodKey(
+        id=b64.encode(period_id),
+        public_key=public,
+        not_before=not_before,
+        not_after=not_after,
+        certificate=b64.encode(signature),
+        created_at=now,
+        destroyed_at=None,
+    )
+    repo.add_period(session, row)
+    detail = {
+        "period_id": row.id,
+        "not_before": not_before,
+        "not_after": not_after,
+        "fingerprint": engine.fingerprint(public_key),
+    }
+    await audit_log.audit(session, staff_id=None, action=action, detail=json.dumps(detail), now=now)
+    await session.flush()
+    return _period(row)
+
+
+async def add_period(
+    session: AsyncSession,
+    *,
+    service_key: ec.EllipticCurvePrivateKey,
+    public_key: bytes,
+    not_before: int,
+    not_after: int,
+    now: float,
+) -> Period:
+    """Certify and register the public half of a period key made by its custodian, elsewhere
+    (``vhouse keys make-period-key``); the server never sees the private half.
+
+    Raises ``ValueError`` (bounds, or not a 65-byte point on P-256) or ``Conflict`` (that public
+    key is already registered).
+    """
+    return await _certify_and_register(
+        session,
+        service_key=service_key,
+        public_key=public_key,
+        not_before=not_before,
+        not_after=not_after,
+        now=now,
+        action="keys.add_period",
+    )
+
+
 async def new_period(
     session: AsyncSession,
     *,
@@ -82,8 +161,8 @@ async def new_period(
     not_after: int,
     now: float,
 ) -> Period:
-    """Generate a period's HPKE key pair, write the private half encrypted to the new file
-    ``out``, and register the public half with its certificate and an audit record.
+    """Generate a period's HPKE key pair here, write the private half encrypted to the new file
+    ``out`` (``files.write_period_key``), and register the public half as ``add_period`` does.
 
     Raises ``WeakPassphrase``, ``ValueError`` (bounds) or ``KeyFileError`` (``out`` exists) before
     anything is written. After this returns the file exists: if the caller's commit then fails,
@@ -94,32 +173,18 @@ async def new_period(
         raise ValueError("not_after must be later than not_before")
     if out.exists() or out.is_symlink():
         raise files.KeyFileError(f"{out} already exists; refusing to overwrite a key")
-    period_id = secrets.token_bytes(certs.ID_BYTES)
     private = hpke.generate_private_key()
-    public = hpke.public_key_bytes(private)
-    signature = certs.issue_period_cert(service_key, period_id, public, not_before, not_after)
-    row = PeriodKey(
-        id=b64.encode(period_id),
-        public_key=b64.encode(public),
+    period = await _certify_and_register(
+        session,
+        service_key=service_key,
+        public_key=hpke.public_key_bytes(private),
         not_before=not_before,
         not_after=not_after,
-        certificate=b64.encode(signature),
-        created_at=now,
-        destroyed_at=None,
+        now=now,
+        action="keys.new_period",
     )
-    repo.add_period(session, row)
-    await session.flush()  # a clash or a dead database fails here, before the file is written
-    files.write_period_key(out, private, passphrase)
-    detail = {
-        "period_id": row.id,
-        "not_before": not_before,
-        "not_after": not_after,
-        "fingerprint": engine.fingerprint(public),
-    }
-    await audit_log.audit(
-        session, staff_id=None, action="keys.new_period", detail=json.dumps(detail), now=now
-    )
-    return _period(row)
+    files.write_period_key(out, private, passphrase)  # after the flush: no key for a failed row
+    return period
 
 
 async def list_periods(session: AsyncSession) -> list[Period]:
@@ -199,7 +264,7 @@ async def warn_without_period(sessionmaker: async_sessionmaker[AsyncSession], no
     if period is None:
         log.warning(
             "no period key is valid now: new chats cannot be exported by the organisation "
-            "('vhouse keys new-period')"
+            "('vhouse keys make-period-key' by the custodian, then 'add-period' here)"
         )
 
 

@@ -86,6 +86,7 @@ def test_new_period_list_and_destroy_period(database: Database, tmp_path: Path) 
     assert period["not_after"] == "2026-12-01"
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     files.load_period_key(out, PASSPHRASE)
+    assert files.period_key_kdf(out) == (files.PERIOD_KEY_KDF, files.PERIOD_KEY_KDF_ITERATIONS)
     assert PASSPHRASE not in made.stdout + made.stderr
 
     service, listed = _lines(_vhouse("keys", "list", env=env).stdout)

@@ -45,3 +45,15 @@ def test_short_passphrases_are_refused() -> None:
     with pytest.raises(engine.WeakPassphrase):
         engine.check_passphrase("x" * 11)
     engine.check_passphrase("x" * 12)
+
+
+def test_only_an_uncompressed_point_on_p256_is_a_public_key() -> None:
+    from app.crypto import hpke
+
+    point = hpke.public_key_bytes(hpke.generate_private_key())
+    engine.check_public_point(point)
+    with pytest.raises(ValueError, match="not a point on P-256"):
+        engine.check_public_point(b"\x04" + bytes(64))
+    for wrong_shape in (point[:33], point + b"\x00", b"\x05" + point[1:], b""):
+        with pytest.raises(ValueError, match="65-byte uncompressed"):
+            engine.check_public_point(wrong_shape)

@@ -153,3 +153,77 @@ def test_destroy_period_removes_the_file_and_marks_it_once(
     with pytest.raises(Conflict):
         destroy(period.period_id, out)
     assert out.exists()  # an already destroyed period never takes another file with it
+
+
+def _add_period(
+    database: Database,
+    service_key: ec.EllipticCurvePrivateKey,
+    public_key: bytes,
+    not_before: int = NOT_BEFORE,
+    not_after: int = NOT_AFTER,
+) -> keys_service.Period:
+    return _in_transaction(
+        database,
+        lambda session: keys_service.add_period(
+            session,
+            service_key=service_key,
+            public_key=public_key,
+            not_before=not_before,
+            not_after=not_after,
+            now=1793500000.0,
+        ),
+    )
+
+
+def test_add_period_certifies_and_registers_only_the_public_half(database: Database) -> None:
+    service_key = sign.generate_private_key()
+    private = hpke.generate_private_key()  # as make-period-key makes it, elsewhere
+    period = _add_period(database, service_key, hpke.public_key_bytes(private))
+
+    assert b64.decode(period.public_key) == hpke.public_key_bytes(private)
+    certs.verify_period_cert(
+        sign.public_key_bytes(service_key),
+        b64.decode(period.period_id),
+        b64.decode(period.public_key),
+        period.not_before,
+        period.not_after,
+        b64.decode(period.certificate),
+        now=NOT_BEFORE + 1,
+    )
+    assert _in_transaction(database, keys_service.list_periods) == [period]
+    action, detail = _audit(database)[-1]
+    assert action == "keys.add_period"
+    assert json.loads(detail) == {
+        "period_id": period.period_id,
+        "not_before": NOT_BEFORE,
+        "not_after": NOT_AFTER,
+        "fingerprint": period.fingerprint,
+    }
+
+
+def test_add_period_refuses_a_bad_point_reversed_bounds_and_a_key_used_twice(
+    database: Database,
+) -> None:
+    service_key = sign.generate_private_key()
+    point = hpke.public_key_bytes(hpke.generate_private_key())
+    off_curve = b"\x04" + bytes(64)
+    compressed = bytes([0x02 + (point[-1] & 1)]) + point[1:33]
+    for bad in (off_curve, compressed, point[:-1], b""):
+        with pytest.raises(ValueError, match="P-256"):
+            _add_period(database, service_key, bad)
+    with pytest.raises(ValueError, match="later than"):
+        _add_period(database, service_key, point, NOT_AFTER, NOT_BEFORE)
+    assert _in_transaction(database, keys_service.list_periods) == []
+
+    first = _add_period(database, service_key, point)
+    with pytest.raises(Conflict, match=first.period_id):
+        _add_period(database, service_key, point, NOT_AFTER, NOT_AFTER + 86400)
+    assert _in_transaction(database, keys_service.list_periods) == [first]
+
+
+def test_new_period_writes_the_private_half_under_the_strong_kdf(
+    database: Database, tmp_path: Path
+) -> None:
+    out = tmp_path / "period.pem"
+    _new_period(database, sign.generate_private_key(), out)
+    assert files.period_key_kdf(out) == (files.PERIOD_KEY_KDF, files.PERIOD_KEY_KDF_ITERATIONS)
