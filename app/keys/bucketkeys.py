@@ -74,9 +74,13 @@ class BucketKeys:
         try:
             os.link(temporary, final)
         except FileExistsError:
-            pass
-        finally:
+            destroy(temporary)  # another process was first: this key was never used
+        except BaseException:
             destroy(temporary)
+            raise
+        else:
+            # The temporary name is now a second name of the key itself: unlink, never zero it.
+            temporary.unlink()
         private_files.fsync_directory(self.directory)
         key = self.get(week)
         if key is None:  # destroyed the moment it was made: a clock far out of step

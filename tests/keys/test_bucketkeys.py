@@ -24,8 +24,13 @@ def test_the_directory_and_the_keys_are_owner_only(tmp_path: Path) -> None:
     assert _mode(keys.directory) == 0o700
     assert _mode(keys.directory / "2026-W49.key") == 0o600
     assert keys.get_or_create("2026-W49") == key
-    assert keys.weeks() == ["2026-W49"]
-    assert [p.name for p in keys.directory.iterdir()] == ["2026-W49.key"]  # no temporary left
+    assert (keys.directory / "2026-W49.key").read_bytes() == key
+    assert key != bytes(32)
+    assert BucketKeys(keys.directory).get("2026-W49") == key  # as another process reads it
+    assert keys.get_or_create("2026-W50") != key
+    assert keys.weeks() == ["2026-W49", "2026-W50"]
+    names = sorted(p.name for p in keys.directory.iterdir())
+    assert names == ["2026-W49.key", "2026-W50.key"]  # no temporary left
 
 
 def test_a_directory_open_to_others_is_refused(tmp_path: Path) -> None:
@@ -50,6 +55,8 @@ def test_two_processes_agree_on_a_new_key(tmp_path: Path) -> None:
     with ThreadPoolExecutor(8) as pool:
         made = list(pool.map(lambda v: v.get_or_create("2026-W50"), vaults))
     assert len(set(made)) == 1
+    assert made[0] != bytes(32)
+    assert (directory / "2026-W50.key").read_bytes() == made[0]
     assert sorted(p.name for p in directory.iterdir()) == ["2026-W50.key"]
 
 
