@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import CompoundSelect, delete, exists, func, or_, select, text, union, update
+from sqlalchemy import CompoundSelect, delete, exists, func, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.models import (

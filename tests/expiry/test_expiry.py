@@ -75,7 +75,7 @@ def _every_key_fails(
             attempt()
 
 
-_ALL_ROWS = " UNION ALL ".join(f"SELECT row_to_json(t)::text FROM {t} t" for t in TABLES)
+_ALL_ROWS = " UNION ALL ".join(f"SELECT row_to_json(t)::text FROM {t} t" for t in TABLES)  # noqa: S608
 
 
 async def _pg_physical(server: Server, tables: tuple[str, ...]) -> bytes:
