@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -63,7 +64,20 @@ async def house(request: Request) -> HTMLResponse:
 
 @router.get("/chat", response_class=HTMLResponse)
 async def chat(request: Request) -> HTMLResponse:
-    return _render(request, "chat.html")
+    # How long a conversation is kept after it ends, said before the first chat and beside the
+    # return code (SAFETY S-17). The youth queue's number is shown up front; the page names its
+    # own queue's (``retention_by_queue``: a queue, else its kind, else the default, as the
+    # purge counts, app/chat/retention.py) once the ticket says which queue it is in.
+    settings = get_state(request).settings
+    by_queue = settings.retention_by_queue
+    retention = {"default": settings.retention_days, **by_queue}
+    return _render(
+        request,
+        "chat.html",
+        retention_days=by_queue.get("youth", settings.retention_days),
+        professional_retention_days=by_queue.get("professional", settings.retention_days),
+        retention_json=json.dumps(retention, separators=(",", ":"), sort_keys=True),
+    )
 
 
 @router.get("/staff", response_class=HTMLResponse)

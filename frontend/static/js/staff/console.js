@@ -5,7 +5,8 @@
 // (its non-extractable keys in IndexedDB): chats are sealed to it and the socket names it.
 // Transfers (PROTOCOL.md §7): each panel has a Transfer control (staff/transfer.js); warm
 // offers from colleagues are listed above the chats (staff/offers.js); a chat handed on is
-// removed with its keys (`transferred`).
+// removed with its keys (`transferred`). A chat deleted (`closed` with reason "deleted", also
+// one that had ended and is still listed) keeps only a notice (staff/conversation.js).
 
 import { initComponents } from "../components.js";
 import { reconnectDelay, sendFrame, socketUrl } from "../chat/envelopes.js";
@@ -235,10 +236,12 @@ class StaffConsole {
         }
         break;
       }
-      case "history":
+      case "history": {
         // An earlier chat the young person let this device read (PROTOCOL.md §6.5).
-        await showSharedHistory(this.chats.get(frame.conv), frame, this.device);
+        const chat = this.chats.get(frame.conv);
+        if (!chat?.erased) await showSharedHistory(chat, frame, this.device);
         break;
+      }
       case "keys":
         await this.chats.get(frame.conv)?.sealedKey(frame);
         break;
@@ -266,9 +269,18 @@ class StaffConsole {
       case "session_expiring":
         this.reauth.expiring(frame.expires_at);
         break;
-      case "closed":
-        this.chats.get(frame.conv)?.closed(frame);
+      case "closed": {
+        const chat = this.chats.get(frame.conv);
+        if (!chat) break;
+        const wasErased = chat.erased;
+        chat.closed(frame);
+        if (chat.erased && !wasErased) {
+          // Said once where the console's news is read (role=status), by chat number only.
+          const who = frame.by === "youth" ? "the young person" : "a supervisor";
+          this.status.textContent = `Chat ${chat.number} was deleted by ${who}.`;
+        }
         break;
+      }
       case "offer":
         await this.offers.add(frame);
         break;

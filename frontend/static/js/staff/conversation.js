@@ -3,6 +3,8 @@
 // the young person's browser made and sealed to this counsellor device (CRYPTO.md §3,
 // PROTOCOL.md §6.3): the panel unseals K with the device's HPKE key, signs the acceptance with
 // the device's signing key, and only then can read and write. K stays in memory.
+// A conversation deleted by the young person or a supervisor (SAFETY S-18, `closed` with
+// reason "deleted") keeps only a notice: its messages, shared history, keys and drafts go.
 
 import { b64urlDecode, b64urlEncode } from "../crypto/bytes.js";
 import { openSegmentKeyAsDevice, signAcceptance } from "../crypto/certs.js";
@@ -70,6 +72,7 @@ export class Conversation {
     this.acceptStored = new Set(); // segments whose acceptance the server confirmed
     this.held = []; // envelopes of a segment whose key has not arrived yet
     this.sender = null; // made once the newest segment's key is known
+    this.erased = false; // deleted: nothing of it may be shown again
     this.chain = Promise.resolve();
   }
 
@@ -132,7 +135,7 @@ export class Conversation {
    * held back. A wrap sealed to another device cannot be opened here, and says so.
    */
   async sealedKey({ seg, device, wrap, accepted }) {
-    if (!wrap) return;
+    if (!wrap || this.erased) return;
     if (!this.keys.has(seg) && !(await this.unseal(seg, device, wrap))) return;
     // Signed only once K opened here; sent again after a reconnect until the server stored it
     // (`hello` says accepted: true then; a repeat is answered alike and not stored twice).
@@ -189,7 +192,7 @@ export class Conversation {
   }
 
   async received(envelope) {
-    if (!wellFormed(envelope) || envelope.conv !== this.conv) return;
+    if (this.erased || !wellFormed(envelope) || envelope.conv !== this.conv) return;
     if (envelope.role === "C" && this.ownInsts.has(envelope.inst)) return; // shown when sent
     const key = this.keys.get(envelope.seg);
     if (!key) {
@@ -297,6 +300,11 @@ export class Conversation {
   }
 
   closed(frame) {
+    if (frame.reason === "deleted") {
+      this.deleted(frame);
+      return;
+    }
+    if (this.erased) return;
     this.open = false;
     clearTimeout(this.lostTimer);
     let text = "You closed the chat.";
@@ -315,6 +323,45 @@ export class Conversation {
     this.dismissButton.disabled = false;
     this.dismissButton.hidden = false;
     this.element.classList.add("chat-closed");
+  }
+
+  /**
+   * The conversation was deleted, open or already closed (SAFETY S-18): by the young person
+   * (`by: "youth"`) or a supervisor (the server says `by: "counsellor"`). Everything it held
+   * goes from the page and from memory: messages, the shared earlier chat, drafts, keys, what
+   * was waiting to be sent or shown. Only the notice stays, until the panel is removed.
+   */
+  deleted(frame) {
+    if (this.erased) return;
+    this.erased = true;
+    this.open = false;
+    clearTimeout(this.lostTimer);
+    this.forget();
+    this.streams = new Streams();
+    this.unreadable.clear();
+    this.ownInsts.clear();
+    this.acceptStored.clear();
+    this.sender = null;
+    this.info = { ...this.info, wrap: null };
+    for (const section of this.element.querySelectorAll("[data-shared-history]")) {
+      section.remove();
+    }
+    this.transcript.clear();
+    this.composer.box.value = "";
+    this.composer.disable();
+    this.transfer.disable();
+    this.element.classList.remove("youth-away");
+    this.status.textContent = "";
+    const text =
+      frame.by === "youth"
+        ? "The young person deleted this conversation."
+        : "A supervisor deleted this conversation.";
+    this.transcript
+      .addNotice(`${text} Nothing of it is kept: its messages are gone from this console too.`)
+      .classList.add("notice-deleted");
+    this.dismissButton.disabled = false;
+    this.dismissButton.hidden = false;
+    this.element.classList.add("chat-closed", "chat-deleted");
   }
 
   /** The chat is no longer this console's (found on reconnect): keep nothing of its keys. */

@@ -10,6 +10,10 @@
 // instance whose seq starts at 1. Earlier segments' keys stay in memory so the transcript
 // stays readable. `requeued` means the chat went back to the queue: the transcript stays, the
 // box closes, positions show until the next `paired`.
+// "Delete this conversation now" (SAFETY S-18, youth/delete-now.js): during the chat it is the
+// `delete` frame, answered `deleted` (then `closed`); after the chat it is POST
+// /api/youth/delete with the chat's ticket, held in memory for that. Either way the page then
+// forgets the conversation: its messages leave the DOM, its keys and return code the memory.
 
 import { initComponents } from "../components.js";
 import { formatCode, newCode } from "../crypto/returncode.js";
@@ -20,6 +24,7 @@ import { Transcript } from "../chat/transcript.js";
 import { pinnedServiceKey } from "../crypto/certs.js";
 import { checkAcceptance, newSegmentKeys, returnCodeFrame, verifiedPeers } from "./keys.js";
 import { HistoryShare } from "./history-share.js";
+import { DeleteControl, requestDelete } from "./delete-now.js";
 import { onEnd, session } from "./session.js";
 import { UnservedNotice } from "./unserved.js";
 
@@ -54,6 +59,18 @@ class YouthChat {
     this.unserved = new UnservedNotice(root.querySelector("[data-unserved]"), () =>
       this.send({ type: this.phase === "requeued" ? "close" : "leave" }),
     );
+    this.deleteControl = new DeleteControl(root.querySelector("[data-delete-now]"), () =>
+      this.deleteNow(),
+    );
+    this.deletedScreen = root.querySelector("[data-deleted]");
+    this.deletedText = root.querySelector("[data-deleted-text]");
+    this.newChatButton = root.querySelector("[data-deleted-new]");
+    // Days a conversation is kept, per queue, as the server counts them (rendered in the page).
+    this.retention = parseRetention(root.dataset.retention);
+    // The ticket of this page's conversation, kept after the chat ends (unlike
+    // session.ticket) so that "delete now" still works then. Memory only.
+    this.chatTicket = null;
+    this.deleting = false; // a `delete` frame was sent and not answered yet
 
     this.phase = "triage"; // triage | connecting | waiting | chat | requeued | refused | ended
     this.socket = null;
@@ -113,6 +130,7 @@ class YouthChat {
     this.endButton.addEventListener("click", () => this.send({ type: "close" }));
     this.codeButton.addEventListener("click", () => this.makeReturnCode());
     this.codeDone.addEventListener("click", () => this.hideCode());
+    this.newChatButton.addEventListener("click", () => this.newChat());
     onEnd(() => this.forget());
     // S-14: no socket outlives the page; a restored page resumes with its in-memory ticket.
     window.addEventListener("pagehide", () => {
@@ -137,6 +155,7 @@ class YouthChat {
     this.triageForm.hidden = part !== "triage";
     this.queue.hidden = part !== "queue";
     this.conversation.hidden = part !== "conversation";
+    this.deletedScreen.hidden = part !== "deleted";
   }
 
   start() {
@@ -151,6 +170,8 @@ class YouthChat {
       age_band: optional("age_band"),
     };
     this.phase = "connecting";
+    this.chatTicket = null;
+    this.deleteControl.reset();
     this.queueStatus.textContent = "Connecting…";
     this.show("queue");
     this.connect(false);
@@ -207,6 +228,8 @@ class YouthChat {
     switch (frame.type) {
       case "ticket":
         session.ticket = frame.ticket;
+        this.chatTicket = frame.ticket;
+        this.showRetention(frame.queue);
         this.phase = "waiting";
         this.queueStatus.textContent = "You are in the queue. A counsellor will answer soon.";
         break;
@@ -237,6 +260,7 @@ class YouthChat {
         if (frame.conv && frame.requeued && this.conv === frame.conv) {
           if (this.phase === "chat") this.requeued(frame);
           else this.chatStatus.textContent = "Your chat is still waiting for the next counsellor…";
+          if (this.deleting) this.send({ type: "delete", conv: this.conv });
         } else if (!frame.conv && this.phase === "requeued") {
           this.chatStatus.textContent = "Your chat is still waiting for the next counsellor…";
         } else if (!frame.conv) {
@@ -246,6 +270,8 @@ class YouthChat {
         break;
       case "paired":
         await this.paired(frame);
+        // Back after a dropped connection with a delete unanswered: ask again.
+        if (this.deleting && this.phase === "chat") this.send({ type: "delete", conv: this.conv });
         break;
       case "keys_stored":
         this.keysFrame = null;
@@ -273,7 +299,16 @@ class YouthChat {
       case "typing":
         this.chatStatus.textContent = frame.typing ? `${this.alias} is typing…` : "";
         break;
+      case "deleted":
+        if (frame.conv === this.conv) this.showDeleted(DELETED_SCREEN_TEXT);
+        break;
       case "closed":
+        if (this.phase === "deleted") break; // after `deleted`: nothing more to show
+        if (frame.reason === "deleted") {
+          // Deleted from elsewhere: with the return code, or by a supervisor.
+          this.showDeleted(frame.by === "youth" ? DELETED_SCREEN_TEXT : DELETED_BY_SERVICE_TEXT);
+          break;
+        }
         if (this.phase === "refused") {
           session.ticket = null;
           break;
@@ -281,10 +316,13 @@ class YouthChat {
         this.ended(
           frame.by === "youth" ? "You ended the chat." : `${this.alias} ended the chat.`,
         );
+        // The chat ended before the delete frame reached it: delete it with the ticket.
+        if (this.deleting) this.deleteByTicket();
         break;
       case "left":
         this.phase = "triage";
         session.ticket = null;
+        this.chatTicket = null;
         this.reset();
         this.show("triage");
         break;
@@ -591,6 +629,22 @@ class YouthChat {
 
   error(frame) {
     const message = frame.message || "Something went wrong.";
+    if (this.deleting && !frame.ref && DELETE_ERRORS.includes(frame.code)) {
+      this.deleting = false;
+      if (frame.code === "ticket_unknown") {
+        // Resumed after the connection dropped: the deletion had gone through, ticket and all.
+        this.showDeleted(DELETED_SCREEN_TEXT);
+        this.socket?.close(1000);
+      } else if (frame.code === "unavailable") {
+        this.deleteControl.failed(
+          "It could not be deleted just now. Nothing was deleted. Wait a moment and try again.",
+        );
+      } else {
+        // The chat changed state meanwhile (it ended): the ticket deletes it whatever its state.
+        this.deleteByTicket();
+      }
+      return;
+    }
     // Our keys or return wrap were stored before (a resend after a reconnect): all is well.
     if (frame.code === "keys_exist" && this.key) return;
     if (frame.code === "unavailable" && this.unacked.owns(frame.ref)) {
@@ -642,9 +696,86 @@ class YouthChat {
     this.helplines.hidden = list.childElementCount === 0;
   }
 
+  /**
+   * "Delete this conversation now", confirmed: in the chat (also while it waits for the next
+   * counsellor) the socket's `delete` frame; after the chat, the ticket over HTTP.
+   */
+  deleteNow() {
+    if ((this.phase === "chat" || this.phase === "requeued") && this.conv) {
+      this.deleting = true;
+      if (!this.send({ type: "delete", conv: this.conv })) {
+        this.deleting = false;
+        this.deleteControl.failed(
+          "Not connected right now, so nothing was deleted. Wait a moment and try again.",
+        );
+      }
+      return;
+    }
+    this.deleteByTicket();
+  }
+
+  async deleteByTicket() {
+    this.deleting = false;
+    const ticket = this.chatTicket;
+    if (!ticket) {
+      this.deleteControl.failed(
+        "This page no longer holds this conversation, so it cannot delete it from here. If " +
+          "you have its return code, open the conversation with the code below and delete it " +
+          "there.",
+      );
+      return;
+    }
+    const answer = await requestDelete({ ticket });
+    if (session.exiting || this.chatTicket !== ticket) return; // left or moved on meanwhile
+    if (answer.outcome === "deleted") this.showDeleted(DELETED_SCREEN_TEXT);
+    else if (answer.outcome === "gone") this.showDeleted(answer.text);
+    else this.deleteControl.failed(answer.text);
+  }
+
+  /**
+   * The conversation is deleted: forget it all (keys, return code, ticket, every message in the
+   * DOM) and show the calm end screen with a way on.
+   */
+  showDeleted(text) {
+    this.deleting = false;
+    this.phase = "deleted";
+    session.ticket = null;
+    this.chatTicket = null;
+    this.reset(); // keys, return code, unsent envelopes, the shown code
+    this.transcript.clear();
+    this.composer.box.value = "";
+    this.composer.disable();
+    this.chatWith.textContent = "";
+    this.chatStatus.textContent = "";
+    this.unserved.hide();
+    this.deleteControl.reset();
+    this.show("deleted");
+    this.deletedText.textContent = text;
+    this.deletedScreen.focus();
+  }
+
+  /** From the deleted screen: the questions again, for a new chat. */
+  newChat() {
+    this.phase = "triage";
+    this.deletedText.textContent = "";
+    this.show("triage");
+    this.triageForm.querySelector("select, input")?.focus();
+  }
+
+  /** Say how long this queue's conversations are kept (the ticket names the queue). */
+  showRetention(queue) {
+    const days = retentionDays(this.retention, queue, this.triage?.kind);
+    if (days === null) return;
+    for (const item of this.root.querySelectorAll("[data-retention-days]")) {
+      item.textContent = String(days);
+    }
+  }
+
   /** The quick exit: drop the socket and every key and message from memory. */
   forget() {
     this.phase = "ended";
+    this.chatTicket = null;
+    this.deleting = false;
     const socket = this.socket;
     this.socket = null;
     socket?.close(1000);
@@ -655,6 +786,41 @@ class YouthChat {
 
 /** How long a gap in a stream may wait to be filled live before a sync asks for it. */
 const GAP_WAIT_MS = 2000;
+
+/** Under the heading "The conversation is deleted" (chat.html). */
+const DELETED_SCREEN_TEXT =
+  "Nothing of it is kept: it is gone from this page and from our service, and the counsellor " +
+  "cannot open it any more.";
+
+/** A supervisor deleted the conversation (the server says `by: "counsellor"`). */
+const DELETED_BY_SERVICE_TEXT =
+  "The service deleted this conversation. Nothing of it is kept, here or with us.";
+
+/** Errors (without `ref`) a `delete` frame may be answered with instead of `deleted`. */
+const DELETE_ERRORS = ["unavailable", "wrong_state", "not_in_conversation", "ticket_unknown"];
+
+/** The page's retention data: {"default": days, "<queue>": days, …}, or null. */
+function parseRetention(text) {
+  try {
+    const parsed = JSON.parse(text ?? "");
+    return parsed && typeof parsed === "object" ? parsed : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Days for `queue` ("youth", "youth/police"): the queue's own, else its kind's, else the
+ * default, as the server counts them (app/chat/retention.py `days_for`). */
+function retentionDays(retention, queue, kind) {
+  if (!retention) return null;
+  const kindOf = typeof queue === "string" ? queue.split("/")[0] : kind;
+  for (const name of [queue, kindOf, "default"]) {
+    const known = typeof name === "string" && Object.hasOwn(retention, name);
+    const days = known ? retention[name] : null;
+    if (Number.isInteger(days) && days > 0) return days;
+  }
+  return null;
+}
 
 /** Refusals at the door: the chat cannot take this young person now (PROTOCOL.md §5). */
 const REFUSALS = ["queue_full", "too_many_joins", "closed", "no_one_on_duty"];

@@ -54,6 +54,16 @@ export function forgetEarlier() {
   for (const listener of listeners) listener();
 }
 
+/** Overwrite and drop the keys of one earlier conversation (it was deleted). */
+export function forgetEarlierConversation(conv) {
+  if (!earlier) return;
+  const gone = earlier.conversations.filter((c) => c.conv === conv);
+  zero({ conversations: gone });
+  const left = earlier.conversations.filter((c) => c.conv !== conv);
+  earlier = left.length > 0 ? { ...earlier, conversations: left } : null;
+  for (const listener of listeners) listener();
+}
+
 onEnd(forgetEarlier);
 
 /** The consent question in the chat, and the share_history frames it leads to. */

@@ -3,6 +3,10 @@
 // page opens each segment key with the code, decrypts the envelopes here and shows them read
 // only. Nothing is kept: no storage, no cookie, no URL change (SAFETY S-9, S-11); the quick
 // exit empties the form and the history like any transcript.
+// Each conversation shown has its own "Delete this conversation now" (SAFETY S-18,
+// youth/delete-now.js): POST /api/youth/delete with the locator and that conversation. A
+// deleted conversation leaves the page at once, its keys overwritten. The locator is held in
+// memory while the history is shown.
 
 import { initComponents } from "../components.js";
 import { b64urlDecode, b64urlEncode } from "../crypto/bytes.js";
@@ -21,8 +25,9 @@ import {
 } from "../crypto/certs.js";
 import { openText } from "../chat/envelopes.js";
 import { Transcript } from "../chat/transcript.js";
-import { rememberEarlier } from "./history-share.js";
-import { session } from "./session.js";
+import { forgetEarlierConversation, rememberEarlier } from "./history-share.js";
+import { DeleteControl, requestDelete } from "./delete-now.js";
+import { onEnd, session } from "./session.js";
 
 const WHO = { Y: "You", C: "Counsellor" };
 
@@ -34,8 +39,12 @@ class Returning {
     this.error = root.querySelector("[data-return-error]");
     this.history = root.querySelector("[data-return-history]");
     this.status = root.querySelector("[data-return-status]");
-    this.transcript = new Transcript(root.querySelector("[data-transcript]"));
+    this.list = root.querySelector("[data-return-conversations]");
+    this.template = root.querySelector("[data-return-conversation-template]");
     this.busy = false;
+    this.locator = null; // base64url, of the code whose history is shown; memory only
+    this.shown = new Map(); // conv -> {section, keys} of the conversations on the page
+    this.numbered = 0;
   }
 
   init() {
@@ -44,6 +53,15 @@ class Returning {
       event.preventDefault();
       if (!this.busy) this.open();
     });
+    onEnd(() => this.clear());
+  }
+
+  /** Take every shown conversation off the page and forget the locator. (Their keys are
+   * youth/history-share.js's until it replaces or forgets them.) */
+  clear() {
+    this.shown.clear();
+    this.list.replaceChildren();
+    this.locator = null;
   }
 
   async open() {
@@ -59,7 +77,7 @@ class Returning {
     this.busy = true;
     this.status.textContent = "Looking for your conversation…";
     this.history.hidden = false;
-    this.transcript.clear();
+    this.clear();
     try {
       const found = await this.fetch(code);
       if (found && !session.exiting) await this.show(code, found);
@@ -100,16 +118,15 @@ class Returning {
     const conversations = found.conversations ?? [];
     this.field.value = "";
     this.status.textContent = "Opening your conversation on this device…";
-    this.unverified = false;
+    const locatorText = b64urlEncode(await locator(code));
     const keks = new Map(); // salt -> KEK: PBKDF2 is slow, a salt is shared by nothing else
     const opened = []; // {conv, keys}: held by youth/history-share.js, to share only on a yes
     for (const conversation of conversations) {
+      this.unverified = false;
       const keys = await this.segmentKeys(code, conversation, keks);
       opened.push({ conv: conversation.conv, keys });
-      const at = conversation.opened_at ? new Date(conversation.opened_at * 1000) : null;
-      this.transcript.addNotice(
-        at ? `Conversation of ${at.toLocaleString()}` : "Earlier conversation",
-      );
+      if (session.exiting) return;
+      const transcript = this.addConversation(conversation, keys);
       for (const envelope of conversation.envelopes ?? []) {
         const key = keys.get(envelope.seg);
         let text = null;
@@ -122,28 +139,87 @@ class Returning {
         }
         if (session.exiting) return;
         if (text === null) {
-          this.transcript.addNotice("A message could not be decrypted.", "error");
+          transcript.addNotice("A message could not be decrypted.", "error");
         } else {
-          this.transcript.addMessage(WHO[envelope.role] ?? "?", text, {
+          transcript.addMessage(WHO[envelope.role] ?? "?", text, {
             own: envelope.role === "Y",
           });
         }
       }
+      if (this.unverified) {
+        transcript.addNotice(
+          "Part of this conversation could not be checked as accepted by a counsellor of the " +
+            "centre. The messages themselves could only be written by you or the counsellor.",
+          "error",
+        );
+      }
     }
     for (const value of keks.values()) value.fill(0);
     if (session.exiting) return;
-    rememberEarlier(b64urlEncode(await locator(code)), opened);
+    this.locator = locatorText;
+    rememberEarlier(locatorText, opened);
     this.status.textContent =
       "This is your earlier conversation, shown on this device only. It is not saved here: " +
       "if you reload or leave this page, it is forgotten and you need your code again. " +
-      "If you start a new chat on this page, you will be asked whether the counsellor may read it.";
-    if (this.unverified) {
-      this.transcript.addNotice(
-        "Part of this conversation could not be checked as accepted by a counsellor of the " +
-          "centre. The messages themselves could only be written by you or the counsellor.",
-        "error",
-      );
+      "If you start a new chat on this page, you will be asked whether the counsellor may read " +
+      "it. Opening it with the code keeps it for the full time again, counted from today, " +
+      "unless you delete it.";
+  }
+
+  /** A section for one conversation: its heading, its messages (returned) and its delete. */
+  addConversation(conversation, keys) {
+    this.numbered += 1;
+    const section = this.template.content.firstElementChild.cloneNode(true);
+    const at = conversation.opened_at ? new Date(conversation.opened_at * 1000) : null;
+    const title = section.querySelector("[data-return-title]");
+    title.textContent = at ? `Conversation of ${at.toLocaleString()}` : "Earlier conversation";
+    title.id = `return-title-${this.numbered}`;
+    section.setAttribute("aria-labelledby", title.id);
+    const log = section.querySelector("[data-transcript]");
+    log.setAttribute("aria-label", `Messages: ${title.textContent}`);
+    // The control's ids are the template's: each copy gets its own.
+    const question = section.querySelector("[data-delete-confirm]");
+    question.id = `return-delete-${this.numbered}-confirm`;
+    question.querySelector("p").id = `return-delete-${this.numbered}-question`;
+    question.setAttribute("aria-labelledby", `return-delete-${this.numbered}-question`);
+    section.querySelector("[data-delete-ask]").setAttribute("aria-controls", question.id);
+    const control = new DeleteControl(section.querySelector("[data-delete-now]"), () =>
+      this.deleteOne(conversation.conv, control),
+    );
+    this.shown.set(conversation.conv, { section, keys });
+    this.list.append(section);
+    return new Transcript(log);
+  }
+
+  /** Delete one shown conversation (locator and conv), then take it off the page. */
+  async deleteOne(conv, control) {
+    const held = this.locator;
+    if (!held) return;
+    const answer = await requestDelete({ locator: held, conv });
+    if (session.exiting || this.locator !== held) return;
+    if (answer.outcome !== "deleted" && answer.outcome !== "gone") {
+      control.failed(answer.text);
+      return;
     }
+    this.drop(conv);
+    forgetEarlierConversation(conv);
+    if (this.shown.size === 0) this.allGone(answer.text);
+    else this.status.textContent = answer.text;
+    this.status.focus();
+  }
+
+  /** Nothing of this code is left: clear the view and forget the locator. */
+  allGone(text) {
+    this.clear();
+    this.status.textContent = `${text} The return code does not open anything any more.`;
+  }
+
+  drop(conv) {
+    const shown = this.shown.get(conv);
+    if (!shown) return;
+    shown.section.remove();
+    for (const key of shown.keys.values()) key.fill(0);
+    this.shown.delete(conv);
   }
 
   async segmentKeys(code, conversation, keks) {
