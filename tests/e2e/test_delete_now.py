@@ -35,7 +35,7 @@ PROFESSIONAL_DAYS = 90
 CODE = re.compile(r"^([0-9A-HJKMNP-TV-Z]{4} ){4}[0-9A-HJKMNP-TV-Z]{4}$")
 SECRET = "Min pappa läser mina meddelanden."
 REPLY = "Tack för att du berättar."
-DELETED = "The conversation is deleted. Nothing of it is kept."
+DELETED = "The conversation is deleted. Nobody can read it on our service any more."
 NOTICE_YOUTH = "The young person deleted this conversation."
 NOTICE_SUPERVISOR = "A supervisor deleted this conversation."
 
@@ -156,9 +156,11 @@ def _confirm_delete(scope: Any) -> None:
 def _expect_youth_deleted(youth: Any) -> None:
     screen = youth.get_by_role("region", name="The conversation is deleted")
     expect(screen).to_be_visible()
-    # "The conversation is deleted. Nothing of it is kept." (the heading, then the status).
+    # "The conversation is deleted" and what that means (the heading, then the status).
     expect(screen.get_by_role("heading")).to_have_text("The conversation is deleted")
-    expect(screen.get_by_role("status")).to_have_text(re.compile(r"^Nothing of it is kept: "))
+    expect(screen.get_by_role("status")).to_have_text(
+        re.compile(r"^It is gone from this page and from our service")
+    )
     expect(screen).to_be_focused()
     expect(youth.locator("[data-conversation]")).to_be_hidden()
     expect(youth.locator("[data-conversation] [data-message]")).to_have_count(0)
@@ -349,7 +351,7 @@ def test_a_professional_is_told_their_queue_and_a_second_delete_finds_nothing(
     screen = youth.get_by_role("region", name="The conversation is deleted")
     expect(screen.get_by_role("status")).to_have_text(
         "There was nothing left to delete: the conversation had already been deleted, or its "
-        "time had run out. Nothing of it is kept."
+        "time had run out. Nobody can read it any more."
     )
     expect(youth.locator("[data-conversation] [data-message]")).to_have_count(0)
     assert SECRET not in youth.content()
@@ -492,7 +494,7 @@ def test_a_supervisor_deletes_an_open_chat(
     shot(staff, "e1-console-deleted-by-supervisor")
     screen = youth.get_by_role("region", name="The conversation is deleted")
     expect(screen.get_by_role("status")).to_have_text(
-        "The service deleted this conversation. Nothing of it is kept, here or with us."
+        "The service deleted this conversation. Nobody can read it here or with us any more."
     )
     expect(youth.locator("[data-conversation] [data-message]")).to_have_count(0)
     assert SECRET not in youth.content()

@@ -357,7 +357,7 @@ export class Conversation {
         ? "The young person deleted this conversation."
         : "A supervisor deleted this conversation.";
     this.transcript
-      .addNotice(`${text} Nothing of it is kept: its messages are gone from this console too.`)
+      .addNotice(`${text} Its messages are gone from this console too.`)
       .classList.add("notice-deleted");
     this.dismissButton.disabled = false;
     this.dismissButton.hidden = false;

@@ -789,12 +789,12 @@ const GAP_WAIT_MS = 2000;
 
 /** Under the heading "The conversation is deleted" (chat.html). */
 const DELETED_SCREEN_TEXT =
-  "Nothing of it is kept: it is gone from this page and from our service, and the counsellor " +
-  "cannot open it any more.";
+  "It is gone from this page and from our service, and the counsellor cannot open it any " +
+  "more.";
 
 /** A supervisor deleted the conversation (the server says `by: "counsellor"`). */
 const DELETED_BY_SERVICE_TEXT =
-  "The service deleted this conversation. Nothing of it is kept, here or with us.";
+  "The service deleted this conversation. Nobody can read it here or with us any more.";
 
 /** Errors (without `ref`) a `delete` frame may be answered with instead of `deleted`. */
 const DELETE_ERRORS = ["unavailable", "wrong_state", "not_in_conversation", "ticket_unknown"];

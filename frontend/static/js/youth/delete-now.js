@@ -5,10 +5,10 @@
 // the ticket or locator sent is the caller's, held in memory only (SAFETY S-9).
 
 /** Words shown after a deletion, in one place for both views. */
-const DELETED_TEXT = "The conversation is deleted. Nothing of it is kept.";
+const DELETED_TEXT = "The conversation is deleted. Nobody can read it on our service any more.";
 const ALREADY_GONE_TEXT =
   "There was nothing left to delete: the conversation had already been deleted, or its time " +
-  "had run out. Nothing of it is kept.";
+  "had run out. Nobody can read it any more.";
 const NOTHING_DELETED = "Nothing was deleted.";
 
 /**
