@@ -37,6 +37,7 @@ from app.staff import endpoints as staff_api
 from app.staff.shifts import StaffSweep
 from app.state import AppState
 from app.supervision import endpoints as supervision
+from app.supervision.live import BoardFeed
 from app.supervision.rollup import RollUp
 from app.triage import endpoints as youth
 from app.triage.dispatcher import Dispatcher
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         await dispatcher.start()
         app.state.store = store
         app.state.sealer = sealer
+        app.state.board_feed = BoardFeed(sessionmaker, clock, setup, settings)
         app.state.dispatcher = dispatcher
         app.state.vh = AppState(
             settings=settings,
@@ -101,6 +103,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         try:
             yield
         finally:
+            await app.state.board_feed.close()
             await dispatcher.close()
             await store.close()
             await broker.close()

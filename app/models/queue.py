@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Float, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base
@@ -60,3 +70,13 @@ class QueueStat(Base):
     dropped: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     #: Served waits in whole seconds, a JSON list (for percentiles; never exported as such).
     waits: Mapped[str] = mapped_column(Text)
+
+
+class AlertAck(Base):
+    """A supervisor acknowledged an alert (``kind|queue``); kept while the alert still fires."""
+
+    __tablename__ = "alert_acks"
+
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    acked_at: Mapped[float] = mapped_column(Float)

@@ -80,6 +80,13 @@ async def chat(request: Request) -> HTMLResponse:
     )
 
 
+@router.get("/staff/board", response_class=HTMLResponse)
+async def live_board(request: Request) -> HTMLResponse:
+    """The supervisors' live board; the page checks the session and role itself (the data
+    comes over the staff socket, which checks them again)."""
+    return _render(request, "board.html")
+
+
 @router.get("/staff", response_class=HTMLResponse)
 async def console(request: Request) -> HTMLResponse:
     return _render(request, "console.html")

@@ -33,6 +33,7 @@ from app.relay.youth import YouthHandler
 from app.security.origin import origin_allowed
 from app.security.service import authenticate
 from app.state import AppState, get_state
+from app.supervision.live import get_board_feed
 from app.triage.dispatcher import get_dispatcher
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,7 @@ async def staff_socket(websocket: WebSocket) -> None:
         staff,
         record.token_digest,
         device,
+        get_board_feed(websocket),
     )
     await _serve(state, websocket, outbox, handler, protocol.STAFF_TYPES)
 

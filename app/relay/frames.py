@@ -324,6 +324,12 @@ def undecryptable(conv: str, seg: int, role: str, inst: str, seq: int) -> str:
     )
 
 
+def board(board: Mapping[str, Any]) -> str:
+    """``{"type":"board",…}``: the live board (``app.supervision.board``), pushed to a
+    supervisor's console about once a second while it watches."""
+    return dumps({"type": "board", **board})
+
+
 def deleted(conv: str) -> str:
     """``{"type":"deleted","conv"}``: the young person's deletion is done (S-18)."""
     return dumps({"type": "deleted", "conv": conv})

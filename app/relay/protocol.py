@@ -67,6 +67,11 @@ class Close:
 
 
 @dataclass(frozen=True, slots=True)
+class WatchBoard:
+    """A supervisor's console asks for the live board, pushed from now on (issue 11)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Delete:
     """The young person deletes the conversation now (S-18): it ends and nothing is kept."""
 
@@ -129,6 +134,7 @@ Frame = (
     | Sync
     | Close
     | Delete
+    | WatchBoard
     | Duty
     | Signal
     | Keys
@@ -167,6 +173,7 @@ STAFF_TYPES: Final = frozenset(
         "undecryptable",
         "transfer",
         "offer_answer",
+        "watch_board",
     }
 )
 
@@ -264,6 +271,10 @@ def _parse_close(obj: dict[str, Any]) -> Close:
     return Close(conv=conv_field(obj, required=False))
 
 
+def _parse_watch_board(_obj: dict[str, Any]) -> WatchBoard:
+    return WatchBoard()
+
+
 def _parse_delete(obj: dict[str, Any]) -> Delete:
     return Delete(conv=conv_field(obj, required=False))
 
@@ -348,6 +359,7 @@ _FRAMES: Final[dict[str, tuple[type[Any], Callable[[dict[str, Any]], Frame]]]] =
     "sync": (Sync, _parse_sync),
     "close": (Close, _parse_close),
     "delete": (Delete, _parse_delete),
+    "watch_board": (WatchBoard, _parse_watch_board),
     "duty": (Duty, _parse_duty),
     "typing": (Signal, _parse_typing),
     "keys": (Keys, keyframes.parse_keys),

@@ -28,6 +28,7 @@ from app.security import service as security_service
 from app.staff import repository as staff_repo
 from app.staff import shifts
 from app.state import AppState
+from app.supervision.live import BoardFeed
 from app.triage import handover, transfers
 from app.triage.announce import announce
 from app.triage.dispatcher import Dispatcher
@@ -54,8 +55,11 @@ class StaffHandler(SocketHandler):
         staff: Staff,
         session_digest: str,
         device: DeviceCert | None,
+        board_feed: BoardFeed,
     ) -> None:
         super().__init__(state, store, sealer, dispatcher, outbox)
+        self._board_feed = board_feed
+        self._unwatch_board: Callable[[], None] | None = None
         self.device = device
         self.staff_id = staff.id
         self.alias = staff.alias
@@ -207,6 +211,8 @@ class StaffHandler(SocketHandler):
                 await self._transfer(frame)
             case protocol.OfferAnswer():
                 await self._answer_offer(frame)
+            case protocol.WatchBoard():
+                self._watch_board()
             case _:
                 raise ProtocolError("wrong_state", "not possible on this socket")
 
@@ -380,7 +386,18 @@ class StaffHandler(SocketHandler):
             self._signal(link.conv_id, frames.accepted(link.conv_id, frame.seg, frame.sig))
         self.outbox.send(frames.accept_stored(link.conv_id, frame.seg))
 
+    def _watch_board(self) -> None:
+        """Push the live board to this console from now on (supervisors and admins)."""
+        if self.staff_role not in ("supervisor", "admin"):
+            raise ProtocolError("forbidden", "the live board is for supervisors")
+        if self._unwatch_board is None:
+            self._unwatch_board = self._board_feed.watch(
+                lambda board: self.outbox.send(frames.board(board))
+            )
+
     async def stop(self) -> None:
+        if self._unwatch_board is not None:
+            self._unwatch_board()
         if self._watcher is not None:
             self._watcher.cancel()
         await super().stop()

@@ -1,15 +1,21 @@
-"""The supervisors' HTTP API: the live queue board."""
+"""The supervisors' HTTP API: the live queue board, and acknowledging its alerts."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from app.kit.errors import Forbidden
-from app.security.dependencies import CurrentStaff, current_staff
+from app.audit import repository as audit_log
+from app.db import transaction
+from app.kit.errors import Forbidden, NotFound
+from app.security.dependencies import CurrentStaff, current_staff, staff_for_change
 from app.state import get_state
+from app.supervision import repository as repo
 from app.supervision import service
+from app.supervision.live import get_board_feed
 from app.triage.dispatcher import get_dispatcher
 
 router = APIRouter(tags=["staff"])
@@ -33,3 +39,40 @@ async def live_board(
             service.thresholds(state.settings),
             state.clock(),
         )
+
+
+class AckRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(min_length=1, max_length=96)
+
+
+@router.post("/staff/api/alerts/ack", status_code=204, responses={403: {}, 404: {}})
+async def acknowledge_alert(
+    body: AckRequest,
+    request: Request,
+    current: Annotated[CurrentStaff, Depends(staff_for_change)],
+) -> Response:
+    """A supervisor acknowledges an alert firing now (``key`` as the board gives it); every
+    acknowledgement is audited. 404 when no such alert fires (it may just have cleared)."""
+    if current.staff.role not in SUPERVISING_ROLES:
+        raise Forbidden("alerts are acknowledged by supervisors")
+    state = get_state(request)
+    feed = get_board_feed(request)
+    board = await feed.read()
+    alert = next((a for a in board["alerts"] if a["key"] == body.key), None)
+    if alert is None:
+        raise NotFound("no such alert is firing now (it may just have cleared)")
+    now = state.clock()
+    async with transaction(state.sessionmaker) as session:
+        await repo.add_alert_ack(session, body.key, current.staff.id, now)
+        detail = {"kind": alert["kind"], "queue": alert["queue"], "value": alert["value"]}
+        await audit_log.audit(
+            session,
+            staff_id=current.staff.id,
+            action="alert.acknowledged",
+            detail=json.dumps(detail),
+            now=now,
+        )
+    feed.poke()
+    return Response(status_code=204)

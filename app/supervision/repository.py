@@ -1,12 +1,14 @@
 """Every SQL statement of supervision: the tickets the roll-up takes in, the anonymous aggregates
-(``queue_stats``) and the aliases the live board shows."""
+(``queue_stats``), and what the live board shows: aliases, the chats going on, acknowledgements."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Conversation, QueueStat, Staff, Ticket
+from app.models import AlertAck, Conversation, QueueStat, Staff, Ticket
+from app.supervision.board import Ack, ActiveChat
+from app.triage.engine import QueueKey
 
 
 async def uncounted_finished_tickets(session: AsyncSession, limit: int) -> list[Ticket]:
@@ -118,3 +120,55 @@ async def aliases(session: AsyncSession, staff_ids: list[str]) -> dict[str, str]
         return {}
     rows = await session.execute(select(Staff.id, Staff.alias).where(Staff.id.in_(staff_ids)))
     return {r.id: r.alias for r in rows}
+
+
+async def active_chats(session: AsyncSession) -> list[ActiveChat]:
+    """The chats going on now (open conversations), for the board: no content, no ids."""
+    query = (
+        select(
+            Conversation.staff_id,
+            Conversation.opened_at,
+            Ticket.kind,
+            Ticket.skill,
+            Ticket.language,
+            Ticket.urgent,
+            Ticket.joined_at,
+            Ticket.assigned_at,
+        )
+        .join(Ticket, Ticket.id == Conversation.ticket_id)
+        .where(Conversation.status == "open")
+    )
+    return [
+        ActiveChat(
+            staff_id=r.staff_id,
+            queue=str(QueueKey(r.kind, r.skill)),
+            language=r.language,
+            urgent=r.urgent,
+            opened_at=r.opened_at,
+            waited_seconds=(r.assigned_at or r.opened_at) - r.joined_at,
+        )
+        for r in (await session.execute(query)).all()
+    ]
+
+
+async def alert_acks(session: AsyncSession) -> dict[str, Ack]:
+    rows = (await session.execute(select(AlertAck))).scalars()
+    return {r.key: Ack(r.staff_id, r.acked_at) for r in rows}
+
+
+async def add_alert_ack(session: AsyncSession, key: str, staff_id: str, now: float) -> None:
+    """Acknowledge (again: the newest acknowledgement stands)."""
+    row = await session.get(AlertAck, key)
+    if row is None:
+        session.add(AlertAck(key=key, staff_id=staff_id, acked_at=now))
+    else:
+        row.staff_id, row.acked_at = staff_id, now
+    await session.flush()
+
+
+async def prune_alert_acks(session: AsyncSession, firing: set[str]) -> int:
+    """Forget the acknowledgements of alerts that no longer fire (a new episode asks again)."""
+    query = delete(AlertAck)
+    if firing:
+        query = query.where(AlertAck.key.not_in(sorted(firing)))
+    return int((await session.execute(query)).rowcount)  # type: ignore[attr-defined]

@@ -30,11 +30,15 @@ async def live_board(
     """The board of ``board.board`` from one snapshot of waiting tickets and staff on duty."""
     tickets = await triage_repo.waiting_tickets(session, present_only=False)
     counsellors = await triage_repo.on_duty_counsellors(session)
-    aliases = await repo.aliases(session, [c.id for c in counsellors])
+    chats = await repo.active_chats(session)
+    acks = await repo.alert_acks(session)
+    staff_ids = {c.id for c in counsellors} | {c.staff_id for c in chats}
+    staff_ids |= {a.staff_id for a in acks.values()}
+    aliases = await repo.aliases(session, sorted(staff_ids))
     snapshot = alerts.Snapshot(
         tickets=tuple(tickets),
         counsellors=tuple(counsellors),
         is_open=hours.is_open(setup.schedule, datetime.fromtimestamp(now, UTC)),
         now=now,
     )
-    return board.board(snapshot, aliases, limits)
+    return board.board(snapshot, aliases, limits, chats, acks)

@@ -25,6 +25,7 @@ FRAME_TYPES = (
     protocol.Sync,
     protocol.Close,
     protocol.Delete,
+    protocol.WatchBoard,
     protocol.Keys,
     protocol.Accept,
     protocol.ReturnCode,

@@ -1,0 +1,119 @@
+"""The live board pushed to supervisors' consoles (issue 11): one feed per process.
+
+While at least one supervisor watches, the feed reads the board once a second and hands the
+same text to every watcher, so ten open boards cost one query a second, and a change (a join, a
+pairing, a counsellor going off duty, an alert) is on every board within about a second. Times
+on the board are absolute, so a page counts waits and durations on by itself in between.
+Acknowledgements of alerts that no longer fire are forgotten here (the next episode asks again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import HTTPConnection
+
+from app.config import Settings
+from app.db import is_outage, snapshot, transaction
+from app.kit.clock import Clock
+from app.supervision import repository as repo
+from app.supervision import service
+from app.triage.setup import TriageSetup
+
+log = logging.getLogger(__name__)
+
+#: Seconds between two reads of the board while someone watches.
+INTERVAL = 1.0
+
+Watcher = Callable[[dict[str, Any]], None]
+
+
+class BoardFeed:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        setup: TriageSetup,
+        settings: Settings,
+        *,
+        interval: float = INTERVAL,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._clock = clock
+        self._setup = setup
+        self._settings = settings
+        self._interval = interval
+        self._watchers: dict[int, Watcher] = {}
+        self._next_id = 0
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    def watch(self, watcher: Watcher) -> Callable[[], None]:
+        """Call ``watcher`` with each board from now on (the first at once); returns the
+        function that stops it."""
+        self._next_id += 1
+        token = self._next_id
+        self._watchers[token] = watcher
+        self._wake.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+        def stop() -> None:
+            self._watchers.pop(token, None)
+
+        return stop
+
+    def poke(self) -> None:
+        """Read the board now rather than at the next tick (after an acknowledgement)."""
+        self._wake.set()
+
+    async def close(self) -> None:
+        self._watchers.clear()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def read(self) -> dict[str, Any]:
+        async with snapshot(self._sessionmaker) as session:
+            return await service.live_board(
+                session, self._setup, service.thresholds(self._settings), self._clock()
+            )
+
+    async def _run(self) -> None:
+        while self._watchers:
+            try:
+                board = await self.read()
+            except Exception as exc:
+                if not is_outage(exc):
+                    log.exception("board feed: reading the board failed")
+                board = None
+            if board is not None:
+                for watcher in list(self._watchers.values()):
+                    watcher(board)
+                await self._prune(board)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._interval)
+
+    async def _prune(self, board: dict[str, Any]) -> None:
+        firing = {a["key"] for a in board["alerts"]}
+        try:
+            async with snapshot(self._sessionmaker) as session:
+                stored = set(await repo.alert_acks(session))
+            if stored - firing:
+                async with transaction(self._sessionmaker) as session:
+                    await repo.prune_alert_acks(session, firing)
+        except Exception as exc:
+            if not is_outage(exc):
+                log.exception("board feed: forgetting old acknowledgements failed")
+
+
+def get_board_feed(conn: HTTPConnection) -> BoardFeed:
+    feed: BoardFeed = conn.app.state.board_feed
+    return feed
