@@ -47,27 +47,44 @@ def test_position_frame() -> None:
     assert unknown.endswith('"estimate":null}')
 
 
-def test_board_lists_queues_staff_and_alerts() -> None:
+def test_board_lists_queues_staff_chats_and_alerts() -> None:
     snapshot = alerts.Snapshot(
-        tickets=(_ticket(1, urgent=True), _ticket(2)),
+        tickets=(_ticket(1, urgent=True), _ticket(2), _ticket(3, language="ar")),
         counsellors=(_counsellor("a", 1),),
         is_open=True,
         now=1000.0,
     )
-    shown = board.board(snapshot, {"a": "Sara"}, alerts.Thresholds(max_wait=600.0))
+    chats = [
+        board.ActiveChat("a", "youth", "sv", False, opened_at=400.0, waited_seconds=30.5),
+        board.ActiveChat("a", "youth", "sv", True, opened_at=900.0, waited_seconds=2.0),
+    ]
+    acks = {board.alert_key("wait_over_threshold", "youth"): board.Ack("b", 990.0)}
+    shown = board.board(
+        snapshot, {"a": "Sara", "b": "Lena"}, alerts.Thresholds(max_wait=600.0), chats, acks
+    )
     assert shown["queues"] == [
         {
             "queue": "youth",
-            "waiting": 2,
+            "waiting": 3,
             "urgent": 1,
+            "unservable": 1,  # nobody on duty speaks ar
             "longest_wait_seconds": 999,
-            "languages": ["sv"],
+            "oldest_joined_at": 1,
+            "languages": ["ar", "sv"],
         }
     ]
     assert shown["on_duty"][0]["alias"] == "Sara"
     assert shown["on_duty"][0]["load"] == 1
+    assert shown["on_duty"][0]["status"] == "busy"
+    assert [(c["urgent"], c["duration_seconds"], c["waited_seconds"]) for c in shown["chats"]] == [
+        (True, 100, 2),
+        (False, 600, 30),
+    ]
+    assert {c["counsellor"] for c in shown["chats"]} == {"Sara"}
     kinds = [a["kind"] for a in shown["alerts"]]
     assert kinds == ["urgent_waiting", "wait_over_threshold"]
+    acked = {a["kind"]: (a["acked_by"], a["acked_at"]) for a in shown["alerts"]}
+    assert acked == {"urgent_waiting": (None, None), "wait_over_threshold": ("Lena", 990)}
 
 
 def test_standings_say_whether_anyone_on_duty_can_serve() -> None:
