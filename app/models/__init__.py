@@ -4,13 +4,14 @@ from app.models.base import Base
 from app.models.chat import Conversation, Envelope
 from app.models.devices import Device, HistoryGrant, ReturnWrap, Segment
 from app.models.keys import PeriodKey
-from app.models.queue import AlertAck, QueueStat, Ticket
+from app.models.queue import AlertAck, CloseStat, QueueStat, Ticket
 from app.models.staff import AuditEntry, LoginFailure, Shift, Staff, StaffSession
 
 __all__ = [
     "AlertAck",
     "AuditEntry",
     "Base",
+    "CloseStat",
     "Conversation",
     "Device",
     "Envelope",

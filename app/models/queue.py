@@ -80,3 +80,18 @@ class AlertAck(Base):
     key: Mapped[str] = mapped_column(String(96), primary_key=True)
     staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
     acked_at: Mapped[float] = mapped_column(Float)
+
+
+class CloseStat(Base):
+    """Close categories as anonymous counts (issue 11): per local day of closing, queue,
+    dimension (topic | outcome | referral) and value. Never linked to a conversation."""
+
+    __tablename__ = "close_stats"
+    __table_args__ = (UniqueConstraint("day", "queue", "dimension", "value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[str] = mapped_column(String(10))
+    queue: Mapped[str] = mapped_column(String(64))
+    dimension: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(32))
+    count: Mapped[int] = mapped_column(Integer)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import abc
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat import segments
 from app.chat.envelope import Envelope
@@ -205,12 +207,21 @@ class SocketHandler(abc.ABC):
         body = frames.typing(link.conv_id, frame.typing)
         self._signal(link.conv_id, body)
 
-    async def _close_conversation(self, conv_id: str, *, reason: str) -> None:
+    async def _close_conversation(
+        self,
+        conv_id: str,
+        *,
+        reason: str,
+        also: Callable[[AsyncSession], Awaitable[None]] | None = None,
+    ) -> None:
+        """Close the conversation; ``also`` runs in the same transaction if it did close."""
         try:
             async with transaction(self.state.sessionmaker) as session:
                 closed = await triage_service.close(
                     session, conv_id, by=self.role, now=self.state.clock()
                 )
+                if closed and also is not None:
+                    await also(session)
         except Exception as exc:
             raise unavailable() from exc
         if closed:

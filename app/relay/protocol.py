@@ -10,6 +10,7 @@ docs/PROTOCOL.md is the prose form of this module; keep them in step.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -27,9 +28,11 @@ from app.relay.keyframes import HISTORY_SEGMENTS_MAX as HISTORY_SEGMENTS_MAX
 from app.relay.keyframes import SEALED_KEY_BYTES as SEALED_KEY_BYTES
 from app.relay.keyframes import SIGNATURE_BYTES as SIGNATURE_BYTES
 from app.relay.keyframes import Accept as Accept
+from app.supervision.closetags import REFERRALS, CloseTags
 from app.triage.questions import ANSWER_ID_MAX, Triage
 
 LANGUAGE_MAX: Final = 8
+_TAG_ID: Final = re.compile(r"^[a-z0-9_]{1,32}$")
 
 
 # --------------------------------------------------------------------------- client frames
@@ -64,6 +67,8 @@ class Sync:
 @dataclass(frozen=True, slots=True)
 class Close:
     conv: str | None
+    #: A counsellor's close categories (issue 11): counted anonymously, never stored with it.
+    tags: CloseTags | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +273,33 @@ def _parse_sync(obj: dict[str, Any]) -> Sync:
 
 
 def _parse_close(obj: dict[str, Any]) -> Close:
-    return Close(conv=conv_field(obj, required=False))
+    raw = obj.get("tags")
+    return Close(
+        conv=conv_field(obj, required=False), tags=None if raw is None else _close_tags(raw)
+    )
+
+
+def _tag_id(value: object, name: str) -> str:
+    if not isinstance(value, str) or not _TAG_ID.match(value):
+        raise ProtocolError("bad_frame", f"{name} must be an id (a-z, 0-9, _; up to 32)")
+    return value
+
+
+def _close_tags(raw: object) -> CloseTags:
+    """``{"topic"?, "outcome"?, "referrals"?: [...]}``: shapes only; the handler checks the
+    values against the centre's vocabulary (``closetags.check``)."""
+    if not isinstance(raw, dict) or set(raw) - {"topic", "outcome", "referrals"}:
+        raise ProtocolError("bad_frame", "tags has topic, outcome and referrals only")
+    topic = raw.get("topic")
+    outcome = raw.get("outcome")
+    referrals = raw.get("referrals", [])
+    if not isinstance(referrals, list) or len(referrals) > len(REFERRALS):
+        raise ProtocolError("bad_frame", "referrals is a short list of ids")
+    return CloseTags(
+        topic=None if topic is None else _tag_id(topic, "topic"),
+        outcome=None if outcome is None else _tag_id(outcome, "outcome"),
+        referrals=tuple(_tag_id(r, "referral") for r in referrals),
+    )
 
 
 def _parse_watch_board(_obj: dict[str, Any]) -> WatchBoard:

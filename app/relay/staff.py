@@ -28,6 +28,7 @@ from app.security import service as security_service
 from app.staff import repository as staff_repo
 from app.staff import shifts
 from app.state import AppState
+from app.supervision import closetags, closing
 from app.supervision.live import BoardFeed
 from app.triage import handover, transfers
 from app.triage.announce import announce
@@ -199,8 +200,7 @@ class StaffHandler(SocketHandler):
             case protocol.Sync():
                 await self._sync(frame)
             case protocol.Close():
-                link = self._link_for(frame.conv)
-                await self._close_conversation(link.conv_id, reason="closed")
+                await self._close(frame)
             case protocol.Signal():
                 self._typing(frame)
             case protocol.Accept():
@@ -385,6 +385,25 @@ class StaffHandler(SocketHandler):
         if new:
             self._signal(link.conv_id, frames.accepted(link.conv_id, frame.seg, frame.sig))
         self.outbox.send(frames.accept_stored(link.conv_id, frame.seg))
+
+    async def _close(self, frame: protocol.Close) -> None:
+        """Close a chat, counting its close categories (anonymously) in the same transaction."""
+        link = self._link_for(frame.conv)
+        if frame.tags is None:
+            await self._close_conversation(link.conv_id, reason="closed")
+            return
+        try:
+            tags = closetags.check(frame.tags, closing.topic_ids(self.dispatcher.setup.questions))
+        except closetags.BadTags as exc:
+            raise ProtocolError("bad_tags", str(exc)) from None
+        timezone = self.dispatcher.setup.schedule.timezone
+
+        async def count(session: AsyncSession) -> None:
+            await closing.record(
+                session, link.conv_id, tags, now=self.state.clock(), timezone=timezone
+            )
+
+        await self._close_conversation(link.conv_id, reason="closed", also=count)
 
     def _watch_board(self) -> None:
         """Push the live board to this console from now on (supervisors and admins)."""

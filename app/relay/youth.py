@@ -74,6 +74,8 @@ class YouthHandler(SocketHandler):
             case protocol.Sync():
                 await self._sync(frame)
             case protocol.Close():
+                if frame.tags is not None:
+                    raise ProtocolError("bad_frame", "close categories are the counsellor's")
                 await self._close_conversation(self._link_for(frame.conv).conv_id, reason="closed")
             case protocol.Delete():
                 await self._delete_now(self._link_for(frame.conv).conv_id)

@@ -14,7 +14,7 @@ from typing import Any
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, transaction
 from app.kit.cliargs import iso_day
-from app.supervision import rollup, stats
+from app.supervision import closing, rollup, stats
 from app.triage.setup import InvalidSetup, load_setup
 
 COLUMNS = (
@@ -42,6 +42,15 @@ def add_stats_parser(sub: Any) -> None:
     export.add_argument("--from", dest="first", type=iso_day, help="first local day, YYYY-MM-DD")
     export.add_argument("--to", dest="last", type=iso_day, help="last local day, YYYY-MM-DD")
     export.set_defaults(func=cmd_export)
+    tags = stats_sub.add_parser(
+        "tags",
+        help="close categories per day, queue, dimension (topic, outcome, referral) and value "
+        "(cells under 5 suppressed: empty/null)",
+    )
+    tags.add_argument("--format", choices=("csv", "json"), default="csv")
+    tags.add_argument("--from", dest="first", type=iso_day, help="first local day, YYYY-MM-DD")
+    tags.add_argument("--to", dest="last", type=iso_day, help="last local day, YYYY-MM-DD")
+    tags.set_defaults(func=cmd_tags)
 
 
 def _row(row: stats.ExportRow) -> dict[str, Any]:
@@ -87,6 +96,36 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    sys.stdout.write(out.getvalue())
+    return 0
+
+
+TAG_COLUMNS = ("day", "queue", "dimension", "value", "count")
+
+
+async def _tags(settings: Settings, args: argparse.Namespace) -> list[dict[str, Any]]:
+    engine = make_engine(settings)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            return await closing.export(session, first=args.first, last=args.last)
+    finally:
+        await engine.dispose()
+
+
+def cmd_tags(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the close categories' suppressed counts to stdout."""
+    if args.first is not None and args.last is not None and args.first > args.last:
+        sys.stderr.write("vhouse: --from is after --to\n")
+        return 2
+    rows = asyncio.run(_tags(settings, args))
+    if args.format == "json":
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
+        return 0
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=TAG_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: "" if v is None else v for k, v in row.items()})

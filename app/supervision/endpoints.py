@@ -13,8 +13,8 @@ from app.db import transaction
 from app.kit.errors import Forbidden, NotFound
 from app.security.dependencies import CurrentStaff, current_staff, staff_for_change
 from app.state import get_state
+from app.supervision import closing, service
 from app.supervision import repository as repo
-from app.supervision import service
 from app.supervision.live import get_board_feed
 from app.triage.dispatcher import get_dispatcher
 
@@ -76,3 +76,12 @@ async def acknowledge_alert(
         )
     feed.poke()
     return Response(status_code=204)
+
+
+@router.get("/staff/api/close-tags")
+async def close_tags(
+    request: Request, _current: Annotated[CurrentStaff, Depends(current_staff)]
+) -> dict[str, Any]:
+    """What a counsellor can tag a chat with when closing it: topics (the triage question
+    set's), outcomes and referrals, each ``{"id","label"}``."""
+    return closing.vocabulary(get_dispatcher(request).setup.questions, "en")

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import AlertAck, Conversation, QueueStat, Staff, Ticket
+from app.models import AlertAck, CloseStat, Conversation, QueueStat, Staff, Ticket
 from app.supervision.board import Ack, ActiveChat
 from app.triage.engine import QueueKey
 
@@ -172,3 +174,42 @@ async def prune_alert_acks(session: AsyncSession, firing: set[str]) -> int:
     if firing:
         query = query.where(AlertAck.key.not_in(sorted(firing)))
     return int((await session.execute(query)).rowcount)  # type: ignore[attr-defined]
+
+
+async def conversation_queue(session: AsyncSession, conv_id: str) -> str | None:
+    """The queue a conversation's ticket is in (``youth``, ``youth/police``), or None."""
+    query = (
+        select(Ticket.kind, Ticket.skill)
+        .join(Conversation, Conversation.ticket_id == Ticket.id)
+        .where(Conversation.id == conv_id)
+    )
+    row = (await session.execute(query)).one_or_none()
+    return None if row is None else str(QueueKey(row.kind, row.skill))
+
+
+async def count_close_tag(
+    session: AsyncSession, *, day: str, queue: str, dimension: str, value: str
+) -> None:
+    """Add one to a close-category cell: an upsert, so that two closes at once (in any
+    processes) both count and neither fails."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(CloseStat).values(
+        day=day, queue=queue, dimension=dimension, value=value, count=1
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["day", "queue", "dimension", "value"],
+        set_={"count": CloseStat.count + 1},
+    )
+    await session.execute(statement)
+
+
+async def close_stat_cells(
+    session: AsyncSession, *, first_day: str | None, last_day: str | None
+) -> list[CloseStat]:
+    query = select(CloseStat)
+    if first_day is not None:
+        query = query.where(CloseStat.day >= first_day)
+    if last_day is not None:
+        query = query.where(CloseStat.day <= last_day)
+    order = (CloseStat.day, CloseStat.queue, CloseStat.dimension, CloseStat.value)
+    return list((await session.execute(query.order_by(*order))).scalars())

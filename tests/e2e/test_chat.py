@@ -92,7 +92,13 @@ def test_console_takes_two_chats_and_closes_one(
     expect(second.locator(".message-body")).to_have_text(["from the second", "to the second"])
     expect(first.locator(".message-body")).to_have_text(["from the first"])
 
+    # Closing asks first; keeping it open changes nothing.
     panels.nth(0).get_by_role("button", name="Close chat").click()
+    panels.nth(0).get_by_role("button", name="Keep it open").click()
+    expect(panels.nth(0).get_by_role("group", name="Close this chat?")).to_be_hidden()
+    expect(panels.nth(0).get_by_role("textbox", name="Message")).to_be_enabled()
+    panels.nth(0).get_by_role("button", name="Close chat").click()
+    panels.nth(0).get_by_role("button", name="Close the chat").click()
     expect(first.get_by_text("Sara ended the chat.")).to_be_visible()
     expect(panels.nth(0).get_by_text("You closed the chat.")).to_be_visible()
     expect(panels.nth(1).get_by_role("textbox", name="Message")).to_be_enabled()

@@ -274,6 +274,7 @@ def test_the_young_person_deletes_after_the_chat_ended(
     posts = _delete_posts(youth)
     panel, _ = _chat(youth, staff, server, code=False)
     panel.get_by_role("button", name="Close chat").click()
+    panel.get_by_role("button", name="Close the chat").click()
     expect(youth.get_by_text("Sara ended the chat.")).to_be_visible()
     expect(panel.get_by_text("You closed the chat.")).to_be_visible()
     shot(youth, "b1-youth-chat-ended")

@@ -12,6 +12,7 @@ import { Compose } from "../chat/compose.js";
 import { Streams, Unacked, undeliveredText, wellFormed } from "../chat/delivery.js";
 import { Sender, openEnvelope } from "../chat/envelopes.js";
 import { Transcript } from "../chat/transcript.js";
+import { CloseControl } from "./closing.js";
 import { TransferControl } from "./transfer.js";
 
 /** How long a gap in a stream may wait to be filled live before a sync asks for it. */
@@ -53,6 +54,7 @@ export class Conversation {
     this.dismissButton = this.element.querySelector("[data-dismiss]");
     this.number = number;
     this.transfer = new TransferControl(this.element, this.conv, number, send);
+    this.closing = new CloseControl(this.element, this.conv, number, send);
     this.streams = new Streams(); // what was received (and decrypted) of each stream
     this.unreadable = new Set(); // envelopes already reported as undecryptable
     // Sent, not yet acknowledged: shown as pending until each one's own ack (PROTOCOL.md §4).
@@ -77,9 +79,6 @@ export class Conversation {
   }
 
   init(onDismiss) {
-    this.closeButton.addEventListener("click", () => {
-      this.sendFrame({ type: "close", conv: this.conv });
-    });
     this.dismissButton.addEventListener("click", () => onDismiss(this));
     this.composer.setEnabled(false);
     this.status.textContent = "Waiting for the young person's keys…";
@@ -320,6 +319,7 @@ export class Conversation {
     this.status.textContent = "";
     this.composer.disable();
     this.transfer.disable();
+    this.closing.ended();
     this.dismissButton.disabled = false;
     this.dismissButton.hidden = false;
     this.element.classList.add("chat-closed");
