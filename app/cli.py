@@ -149,11 +149,14 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from app.server import serve
+    from app.server import MetricsBindError, serve
 
     if args.migrate:
         _migrate(settings)
-    serve(settings, host=args.host, port=args.port)
+    try:
+        serve(settings, host=args.host, port=args.port)
+    except MetricsBindError as exc:
+        return _fail(str(exc))
     return 0
 
 

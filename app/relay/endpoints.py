@@ -24,6 +24,7 @@ from app.keys import devices
 from app.keys.devices import DeviceCert
 from app.kit.errors import NotFound, ProtocolError
 from app.kit.ratelimit import SlidingWindow
+from app.metrics import SocketKind
 from app.models import Staff, StaffSession
 from app.relay import frames, protocol
 from app.relay.base import SocketHandler
@@ -54,7 +55,7 @@ async def youth_socket(websocket: WebSocket) -> None:
         await websocket.close(code=1008)  # before accept: the server answers HTTP 403
         return
     await websocket.accept()
-    outbox = Outbox(websocket)
+    outbox = Outbox(websocket, state.metrics.socket_error)
     handler = YouthHandler(
         state,
         get_store(websocket),
@@ -63,7 +64,7 @@ async def youth_socket(websocket: WebSocket) -> None:
         outbox,
         state.client_bucket(websocket),
     )
-    await _serve(state, websocket, outbox, handler, protocol.YOUTH_TYPES)
+    await _serve(state, websocket, outbox, handler, protocol.YOUTH_TYPES, "youth")
 
 
 @router.websocket("/ws/staff")
@@ -93,7 +94,7 @@ async def staff_socket(websocket: WebSocket) -> None:
         return
     record, staff = found
     await websocket.accept()
-    outbox = Outbox(websocket)
+    outbox = Outbox(websocket, state.metrics.socket_error)
     handler = StaffHandler(
         state,
         get_store(websocket),
@@ -104,7 +105,7 @@ async def staff_socket(websocket: WebSocket) -> None:
         record.token_digest,
         device,
     )
-    await _serve(state, websocket, outbox, handler, protocol.STAFF_TYPES)
+    await _serve(state, websocket, outbox, handler, protocol.STAFF_TYPES, "staff")
 
 
 async def _device(
@@ -128,8 +129,10 @@ async def _serve(
     outbox: Outbox,
     handler: SocketHandler,
     allowed: frozenset[str],
+    kind: SocketKind,
 ) -> None:
     writer = asyncio.create_task(outbox.run(), name="ws-writer")
+    state.metrics.socket_opened(kind)
     try:
         await handler.start()
         await _read(state, websocket, outbox, handler, allowed)
@@ -137,6 +140,7 @@ async def _serve(
         log.exception("socket handler failed")
         outbox.close(1011, "internal error")
     finally:
+        state.metrics.socket_closed(kind)
         await handler.stop()
         if not outbox.closing:
             outbox.close(1000)

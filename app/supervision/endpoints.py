@@ -1,15 +1,16 @@
-"""The supervisors' HTTP API: the live queue board."""
+"""The supervisors' HTTP API: the live queue board; and the admins' ``GET /metrics``."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 
 from app.kit.errors import Forbidden
 from app.security.dependencies import CurrentStaff, current_staff
 from app.state import get_state
-from app.supervision import service
+from app.supervision import scrape, service
 from app.triage.dispatcher import get_dispatcher
 
 router = APIRouter(tags=["staff"])
@@ -33,3 +34,19 @@ async def live_board(
             service.thresholds(state.settings),
             state.clock(),
         )
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+)
+async def metrics(
+    request: Request, current: Annotated[CurrentStaff, Depends(current_staff)]
+) -> Response:
+    """Prometheus metrics (text format): queues, staff on duty, chats, sockets, envelopes,
+    pairing latency, errors. Admins only (401 without a session, 403 ``forbidden`` for other
+    roles); ``VH_METRICS_BIND`` serves the same without a session on an internal address."""
+    if current.staff.role != "admin":
+        raise Forbidden("the metrics are for admins")
+    return await scrape.exposition(get_state(request), get_dispatcher(request).setup.questions)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Conversation, QueueStat, Staff, Ticket
@@ -118,3 +118,43 @@ async def aliases(session: AsyncSession, staff_ids: list[str]) -> dict[str, str]
         return {}
     rows = await session.execute(select(Staff.id, Staff.alias).where(Staff.id.in_(staff_ids)))
     return {r.id: r.alias for r in rows}
+
+
+# ---------------------------------------------------------------------- metrics (scrape.py)
+
+
+async def waiting_figures(
+    session: AsyncSession,
+) -> list[tuple[str, str | None, str, int, int, float]]:
+    """Per (kind, skill, language) of waiting tickets: how many, how many urgent, and the
+    earliest join: one grouped read along ``ix_tickets_status_kind``."""
+    query = (
+        select(
+            Ticket.kind,
+            Ticket.skill,
+            Ticket.language,
+            func.count(),
+            func.sum(case((Ticket.urgent.is_(True), 1), else_=0)),
+            func.min(Ticket.joined_at),
+        )
+        .where(Ticket.status == "waiting")
+        .group_by(Ticket.kind, Ticket.skill, Ticket.language)
+    )
+    return [
+        (kind, skill, language, int(n), int(urgent or 0), float(first))
+        for kind, skill, language, n, urgent, first in (await session.execute(query)).all()
+    ]
+
+
+async def on_duty_by_role(session: AsyncSession) -> dict[str, int]:
+    query = (
+        select(Staff.role, func.count())
+        .where(Staff.on_duty.is_(True), Staff.disabled.is_(False))
+        .group_by(Staff.role)
+    )
+    return {role: int(n) for role, n in (await session.execute(query)).all()}
+
+
+async def count_open_chats(session: AsyncSession) -> int:
+    query = select(func.count()).select_from(Conversation).where(Conversation.status == "open")
+    return int((await session.execute(query)).scalar_one())
