@@ -1,27 +1,36 @@
-"""``vhouse``: serve, demo, migrate, staff, keys, transcripts, client."""
+"""``vhouse``: serve, demo, migrate, staff, keys, purge, stats, transcripts, client.
+
+Every command speaks as ``app.kit.cliout`` says: one ``vhouse: …`` line and exit code 2 for
+a refusal (1 for a failed check), never a traceback for what an operator can fix. Commands
+that use the database (``database=True`` in their defaults) first check that it answers and
+is migrated (``migrate.check_ready``). ``vhouse --demo COMMAND`` runs a command on the demo
+of this directory (``vhouse demo``: ./var/demo.sqlite3 and its keys) instead of ``VH_*``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import json
 import logging.config
 import secrets
+import shlex
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from app.config import Settings
-from app.db import make_engine, make_sessionmaker, transaction
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.config import DEFAULT_SQLITE_URL, Settings
+from app.db import is_outage, make_engine, make_sessionmaker, transaction
 from app.keys import files as keys_files
-from app.kit.errors import NotFound
+from app.kit.cliout import fail, out
 from app.logging_config import logging_config
-from app.security import passwords, totp
-from app.staff import repository as staff_repo
-from app.staff import service as staff_service
+from app.migrate import DatabaseNotReady, check_ready, printable_url, reason, upgrade
+from app.security import totp
+from app.staff import cli as staff_cli
 
 DEMO_DIR = Path("var")
 DEMO_DB = DEMO_DIR / "demo.sqlite3"
@@ -30,113 +39,8 @@ DEMO_SERVICE_KEY = DEMO_DIR / "service-key.pem"
 DEMO_PERIOD_KEY = DEMO_DIR / "demo-period.key"
 
 
-def _out(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
-
-
-def _fail(text: str) -> int:
-    sys.stderr.write(f"vhouse: {text}\n")
-    return 2
-
-
 def _migrate(settings: Settings) -> None:
-    from app import migrate
-
-    migrate.upgrade(settings.database_url)
-
-
-# ---------------------------------------------------------------------- staff
-
-
-async def _add_staff(settings: Settings, args: argparse.Namespace, password: str) -> dict[str, str]:
-    engine = make_engine(settings)
-    try:
-        async with transaction(make_sessionmaker(engine)) as session:
-            created = await staff_service.add_staff(
-                session,
-                username=args.username,
-                alias=args.alias,
-                password=password,
-                role=args.role,
-                languages=args.languages.split(","),
-                skills=args.skills.split(","),
-                capacity=args.capacity,
-                organisation=args.organisation,
-                now=time.time(),
-            )
-    finally:
-        await engine.dispose()
-    return {
-        "staff_id": created.staff_id,
-        "totp_secret": created.totp_secret,
-        "provisioning_uri": created.provisioning_uri,
-    }
-
-
-def cmd_staff_add(settings: Settings, args: argparse.Namespace) -> int:
-    password = args.password_stdin and sys.stdin.readline().rstrip("\n")
-    if not password:
-        password = getpass.getpass("Password (12+ characters): ")
-    try:
-        created = asyncio.run(_add_staff(settings, args, password))
-    except (ValueError, passwords.WeakPassword) as exc:
-        return _fail(str(exc))
-    except Exception as exc:
-        return _fail(getattr(exc, "message", type(exc).__name__))
-    _out(f"created {args.role} {args.username!r} (alias {args.alias!r})")
-    _out(f"TOTP secret: {created['totp_secret']}")
-    _out(f"TOTP provisioning URI: {created['provisioning_uri']}")
-    return 0
-
-
-async def _list_staff(settings: Settings) -> list[dict[str, Any]]:
-    engine = make_engine(settings)
-    try:
-        async with make_sessionmaker(engine)() as session:
-            rows = await staff_repo.all_staff(session)
-    finally:
-        await engine.dispose()
-    return [
-        {
-            "username": s.username,
-            "alias": s.alias,
-            "role": s.role,
-            "languages": s.languages,
-            "skills": s.skills,
-            "capacity": s.capacity,
-            "organisation": s.organisation,
-            "disabled": s.disabled,
-            "on_duty": s.on_duty,
-        }
-        for s in rows
-    ]
-
-
-def cmd_staff_list(settings: Settings, _args: argparse.Namespace) -> int:
-    for row in asyncio.run(_list_staff(settings)):
-        _out(json.dumps(row))
-    return 0
-
-
-async def _disable_staff(settings: Settings, username: str) -> list[str]:
-    engine = make_engine(settings)
-    try:
-        async with transaction(make_sessionmaker(engine)) as session:
-            return await staff_service.disable_staff(session, username, time.time())
-    finally:
-        await engine.dispose()
-
-
-def cmd_staff_disable(settings: Settings, args: argparse.Namespace) -> int:
-    try:
-        requeued = asyncio.run(_disable_staff(settings, args.username))
-    except NotFound as exc:
-        return _fail(exc.message)
-    _out(f"disabled {args.username}: sessions ended, devices revoked, off duty")
-    if requeued:
-        _out(f"{len(requeued)} open chat(s) go back to the queue (the running service tells them)")
-    return 0
+    upgrade(settings.database_url)
 
 
 # ---------------------------------------------------------------------- serve and demo
@@ -144,16 +48,25 @@ def cmd_staff_disable(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     _migrate(settings)
-    _out("database is at the latest migration")
+    out("database is at the latest migration")
     return 0
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from app.server import serve
+    from app.server import MetricsBindError, serve
 
     if args.migrate:
         _migrate(settings)
-    serve(settings, host=args.host, port=args.port)
+    else:
+        try:
+            check_ready(settings, "run `vhouse migrate` (or `vhouse serve --migrate`)")
+        except DatabaseNotReady as exc:
+            if exc.reachable:  # an unreachable database may come back: serve, not ready
+                return fail(str(exc))
+    try:
+        serve(settings, host=args.host, port=args.port)
+    except MetricsBindError as exc:
+        return fail(str(exc))
     return 0
 
 
@@ -170,7 +83,7 @@ def demo_settings(port: int) -> Settings:
 
 def _ensure_demo_counsellor(settings: Settings) -> dict[str, str]:
     """The demo counsellor's login: created on the first run, read back on later runs."""
-    exists = any(s["username"] == "demo" for s in asyncio.run(_list_staff(settings)))
+    exists = any(s["username"] == "demo" for s in asyncio.run(staff_cli.list_accounts(settings)))
     if exists and DEMO_CREDENTIALS.exists():
         saved: dict[str, str] = json.loads(DEMO_CREDENTIALS.read_text("utf-8"))
         return saved
@@ -189,8 +102,8 @@ def _ensure_demo_counsellor(settings: Settings) -> dict[str, str]:
         capacity=2,
         organisation="municipality",
     )
-    created = asyncio.run(_add_staff(settings, args, password))
-    saved = {"username": "demo", "password": password, "totp_secret": created["totp_secret"]}
+    created = asyncio.run(staff_cli.create_account(settings, args, password))
+    saved = {"username": "demo", "password": password, "totp_secret": created.totp_secret}
     DEMO_CREDENTIALS.write_text(json.dumps(saved), "utf-8")
     DEMO_CREDENTIALS.chmod(0o600)
     return saved
@@ -205,17 +118,18 @@ def cmd_demo(_settings: Settings, args: argparse.Namespace) -> int:
     service_key = keys_files.ensure_service_key(DEMO_SERVICE_KEY)
     creds = _ensure_demo_counsellor(settings)
     creds = asyncio.run(_ensure_demo_period(settings, service_key, creds))
-    _out("Virtual House demo (SQLite, in-process broker). Not for real conversations.")
-    _out(f"  youth chat:    http://127.0.0.1:{args.port}/chat")
-    _out(f"  staff console: http://127.0.0.1:{args.port}/staff")
-    _out(f"  username:      {creds['username']}")
-    _out(f"  password:      {creds['password']}")
-    _out(f"  TOTP secret:   {creds['totp_secret']}  (add it to an authenticator app)")
-    _out(f"  current code:  {totp.current_code(creds['totp_secret'], time.time())}")
-    _out("  a fresh code without an app: vhouse demo-code")
+    out("Virtual House demo (SQLite, in-process broker). Not for real conversations.")
+    out(f"  youth chat:    http://127.0.0.1:{args.port}/chat")
+    out(f"  staff console: http://127.0.0.1:{args.port}/staff")
+    out(f"  username:      {creds['username']}")
+    out(f"  password:      {creds['password']}")
+    out(f"  TOTP secret:   {creds['totp_secret']}  (add it to an authenticator app)")
+    out(f"  current code:  {totp.current_code(creds['totp_secret'], time.time())}")
+    out("  a fresh code without an app: vhouse demo-code")
+    out("  other commands on this demo: vhouse --demo staff list (and so on)")
     if "period_passphrase" in creds:
-        _out(f"  period key:    {DEMO_PERIOD_KEY}, passphrase {creds['period_passphrase']}")
-        _out(f"  read a chat:   vhouse transcripts export --period-key {DEMO_PERIOD_KEY} ...")
+        out(f"  period key:    {DEMO_PERIOD_KEY}, passphrase {creds['period_passphrase']}")
+        out(f"  read a chat:   vhouse transcripts export --period-key {DEMO_PERIOD_KEY} ...")
     serve(settings, host="127.0.0.1", port=args.port)
     return 0
 
@@ -257,9 +171,9 @@ async def _ensure_demo_period(
 def cmd_demo_code(_settings: Settings, _args: argparse.Namespace) -> int:
     """Demo only: the demo counsellor's current TOTP code, read from the demo's own file."""
     if not DEMO_CREDENTIALS.exists():
-        return _fail("no demo here: run 'vhouse demo' in this directory first")
+        return fail(NO_DEMO)
     creds = json.loads(DEMO_CREDENTIALS.read_text("utf-8"))
-    _out(totp.current_code(creds["totp_secret"], time.time()))
+    out(totp.current_code(creds["totp_secret"], time.time()))
     return 0
 
 
@@ -268,6 +182,12 @@ def cmd_demo_code(_settings: Settings, _args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vhouse", description="Virtual House service")
+    parser.add_argument(
+        "--demo",
+        dest="on_demo",
+        action="store_true",
+        help="work on the demo of this directory (vhouse demo) instead of the VH_* settings",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the service (settings from VH_* variables)")
@@ -278,38 +198,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="SQLite demo with a demo counsellor on 127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
-    demo.set_defaults(func=cmd_demo, demo=True)
+    demo.set_defaults(func=cmd_demo, offline=True)
 
     demo_code = sub.add_parser("demo-code", help="demo only: the demo counsellor's current code")
-    demo_code.set_defaults(func=cmd_demo_code, demo=True)
+    demo_code.set_defaults(func=cmd_demo_code, offline=True)
 
     migrate = sub.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
     migrate.set_defaults(func=cmd_migrate)
 
-    staff = sub.add_parser("staff", help="staff accounts")
-    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
-    add = staff_sub.add_parser("add", help="create a staff account; prints the TOTP secret")
-    add.add_argument("username")
-    add.add_argument("--alias", required=True, help="the name young people see")
-    add.add_argument("--role", choices=staff_service.ROLES, default="counsellor")
-    add.add_argument("--languages", default="sv", help="comma-separated, e.g. sv,en,ar")
-    add.add_argument("--skills", default="youth", help="comma-separated queue kinds and skills")
-    add.add_argument("--capacity", type=int, default=2, help="chats at once")
-    add.add_argument(
-        "--organisation",
-        choices=staff_service.ORGANISATIONS,
-        default="municipality",
-        help="the counsellor's organisation (a routing attribute)",
-    )
-    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-    add.set_defaults(func=cmd_staff_add)
-    lst = staff_sub.add_parser("list", help="list staff accounts")
-    lst.set_defaults(func=cmd_staff_list)
-    disable = staff_sub.add_parser(
-        "disable", help="disable an account now: sessions, devices and duty end"
-    )
-    disable.add_argument("username")
-    disable.set_defaults(func=cmd_staff_disable)
+    staff_cli.add_staff_parser(sub)
 
     from app.expiry.cli import add_bucket_parser, add_purge_parser
     from app.keys.cli import add_keys_parser
@@ -331,26 +228,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+NO_DEMO = "no demo here: run `vhouse demo` in this directory first"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.config.dictConfig(logging_config())
     settings: Settings | None
-    if getattr(args, "demo", False):
-        settings = Settings(mode="demo")
+    if args.on_demo:
+        if not DEMO_DB.exists():
+            return fail(NO_DEMO)
+        settings = demo_settings(getattr(args, "port", 8000))
     elif getattr(args, "offline", False):
-        settings = None  # e.g. make-period-key on a custodian's machine: no VH_* settings read
+        settings = None  # no VH_* settings read: the demo, a client, a custodian's machine
     else:
-        settings = _settings_or_exit()
-    code: int = args.func(settings, args)
+        try:
+            settings = Settings()
+        except Exception as exc:
+            return fail(f"configuration error: {exc}")
+    if settings is not None and getattr(args, "database", False):
+        try:
+            check_ready(settings, f"run `vhouse {'--demo ' if args.on_demo else ''}migrate`")
+        except DatabaseNotReady as exc:
+            return fail(f"{exc}{_demo_hint(settings, args, argv)}")
+    try:
+        code: int = args.func(settings, args)
+    except (SQLAlchemyError, OSError) as exc:
+        # The database went away or refused after the check: one line, not a traceback.
+        if settings is None or (isinstance(exc, OSError) and not is_outage(exc)):
+            raise
+        where = printable_url(settings.database_url)
+        return fail(f"the database at {where} failed: {reason(exc)}")
     return code
 
 
-def _settings_or_exit() -> Settings:
-    try:
-        return Settings()
-    except Exception as exc:
-        sys.stderr.write(f"vhouse: configuration error: {exc}\n")
-        raise SystemExit(2) from exc
+def _demo_hint(settings: Settings, args: argparse.Namespace, argv: list[str] | None) -> str:
+    """A newcomer who ran ``vhouse demo`` here and then a bare command is told how to reach
+    the demo's database."""
+    if args.on_demo or settings.database_url != DEFAULT_SQLITE_URL or not DEMO_DB.exists():
+        return ""
+    command = shlex.join(sys.argv[1:] if argv is None else argv)
+    return f"; the demo of this directory is in {DEMO_DB}: `vhouse --demo {command}`"
 
 
 if __name__ == "__main__":

@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     #: Largest number of envelopes committed in one transaction by the group-commit writer.
     commit_batch_max: int = 256
 
+    # --- monitoring ---
+    #: ``host:port`` (``[::1]:9100`` for IPv6) of an internal listener that ``vhouse serve``
+    #: starts beside the service, serving only ``GET /metrics``, without a session: bind it to
+    #: a loopback or private address. Unset: ``/metrics`` is on the service's port, for admins.
+    metrics_bind: str | None = None
+
     @field_validator("retention_by_queue")
     @classmethod
     def _queues(cls, value: dict[str, int]) -> dict[str, int]:
@@ -116,6 +122,18 @@ class Settings(BaseSettings):
             if not 1 <= days <= 365:
                 raise ValueError(f"{queue}: retention must be 1 to 365 days")
         return value
+
+    @field_validator("metrics_bind")
+    @classmethod
+    def _bind(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parse_bind(value)
+        return value.strip()
+
+    def metrics_address(self) -> tuple[str, int] | None:
+        """``VH_METRICS_BIND`` as (host, port), or None when unset."""
+        return None if self.metrics_bind is None else parse_bind(self.metrics_bind)
 
     def bucket_key_dir(self) -> Path | None:
         """Where the bucket keys are: ``key_dir``, else ``buckets/`` beside the service key."""
@@ -154,3 +172,15 @@ class Settings(BaseSettings):
         if not tail or tail.startswith(":memory:"):
             return None
         return Path(tail.split("?", 1)[0])
+
+
+def parse_bind(text: str) -> tuple[str, int]:
+    """``host:port`` or ``[v6-address]:port`` as (host, port); ``ValueError`` otherwise."""
+    host, sep, port = text.strip().rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise ValueError(f"{text!r}: write an IPv6 address in brackets, e.g. [::1]:9100")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{text!r} is not host:port, e.g. 127.0.0.1:9100")
+    return host, int(port)

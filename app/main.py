@@ -29,6 +29,7 @@ from app.keys.service import load_service_key, warn_without_period
 from app.kit.clock import Clock, system_clock
 from app.kit.errors import DomainError
 from app.kit.ratelimit import KeyedWindows
+from app.metrics import Metrics
 from app.pages import endpoints as pages
 from app.pages.assets import STATIC, assets
 from app.relay import endpoints as relay
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     settings.check_serving()
     service_key = load_service_key(settings)
     sealer = sealer_from(settings)
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -65,7 +67,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         await store.start()
         setup = load_setup(settings)
         dispatcher = Dispatcher(
-            sessionmaker, broker, clock, setup=setup, chat_grace=settings.youth_grace_seconds
+            sessionmaker,
+            broker,
+            clock,
+            setup=setup,
+            chat_grace=settings.youth_grace_seconds,
+            metrics=metrics,
         )
         dispatcher.add_chore(
             StaffSweep(
@@ -98,6 +105,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                 settings.youth_returns_per_window, settings.youth_join_window_seconds
             ),
             service_key=service_key,
+            metrics=metrics,
         )
         await warn_without_period(sessionmaker, clock())
         try:
@@ -121,7 +129,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.add_middleware(
         SecurityHeadersMiddleware, hsts=hsts, script_hashes=(assets().importmap_csp,)
     )
-    _add_error_handlers(app, hsts=hsts)
+    _add_error_handlers(app, metrics, hsts=hsts)
     app.include_router(health.router)
     app.include_router(keys.router)
     app.include_router(staff_api.router)
@@ -146,29 +154,39 @@ def _error(
     return JSONResponse({"error": body}, status, headers=headers)
 
 
-def _add_error_handlers(app: FastAPI, *, hsts: bool) -> None:
+def _add_error_handlers(app: FastAPI, metrics: Metrics, *, hsts: bool) -> None:
+    def answer(
+        status: int,
+        code: str,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> JSONResponse:
+        metrics.error("http", code)  # codes are the fixed ones of PROTOCOL.md §1
+        return _error(status, code, message, headers, extra)
+
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return _error(exc.status, exc.code, exc.message, exc.headers, exc.extra)
+        return answer(exc.status, exc.code, exc.message, exc.headers, exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         # Name the fields, never echo the submitted values.
         fields = sorted({".".join(str(p) for p in e.get("loc", ())[1:]) for e in exc.errors()})
-        return _error(
+        return answer(
             422, "invalid_request", "invalid or missing: " + ", ".join(fields or ["body"])
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error(exc.status_code, code, str(exc.detail), exc.headers)
+        return answer(exc.status_code, code, str(exc.detail), exc.headers)
 
     async def outage(_: Request, exc: Exception) -> JSONResponse:
         if not is_outage(exc):
             raise exc
         log.warning("database unavailable: %s", type(exc).__name__)
-        return _error(
+        return answer(
             503,
             "unavailable",
             "the service cannot reach its database right now; try again shortly",
@@ -184,6 +202,6 @@ def _add_error_handlers(app: FastAPI, *, hsts: bool) -> None:
     async def crash(_: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled %s", type(exc).__name__, exc_info=exc)
         # Sent by ServerErrorMiddleware, outside SecurityHeadersMiddleware: add them here.
-        return _error(
+        return answer(
             500, "internal_error", "something went wrong on our side", header_map(hsts=hsts)
         )

@@ -1,8 +1,8 @@
 """The typed application state created by the lifespan and reached through dependencies.
 
 Only what every package may use lives here (settings, database, broker, clock, limits, the
-service key), so that any package can import it. A package's own runtime object is reached
-through that package's accessor, e.g. ``chat.store.get_store`` or
+service key, the metrics), so that any package can import it. A package's own runtime object is
+reached through that package's accessor, e.g. ``chat.store.get_store`` or
 ``triage.dispatcher.get_dispatcher``: nothing here imports a domain package back.
 """
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
 from starlette.requests import HTTPConnection
 
 from app.config import Settings
@@ -20,6 +21,7 @@ from app.events.broker import Broker
 from app.kit.buckets import bucket, client_address
 from app.kit.clock import Clock
 from app.kit.ratelimit import KeyedWindows
+from app.metrics import Metrics
 
 
 @dataclass
@@ -34,6 +36,8 @@ class AppState:
     return_limits: KeyedWindows
     #: Certifies counsellor devices; its public half is rendered into every page (CRYPTO.md §2).
     service_key: ec.EllipticCurvePrivateKey
+    #: The app's Prometheus instruments, in its own registry (``app.metrics``).
+    metrics: Metrics
     #: Console sockets per staff member in this process (the last one closing ends duty).
     presence: dict[str, int] = field(default_factory=dict)
     #: Per-process secret for keyed hashes of client buckets (rate limits); never stored (S-15).
@@ -54,5 +58,11 @@ class AppState:
 
 
 def get_state(conn: HTTPConnection) -> AppState:
-    state: AppState = conn.app.state.vh
+    return state_of(conn.app)
+
+
+def state_of(app: Starlette) -> AppState:
+    """The state of ``app`` (a FastAPI app whose lifespan has started); ``AttributeError``
+    before that."""
+    state: AppState = app.state.vh
     return state

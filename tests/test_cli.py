@@ -82,6 +82,28 @@ def test_demo_serves_and_its_printed_login_works(tmp_path: Path) -> None:
         assert response.status_code == 200, response.text
         assert response.json()["alias"] == "Sara"
         assert httpx.get(base + "/chat").status_code == 200
+
+        # The other commands reach the demo's database with --demo, and without it they say
+        # so instead of "no such table".
+        def vhouse(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(  # noqa: S603
+                [*VHOUSE, *args], cwd=tmp_path, env=_env(), capture_output=True, text=True
+            )
+
+        bare = vhouse("staff", "list")
+        assert bare.returncode == 2
+        assert bare.stderr.count("\n") == 1, bare.stderr
+        assert "run `vhouse migrate`" in bare.stderr
+        assert "`vhouse --demo staff list`" in bare.stderr
+        assert not (tmp_path / "var" / "virtual-house.sqlite3").exists()
+        on_demo = vhouse("--demo", "staff", "list")
+        assert on_demo.returncode == 0, on_demo.stderr
+        header, row = on_demo.stdout.splitlines()
+        assert header.split()[:3] == ["username", "alias", "role"]
+        assert row.split()[:3] == ["demo", "Sara", "counsellor"]
+        listed = vhouse("--demo", "keys", "list")
+        assert listed.returncode == 0, listed.stderr
+        assert "service key:  " in listed.stdout
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=15)
@@ -89,6 +111,7 @@ def test_demo_serves_and_its_printed_login_works(tmp_path: Path) -> None:
     assert f"password:      {creds['password']}" in output
     assert f"TOTP secret:   {creds['totp_secret']}" in output
     assert "vhouse demo-code" in output
+    assert "vhouse --demo staff list" in output
     assert f"http://127.0.0.1:{port}/staff" in output
     # A period key for this month, so that the organisation's export can be tried too.
     period_key = tmp_path / "var" / "demo-period.key"
@@ -131,7 +154,12 @@ def test_migrate_then_staff_add_and_list(database: Database) -> None:
     assert "otpauth://totp/" in add.stdout
     assert STAFF_PASSWORD not in add.stdout + add.stderr
     listed = subprocess.run(  # noqa: S603
-        [*VHOUSE, "staff", "list"], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        [*VHOUSE, "staff", "list", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     row = json.loads(listed.stdout.strip().splitlines()[0])
     assert row["username"] == "anna"

@@ -12,14 +12,30 @@ import argparse
 import asyncio
 import getpass
 import json
+import os
 import sys
+import urllib.error
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from app.client import CounsellorClient, YouthClient, login
 from app.client.envelopes import Sender, open_text
 from app.crypto import MessageError
 from app.kit import b64
+from app.kit.cliout import fail
+
+#: Close codes a client is told in words when the service ends its socket unasked.
+CLOSE_REASONS = {
+    1008: "the service ended the session (logged out, rate limited, or not allowed)",
+    1011: "the service had an internal error",
+    1012: "the service is restarting: try again shortly",
+    1013: "the service asks to try again later",
+    4001: "the chat was opened on another connection",
+}
 
 
 def add_client_parser(sub: Any) -> None:
@@ -51,6 +67,10 @@ def add_client_parser(sub: Any) -> None:
     counsellor.set_defaults(func=cmd_counsellor, demo=True)
 
 
+class Refused(Exception):
+    """The service turned the client away; the message is the service's own words."""
+
+
 def _print(frame: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(frame) + "\n")
     sys.stdout.flush()
@@ -62,16 +82,32 @@ def _service_key(text: str | None) -> bytes | None:
     try:
         key = b64.decode(text)
     except ValueError:
-        raise SystemExit("vhouse: --service-key must be base64url") from None
+        raise Refused("--service-key must be base64url") from None
     if len(key) != 65:
-        raise SystemExit("vhouse: --service-key must be a 65-byte P-256 point")
+        raise Refused("--service-key must be a 65-byte P-256 point")
     return key
+
+
+async def _join(client: YouthClient, args: argparse.Namespace) -> str:
+    """Join; ``Refused`` with the server's message when it turns the join away."""
+    triage = {"language": args.language, "kind": args.kind, "danger_now": args.danger_now}
+    await client.send({"type": "join", "triage": triage})
+    while True:
+        frame = await client.recv()
+        if frame["type"] == "ticket":
+            client.ticket = str(frame["ticket"])
+            return client.ticket
+        if frame["type"] == "error":
+            retry = frame.get("retry_after")
+            later = f" (try again in {retry} s)" if isinstance(retry, int) else ""
+            raise Refused(f"join refused, {frame['code']}: {frame['message']}{later}")
+        client.inbox.append(frame)
 
 
 async def _youth(args: argparse.Namespace) -> int:
     client = YouthClient(args.url, service_key=_service_key(args.service_key))
     await client.connect()
-    _print({"ticket": await client.join(args.language, args.kind, args.danger_now)})
+    _print({"ticket": await _join(client, args)})
     said = False
     while True:
         frame = await client.recv(timeout=3600)
@@ -100,11 +136,14 @@ async def _youth(args: argparse.Namespace) -> int:
 
 
 def cmd_youth(_settings: Any, args: argparse.Namespace) -> int:
-    return asyncio.run(_youth(args))
+    return _run(args.url, _youth(args))
 
 
 async def _counsellor(args: argparse.Namespace, password: str) -> int:
-    credentials = await asyncio.to_thread(login, args.url, args.username, password, args.totp)
+    try:
+        credentials = await asyncio.to_thread(login, args.url, args.username, password, args.totp)
+    except urllib.error.HTTPError as exc:
+        raise Refused(_login_refusal(args.url, exc)) from None
     client = CounsellorClient(args.url, device_file=args.device_file)
     _print(await client.connect(credentials))
     _print(await client.duty(True))
@@ -129,5 +168,86 @@ async def _counsellor(args: argparse.Namespace, password: str) -> int:
 
 
 def cmd_counsellor(_settings: Any, args: argparse.Namespace) -> int:
+    if problem := _bad_url(args.url):
+        return fail(problem)
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass()
-    return asyncio.run(_counsellor(args, password))
+    return _run(args.url, _counsellor(args, password))
+
+
+# ---------------------------------------------------------------------- errors, in one line
+
+
+def _bad_url(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+        return f"--url must be the service's base URL, http(s)://host[:port], not {url!r}"
+    return None
+
+
+def _run(url: str, work: Coroutine[Any, Any, int]) -> int:
+    """Run a client; whatever stops it early is said in one line (exit 2), not a traceback."""
+    if problem := _bad_url(url):
+        work.close()
+        return fail(problem)
+    try:
+        return asyncio.run(work)
+    except Refused as exc:
+        return fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+    except ConnectionClosed as exc:
+        code = exc.rcvd.code if exc.rcvd is not None else None
+        why = CLOSE_REASONS.get(code or 0, f"close code {code}" if code else "no close frame")
+        return fail(f"the service at {url} closed the connection: {why}")
+    except urllib.error.HTTPError as exc:
+        message = _message(exc)
+        if message is None:
+            return fail(_not_ours(url, exc))
+        return fail(f"{url} refused: {message} (HTTP {exc.code})")
+    except urllib.error.URLError as exc:
+        return fail(f"cannot reach {url}: {_os_reason(exc.reason)}")
+    except InvalidStatus as exc:
+        status = exc.response.status_code
+        return fail(
+            f"{url} refused the socket (HTTP {status}): is it a Virtual House service, and is "
+            "--url its public address (the origin it allows)?"
+        )
+    except WebSocketException as exc:
+        return fail(f"{url} did not answer as a Virtual House service ({exc})")
+    except TimeoutError:
+        return fail(f"no answer from {url} in time")
+    except json.JSONDecodeError:
+        return fail(f"{url} did not answer as a Virtual House service (not JSON)")
+    except OSError as exc:
+        return fail(f"cannot reach {url}: {_os_reason(exc)}")
+
+
+def _message(exc: urllib.error.HTTPError) -> str | None:
+    """The service's ``error.message`` of a refusal; None when the body is not one."""
+    try:
+        body = json.loads(exc.read() or b"{}")
+        return str(body["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    finally:
+        exc.close()
+
+
+def _not_ours(url: str, exc: urllib.error.HTTPError) -> str:
+    return f"{url} answered HTTP {exc.code} ({exc.reason}): is it a Virtual House service?"
+
+
+def _login_refusal(url: str, exc: urllib.error.HTTPError) -> str:
+    message = _message(exc)
+    if message is None:
+        return _not_ours(url, exc)
+    retry = exc.headers.get("Retry-After") if exc.code == 429 else None
+    return f"login refused: {message}" + (f" (try again in {retry} s)" if retry else "")
+
+
+def _os_reason(exc: BaseException | str) -> str:
+    if isinstance(exc, OSError) and exc.errno:
+        return os.strerror(exc.errno)
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)

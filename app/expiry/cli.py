@@ -19,16 +19,8 @@ from app.db import is_outage, make_engine, make_sessionmaker
 from app.expiry import repository as repo
 from app.expiry.purge import Purge, PurgeReport
 from app.keys.files import KeyFileError
+from app.kit.cliout import fail, listing, out
 from app.triage.setup import load_setup
-
-
-def _out(text: str) -> None:
-    sys.stdout.write(text + "\n")
-
-
-def _fail(text: str) -> int:
-    sys.stderr.write(f"vhouse: {text}\n")
-    return 2
 
 
 def add_purge_parser(sub: Any) -> None:
@@ -38,7 +30,7 @@ def add_purge_parser(sub: Any) -> None:
         "(the server does this by itself; for cron)",
     )
     purge.add_argument("--json", action="store_true", help="one JSON object instead of lines")
-    purge.set_defaults(func=cmd_purge)
+    purge.set_defaults(func=cmd_purge, database=True)
 
 
 def add_bucket_parser(keys_sub: Any) -> None:
@@ -48,7 +40,7 @@ def add_bucket_parser(keys_sub: Any) -> None:
         "missing (exit 1)",
     )
     buckets.add_argument("--json", action="store_true", help="JSON lines instead of a table")
-    buckets.set_defaults(func=cmd_buckets)
+    buckets.set_defaults(func=cmd_buckets, database=True)
 
 
 async def _purge(settings: Settings, sealer: Sealer) -> PurgeReport:
@@ -71,22 +63,22 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     try:
         report = asyncio.run(_purge(settings, _sealer(settings)))
     except (ValueError, KeyFileError) as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     except (SQLAlchemyError, OSError) as exc:
         reason = "the database is unavailable" if is_outage(exc) else type(exc).__name__
-        return _fail(f"purge failed: {reason}")
+        return fail(f"purge failed: {reason}")
     if args.json:
-        _out(json.dumps(report.as_dict()))
+        out(json.dumps(report.as_dict()))
         return 0
-    _out(f"tickets counted into the statistics: {report.counted}")
-    _out(f"conversations given their expiry:   {report.settled}")
-    _out(f"conversations deleted:              {report.deleted_conversations}")
-    _out(f"tickets deleted:                    {report.deleted_tickets}")
-    _out(f"conversations moved to a bucket:    {report.moved}")
-    _out(f"bucket keys destroyed:              {', '.join(report.destroyed_buckets) or 'none'}")
+    out(f"tickets counted into the statistics: {report.counted}")
+    out(f"conversations given their expiry:   {report.settled}")
+    out(f"conversations deleted:              {report.deleted_conversations}")
+    out(f"tickets deleted:                    {report.deleted_tickets}")
+    out(f"conversations moved to a bucket:    {report.moved}")
+    out(f"bucket keys destroyed:              {', '.join(report.destroyed_buckets) or 'none'}")
     if report.checkpoint is not None:
         busy = " (busy: run again)" if report.checkpoint[0] else ""
-        _out(f"SQLite WAL checkpointed and truncated{busy}")
+        out(f"SQLite WAL checkpointed and truncated{busy}")
     return 0
 
 
@@ -108,10 +100,10 @@ def cmd_buckets(settings: Settings, args: argparse.Namespace) -> int:
         sealer = _sealer(settings)
         in_use = asyncio.run(_in_use(settings))
     except (ValueError, KeyFileError) as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     except (SQLAlchemyError, OSError) as exc:
         reason = "the database is unavailable" if is_outage(exc) else type(exc).__name__
-        return _fail(f"cannot read the database: {reason}")
+        return fail(f"cannot read the database: {reason}")
     on_disk = set(sealer.keys.weeks())
     rows = []
     for week in sorted(on_disk | set(in_use)):
@@ -124,17 +116,9 @@ def cmd_buckets(settings: Settings, args: argparse.Namespace) -> int:
             }
         )
     missing = [r for r in rows if r["key"] == "MISSING"]
-    if args.json:
-        for row in rows:
-            _out(json.dumps(row))
-    else:
-        _out(f"key directory: {sealer.keys.directory}")
-        _out(f"{'week':<10} {'key':<8} {'conversations':>13}  destroyed after")
-        for row in rows:
-            _out(
-                f"{row['week']:<10} {row['key']:<8} {row['conversations']:>13}  "
-                f"{row['destroyed_after']}"
-            )
+    if not args.json:
+        out(f"key directory: {sealer.keys.directory}")
+    listing(rows, ("week", "key", "conversations", "destroyed_after"), as_json=args.json)
     for row in missing:
         sys.stderr.write(
             f"vhouse: the bucket key of {row['week']} is missing: its {row['conversations']} "

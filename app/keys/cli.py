@@ -16,9 +16,10 @@ from app.crypto import sign
 from app.db import make_engine, make_sessionmaker, transaction
 from app.keys import engine, files
 from app.keys import service as keys_service
-from app.keys.cli_common import fail, normalised, out, period_json, public_point, service_key_path
+from app.keys.cli_common import normalised, period_json, public_point, service_key_path
 from app.keys.cli_period import add_period_parsers
 from app.kit import b64
+from app.kit.cliout import fail, listing, out
 from app.kit.errors import DomainError
 
 
@@ -33,8 +34,13 @@ def add_keys_parser(sub: Any) -> Any:
 
     add_period_parsers(keys_sub)
 
-    lst = keys_sub.add_parser("list", help="the service key fingerprint, then one line a period")
-    lst.set_defaults(func=cmd_list)
+    lst = keys_sub.add_parser(
+        "list", help="the service key's fingerprint and the periods (a table, or --json)"
+    )
+    lst.add_argument(
+        "--json", action="store_true", help="JSON lines: the service key, then one a period"
+    )
+    lst.set_defaults(func=cmd_list, database=True)
 
     destroy = keys_sub.add_parser(
         "destroy-period", help="zero-fill and remove a period's private key; record it"
@@ -43,7 +49,7 @@ def add_keys_parser(sub: Any) -> Any:
     destroy.add_argument(
         "--period-id", required=True, help="write --period-id=ID (an id may start with '-')"
     )
-    destroy.set_defaults(func=cmd_destroy_period)
+    destroy.set_defaults(func=cmd_destroy_period, database=True)
 
     fingerprint = keys_sub.add_parser(
         "fingerprint",
@@ -89,28 +95,44 @@ async def _list_periods(settings: Settings) -> list[keys_service.Period]:
         await db.dispose()
 
 
-def cmd_list(settings: Settings, _args: argparse.Namespace) -> int:
+PERIOD_COLUMNS = ("period_id", "not_before", "not_after", "certified", "destroyed", "fingerprint")
+
+
+def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
+    """The service key (fingerprint and public key), then the periods: a table, or with
+    ``--json`` one JSON object a line (the service key's first)."""
+    service: dict[str, str | None] = {"service_key_fingerprint": None}
     service_pub: bytes | None = None
-    if settings.service_key_file is None:
-        out(json.dumps({"service_key_fingerprint": None}))
-    else:
+    if settings.service_key_file is not None:
         try:
             key = files.load_service_key(settings.service_key_file)
         except files.KeyFileError as exc:
             return fail(str(exc))
         service_pub = sign.public_key_bytes(key)
         described = keys_service.describe_service_key(key)
-        out(
-            json.dumps(
-                {
-                    "service_key_fingerprint": described.fingerprint,
-                    "service_public_key": described.public_key,
-                }
-            )
-        )
-    for period in asyncio.run(_list_periods(settings)):
-        certified = None if service_pub is None else keys_service.is_certified(period, service_pub)
-        out(json.dumps(period_json(period) | {"certified": certified}))
+        service = {
+            "service_key_fingerprint": described.fingerprint,
+            "service_public_key": described.public_key,
+        }
+    periods = [
+        period_json(p)
+        | {"certified": None if service_pub is None else keys_service.is_certified(p, service_pub)}
+        for p in asyncio.run(_list_periods(settings))
+    ]
+    if args.json:
+        out(json.dumps(service))
+        listing(periods, PERIOD_COLUMNS, as_json=True)
+        return 0
+    if service_pub is None:
+        out("service key:  none (VH_SERVICE_KEY_FILE is not set)")
+    else:
+        out(f"service key:  {service['service_key_fingerprint']}")
+        out(f"public key:   {service['service_public_key']}")
+    out()
+    if periods:
+        listing(periods, PERIOD_COLUMNS, as_json=False)
+    else:
+        out("no period keys yet: `vhouse keys make-period-key`, then `vhouse keys add-period`")
     return 0
 
 

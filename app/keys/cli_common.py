@@ -1,9 +1,8 @@
-"""What the ``vhouse keys`` commands share: output, one-line refusals, the service key's path,
-public keys given on the command line, a period as one JSON line."""
+"""What the ``vhouse keys`` commands share: the service key's path, public keys given on the
+command line, a period as one JSON line (output and refusals: ``app.kit.cliout``)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,17 +10,6 @@ from app.config import Settings
 from app.keys import engine, files
 from app.keys import service as keys_service
 from app.kit import b64
-
-
-def out(text: str) -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
-
-
-def fail(text: str) -> int:
-    """Say why on one line of stderr; exit code 2."""
-    sys.stderr.write(f"vhouse: {text}\n")
-    return 2
 
 
 def service_key_path(settings: Settings, override: Path | None = None) -> Path:

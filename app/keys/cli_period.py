@@ -27,9 +27,10 @@ from app.crypto import hpke
 from app.db import make_engine, make_sessionmaker, transaction
 from app.keys import engine, files
 from app.keys import service as keys_service
-from app.keys.cli_common import fail, normalised, out, period_json, public_point, service_key_path
+from app.keys.cli_common import normalised, period_json, public_point, service_key_path
 from app.kit import b64
 from app.kit.cliargs import iso_day
+from app.kit.cliout import fail, out
 from app.kit.errors import DomainError
 
 _DATES = "dates are midnight UTC, --not-after exclusive (default: this month)"
@@ -56,7 +57,7 @@ def add_period_parsers(keys_sub: Any) -> None:
         help="the .pub file make-period-key wrote, or the public key itself in base64url",
     )
     _date_arguments(add)
-    add.set_defaults(func=cmd_add_period)
+    add.set_defaults(func=cmd_add_period, database=True)
 
     new = keys_sub.add_parser(
         "new-period",
@@ -66,7 +67,7 @@ def add_period_parsers(keys_sub: Any) -> None:
     _date_arguments(new)
     new.add_argument("--out", type=Path, required=True, help="new file for the private key")
     _passphrase_arguments(new)
-    new.set_defaults(func=cmd_new_period)
+    new.set_defaults(func=cmd_new_period, database=True)
 
     check = keys_sub.add_parser(
         "check-period",

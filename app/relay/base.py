@@ -171,6 +171,7 @@ class SocketHandler(abc.ABC):
         self.outbox.send(envelope.ack_frame(duplicate=not new))
         if new:
             self.state.broker.publish(conv_channel(envelope.conv), envelope_event(envelope))
+            self.state.metrics.envelopes_relayed.inc()
 
     async def _sync(self, frame: protocol.Sync) -> None:
         link = self._link_for(frame.conv)

@@ -34,10 +34,13 @@ Stream = tuple[int, str, str]  # (seg, role, inst)
 
 
 class Outbox:
-    def __init__(self, websocket: WebSocket) -> None:
+    """``on_error(code)`` is called for each error frame queued (the metrics count them)."""
+
+    def __init__(self, websocket: WebSocket, on_error: Callable[[str], None] | None = None) -> None:
         self._ws = websocket
         self._items: deque[str | tuple[int, str]] = deque()
         self._wake = asyncio.Event()
+        self._on_error = on_error
         self.closing = False
 
     def send(self, text: str) -> None:
@@ -48,6 +51,9 @@ class Outbox:
             return
         self._items.append(text)
         self._wake.set()
+        # One prefix test per frame: every error frame is built by frames.error.
+        if self._on_error is not None and text.startswith(frames.ERROR_PREFIX):
+            self._on_error(frames.error_code(text))
 
     def close(self, code: int, reason: str = "") -> None:
         """Send what is queued, then close with ``code``. Later sends are dropped."""

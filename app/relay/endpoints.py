@@ -24,6 +24,7 @@ from app.keys import devices
 from app.keys.devices import DeviceCert
 from app.kit.errors import NotFound, ProtocolError
 from app.kit.ratelimit import SlidingWindow
+from app.metrics import SocketKind
 from app.models import Staff, StaffSession
 from app.relay import frames, protocol
 from app.relay.base import SocketHandler
@@ -55,7 +56,7 @@ async def youth_socket(websocket: WebSocket) -> None:
         await websocket.close(code=1008)  # before accept: the server answers HTTP 403
         return
     await websocket.accept()
-    outbox = Outbox(websocket)
+    outbox = Outbox(websocket, state.metrics.socket_error)
     handler = YouthHandler(
         state,
         get_store(websocket),
@@ -64,7 +65,7 @@ async def youth_socket(websocket: WebSocket) -> None:
         outbox,
         state.client_bucket(websocket),
     )
-    await _serve(state, websocket, outbox, handler, protocol.YOUTH_TYPES)
+    await _serve(state, websocket, outbox, handler, protocol.YOUTH_TYPES, "youth")
 
 
 @router.websocket("/ws/staff")
@@ -94,7 +95,7 @@ async def staff_socket(websocket: WebSocket) -> None:
         return
     record, staff = found
     await websocket.accept()
-    outbox = Outbox(websocket)
+    outbox = Outbox(websocket, state.metrics.socket_error)
     handler = StaffHandler(
         state,
         get_store(websocket),
@@ -106,7 +107,7 @@ async def staff_socket(websocket: WebSocket) -> None:
         device,
         get_board_feed(websocket),
     )
-    await _serve(state, websocket, outbox, handler, protocol.STAFF_TYPES)
+    await _serve(state, websocket, outbox, handler, protocol.STAFF_TYPES, "staff")
 
 
 async def _device(
@@ -130,8 +131,10 @@ async def _serve(
     outbox: Outbox,
     handler: SocketHandler,
     allowed: frozenset[str],
+    kind: SocketKind,
 ) -> None:
     writer = asyncio.create_task(outbox.run(), name="ws-writer")
+    state.metrics.socket_opened(kind)
     try:
         await handler.start()
         await _read(state, websocket, outbox, handler, allowed)
@@ -139,6 +142,7 @@ async def _serve(
         log.exception("socket handler failed")
         outbox.close(1011, "internal error")
     finally:
+        state.metrics.socket_closed(kind)
         await handler.stop()
         if not outbox.closing:
             outbox.close(1000)

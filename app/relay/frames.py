@@ -85,6 +85,16 @@ def error(code: str, message: str, ref: Mapping[str, Any] | None = None, **more:
     return dumps({**body, **more})
 
 
+#: How the text of every ``error`` frame begins (keys in order, compact separators).
+ERROR_PREFIX: Final = '{"type":"error","code":"'
+
+
+def error_code(text: str) -> str:
+    """The code of an error frame's text (one that starts with ``ERROR_PREFIX``): codes are
+    the fixed names of docs/PROTOCOL.md §5, with no quote or escape in them."""
+    return text[len(ERROR_PREFIX) : text.index('"', len(ERROR_PREFIX))]
+
+
 def not_stored(ref: Mapping[str, Any]) -> str:
     """``unavailable`` for an envelope the store did not take: the client sends it again."""
     return error("unavailable", "not stored; send it again", ref)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, false, or_, select, update
+from sqlalchemy import and_, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Conversation, Shift, Staff
@@ -13,6 +13,12 @@ from app.types import StaffId, StaffRole
 async def by_username(session: AsyncSession, username: str) -> Staff | None:
     query = select(Staff).where(Staff.username == username)
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def alias_taken(session: AsyncSession, alias: str) -> bool:
+    """Whether any account (disabled ones too) has ``alias``, ignoring case."""
+    query = select(Staff.id).where(func.lower(Staff.alias) == alias.lower()).limit(1)
+    return (await session.execute(query)).first() is not None
 
 
 async def by_id(session: AsyncSession, staff_id: str) -> Staff | None:

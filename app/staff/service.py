@@ -14,6 +14,7 @@ from app.security import passwords, totp
 from app.security import repository as security_repo
 from app.staff import repository as repo
 from app.triage import repository as triage_repo
+from app.triage.questions import FIXED_OPTIONS, QuestionSet
 from app.types import StaffId, StaffRole
 
 ROLES: tuple[StaffRole, ...] = ("counsellor", "supervisor", "admin")
@@ -28,8 +29,30 @@ class NewStaff:
     provisioning_uri: str
 
 
+class AlreadyDisabled(Conflict):
+    """The account was disabled before: nothing changed."""
+
+
 def _csv(values: list[str]) -> str:
     return ",".join(sorted({v.strip().lower() for v in values if v.strip()}))
+
+
+def check_routing(centre: QuestionSet, languages: list[str], skills: list[str]) -> None:
+    """Raise ``ValueError`` naming the valid values unless every language is one the centre
+    offers young people and every skill a queue kind or a skill queue its topics route to: a
+    counsellor with neither would never be routed a chat."""
+    offered = centre.offered_languages()
+    unknown = sorted(set(_csv(languages).split(",")) - set(offered) - {""})
+    if unknown:
+        raise ValueError(
+            f"languages: {', '.join(unknown)} not offered here; use among {', '.join(offered)}"
+        )
+    served = (*FIXED_OPTIONS["kind"], *centre.skills())
+    unknown = sorted(set(_csv(skills).split(",")) - set(served) - {""})
+    if unknown:
+        raise ValueError(
+            f"skills: {', '.join(unknown)} not a queue here; use among {', '.join(served)}"
+        )
 
 
 async def add_staff(
@@ -44,8 +67,15 @@ async def add_staff(
     capacity: int,
     now: float,
     organisation: str = "municipality",
+    centre: QuestionSet | None = None,
 ) -> NewStaff:
-    """Create an account; raise ``WeakPassword``, ``ValueError`` or ``Conflict``."""
+    """Create an account; raise ``WeakPassword``, ``ValueError`` or ``Conflict``.
+
+    With ``centre`` (the CLI and the admin pages pass the centre's question set) the languages
+    and skills must be the centre's (``check_routing``) and the alias must be free: two
+    counsellors young people cannot tell apart are refused. Without it anything well-formed
+    is taken (tests route with made-up languages to keep apart; the demo seeds its own).
+    """
     username = username.strip().lower()
     if (
         not username
@@ -64,9 +94,16 @@ async def add_staff(
         raise ValueError("capacity: 1-10 chats at once")
     if not _csv(languages):
         raise ValueError("languages: at least one language code")
+    if centre is not None:
+        check_routing(centre, languages, skills)
     passwords.check_policy(password, username=username)
     if await repo.by_username(session, username) is not None:
         raise Conflict(f"a staff member called {username!r} exists")
+    if centre is not None and await repo.alias_taken(session, alias):
+        raise Conflict(
+            f"the alias {alias!r} is taken by another account: young people could not tell "
+            "the two apart"
+        )
     secret = totp.new_secret()
     staff = repo.add_account(
         session,
@@ -95,10 +132,14 @@ async def disable_staff(session: AsyncSession, username: str, now: float) -> lis
     young person, in whichever process their socket is.
 
     Consoles of the account close within seconds (their session check finds no session).
+    Raises ``NotFound``, or ``AlreadyDisabled`` (nothing is changed then).
     """
+    username = username.strip().lower()
     staff = await repo.by_username(session, username)
     if staff is None:
         raise NotFound(f"no staff member called {username!r}")
+    if staff.disabled:
+        raise AlreadyDisabled(f"{username} is already disabled; nothing changed")
     await repo.set_duty(session, staff.id, False, now)
     repo.disable(staff)
     await security_repo.delete_sessions_of(session, staff.id)

@@ -14,6 +14,7 @@ from typing import Any
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, transaction
 from app.kit.cliargs import iso_day
+from app.kit.cliout import fail
 from app.supervision import closing, rollup, stats
 from app.triage.setup import InvalidSetup, load_setup
 
@@ -41,7 +42,7 @@ def add_stats_parser(sub: Any) -> None:
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.add_argument("--from", dest="first", type=iso_day, help="first local day, YYYY-MM-DD")
     export.add_argument("--to", dest="last", type=iso_day, help="last local day, YYYY-MM-DD")
-    export.set_defaults(func=cmd_export)
+    export.set_defaults(func=cmd_export, database=True)
     tags = stats_sub.add_parser(
         "tags",
         help="close categories per day, queue, dimension (topic, outcome, referral) and value "
@@ -50,7 +51,7 @@ def add_stats_parser(sub: Any) -> None:
     tags.add_argument("--format", choices=("csv", "json"), default="csv")
     tags.add_argument("--from", dest="first", type=iso_day, help="first local day, YYYY-MM-DD")
     tags.add_argument("--to", dest="last", type=iso_day, help="last local day, YYYY-MM-DD")
-    tags.set_defaults(func=cmd_tags)
+    tags.set_defaults(func=cmd_tags, database=True)
 
 
 def _row(row: stats.ExportRow) -> dict[str, Any]:
@@ -86,11 +87,12 @@ async def _export(settings: Settings, args: argparse.Namespace) -> list[dict[str
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     """Take in the finished tickets, then print the suppressed export to stdout."""
+    if args.first is not None and args.last is not None and args.first > args.last:
+        return fail(f"--from {args.first} is after --to {args.last}: nothing could match")
     try:
         rows = asyncio.run(_export(settings, args))
     except InvalidSetup as exc:
-        sys.stderr.write(f"vhouse: {exc}\n")
-        return 2
+        return fail(str(exc))
     if args.format == "json":
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
         return 0

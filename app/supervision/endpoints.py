@@ -1,4 +1,5 @@
-"""The supervisors' HTTP API: the live queue board, and acknowledging its alerts."""
+"""The supervisors' HTTP API: the live queue board and acknowledging its alerts, the
+counsellors' close categories, and the admins' ``GET /metrics``."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from app.db import transaction
 from app.kit.errors import Forbidden, NotFound
 from app.security.dependencies import CurrentStaff, current_staff, staff_for_change
 from app.state import get_state
-from app.supervision import closing, service
+from app.supervision import closing, scrape, service
 from app.supervision import repository as repo
 from app.supervision.live import get_board_feed
 from app.triage.dispatcher import get_dispatcher
@@ -85,3 +86,19 @@ async def close_tags(
     """What a counsellor can tag a chat with when closing it: topics (the triage question
     set's), outcomes and referrals, each ``{"id","label"}``."""
     return closing.vocabulary(get_dispatcher(request).setup.questions, "en")
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+)
+async def metrics(
+    request: Request, current: Annotated[CurrentStaff, Depends(current_staff)]
+) -> Response:
+    """Prometheus metrics (text format): queues, staff on duty, chats, sockets, envelopes,
+    pairing latency, errors. Admins only (401 without a session, 403 ``forbidden`` for other
+    roles); ``VH_METRICS_BIND`` serves the same without a session on an internal address."""
+    if current.staff.role != "admin":
+        raise Forbidden("the metrics are for admins")
+    return await scrape.exposition(get_state(request), get_dispatcher(request).setup.questions)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -213,3 +213,43 @@ async def close_stat_cells(
         query = query.where(CloseStat.day <= last_day)
     order = (CloseStat.day, CloseStat.queue, CloseStat.dimension, CloseStat.value)
     return list((await session.execute(query.order_by(*order))).scalars())
+
+
+# ---------------------------------------------------------------------- metrics (scrape.py)
+
+
+async def waiting_figures(
+    session: AsyncSession,
+) -> list[tuple[str, str | None, str, int, int, float]]:
+    """Per (kind, skill, language) of waiting tickets: how many, how many urgent, and the
+    earliest join: one grouped read along ``ix_tickets_status_kind``."""
+    query = (
+        select(
+            Ticket.kind,
+            Ticket.skill,
+            Ticket.language,
+            func.count(),
+            func.sum(case((Ticket.urgent.is_(True), 1), else_=0)),
+            func.min(Ticket.joined_at),
+        )
+        .where(Ticket.status == "waiting")
+        .group_by(Ticket.kind, Ticket.skill, Ticket.language)
+    )
+    return [
+        (kind, skill, language, int(n), int(urgent or 0), float(first))
+        for kind, skill, language, n, urgent, first in (await session.execute(query)).all()
+    ]
+
+
+async def on_duty_by_role(session: AsyncSession) -> dict[str, int]:
+    query = (
+        select(Staff.role, func.count())
+        .where(Staff.on_duty.is_(True), Staff.disabled.is_(False))
+        .group_by(Staff.role)
+    )
+    return {role: int(n) for role, n in (await session.execute(query)).all()}
+
+
+async def count_open_chats(session: AsyncSession) -> int:
+    query = select(func.count()).select_from(Conversation).where(Conversation.status == "open")
+    return int((await session.execute(query)).scalar_one())

@@ -68,7 +68,7 @@ def add_transcripts_parser(sub: Any) -> None:
         action="store_true",
         help="export segments no certified device accepted, marked NOT VERIFIED",
     )
-    export.set_defaults(func=cmd_export)
+    export.set_defaults(func=cmd_export, database=True)
 
 
 def _service_public_key(settings: Settings, override: Path | None) -> bytes:

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
 from starlette.requests import HTTPConnection
 
 from app.db import is_outage, snapshot, transaction
@@ -27,6 +28,7 @@ from app.events.broker import Broker, Unsubscribe
 from app.events.channels import QUEUE_CHANNEL, staff_channel, ticket_channel
 from app.events.messages import encode
 from app.kit.clock import Clock
+from app.metrics import Metrics
 from app.triage import engine, hours, service, waits
 from app.triage import repository as repo
 from app.triage.announce import publish_closed
@@ -64,6 +66,7 @@ class Dispatcher:
         chat_grace: float = 120.0,
         sweep_interval: float = 5.0,
         chores: Sequence[Chore] = (),
+        metrics: Metrics | None = None,
     ) -> None:
         #: The centre's questions, hours and entry policy (read by joins and the board).
         self.setup = setup
@@ -75,6 +78,7 @@ class Dispatcher:
         self._chat_grace = chat_grace
         self._sweep_interval = sweep_interval
         self._chores = list(chores)
+        self._metrics = metrics
         self._match_wanted = asyncio.Event()
         self._positions_wanted = asyncio.Event()
         self._watchers: dict[int, PlaceHandler] = {}
@@ -158,9 +162,10 @@ class Dispatcher:
         while True:
             await self._match_wanted.wait()
             self._match_wanted.clear()
+            now = self._clock()
             try:
                 async with transaction(self._sessionmaker) as session:
-                    paired = await service.match(session, self._clock())
+                    paired = await service.match(session, now)
             except Exception as exc:
                 _log_failure(exc, "matching failed; retrying")
                 await asyncio.sleep(1.0)
@@ -168,6 +173,9 @@ class Dispatcher:
                 continue
             for p in paired:
                 self.matches += 1
+                if self._metrics is not None and p.first:
+                    possible = max(p.joined_at, p.free_since)
+                    self._metrics.paired(p.queue, latency=now - possible, wait=now - p.joined_at)
                 self._broker.publish(
                     ticket_channel(p.ticket_id), encode(messages.Paired(p.conv_id, p.alias))
                 )
@@ -313,5 +321,10 @@ def _log_failure(exc: Exception, what: str) -> None:
 
 def get_dispatcher(conn: HTTPConnection) -> Dispatcher:
     """This process's Dispatcher, created by the app factory's lifespan."""
-    found: Dispatcher = conn.app.state.dispatcher
+    return dispatcher_of(conn.app)
+
+
+def dispatcher_of(app: Starlette) -> Dispatcher:
+    """The Dispatcher of ``app``; ``AttributeError`` before its lifespan started."""
+    found: Dispatcher = app.state.dispatcher
     return found

@@ -82,6 +82,22 @@ class QuestionSet:
     def get(self, question_id: str) -> Question | None:
         return next((q for q in self.questions if q.id == question_id), None)
 
+    def offered_languages(self) -> tuple[str, ...]:
+        """The languages the form offers young people (the ``language`` question's options)."""
+        question = self.get("language")
+        return self.languages if question is None else tuple(o.id for o in question.options)
+
+    def skills(self) -> tuple[str, ...]:
+        """The skill queues topic options route to (``police`` …), sorted."""
+        topic = self.get("topic")
+        found = {o.skill for o in topic.options if o.skill} if topic is not None else set()
+        return tuple(sorted(found))
+
+    def queue_names(self) -> tuple[str, ...]:
+        """Every queue a join can wait in: each kind, and each kind with each skill."""
+        kinds = FIXED_OPTIONS["kind"]
+        return (*kinds, *(f"{k}/{skill}" for k in kinds for skill in self.skills()))
+
 
 # ---------------------------------------------------------------------- loading
 

@@ -62,6 +62,14 @@ class Paired:
     kind: str
     language: str
     urgent: bool
+    #: The queue it was paired from (``youth``, ``youth/police`` …), for the metrics.
+    queue: str
+    #: When the ticket joined, and since when its counsellor had a seat free (duty start or the
+    #: end of a chat): the later of the two is when this pairing became possible.
+    joined_at: float
+    free_since: float
+    #: A new conversation (not a requeued one taken over by another counsellor).
+    first: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +171,7 @@ async def match(session: AsyncSession, now: float) -> list[Paired]:
         tickets = await repo.waiting_tickets(session, present_only=True)
         decided = engine.assign(tickets, counsellors)
     by_id = {t.id: t for t in tickets}
+    free_since = {c.id: c.idle_since for c in counsellors}
     paired = []
     for assignment in decided:
         ticket = by_id[assignment.ticket_id]
@@ -180,6 +189,10 @@ async def match(session: AsyncSession, now: float) -> list[Paired]:
                 kind=ticket.kind,
                 language=ticket.language,
                 urgent=ticket.priority == engine.Priority.URGENT,
+                queue=str(ticket.queue),
+                joined_at=ticket.joined_at,
+                free_since=free_since[assignment.counsellor_id],
+                first=seated.seg == 0,
             )
         )
     return paired

@@ -89,9 +89,20 @@ def test_new_period_list_and_destroy_period(database: Database, tmp_path: Path) 
     assert files.period_key_kdf(out) == (files.PERIOD_KEY_KDF, files.PERIOD_KEY_KDF_ITERATIONS)
     assert PASSPHRASE not in made.stdout + made.stderr
 
-    service, listed = _lines(_vhouse("keys", "list", env=env).stdout)
+    service, listed = _lines(_vhouse("keys", "list", "--json", env=env).stdout)
     point = sign.public_key_bytes(files.load_service_key(service_file))
     assert service["service_key_fingerprint"] == engine.fingerprint(point)
+    # For people: the fingerprint, then a table of the periods.
+    table = _vhouse("keys", "list", env=env).stdout.splitlines()
+    assert table[0] == f"service key:  {engine.fingerprint(point)}"
+    assert table[3].split()[:5] == [
+        "period_id",
+        "not_before",
+        "not_after",
+        "certified",
+        "destroyed",
+    ]
+    assert table[4].split()[:5] == [period["period_id"], "2026-11-01", "2026-12-01", "yes", "no"]
     assert listed == {
         "period_id": period["period_id"],
         "not_before": "2026-11-01",
@@ -111,7 +122,7 @@ def test_new_period_list_and_destroy_period(database: Database, tmp_path: Path) 
     )
     assert destroyed.returncode == 0, destroyed.stderr
     assert not out.exists()
-    _, listed = _lines(_vhouse("keys", "list", env=env).stdout)
+    _, listed = _lines(_vhouse("keys", "list", "--json", env=env).stdout)
     assert listed["destroyed"] is True
 
 

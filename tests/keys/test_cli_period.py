@@ -162,7 +162,7 @@ def test_make_period_key_then_add_period_registers_exactly_that_public_key(
     point = hpke.public_key_bytes(files.load_period_key(out, PASSPHRASE))
     assert period["fingerprint"] == engine.fingerprint(point)
     assert (period["not_before"], period["not_after"]) == ("2026-11-01", "2026-12-01")
-    served = json.loads(_vhouse("keys", "list", env=env).stdout.splitlines()[1])
+    served = json.loads(_vhouse("keys", "list", "--json", env=env).stdout.splitlines()[1])
     assert served["certified"] is True
     assert served["period_id"] == period["period_id"]
 
@@ -207,7 +207,9 @@ def test_add_period_refuses_what_is_not_a_public_key(database: Database, tmp_pat
     for public, needle in BAD_PUBLIC_KEYS:
         refused = _vhouse("keys", "add-period", "--public", public, *PERIOD, env=env)
         _one_line_refusal(refused, needle)
-    assert len(_lines(_vhouse("keys", "list", env=env).stdout)) == 1  # the service key only
+    assert (
+        len(_lines(_vhouse("keys", "list", "--json", env=env).stdout)) == 1
+    )  # the service key only
 
 
 def test_add_period_refuses_reversed_bounds_a_damaged_pub_and_a_private_key(
@@ -236,7 +238,7 @@ def test_add_period_refuses_reversed_bounds_a_damaged_pub_and_a_private_key(
     damaged.write_text(json.dumps(document | {"public_key": b64.encode(other)}), "utf-8")
     mismatch = _vhouse("keys", "add-period", "--public", str(damaged), *PERIOD, env=env)
     _one_line_refusal(mismatch, "damaged")
-    assert len(_lines(_vhouse("keys", "list", env=env).stdout)) == 1
+    assert len(_lines(_vhouse("keys", "list", "--json", env=env).stdout)) == 1
 
 
 def test_check_period_tells_a_strong_file_from_a_weak_one(tmp_path: Path) -> None:
