@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from app.chat import repository as chat_repo
 from app.db import transaction
 from app.events import messages
 from app.events.channels import staff_channel
@@ -223,3 +224,43 @@ async def queue_served(
         except handover.TransferRefused:
             raise NotFound("you do not hold this conversation") from None
     return {"queue": str(target), "served": served}
+
+
+@router.get("/conversations/{conv_id}/summary", responses={404: {}})
+async def triage_summary(
+    conv_id: str,
+    request: Request,
+    current: CurrentStaff = Depends(current_staff),  # noqa: B008
+) -> dict[str, Any]:
+    """What the young person (or professional) answered in triage, for the counsellor holding
+    the chat: kind, language, topic, age band, danger now, and how long they waited before this
+    pairing. Labels in English. 404 for a conversation the caller does not hold."""
+    state = get_state(request)
+    questions = get_dispatcher(request).setup.questions
+    async with state.sessionmaker() as session:
+        conv = await chat_repo.conversation_row(session, conv_id)
+        if conv is None or conv.staff_id != current.staff.id:
+            raise NotFound("you do not hold this conversation")
+        ticket = await triage_repo.ticket_by_id(session, conv.ticket_id)
+    if ticket is None:
+        raise NotFound("you do not hold this conversation")
+
+    def answer(question_id: str, option_id: str | None) -> dict[str, str] | None:
+        question = questions.get(question_id)
+        option = None if question is None or option_id is None else question.option(option_id)
+        if option is None or option_id is None:
+            return None
+        label = option.label.get("en") or next(iter(option.label.values()), option_id)
+        return {"id": option_id, "label": label}
+
+    paired_at = ticket.assigned_at or conv.opened_at
+    return {
+        "kind": ticket.kind,
+        "language": ticket.language,
+        "topic": answer("topic", ticket.topic),
+        "age_band": answer("age_band", ticket.age_band),
+        "danger_now": ticket.urgent,
+        "joined_at": round(ticket.joined_at),
+        "opened_at": round(conv.opened_at),
+        "waited_seconds": round(max(0.0, paired_at - ticket.joined_at)),
+    }

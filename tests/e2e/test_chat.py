@@ -83,6 +83,10 @@ def test_console_takes_two_chats_and_closes_one(
     wait_paired(second)
     panels = staff.locator("[data-chat]")
     expect(panels).to_have_count(2)
+    # Each chat shows what its young person answered in triage (issue 11).
+    summary = panels.nth(1).locator("[data-chat-summary]")
+    expect(summary).to_contain_text("Young person · language en · topic: not given")
+    expect(summary).to_contain_text("in danger now: no")
 
     send(first, "from the first")
     send(second, "from the second")

@@ -79,6 +79,7 @@ export class Conversation {
   }
 
   init(onDismiss) {
+    this.loadSummary();
     this.dismissButton.addEventListener("click", () => onDismiss(this));
     this.composer.setEnabled(false);
     this.status.textContent = "Waiting for the young person's keys…";
@@ -89,6 +90,35 @@ export class Conversation {
         "This chat was passed to you. Earlier messages stay with the counsellor they were " +
           "written to.",
       );
+    }
+  }
+
+  /**
+   * The triage answers under the title (issue 11): who (a professional is labelled as such),
+   * the language, topic, age band, danger now, and the wait before this pairing. No content.
+   */
+  async loadSummary() {
+    const line = this.element.querySelector("[data-chat-summary]");
+    try {
+      const response = await fetch(`/staff/api/conversations/${this.conv}/summary`, {
+        credentials: "same-origin",
+      });
+      if (!response.ok) return;
+      const s = await response.json();
+      if (this.erased) return;
+      const minutes = Math.round(s.waited_seconds / 60);
+      const parts = [
+        s.kind === "professional" ? "Professional seeking consultation" : "Young person",
+        `language ${s.language}`,
+        `topic: ${s.topic ? s.topic.label : "not given"}`,
+        `age: ${s.age_band ? s.age_band.label : "not given"}`,
+        `in danger now: ${s.danger_now ? "YES" : "no"}`,
+        `waited ${minutes < 1 ? "under a minute" : `${minutes} min`} before this chat`,
+      ];
+      line.textContent = parts.join(" · ");
+      line.classList.toggle("danger", s.danger_now);
+    } catch {
+      // The summary is a help, not a must: the chat works without it.
     }
   }
 
@@ -337,6 +367,7 @@ export class Conversation {
     this.open = false;
     clearTimeout(this.lostTimer);
     this.forget();
+    this.element.querySelector("[data-chat-summary]").textContent = ""; // its metadata too
     this.streams = new Streams();
     this.unreadable.clear();
     this.ownInsts.clear();
