@@ -93,16 +93,21 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         rows = asyncio.run(_export(settings, args))
     except InvalidSetup as exc:
         return fail(str(exc))
-    if args.format == "json":
+    _write(rows, args.format, COLUMNS)
+    return 0
+
+
+def _write(rows: list[dict[str, Any]], form: str, columns: tuple[str, ...]) -> None:
+    """Rows to stdout as JSON, or as CSV with a suppressed (None) count left empty."""
+    if form == "json":
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
-        return 0
+        return
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: "" if v is None else v for k, v in row.items()})
     sys.stdout.write(out.getvalue())
-    return 0
 
 
 TAG_COLUMNS = ("day", "queue", "dimension", "value", "count")
@@ -120,16 +125,6 @@ async def _tags(settings: Settings, args: argparse.Namespace) -> list[dict[str, 
 def cmd_tags(settings: Settings, args: argparse.Namespace) -> int:
     """Print the close categories' suppressed counts to stdout."""
     if args.first is not None and args.last is not None and args.first > args.last:
-        sys.stderr.write("vhouse: --from is after --to\n")
-        return 2
-    rows = asyncio.run(_tags(settings, args))
-    if args.format == "json":
-        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
-        return 0
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=TAG_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
-    sys.stdout.write(out.getvalue())
+        return fail(f"--from {args.first} is after --to {args.last}: nothing could match")
+    _write(asyncio.run(_tags(settings, args)), args.format, TAG_COLUMNS)
     return 0

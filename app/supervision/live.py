@@ -52,6 +52,8 @@ class BoardFeed:
         self._next_id = 0
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        #: The alert keys of the last board read (None: none read yet, or pruning failed).
+        self._firing: set[str] | None = None
 
     def watch(self, watcher: Watcher) -> Callable[[], None]:
         """Call ``watcher`` with each board from now on (the first at once); returns the
@@ -102,14 +104,19 @@ class BoardFeed:
                 await asyncio.wait_for(self._wake.wait(), self._interval)
 
     async def _prune(self, board: dict[str, Any]) -> None:
+        """Forget acknowledgements once their alerts stop firing. Acknowledgements are only
+        made for firing alerts, so there is something to forget only when an alert has
+        cleared since the last board (or, the first time, from before this feed ran)."""
         firing = {a["key"] for a in board["alerts"]}
+        cleared = self._firing is None or bool(self._firing - firing)
+        self._firing = firing
+        if not cleared:
+            return
         try:
-            async with snapshot(self._sessionmaker) as session:
-                stored = set(await repo.alert_acks(session))
-            if stored - firing:
-                async with transaction(self._sessionmaker) as session:
-                    await repo.prune_alert_acks(session, firing)
+            async with transaction(self._sessionmaker) as session:
+                await repo.prune_alert_acks(session, firing)
         except Exception as exc:
+            self._firing = None  # try again with the next board
             if not is_outage(exc):
                 log.exception("board feed: forgetting old acknowledgements failed")
 

@@ -26,7 +26,7 @@ import { checkAcceptance, newSegmentKeys, returnCodeFrame, verifiedPeers } from 
 import { HistoryShare } from "./history-share.js";
 import { DeleteControl, requestDelete } from "./delete-now.js";
 import { onEnd, session } from "./session.js";
-import { UnservedNotice } from "./unserved.js";
+import { UnservedNotice, renderHelplines } from "./unserved.js";
 
 class YouthChat {
   constructor(root) {
@@ -679,21 +679,7 @@ class YouthChat {
   /** The other helplines a refusal names (PROTOCOL.md §5): text only, phone numbers as links. */
   showHelplines(helplines) {
     const list = this.helplines.querySelector("[data-helpline-list]");
-    list.replaceChildren();
-    for (const line of Array.isArray(helplines) ? helplines : []) {
-      if (typeof line?.name !== "string") continue;
-      const item = document.createElement("li");
-      item.append(document.createTextNode(line.name));
-      if (typeof line.phone === "string" && /^[+0-9 ()-]{2,32}$/.test(line.phone)) {
-        const call = document.createElement("a");
-        call.href = `tel:${line.phone.replace(/[^+0-9]/g, "")}`;
-        call.textContent = line.phone;
-        item.append(": ", call);
-      }
-      if (typeof line.hours === "string" && line.hours) item.append(` (${line.hours})`);
-      list.append(item);
-    }
-    this.helplines.hidden = list.childElementCount === 0;
+    this.helplines.hidden = renderHelplines(list, helplines) === 0;
   }
 
   /**
