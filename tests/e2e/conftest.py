@@ -7,6 +7,8 @@ Without it the tests skip outside CI and fail in CI (``tests.conftest.unavailabl
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -35,6 +37,8 @@ CHROMIUM_ARGS = [
 ]
 #: The quick exit's destination in tests: a local stub page, so no test ever leaves the machine.
 EXIT_PATH = "/healthz"
+#: Screenshots of page states, for people to look at (gitignored; ``VH_ARTIFACTS`` moves it).
+ARTIFACTS = Path(os.environ.get("VH_ARTIFACTS", Path(__file__).resolve().parents[2] / "artifacts"))
 
 
 @pytest.fixture
@@ -164,3 +168,16 @@ def in_thread() -> Iterator[Callable[..., Future[Any]]]:
             return pool.submit(asyncio.run, coro_fn(*args))
 
         yield run
+
+
+@pytest.fixture
+def shot(request: pytest.FixtureRequest) -> Callable[[Any, str], None]:
+    """Save a full-page screenshot as ``artifacts/screenshots/<test module>/<test>-<name>.png``."""
+    folder = ARTIFACTS / "screenshots" / request.node.module.__name__.rsplit(".", 1)[-1]
+    folder.mkdir(parents=True, exist_ok=True)
+    test = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+
+    def take(page: Any, name: str) -> None:
+        page.screenshot(path=str(folder / f"{test}-{name}.png"), full_page=True)
+
+    return take

@@ -1,11 +1,11 @@
 """The supervisors' live board page (issue 11) in Chromium: a join shows within 2 s, an alert
 is acknowledged (audited), a counsellor and an anonymous visitor are turned away, and an alias
-that looks like markup is shown as text. Screenshots go to ``<tmp>/artifacts``."""
+that looks like markup is shown as text. Screenshots go to ``artifacts/screenshots``."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from playwright.sync_api import expect
@@ -18,14 +18,8 @@ from tests.expiry.world import rows
 XSS_ALIAS = '<img src=x onerror="alert(1)">'
 
 
-def _shot(page: Any, tmp_path: Path, name: str) -> None:
-    folder = tmp_path / "artifacts"
-    folder.mkdir(exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
-
-
 def test_the_board_shows_the_house_live(
-    server: Server, contexts: Contexts, tmp_path: Path, in_thread: Any
+    server: Server, contexts: Contexts, in_thread: Any, shot: Callable[[Any, str], None]
 ) -> None:
     supervisor = staff_account(server, "lena", "Lena", role="supervisor")
     counsellor = staff_account(server, "sara", XSS_ALIAS)
@@ -49,7 +43,7 @@ def test_the_board_shows_the_house_live(
     staff_row = board.locator("[data-staff] tbody tr")
     expect(staff_row).to_have_count(1)
     expect(staff_row.first).to_contain_text(XSS_ALIAS)  # the alias as text, not markup
-    _shot(board, tmp_path, "board-1-idle")
+    shot(board, "board-1-idle")
 
     youth = contexts.page()
     start_youth_chat(youth, server)
@@ -57,16 +51,16 @@ def test_the_board_shows_the_house_live(
     expect(chat_row).to_have_count(1, timeout=2_000)  # the issue: within 2 s
     expect(chat_row.first).to_contain_text("youth")
     expect(board.locator("[data-staff] tbody tr").first).to_contain_text("1 of 2")
-    _shot(board, tmp_path, "board-2-chat")
+    shot(board, "board-2-chat")
 
     # The counsellor goes off duty with the chat open: nobody is on duty while open.
     staff.get_by_role("button", name="Go off duty").click()
     alert = board.locator("[data-alerts] li").filter(has_text="nobody is on duty")
     expect(alert).to_be_visible(timeout=3_000)
-    _shot(board, tmp_path, "board-3-alert")
+    shot(board, "board-3-alert")
     alert.get_by_role("button", name="Acknowledge").click()
     expect(alert).to_contain_text("Acknowledged by Lena")
-    _shot(board, tmp_path, "board-4-acknowledged")
+    shot(board, "board-4-acknowledged")
 
     audited = in_thread(
         rows, server, "SELECT detail FROM audit_log WHERE action = 'alert.acknowledged'"

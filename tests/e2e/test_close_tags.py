@@ -1,5 +1,6 @@
 """Closing a chat with categories in the console (issue 11): asked first, tags chosen, and the
-tags show in the anonymous statistics (never with the chat). Screenshots to ``<tmp>/artifacts``."""
+tags show in the anonymous statistics (never with the chat). Screenshots go to
+``artifacts/screenshots``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from playwright.sync_api import expect
@@ -15,12 +16,6 @@ from playwright.sync_api import expect
 from tests.conftest import ROOT, Server, StaffAccount
 from tests.e2e.conftest import Contexts
 from tests.e2e.pages import open_console, send, start_youth_chat, wait_paired
-
-
-def _shot(page: Any, tmp_path: Path, name: str) -> None:
-    folder = tmp_path / "artifacts"
-    folder.mkdir(exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 def _tags_export(server: Server) -> list[dict[str, Any]]:
@@ -39,7 +34,7 @@ def _tags_export(server: Server) -> list[dict[str, Any]]:
 
 
 def test_closing_asks_and_counts_the_categories(
-    server: Server, counsellor: StaffAccount, contexts: Contexts, tmp_path: Path
+    server: Server, counsellor: StaffAccount, contexts: Contexts, shot: Callable[[Any, str], None]
 ) -> None:
     staff = contexts.page()
     open_console(staff, server, counsellor)
@@ -58,11 +53,11 @@ def test_closing_asks_and_counts_the_categories(
     form.get_by_label("Outcome").select_option("referred")
     form.get_by_label("Social services").check()
     form.get_by_label("School").check()
-    _shot(staff, tmp_path, "close-1-asked")
+    shot(staff, "close-1-asked")
     form.get_by_role("button", name="Close the chat").click()
     expect(youth.get_by_text("Sara ended the chat.")).to_be_visible()
     expect(panel.get_by_text("You closed the chat.")).to_be_visible()
-    _shot(staff, tmp_path, "close-2-closed")
+    shot(staff, "close-2-closed")
 
     cells = _tags_export(server)
     counted = {(c["dimension"], c["value"]) for c in cells}

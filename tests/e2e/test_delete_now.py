@@ -5,7 +5,7 @@ The young person deletes during the chat (the `delete` frame), after it ended (t
 HTTP), and from the return view (the code's locator); a Cancel deletes nothing. Afterwards the
 page shows nothing of the conversation, the console keeps only a notice, and the return code
 finds nothing. The server runs with its own retention, so the numbers the page says are seen to
-come from the settings. Screenshots of each state go to ``<tmp>/artifacts`` (not committed).
+come from the settings. Screenshots of each state go to ``artifacts/screenshots`` (not committed).
 """
 
 from __future__ import annotations
@@ -59,18 +59,6 @@ def server(empty_database: Database, tmp_path: Path) -> Iterator[Server]:
         yield srv
     finally:
         srv.stop()
-
-
-@pytest.fixture
-def shot(tmp_path: Path) -> Callable[[Any, str], None]:
-    """Save a screenshot of ``page`` as ``<tmp>/artifacts/<name>.png``."""
-    folder = tmp_path / "artifacts"
-    folder.mkdir(exist_ok=True)
-
-    def take(page: Any, name: str) -> None:
-        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
-
-    return take
 
 
 def _sent_frames(page: Any) -> list[dict[str, Any]]:
