@@ -11,16 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from app.db import transaction
 from app.expiry import deletion
 from app.expiry.purge import checkpoint
-from app.kit.errors import DomainError, Forbidden, NotFound, TooManyRequests
+from app.kit.errors import DomainError, NotFound, TooManyRequests
 from app.kit.ids import token_digest
-from app.security.dependencies import CurrentStaff, check_origin, staff_for_change
+from app.security.dependencies import CurrentStaff, check_origin, supervisor_for_change
 from app.state import AppState, get_state
 from app.triage import repository as triage_repo
 from app.triage.dispatcher import get_dispatcher
 
 router = APIRouter()
 
-SUPERVISING_ROLES = frozenset({"supervisor", "admin"})
 _B64_16 = r"^[A-Za-z0-9_-]{21}[AQgw]$"
 
 
@@ -122,11 +121,9 @@ async def supervisor_delete(
     conv_id: str,
     body: SupervisorDeleteRequest,
     request: Request,
-    current: Annotated[CurrentStaff, Depends(staff_for_change)],
+    current: Annotated[CurrentStaff, Depends(supervisor_for_change)],
 ) -> DeleteResult:
     """A supervisor deletes a conversation now, with a reason; the deletion is audited."""
-    if current.staff.role not in SUPERVISING_ROLES:
-        raise Forbidden("only a supervisor can delete a conversation")
     state = get_state(request)
     async with state.sessionmaker() as session:
         found = await deletion.conversation_exists(session, conv_id)

@@ -46,3 +46,32 @@ async def staff_for_change(request: Request) -> CurrentStaff:
     if not service.csrf_ok(current.record, request.headers.get("x-csrf-token")):
         raise Forbidden("missing or wrong CSRF token")
     return current
+
+
+#: Who may watch and act on the house as a whole (board, alerts, statistics, deleting a chat).
+SUPERVISING_ROLES = frozenset({"supervisor", "admin"})
+ADMIN_ROLES = frozenset({"admin"})
+
+
+async def supervisor(request: Request) -> CurrentStaff:
+    """A supervisor or admin (403 for a counsellor), checked before the body is read, so a
+    counsellor learns nothing from validation errors."""
+    return _in(await current_staff(request), SUPERVISING_ROLES, "for supervisors")
+
+
+async def supervisor_for_change(request: Request) -> CurrentStaff:
+    return _in(await staff_for_change(request), SUPERVISING_ROLES, "for supervisors")
+
+
+async def admin(request: Request) -> CurrentStaff:
+    return _in(await current_staff(request), ADMIN_ROLES, "for admins")
+
+
+async def admin_for_change(request: Request) -> CurrentStaff:
+    return _in(await staff_for_change(request), ADMIN_ROLES, "for admins")
+
+
+def _in(current: CurrentStaff, roles: frozenset[str], who: str) -> CurrentStaff:
+    if current.staff.role not in roles:
+        raise Forbidden(f"this is {who}")
+    return current

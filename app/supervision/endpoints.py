@@ -11,8 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.audit import repository as audit_log
 from app.db import transaction
-from app.kit.errors import Forbidden, NotFound
-from app.security.dependencies import CurrentStaff, current_staff, staff_for_change
+from app.kit.errors import NotFound
+from app.security.dependencies import (
+    CurrentStaff,
+    admin,
+    current_staff,
+    supervisor,
+    supervisor_for_change,
+)
 from app.state import get_state
 from app.supervision import closing, scrape, service
 from app.supervision import repository as repo
@@ -21,17 +27,13 @@ from app.triage.dispatcher import get_dispatcher
 
 router = APIRouter(tags=["staff"])
 
-SUPERVISING_ROLES = frozenset({"supervisor", "admin"})
-
 
 @router.get("/staff/api/board")
 async def live_board(
-    request: Request, current: Annotated[CurrentStaff, Depends(current_staff)]
+    request: Request, _current: Annotated[CurrentStaff, Depends(supervisor)]
 ) -> dict[str, Any]:
     """The live queue board: queues with lengths and longest waits, staff on duty with their
     load, and alerts. Supervisors and admins only (403 ``forbidden`` for counsellors)."""
-    if current.staff.role not in SUPERVISING_ROLES:
-        raise Forbidden("the queue board is for supervisors")
     state = get_state(request)
     async with state.sessionmaker() as session:
         return await service.live_board(
@@ -52,12 +54,10 @@ class AckRequest(BaseModel):
 async def acknowledge_alert(
     body: AckRequest,
     request: Request,
-    current: Annotated[CurrentStaff, Depends(staff_for_change)],
+    current: Annotated[CurrentStaff, Depends(supervisor_for_change)],
 ) -> Response:
     """A supervisor acknowledges an alert firing now (``key`` as the board gives it); every
     acknowledgement is audited. 404 when no such alert fires (it may just have cleared)."""
-    if current.staff.role not in SUPERVISING_ROLES:
-        raise Forbidden("alerts are acknowledged by supervisors")
     state = get_state(request)
     feed = get_board_feed(request)
     board = await feed.read()
@@ -93,12 +93,8 @@ async def close_tags(
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
 )
-async def metrics(
-    request: Request, current: Annotated[CurrentStaff, Depends(current_staff)]
-) -> Response:
+async def metrics(request: Request, _current: Annotated[CurrentStaff, Depends(admin)]) -> Response:
     """Prometheus metrics (text format): queues, staff on duty, chats, sockets, envelopes,
     pairing latency, errors. Admins only (401 without a session, 403 ``forbidden`` for other
     roles); ``VH_METRICS_BIND`` serves the same without a session on an internal address."""
-    if current.staff.role != "admin":
-        raise Forbidden("the metrics are for admins")
     return await scrape.exposition(get_state(request), get_dispatcher(request).setup.questions)
