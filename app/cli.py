@@ -27,6 +27,7 @@ from app.config import DEFAULT_SQLITE_URL, Settings
 from app.db import is_outage, make_engine, make_sessionmaker, transaction
 from app.keys import files as keys_files
 from app.kit.cliout import fail, out
+from app.kit.files import private_directory, write_private
 from app.logging_config import logging_config
 from app.migrate import DatabaseNotReady, check_ready, printable_url, reason, upgrade
 from app.security import totp
@@ -104,16 +105,23 @@ def _ensure_demo_counsellor(settings: Settings) -> dict[str, str]:
     )
     created = asyncio.run(staff_cli.create_account(settings, args, password))
     saved = {"username": "demo", "password": password, "totp_secret": created.totp_secret}
-    DEMO_CREDENTIALS.write_text(json.dumps(saved), "utf-8")
-    DEMO_CREDENTIALS.chmod(0o600)
+    _save_credentials(saved)
     return saved
+
+
+def _save_credentials(saved: dict[str, Any]) -> None:
+    """The demo login, owner-only from its first byte (replaced whole, never rewritten)."""
+    fresh = DEMO_CREDENTIALS.with_name(DEMO_CREDENTIALS.name + ".new")
+    fresh.unlink(missing_ok=True)
+    write_private(fresh, json.dumps(saved).encode())
+    fresh.replace(DEMO_CREDENTIALS)
 
 
 def cmd_demo(_settings: Settings, args: argparse.Namespace) -> int:
     from app.server import serve
 
     settings = demo_settings(args.port)
-    DEMO_DIR.mkdir(exist_ok=True)
+    private_directory(DEMO_DIR, tighten=True)
     _migrate(settings)
     service_key = keys_files.ensure_service_key(DEMO_SERVICE_KEY)
     creds = _ensure_demo_counsellor(settings)
@@ -163,8 +171,7 @@ async def _ensure_demo_period(
     finally:
         await engine.dispose()
     saved = {**creds, "period_passphrase": passphrase}
-    DEMO_CREDENTIALS.write_text(json.dumps(saved), "utf-8")
-    DEMO_CREDENTIALS.chmod(0o600)
+    _save_credentials(saved)
     return saved
 
 

@@ -8,8 +8,10 @@ across connections and processes instead of failing on lock upgrade.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, exc, text
@@ -21,7 +23,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from app.config import Settings
+from app.config import DEFAULT_SQLITE_URL, Settings
+from app.kit.files import private_database, private_directory
+
+log = logging.getLogger(__name__)
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -30,6 +35,9 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=10000",
 )
+
+#: The folder of the default database (``./var``): ours, so made owner-only even if it exists.
+OWN_DIRECTORY = Path(DEFAULT_SQLITE_URL.split("///", 1)[1]).parent
 
 #: Execution option of ``snapshot`` sessions (SQLite: plain BEGIN instead of BEGIN IMMEDIATE).
 READ_ONLY = "vh_read_only"
@@ -42,7 +50,11 @@ def make_engine(settings: Settings) -> AsyncEngine:
     if settings.is_sqlite:
         path = settings.sqlite_path()
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            # Owner-only (issue 13): the file holds TOTP secrets and wraps; SQLite gives the WAL
+            # and shared-memory files the database file's mode.
+            private_directory(path.parent, tighten=path.parent == OWN_DIRECTORY)
+            for loose in private_database(path):
+                log.warning("%s was readable by others: now owner-only (0600)", loose)
         engine = create_async_engine(
             settings.database_url, connect_args={"timeout": 10}, hide_parameters=True
         )

@@ -62,6 +62,9 @@ def test_demo_serves_and_its_printed_login_works(tmp_path: Path) -> None:
     try:
         _wait_healthy(base, process)
         assert (tmp_path / "var" / "demo.sqlite3").exists()
+        for private in ("demo.sqlite3", "demo.sqlite3-wal", "demo-credentials.json"):
+            assert (tmp_path / "var" / private).stat().st_mode & 0o777 == 0o600, private
+        assert (tmp_path / "var").stat().st_mode & 0o777 == 0o700
         service_key = tmp_path / "var" / "service-key.pem"
         assert service_key.stat().st_mode & 0o777 == 0o600
         code = subprocess.run(  # noqa: S603

@@ -47,3 +47,36 @@ def fsync_directory(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+DIR_MODE: Final = 0o700
+#: The files SQLite keeps beside a database: it gives them the database file's mode.
+SQLITE_COMPANIONS: Final = ("-wal", "-shm", "-journal")
+
+
+def private_directory(path: Path, *, tighten: bool = False) -> None:
+    """Create ``path`` (and missing parents) owner-only. An existing directory is left as it is
+    unless ``tighten`` (a directory of ours, such as ``var/``): then it becomes 0700."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for directory in reversed(missing):  # ``mkdir(parents=True)`` would use the umask above
+        directory.mkdir(mode=DIR_MODE, exist_ok=True)
+    if tighten and path.stat().st_mode & 0o077:
+        path.chmod(DIR_MODE)
+
+
+def private_database(path: Path) -> list[Path]:
+    """Make the SQLite database at ``path`` and its WAL, shared-memory and journal files
+    owner-only (0600), creating an empty database file if there is none, so SQLite never
+    creates one under the umask. Returns the files whose mode had to be tightened."""
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW, PRIVATE_MODE)
+    os.close(fd)
+    tightened = []
+    for file in (path, *(path.with_name(path.name + tail) for tail in SQLITE_COMPANIONS)):
+        try:
+            mode = file.stat().st_mode
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            file.chmod(PRIVATE_MODE)
+            tightened.append(file)
+    return tightened
