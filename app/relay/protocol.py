@@ -183,12 +183,29 @@ STAFF_TYPES: Final = frozenset(
 )
 
 
+#: A JSON escape of a UTF-16 surrogate: a pair spells one character, a lone one no text at all.
+_SURROGATE_ESCAPE: Final = re.compile(r"\\u[dD][89abcdefABCDEF]")
+
+
+def _is_text(obj: object) -> bool:
+    """Whether every string in ``obj`` can be encoded as UTF-8 again (no lone surrogate): one
+    echoed in an error frame would otherwise fail when sent and take the socket's writer down.
+    Only frames with a surrogate escape are walked, so ordinary frames cost one regex scan."""
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_frame(text: str, allowed: frozenset[str]) -> Frame:
     """Parse one client frame of a type in ``allowed``; raise ``ProtocolError`` otherwise."""
     try:
         obj = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise ProtocolError("bad_json", "the frame is not valid JSON") from exc
+    if _SURROGATE_ESCAPE.search(text) and not _is_text(obj):
+        raise ProtocolError("bad_json", "the frame holds a lone surrogate: it is not text")
     if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
         raise ProtocolError("bad_frame", "a frame is a JSON object with a string 'type'")
     kind = obj["type"]

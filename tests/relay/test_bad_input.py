@@ -305,3 +305,34 @@ async def test_full_queue_is_told_honestly(small_queue_server: Server) -> None:
         await waiting[0].send({"type": "leave"})
         await waiting[0].expect("left")
         await h.assert_unharmed(chat)
+
+
+async def test_lone_surrogates_are_refused_not_fatal(served: Server) -> None:
+    """JSON may escape a lone surrogate (``"\\ud800"``); it is no text and cannot be encoded
+    back. Anything that echoes it in an error frame must not take the socket's writer down."""
+    lone = "\\ud800"
+    async with Harness(served) as h:
+        chat = await h.chat()
+        assert chat.youth.sender is not None
+        valid = chat.youth.sender.test_envelope().as_dict()
+        for field in ("conv", "inst", "role", "ct"):
+            raw = json.dumps({"type": "envelope", "envelope": {**valid, field: "X"}})
+            await chat.youth.send_raw(raw.replace('"X"', f'"{lone}"'))
+            await expect_error(chat.youth, "bad_json")
+        for client in (chat.youth, chat.staff):
+            raws = [
+                f'{{"type": "sync", "conv": "{chat.conv}", "have": [{{"seg": 0, "role": "Y", '
+                f'"inst": "{lone}", "seq": 1}}]}}',
+                f'{{"type": "{lone}"}}',
+                f'{{"type": "typing", "conv": "{lone}", "typing": true}}',
+            ]
+            for raw in raws:
+                await client.send_raw(raw)
+                frame = await client.expect("error")
+                assert frame["code"] == "bad_json", frame
+        await chat.staff.send_raw(
+            f'{{"type": "close", "conv": "{chat.conv}", "tags": {{"topic": "{lone}"}}}}'
+        )
+        await expect_error(chat.staff, "bad_json")
+        await exchange(chat, 1)  # both sockets still relay
+        await h.assert_unharmed(chat)

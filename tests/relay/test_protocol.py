@@ -206,3 +206,12 @@ def test_ct_must_be_unpadded_base64url(blocks: int, junk: str) -> None:
     raw["ct"] = raw["ct"][: -len(junk)] + junk
     with pytest.raises(ProtocolError):
         parse_envelope(raw)
+
+
+def test_a_surrogate_pair_is_text_and_a_lone_surrogate_is_not() -> None:
+    conv = "A" * 22
+    pair = f'{{"type": "typing", "conv": "{conv}", "typing": true, "x": "\\ud83d\\ude00"}}'
+    assert parse_frame(pair, YOUTH_TYPES) is not None
+    with pytest.raises(ProtocolError) as refused:
+        parse_frame(pair.replace("\\ude00", ""), YOUTH_TYPES)
+    assert refused.value.code == "bad_json"
