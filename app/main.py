@@ -27,7 +27,7 @@ from app.expiry.purge import Purge, PurgeChore
 from app.keys import endpoints as keys
 from app.keys.service import load_service_key, warn_without_period
 from app.kit.clock import Clock, system_clock
-from app.kit.errors import DomainError
+from app.kit.errors import DomainError, validation_message
 from app.kit.ratelimit import KeyedWindows
 from app.metrics import Metrics
 from app.pages import endpoints as pages
@@ -171,11 +171,7 @@ def _add_error_handlers(app: FastAPI, metrics: Metrics, *, hsts: bool) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        # Name the fields, never echo the submitted values.
-        fields = sorted({".".join(str(p) for p in e.get("loc", ())[1:]) for e in exc.errors()})
-        return answer(
-            422, "invalid_request", "invalid or missing: " + ", ".join(fields or ["body"])
-        )
+        return answer(422, "invalid_request", validation_message(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -62,3 +64,29 @@ class ProtocolError(Exception):
         self.code = code
         self.message = message
         self.ref = ref
+
+
+#: A field name of ours, as a model declares it; anything else in a location is the client's.
+_OUR_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def validation_message(errors: Sequence[Mapping[str, Any]]) -> str:
+    """The 422 message for request validation errors: the fields of ours that are invalid or
+    missing, never a submitted value (R-17) and never a key the client made up — an unexpected
+    key may be a password typed in the wrong place, so it is counted, not named."""
+    named: set[str] = set()
+    unexpected = 0
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ())[1:]]
+        if error.get("type") == "extra_forbidden":
+            unexpected += 1
+            loc = loc[:-1]
+        shown = [part if _OUR_NAME.match(part) or part.isdigit() else "…" for part in loc]
+        if shown or error.get("type") != "extra_forbidden":
+            named.add(".".join(shown) or "body")
+    parts = []
+    if named:
+        parts.append("invalid or missing: " + ", ".join(sorted(named)))
+    if unexpected:
+        parts.append(f"{unexpected} unexpected field{'s' if unexpected > 1 else ''}")
+    return "; ".join(parts) or "invalid request"

@@ -245,6 +245,8 @@ async def test_validation_errors_do_not_echo_submitted_values(served: Server) ->
         {"json": {"username": "someone", "password": [marker], "totp": "123456"}},
         {"json": {"username": "someone", "password": marker * 50, "totp": "123456"}},  # too long
         {"json": {"username": "someone", "password": "p", "totp": "1", "extra": marker}},
+        # A key the client made up may be a password typed in the wrong place: never echoed.
+        {"json": {"username": "someone", "password": "p", "totp": "123456", marker: "x"}},
         {"json": {"username": marker * 3, "password": marker, "totp": marker}},
         {"content": b'{"username": "someone", "password": "' + marker.encode()},  # cut off
         {"content": marker.encode(), "headers": {"Content-Type": "application/json"}},
