@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,7 +16,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app import health
+from app import apidocs, health
 from app.chat import endpoints as returns
 from app.chat.sealing import sealer_from
 from app.chat.store import EnvelopeStore
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.include_router(relay.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.openapi = partial(apidocs.document, app)  # type: ignore[method-assign]
     return app
 
 

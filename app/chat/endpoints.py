@@ -27,7 +27,7 @@ class ReturnRequest(BaseModel):
     locator: str = Field(min_length=22, max_length=22, pattern=r"^[A-Za-z0-9_-]{21}[AQgw]$")
 
 
-@router.post("/return")
+@router.post("/return", responses={404: {}, 429: {}})
 async def return_visit(body: ReturnRequest, request: Request) -> dict[str, Any]:
     check_origin(request)
     state = get_state(request)

@@ -115,7 +115,7 @@ async def youth_delete(body: YouthDeleteRequest, request: Request) -> DeleteResu
 @router.post(
     "/staff/api/conversations/{conv_id}/delete",
     tags=["staff"],
-    responses={403: {}, 404: {}},
+    responses={400: {}, 403: {}, 404: {}},
 )
 async def supervisor_delete(
     conv_id: str,

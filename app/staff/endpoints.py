@@ -50,7 +50,7 @@ def _accepted(outcome: T | service.Refused | service.Locked) -> T:
     return outcome
 
 
-@router.post("/login", response_model=SessionInfo)
+@router.post("/login", response_model=SessionInfo, responses={401: {}, 429: {}})
 async def login(body: LoginRequest, request: Request, response: Response) -> SessionInfo:
     check_origin(request)
     state = get_state(request)
@@ -102,7 +102,7 @@ class OpenChats(Conflict):
     code = "open_chats"
 
 
-@router.post("/logout", status_code=204)
+@router.post("/logout", status_code=204, responses={409: {}})
 async def logout(
     request: Request,
     response: Response,
@@ -138,7 +138,7 @@ async def logout(
     )
 
 
-@router.post("/reauth", response_model=Renewed)
+@router.post("/reauth", response_model=Renewed, responses={429: {}})
 async def reauth(
     body: ReauthRequest,
     request: Request,
@@ -203,7 +203,7 @@ async def colleagues(
     return {"colleagues": listed}
 
 
-@router.get("/queue-served")
+@router.get("/queue-served", responses={404: {}})
 async def queue_served(
     request: Request,
     conv: str = Query(min_length=22, max_length=22, pattern=r"^[A-Za-z0-9_-]{22}$"),

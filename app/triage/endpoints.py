@@ -40,7 +40,7 @@ async def triage_questions(
         raise UnknownLanguage(str(exc)) from None
 
 
-@router.post("/api/youth/leave", status_code=204)
+@router.post("/api/youth/leave", status_code=204, responses={404: {}})
 async def leave(body: LeaveRequest, request: Request, response: Response) -> None:
     """End the ticket or conversation now; the ticket is refused afterwards.
 
