@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     # --- WebSockets (R-5, R-6, R-7) ---
     ws_max_frame_bytes: int = 64 * 1024
     ws_frames_per_minute: int = 100
+    #: Open sockets (youth and staff together) per client bucket in one process: a school or a
+    #: shelter shares one address, so generous; a flood from one address is not (issue 13).
+    ws_sockets_per_client: int = Field(default=50, ge=1)
     ws_ping_interval_seconds: float = 20.0
     ws_ping_timeout_seconds: float = 20.0
     #: Joins that entered the queue, per client bucket and window (refused joins do not count;

@@ -20,7 +20,7 @@ from app.config import Settings
 from app.events.broker import Broker
 from app.kit.buckets import bucket, client_address
 from app.kit.clock import Clock
-from app.kit.ratelimit import KeyedWindows
+from app.kit.ratelimit import KeyedSlots, KeyedWindows
 from app.metrics import Metrics
 
 
@@ -42,6 +42,11 @@ class AppState:
     presence: dict[str, int] = field(default_factory=dict)
     #: Per-process secret for keyed hashes of client buckets (rate limits); never stored (S-15).
     bucket_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    #: Open sockets per client bucket in this process (``ws_sockets_per_client``).
+    socket_slots: KeyedSlots = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.socket_slots = KeyedSlots(self.settings.ws_sockets_per_client)
 
     def client_bucket(self, conn: HTTPConnection) -> str:
         """A keyed hash of the client's network address, for rate limits held in memory only.

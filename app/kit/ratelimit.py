@@ -76,3 +76,33 @@ class KeyedWindows:
         if len(self._windows) >= self.max_keys:  # still full: forget the oldest half
             for key in list(self._windows)[: self.max_keys // 2]:
                 del self._windows[key]
+
+
+class KeyedSlots:
+    """At most ``limit`` holders at once per key (open sockets per client bucket), in memory.
+
+    ``take`` claims a slot and says whether it got one; each successful ``take`` is paired with
+    one ``release``. Keys without holders are forgotten, so the map stays as small as the
+    number of keys in use.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._held: dict[str, int] = {}
+
+    def take(self, key: str) -> bool:
+        held = self._held.get(key, 0)
+        if held >= self.limit:
+            return False
+        self._held[key] = held + 1
+        return True
+
+    def release(self, key: str) -> None:
+        held = self._held.get(key, 0) - 1
+        if held > 0:
+            self._held[key] = held
+        else:
+            self._held.pop(key, None)
+
+    def held(self, key: str) -> int:
+        return self._held.get(key, 0)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter
@@ -55,17 +56,20 @@ async def youth_socket(websocket: WebSocket) -> None:
     if not _origin_ok(state, websocket):
         await websocket.close(code=1008)  # before accept: the server answers HTTP 403 (R-1)
         return
-    await websocket.accept()
-    outbox = Outbox(websocket, state.metrics.socket_error)
-    handler = YouthHandler(
-        state,
-        get_store(websocket),
-        get_sealer(websocket),
-        get_dispatcher(websocket),
-        outbox,
-        state.client_bucket(websocket),
-    )
-    await _serve(state, websocket, outbox, handler, protocol.YOUTH_TYPES, "youth")
+    client = state.client_bucket(websocket)
+    async with _slot(state, websocket, client) as admitted:
+        if not admitted:
+            return
+        outbox = Outbox(websocket, state.metrics.socket_error)
+        handler = YouthHandler(
+            state,
+            get_store(websocket),
+            get_sealer(websocket),
+            get_dispatcher(websocket),
+            outbox,
+            client,
+        )
+        await _serve(state, websocket, outbox, handler, protocol.YOUTH_TYPES, "youth")
 
 
 @router.websocket("/ws/staff")
@@ -94,20 +98,40 @@ async def staff_socket(websocket: WebSocket) -> None:
         await websocket.close(code=1008)  # no valid session: HTTP 403 (R-2)
         return
     record, staff = found
+    async with _slot(state, websocket, state.client_bucket(websocket)) as admitted:
+        if not admitted:
+            return
+        outbox = Outbox(websocket, state.metrics.socket_error)
+        handler = StaffHandler(
+            state,
+            get_store(websocket),
+            get_sealer(websocket),
+            get_dispatcher(websocket),
+            outbox,
+            staff,
+            record.token_digest,
+            device,
+            get_board_feed(websocket),
+        )
+        await _serve(state, websocket, outbox, handler, protocol.STAFF_TYPES, "staff")
+
+
+@asynccontextmanager
+async def _slot(state: AppState, websocket: WebSocket, client: str) -> AsyncIterator[bool]:
+    """Accept the socket; while this address already holds ``ws_sockets_per_client`` sockets
+    here, tell it ``too_many_connections`` and close 1013 (try again later) instead."""
     await websocket.accept()
-    outbox = Outbox(websocket, state.metrics.socket_error)
-    handler = StaffHandler(
-        state,
-        get_store(websocket),
-        get_sealer(websocket),
-        get_dispatcher(websocket),
-        outbox,
-        staff,
-        record.token_digest,
-        device,
-        get_board_feed(websocket),
-    )
-    await _serve(state, websocket, outbox, handler, protocol.STAFF_TYPES, "staff")
+    if not state.socket_slots.take(client):
+        message = frames.error("too_many_connections", "too many connections from here")
+        await websocket.send_text(message)
+        await websocket.close(code=1013)
+        state.metrics.socket_error("too_many_connections")
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        state.socket_slots.release(client)
 
 
 async def _device(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.kit.ratelimit import KeyedWindows
+from app.kit.ratelimit import KeyedSlots, KeyedWindows
 
 
 def test_a_refunded_hit_does_not_count() -> None:
@@ -18,3 +18,18 @@ def test_a_refunded_hit_does_not_count() -> None:
     assert 0 < limits.retry_after("school", 20.0) <= 600.0
     limits.refund("nobody")  # unknown keys: nothing to give back
     assert limits.hit("other", 20.0)
+
+
+def test_keyed_slots_bound_each_key_and_forget_released_ones() -> None:
+    slots = KeyedSlots(2)
+    assert slots.take("a")
+    assert slots.take("a")
+    assert not slots.take("a")
+    assert slots.take("b")  # another key has its own slots
+    slots.release("a")
+    assert slots.held("a") == 1
+    assert slots.take("a")
+    for _ in range(2):
+        slots.release("a")
+    slots.release("b")
+    assert slots._held == {}

@@ -34,6 +34,7 @@ served = shared_server()
 rate_limited_server = shared_server(VH_WS_FRAMES_PER_MINUTE="20")
 join_limited_server = shared_server(VH_YOUTH_JOINS_PER_WINDOW="3", VH_YOUTH_JOIN_WINDOW_SECONDS="3")
 small_queue_server = shared_server(VH_QUEUE_CAP="2")
+few_sockets_server = shared_server(("sqlite",), VH_WS_SOCKETS_PER_CLIENT="3")
 
 
 def _ws(server: Server, path: str) -> str:
@@ -336,3 +337,19 @@ async def test_lone_surrogates_are_refused_not_fatal(served: Server) -> None:
         await expect_error(chat.staff, "bad_json")
         await exchange(chat, 1)  # both sockets still relay
         await h.assert_unharmed(chat)
+
+
+async def test_one_address_holds_a_bounded_number_of_sockets(few_sockets_server: Server) -> None:
+    """Sockets of both kinds count together per address; a closed one frees its slot."""
+    srv = few_sockets_server
+    async with Harness(srv) as h:
+        chat = await h.chat()  # a console and a young person: two of the three
+        third = await h.youth()
+        fourth = await h.youth()
+        frames, code = await frames_until_closed(fourth)
+        assert code == 1013
+        assert [f["code"] for f in frames] == ["too_many_connections"]
+        await third.close()
+        fifth = await h.youth()  # the third's slot is free again
+        assert await fifth.join(language=chat.language)  # it got a ticket
+        await exchange(chat, 1)  # the open chat never noticed
