@@ -51,17 +51,17 @@ def _has_control(text: str, allowed: frozenset[str] = frozenset()) -> bool:
 
 
 def check(draft: Draft, languages: Iterable[str]) -> Draft:
-    """``draft`` normalised (NFC; title trimmed, inner runs of spaces as one; body trimmed,
+    """``draft`` normalised (NFC; title trimmed, inner runs of spaces and tabs as one space; body trimmed,
     line breaks as ``\\n``), or ``BadReply``: the language must be one the centre offers, the
     title 1-40 characters on one line, the body 1-2000 characters."""
     offered = tuple(languages)
     if draft.language not in offered:
         raise BadReply("language", f"not offered here; use one of {', '.join(offered)}")
+    if _has_control(draft.title, frozenset(" \t")):
+        raise BadReply("title", "one line of text, no control characters")
     title = " ".join(unicodedata.normalize("NFC", draft.title).split())
     if not title or len(title) > TITLE_MAX:
         raise BadReply("title", f"1-{TITLE_MAX} characters")
-    if _has_control(title):
-        raise BadReply("title", "one line of text, no control characters")
     body = unicodedata.normalize("NFC", draft.body).replace("\r\n", "\n").replace("\r", "\n")
     body = body.strip()
     if not body or len(body) > BODY_MAX:
