@@ -51,9 +51,9 @@ def _has_control(text: str, allowed: frozenset[str] = frozenset()) -> bool:
 
 
 def check(draft: Draft, languages: Iterable[str]) -> Draft:
-    """``draft`` normalised (NFC; title trimmed, inner runs of spaces and tabs as one space; body trimmed,
-    line breaks as ``\\n``), or ``BadReply``: the language must be one the centre offers, the
-    title 1-40 characters on one line, the body 1-2000 characters."""
+    """``draft`` normalised (NFC; title trimmed, inner runs of spaces and tabs as one space;
+    body trimmed, line breaks as ``\\n``), or ``BadReply``: the language must be one the
+    centre offers, the title 1-40 characters on one line, the body 1-2000 characters."""
     offered = tuple(languages)
     if draft.language not in offered:
         raise BadReply("language", f"not offered here; use one of {', '.join(offered)}")
