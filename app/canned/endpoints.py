@@ -82,9 +82,9 @@ async def create_reply(
     return service.as_dict(reply, current.staff.alias)
 
 
-@router.put("/admin/canned-replies/{reply_id}")
+@router.put("/admin/canned-replies/{id}")
 async def update_reply(
-    reply_id: ReplyId,
+    id: ReplyId,
     body: ReplyBody,
     request: Request,
     current: Annotated[CurrentStaff, Depends(admin_for_change)],
@@ -94,18 +94,18 @@ async def update_reply(
     offered = get_dispatcher(request).setup.questions.offered_languages()
     async with transaction(state.sessionmaker) as session:
         reply = await service.update(
-            session, reply_id, body.draft(), offered, by=current.staff.id, now=state.clock()
+            session, id, body.draft(), offered, by=current.staff.id, now=state.clock()
         )
     return service.as_dict(reply, current.staff.alias)
 
 
-@router.delete("/admin/canned-replies/{reply_id}", status_code=204, responses={404: {}})
+@router.delete("/admin/canned-replies/{id}", status_code=204, responses={404: {}})
 async def delete_reply(
-    reply_id: ReplyId,
+    id: ReplyId,
     request: Request,
     current: Annotated[CurrentStaff, Depends(admin_for_change)],
 ) -> Response:
     state = get_state(request)
     async with transaction(state.sessionmaker) as session:
-        await service.delete(session, reply_id, by=current.staff.id, now=state.clock())
+        await service.delete(session, id, by=current.staff.id, now=state.clock())
     return Response(status_code=204)
