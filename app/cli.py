@@ -1,4 +1,4 @@
-"""``vhouse``: serve, demo, migrate, staff, keys, purge, stats, transcripts, client.
+"""``vhouse``: serve, demo, migrate, staff, keys, purge, stats, canned, transcripts, client.
 
 Every command speaks as ``app.kit.cliout`` says: one ``vhouse: …`` line and exit code 2 for
 a refusal (1 for a failed check), never a traceback for what an operator can fix. Commands
@@ -224,6 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
     from app.supervision.cli import add_stats_parser
 
     add_stats_parser(sub)
+
+    from app.canned.cli import add_canned_parser
+
+    add_canned_parser(sub)
 
     from app.transcripts.cli import add_transcripts_parser
 

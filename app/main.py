@@ -17,6 +17,7 @@ from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import apidocs, health
+from app.canned import endpoints as canned
 from app.chat import endpoints as returns
 from app.chat.sealing import sealer_from
 from app.chat.store import EnvelopeStore
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.include_router(expiry.router)
     app.include_router(youth.router)
     app.include_router(supervision.router)
+    app.include_router(canned.router)
     app.include_router(relay.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

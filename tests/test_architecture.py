@@ -31,6 +31,7 @@ PURE_MODULES = (
     "app.supervision.alerts",
     "app.supervision.board",
     "app.supervision.stats",
+    "app.canned.engine",
     "app.chat.envelope",
     "app.chat.wraps",
     "app.events.messages",

@@ -87,6 +87,13 @@ async def live_board(request: Request) -> HTMLResponse:
     return _render(request, "board.html")
 
 
+@router.get("/staff/admin/replies", response_class=HTMLResponse)
+async def canned_replies(request: Request) -> HTMLResponse:
+    """The admins' canned replies page; the page checks the session and role itself (the API
+    checks them again)."""
+    return _render(request, "admin_replies.html")
+
+
 @router.get("/staff", response_class=HTMLResponse)
 async def console(request: Request) -> HTMLResponse:
     return _render(request, "console.html")

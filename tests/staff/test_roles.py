@@ -65,6 +65,11 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/staff/api/board"): SUPERVISOR,
     ("POST", "/staff/api/alerts/ack"): SUPERVISOR,
     ("GET", "/metrics"): ADMIN,
+    ("GET", "/staff/api/canned-replies"): STAFF,
+    ("POST", "/staff/api/admin/canned-replies"): ADMIN,
+    ("PUT", "/staff/api/admin/canned-replies/{id}"): ADMIN,
+    ("DELETE", "/staff/api/admin/canned-replies/{id}"): ADMIN,
+    ("GET", "/staff/admin/replies"): PAGE,
 }
 
 #: Staff socket frames that need more than a session: frame type → who may send it.

@@ -12,6 +12,7 @@ import { Compose } from "../chat/compose.js";
 import { Streams, Unacked, undeliveredText, wellFormed } from "../chat/delivery.js";
 import { Sender, openEnvelope } from "../chat/envelopes.js";
 import { Transcript } from "../chat/transcript.js";
+import { attachCanned } from "./canned.js";
 import { CloseControl } from "./closing.js";
 import { TransferControl } from "./transfer.js";
 
@@ -50,6 +51,7 @@ export class Conversation {
       onText: (text) => this.sendText(text),
       onTyping: (on) => this.sendFrame({ type: "typing", conv: this.conv, typing: on }),
     });
+    attachCanned(this.composer.box, info.language); // "/word": canned replies, never sent alone
     this.closeButton = this.element.querySelector("[data-close-chat]");
     this.dismissButton = this.element.querySelector("[data-dismiss]");
     this.number = number;
