@@ -31,6 +31,8 @@ PURE_MODULES = (
     "app.supervision.alerts",
     "app.supervision.board",
     "app.supervision.stats",
+    "app.supervision.charts",
+    "app.supervision.report",
     "app.chat.envelope",
     "app.chat.wraps",
     "app.events.messages",
