@@ -4,8 +4,8 @@ allows neither inline), colours by class from the staff stylesheet.
 Every text (titles, labels, series names) is escaped here, so a caller may hand in whatever a
 question set or a database holds. A value of ``None`` is a suppressed count (``stats.export``):
 it is drawn as a grey stub at the baseline and named "fewer than 5", never as its number. Each
-chart carries ``<title>`` and ``<desc>`` (named by ``aria-labelledby``) and the page puts a table
-of the same numbers beside it for screen readers.
+chart carries ``<title>`` (its name: ``aria-labelledby``) and ``<desc>`` (``aria-describedby``),
+and the page puts a table of the same numbers beside it for screen readers.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from app.supervision.stats import MIN_COUNT
 SUPPRESSED = f"fewer than {MIN_COUNT}"
 WIDTH = 720
 COLUMNS_HEIGHT = 280
-_LEFT, _RIGHT, _TOP, _BOTTOM = 52, 12, 16, 70
+_LEFT, _RIGHT, _TOP, _BOTTOM = 84, 12, 16, 70
 _MAX_LABELS = 10
 BAR_ROW = 30
 _BAR_LABEL = 230
@@ -53,7 +53,8 @@ def nice_ceiling(value: float) -> float:
 def _open(chart_id: str, title: str, desc: str, height: int) -> Markup:
     return Markup(
         '<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {w} {h}" '
-        'width="{w}" height="{h}" role="img" aria-labelledby="{i}-title {i}-desc">'
+        'width="{w}" height="{h}" role="img" aria-labelledby="{i}-title" '
+        'aria-describedby="{i}-desc">'
         '<title id="{i}-title">{t}</title><desc id="{i}-desc">{d}</desc>'
     ).format(w=WIDTH, h=height, i=chart_id, t=title, d=desc)
 
@@ -69,12 +70,12 @@ def _empty(chart_id: str, title: str, desc: str) -> Markup:
     )
 
 
-def _legend(series: Sequence[Series], y: float, suppressed: bool) -> Markup:
+def _legend(series: Sequence[Series], y: float, suppressed: str | None) -> Markup:
     parts = []
     x = float(_LEFT)
     entries = [(s.name, f"chart-{s.css}") for s in series]
-    if suppressed:
-        entries.append((f"{SUPPRESSED} (not shown)", "chart-suppressed"))
+    if suppressed is not None:
+        entries.append((f"{suppressed} (not shown)", "chart-suppressed"))
     for name, css in entries:
         parts.append(
             Markup(
@@ -95,11 +96,13 @@ def columns(
     series: Sequence[Series],
     top: float | None = None,
     fmt: Callable[[float], str] = _number,
+    suppressed: str = SUPPRESSED,
 ) -> Markup:
     """Grouped vertical columns, one group per label (e.g. a day), one column per series.
 
     ``top`` fixes the axis' top (100 for percentages); else it is the largest shown value
-    rounded up by ``nice_ceiling``. Raises ``ValueError`` when a series' length differs from
+    rounded up by ``nice_ceiling``. ``suppressed`` names a value not shown (a percentile:
+    "fewer than 5 served"). Raises ``ValueError`` when a series' length differs from
     ``labels``'.
     """
     if any(len(s.values) != len(labels) for s in series):
@@ -133,7 +136,7 @@ def columns(
                     Markup(
                         '<rect class="chart-suppressed" x="{:.1f}" y="{:.1f}" width="{:.1f}" '
                         'height="3"><title>{}, {}: {}</title></rect>'
-                    ).format(x, base - 3, max(bar - 1, 1), label, s.name, SUPPRESSED)
+                    ).format(x, base - 3, max(bar - 1, 1), label, s.name, suppressed)
                 )
                 continue
             h = plot_h * min(value, axis_top) / axis_top
@@ -152,7 +155,7 @@ def columns(
                 ).format(x=cx, y=base + 14, t=label)
             )
     has_suppressed = any(v is None for s in series for v in s.values)
-    parts.append(_legend(series, COLUMNS_HEIGHT - 8, has_suppressed))
+    parts.append(_legend(series, COLUMNS_HEIGHT - 8, suppressed if has_suppressed else None))
     parts.append(Markup("</svg>"))
     return Markup("").join(parts)
 

@@ -11,7 +11,7 @@ from typing import Any
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.supervision import charts, closetags, closing, report, rollup
+from app.supervision import charts, closetags, closing, report, rollup, stats
 from app.supervision import repository as repo
 from app.triage.questions import QuestionSet
 
@@ -100,6 +100,16 @@ def duration(seconds: float) -> str:
     return f"{s // 3600} h {(s % 3600) // 60:02d} min"
 
 
+FEW_SERVED = f"fewer than {stats.MIN_COUNT} served"
+
+
+def _wait_top(waits: list[float | None]) -> float:
+    """The waits axis' top in seconds: whole nice minutes from a minute on (0, 2 min 30 s,
+    5 min), else nice seconds."""
+    longest = max((w for w in waits if w is not None), default=0.0)
+    return charts.nice_ceiling(longest) if longest <= 60 else 60 * charts.nice_ceiling(longest / 60)
+
+
 def _share(level: float | None) -> float | None:
     return None if level is None else 100 * level
 
@@ -145,7 +155,9 @@ def chart_markup(view: StatsView) -> dict[str, Markup]:
                 charts.Series("p50", tuple(f.wait_p50 for f in figures), "p50"),
                 charts.Series("p90", tuple(f.wait_p90 for f in figures), "p90"),
             ],
+            top=_wait_top([v for f in figures for v in (f.wait_p50, f.wait_p90)]),
             fmt=duration,
+            suppressed=FEW_SERVED,
         ),
         "level": charts.columns(
             chart_id="chart-level",
@@ -164,6 +176,7 @@ def chart_markup(view: StatsView) -> dict[str, Markup]:
             ],
             top=100,
             fmt=_percent,
+            suppressed=FEW_SERVED,
         ),
     }
     today = view.now
@@ -195,4 +208,5 @@ def context(view: StatsView) -> dict[str, Any]:
         "charts": chart_markup(view),
         "duration": duration,
         "suppressed": charts.SUPPRESSED,
+        "few_served": FEW_SERVED,
     }

@@ -31,7 +31,8 @@ def test_columns_carry_title_desc_and_their_numbers() -> None:
     )
     root = _parse(svg)
     assert root.get("role") == "img"
-    assert root.get("aria-labelledby") == "c1-title c1-desc"
+    assert root.get("aria-labelledby") == "c1-title"
+    assert root.get("aria-describedby") == "c1-desc"
     assert root.find(f"{SVG}title").text == "Chats per day"  # type: ignore[union-attr]
     assert root.find(f"{SVG}desc").text == "Joins per day"  # type: ignore[union-attr]
     bars = [r for r in root.iter(f"{SVG}rect") if r.get("class") == "chart-joins"]
