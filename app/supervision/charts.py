@@ -101,16 +101,17 @@ def columns(
     """Grouped vertical columns, one group per label (e.g. a day), one column per series.
 
     ``top`` fixes the axis' top (100 for percentages); else it is the largest shown value
-    rounded up by ``nice_ceiling``. ``suppressed`` names a value not shown (a percentile:
-    "fewer than 5 served"). Raises ``ValueError`` when a series' length differs from
-    ``labels``'.
+    rounded up by ``nice_ceiling`` (10 when none is shown). ``suppressed`` names a value not
+    shown (a percentile: "fewer than 5 served"). Raises ``ValueError`` when a series' length
+    differs from ``labels``'.
     """
     if any(len(s.values) != len(labels) for s in series):
         raise ValueError("every series needs one value per label")
     if not labels or not series:
         return _empty(chart_id, title, desc)
     shown = [v for s in series for v in s.values if v is not None]
-    axis_top = top if top is not None else nice_ceiling(max(shown, default=0.0))
+    # Nothing shown: an axis to 2 x MIN_COUNT, so that the stubs sit below "5".
+    axis_top = top if top is not None else nice_ceiling(max(shown, default=2.0 * MIN_COUNT))
     plot_w = WIDTH - _LEFT - _RIGHT
     plot_h = COLUMNS_HEIGHT - _TOP - _BOTTOM
     base = _TOP + plot_h
