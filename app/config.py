@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     alert_max_wait_seconds: float = 600.0
     alert_max_queue: int = 10
     alert_urgent_grace_seconds: float = 60.0
+    #: Service level on the statistics page: the share of served chats answered within this.
+    service_level_minutes: float = Field(2.0, gt=0, le=24 * 60)
 
     # --- staff sessions (R-11) ---
     session_idle_seconds: int = 15 * 60

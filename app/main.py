@@ -39,6 +39,7 @@ from app.security.headers import SecurityHeadersMiddleware, header_map
 from app.staff import endpoints as staff_api
 from app.staff.shifts import StaffSweep
 from app.state import AppState
+from app.supervision import auditlog, statsapi
 from app.supervision import endpoints as supervision
 from app.supervision.live import BoardFeed
 from app.supervision.rollup import RollUp
@@ -140,6 +141,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.include_router(youth.router)
     app.include_router(supervision.router)
     app.include_router(canned.router)
+    app.include_router(statsapi.router)
+    app.include_router(auditlog.router)
     app.include_router(relay.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

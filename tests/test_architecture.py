@@ -32,6 +32,8 @@ PURE_MODULES = (
     "app.supervision.board",
     "app.supervision.stats",
     "app.canned.engine",
+    "app.supervision.charts",
+    "app.supervision.report",
     "app.chat.envelope",
     "app.chat.wraps",
     "app.events.messages",

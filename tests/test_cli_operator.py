@@ -154,7 +154,7 @@ def test_a_missing_sqlite_database_is_not_created_by_asking(tmp_path: Path) -> N
 
 def test_an_empty_database_asks_for_migrate(empty_database: Database, tmp_path: Path) -> None:
     if empty_database.path is not None:
-        empty_database.path.touch()  # exists, but has no tables
+        empty_database.path.touch(mode=0o600)  # exists, but has no tables
     env = {"VH_DATABASE_URL": empty_database.url}
     for command in (("staff", "list"), ("staff", "disable", "anna"), ("purge",)):
         line = refused(vhouse(*command, env={**env, "VH_KEY_DIR": str(tmp_path)}))

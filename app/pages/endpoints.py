@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from app.keys.service import describe_service_key
+from app.kit.errors import NotAuthenticated
 from app.pages.assets import TEMPLATES, assets
+from app.security.dependencies import SUPERVISING_ROLES, CurrentStaff, current_staff
 from app.state import get_state
+from app.supervision import report, statistics, stats
+from app.triage.dispatcher import get_dispatcher
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(TEMPLATES))
@@ -41,12 +45,15 @@ templates.env.globals["asset"] = _asset
 templates.env.globals["importmap"] = _importmap
 
 
-def _render(request: Request, template: str, **context: Any) -> HTMLResponse:
+def _render(
+    request: Request, template: str, *, status_code: int = 200, **context: Any
+) -> HTMLResponse:
     state = get_state(request)
     return templates.TemplateResponse(
         request,
         template,
-        {
+        status_code=status_code,
+        context={
             "quick_exit_url": state.settings.quick_exit_url,
             "mode": state.settings.mode,
             # The key every certificate is checked against (CRYPTO.md §2); its fingerprint is
@@ -92,6 +99,68 @@ async def canned_replies(request: Request) -> HTMLResponse:
     """The admins' canned replies page; the page checks the session and role itself (the API
     checks them again)."""
     return _render(request, "admin_replies.html")
+
+
+async def _supervisor(request: Request, template: str) -> CurrentStaff | HTMLResponse:
+    """The supervisor or admin asking, or the page refused (401 not logged in, 403 for
+    counsellors) without any data in it."""
+    try:
+        current = await current_staff(request)
+    except NotAuthenticated:
+        return _render(request, template, status_code=401, gate="login")
+    if current.staff.role not in SUPERVISING_ROLES:
+        text = "Statistics and the audit log are for supervisors."
+        return _render(request, template, status_code=403, gate="forbidden", gate_text=text)
+    return current
+
+
+@router.get("/staff/stats", response_class=HTMLResponse)
+async def statistics_page(
+    request: Request,
+    first: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    last: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+    queue: Annotated[str | None, Query(max_length=64)] = None,
+) -> HTMLResponse:
+    """Today and a range of days as SVG charts with tables, rendered here (no script): for
+    supervisors and admins. A bad range shows the last 30 days with the reason (422)."""
+    current = await _supervisor(request, "stats.html")
+    if isinstance(current, HTMLResponse):
+        return current
+    state = get_state(request)
+    today = stats.local_day(state.clock(), get_dispatcher(request).setup.schedule.timezone)
+    error = None
+    try:
+        first_day, last_day = statistics.choose_range(first, last, today)
+    except report.BadRange as exc:
+        error = str(exc).capitalize() + "."
+        first_day, last_day = report.default_range(today)
+    async with state.sessionmaker() as session:
+        view = await statistics.load(
+            session,
+            get_dispatcher(request).setup.questions,
+            today=today,
+            first=first_day,
+            last=last_day,
+            queue=queue or None,
+            within_minutes=state.settings.service_level_minutes,
+        )
+    return _render(
+        request,
+        "stats.html",
+        status_code=200 if error is None else 422,
+        who=current.staff,
+        error=error,
+        **statistics.context(view),
+    )
+
+
+@router.get("/staff/audit", response_class=HTMLResponse)
+async def audit_page(request: Request) -> HTMLResponse:
+    """The audit-log view for supervisors and admins; its rows come from ``/staff/api/audit``."""
+    current = await _supervisor(request, "audit.html")
+    if isinstance(current, HTMLResponse):
+        return current
+    return _render(request, "audit.html", who=current.staff)
 
 
 @router.get("/staff", response_class=HTMLResponse)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
-import io
 import json
 import sys
 import time
@@ -15,21 +13,8 @@ from app.config import Settings
 from app.db import make_engine, make_sessionmaker, transaction
 from app.kit.cliargs import iso_day
 from app.kit.cliout import fail
-from app.supervision import closing, rollup, stats
+from app.supervision import exports, rollup
 from app.triage.setup import InvalidSetup, load_setup
-
-COLUMNS = (
-    "day",
-    "queue",
-    "topic",
-    "language",
-    "joins",
-    "served",
-    "abandoned",
-    "dropped",
-    "wait_p50",
-    "wait_p90",
-)
 
 
 def add_stats_parser(sub: Any) -> None:
@@ -54,22 +39,6 @@ def add_stats_parser(sub: Any) -> None:
     tags.set_defaults(func=cmd_tags, database=True)
 
 
-def _row(row: stats.ExportRow) -> dict[str, Any]:
-    waits = row.wait_percentiles or {}
-    return {
-        "day": row.key.day.isoformat(),
-        "queue": row.key.queue,
-        "topic": row.key.topic,
-        "language": row.key.language,
-        "joins": row.joins,
-        "served": row.served,
-        "abandoned": row.abandoned,
-        "dropped": row.dropped,
-        "wait_p50": waits.get(50),
-        "wait_p90": waits.get(90),
-    }
-
-
 async def _export(settings: Settings, args: argparse.Namespace) -> list[dict[str, Any]]:
     timezone = load_setup(settings).schedule.timezone
     engine = make_engine(settings)
@@ -79,10 +48,9 @@ async def _export(settings: Settings, args: argparse.Namespace) -> list[dict[str
             while await rollup.roll_up(session, now=time.time(), timezone=timezone):
                 pass
         async with sessionmaker() as session:
-            cells = await rollup.cells(session, first=args.first, last=args.last)
+            return await exports.queue_rows(session, first=args.first, last=args.last)
     finally:
         await engine.dispose()
-    return [_row(r) for r in stats.export(cells)]
 
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
@@ -93,7 +61,7 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         rows = asyncio.run(_export(settings, args))
     except InvalidSetup as exc:
         return fail(str(exc))
-    _write(rows, args.format, COLUMNS)
+    _write(rows, args.format, exports.COLUMNS)
     return 0
 
 
@@ -102,22 +70,14 @@ def _write(rows: list[dict[str, Any]], form: str, columns: tuple[str, ...]) -> N
     if form == "json":
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
         return
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
-    sys.stdout.write(out.getvalue())
-
-
-TAG_COLUMNS = ("day", "queue", "dimension", "value", "count")
+    sys.stdout.write(exports.to_csv(rows, columns))
 
 
 async def _tags(settings: Settings, args: argparse.Namespace) -> list[dict[str, Any]]:
     engine = make_engine(settings)
     try:
         async with make_sessionmaker(engine)() as session:
-            return await closing.export(session, first=args.first, last=args.last)
+            return await exports.tag_rows(session, first=args.first, last=args.last)
     finally:
         await engine.dispose()
 
@@ -126,5 +86,5 @@ def cmd_tags(settings: Settings, args: argparse.Namespace) -> int:
     """Print the close categories' suppressed counts to stdout."""
     if args.first is not None and args.last is not None and args.first > args.last:
         return fail(f"--from {args.first} is after --to {args.last}: nothing could match")
-    _write(asyncio.run(_tags(settings, args)), args.format, TAG_COLUMNS)
+    _write(asyncio.run(_tags(settings, args)), args.format, exports.TAG_COLUMNS)
     return 0

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -122,6 +122,24 @@ async def aliases(session: AsyncSession, staff_ids: list[str]) -> dict[str, str]
         return {}
     rows = await session.execute(select(Staff.id, Staff.alias).where(Staff.id.in_(staff_ids)))
     return {r.id: r.alias for r in rows}
+
+
+async def staff_named(session: AsyncSession, name: str) -> list[str]:
+    """The ids of staff whose username or alias is ``name`` (ignoring case), for the audit
+    view's "who" filter."""
+    wanted = name.strip().lower()
+    query = select(Staff.id).where(
+        or_(func.lower(Staff.username) == wanted, func.lower(Staff.alias) == wanted)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def staff_names(session: AsyncSession, staff_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """Staff id to (username, alias), for the ids given (none: no query)."""
+    if not staff_ids:
+        return {}
+    query = select(Staff.id, Staff.username, Staff.alias).where(Staff.id.in_(staff_ids))
+    return {r.id: (r.username, r.alias) for r in await session.execute(query)}
 
 
 async def active_chats(session: AsyncSession) -> list[ActiveChat]:

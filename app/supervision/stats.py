@@ -131,3 +131,26 @@ def export(cells: dict[CellKey, Cell], min_count: int = MIN_COUNT) -> list[Expor
             )
         )
     return rows
+
+
+def merge(cells: Iterable[Cell]) -> Cell:
+    """One cell holding the sums of ``cells`` (a coarser grouping, suppressed by ``export``)."""
+    joins = served = abandoned = dropped = 0
+    waits: list[float] = []
+    for cell in cells:
+        joins += cell.joins
+        served += cell.served
+        abandoned += cell.abandoned
+        dropped += cell.dropped
+        waits += cell.served_waits
+    return Cell(joins, served, abandoned, tuple(sorted(waits)), dropped)
+
+
+def service_level(
+    sorted_waits: tuple[float, ...], within_seconds: float, min_count: int = MIN_COUNT
+) -> float | None:
+    """The share (0..1) of served waits at most ``within_seconds``; None (suppressed) when fewer
+    than ``min_count`` served waits stand behind it, as for the wait percentiles."""
+    if len(sorted_waits) < min_count:
+        return None
+    return sum(1 for w in sorted_waits if w <= within_seconds) / len(sorted_waits)

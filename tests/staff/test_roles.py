@@ -5,7 +5,8 @@ route is added without a line here, so a new endpoint cannot ship without a deci
 calls every staff route as anonymous, counsellor, supervisor and admin: who may not use it is
 refused before anything else happens (401 anonymous, 403 signed-in; empty bodies and made-up ids
 prove that no body is read first), and who may is never refused for their role. Pages are shells
-without data for everyone (their data comes from the APIs); the socket is refused without a
+without data for everyone (their data comes from the APIs), except those rendered with their data
+(statistics, audit log), which refuse like an API but with a page; the socket is refused without a
 session and its supervisor frames are refused to counsellors.
 """
 
@@ -70,6 +71,11 @@ ACCESS: dict[tuple[str, str], str] = {
     ("PUT", "/staff/api/admin/canned-replies/{id}"): ADMIN,
     ("DELETE", "/staff/api/admin/canned-replies/{id}"): ADMIN,
     ("GET", "/staff/admin/replies"): PAGE,
+    ("GET", "/staff/stats"): SUPERVISOR,
+    ("GET", "/staff/audit"): SUPERVISOR,
+    ("GET", "/staff/api/stats.csv"): SUPERVISOR,
+    ("GET", "/staff/api/stats/tags.csv"): SUPERVISOR,
+    ("GET", "/staff/api/audit"): SUPERVISOR,
 }
 
 #: Staff socket frames that need more than a session: frame type → who may send it.
@@ -166,7 +172,8 @@ def test_each_role_is_let_in_or_refused(
             assert status not in (401, 403), (role, status, body)
         else:
             assert status == 403, (role, status, body)
-            assert b'"forbidden"' in body, body
+            if not body.lstrip().startswith(b"<"):  # pages refuse with a page of their own
+                assert b'"forbidden"' in body, body
 
 
 def test_logout_needs_a_session(server: Server) -> None:

@@ -1,0 +1,69 @@
+"""The suppressed exports as rows and CSV: one writer for ``vhouse stats export`` / ``stats
+tags`` and the statistics page's downloads (``GET /staff/api/stats.csv``), so both give the
+same cells."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.supervision import closing, rollup, stats
+
+COLUMNS = (
+    "day",
+    "queue",
+    "topic",
+    "language",
+    "joins",
+    "served",
+    "abandoned",
+    "dropped",
+    "wait_p50",
+    "wait_p90",
+)
+TAG_COLUMNS = ("day", "queue", "dimension", "value", "count")
+
+
+def row(export_row: stats.ExportRow) -> dict[str, Any]:
+    waits = export_row.wait_percentiles or {}
+    return {
+        "day": export_row.key.day.isoformat(),
+        "queue": export_row.key.queue,
+        "topic": export_row.key.topic,
+        "language": export_row.key.language,
+        "joins": export_row.joins,
+        "served": export_row.served,
+        "abandoned": export_row.abandoned,
+        "dropped": export_row.dropped,
+        "wait_p50": waits.get(50),
+        "wait_p90": waits.get(90),
+    }
+
+
+async def queue_rows(
+    session: AsyncSession, *, first: date | None, last: date | None
+) -> list[dict[str, Any]]:
+    """The stored cells between ``first`` and ``last``, suppressed (``stats.export``)."""
+    cells = await rollup.cells(session, first=first, last=last)
+    return [row(r) for r in stats.export(cells)]
+
+
+async def tag_rows(
+    session: AsyncSession, *, first: date | None, last: date | None
+) -> list[dict[str, Any]]:
+    return await closing.export(session, first=first, last=last)
+
+
+def to_csv(rows: Iterable[dict[str, Any]], columns: tuple[str, ...]) -> str:
+    """CSV with a header; a suppressed (None) count is left empty."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: "" if v is None else v for k, v in r.items()})
+    return out.getvalue()
