@@ -31,6 +31,7 @@ PURE_MODULES = (
     "app.supervision.alerts",
     "app.supervision.board",
     "app.supervision.stats",
+    "app.centre.engine",
     "app.chat.envelope",
     "app.chat.wraps",
     "app.events.messages",

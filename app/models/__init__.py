@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per table family; importing this package registers them all."""
 
 from app.models.base import Base
+from app.models.centre import CentreSetting
 from app.models.chat import Conversation, Envelope
 from app.models.devices import Device, HistoryGrant, ReturnWrap, Segment
 from app.models.keys import PeriodKey
@@ -11,6 +12,7 @@ __all__ = [
     "AlertAck",
     "AuditEntry",
     "Base",
+    "CentreSetting",
     "CloseStat",
     "Conversation",
     "Device",

@@ -14,7 +14,7 @@ from app.db import transaction
 from app.kit.errors import Forbidden, NotFound
 from app.security.dependencies import CurrentStaff, current_staff, staff_for_change
 from app.state import get_state
-from app.supervision import closing, scrape, service
+from app.supervision import closing, scrape
 from app.supervision import repository as repo
 from app.supervision.live import get_board_feed
 from app.triage.dispatcher import get_dispatcher
@@ -32,14 +32,7 @@ async def live_board(
     load, and alerts. Supervisors and admins only (403 ``forbidden`` for counsellors)."""
     if current.staff.role not in SUPERVISING_ROLES:
         raise Forbidden("the queue board is for supervisors")
-    state = get_state(request)
-    async with state.sessionmaker() as session:
-        return await service.live_board(
-            session,
-            get_dispatcher(request).setup,
-            service.thresholds(state.settings),
-            state.clock(),
-        )
+    return await get_board_feed(request).read()
 
 
 class AckRequest(BaseModel):
