@@ -178,3 +178,8 @@ async def _audit(
     await audit_log.audit(
         session, staff_id=staff_id, action="settings.changed", detail=json.dumps(detail), now=now
     )
+
+
+async def current(session: AsyncSession, base: engine.Centre) -> engine.Centre:
+    """The centre in force: ``base`` with every stored document applied."""
+    return engine.effective(base, _stored(await repo.all_settings(session)))
