@@ -29,7 +29,7 @@ async def setting_for_update(session: AsyncSession, name: str) -> CentreSetting 
     return found.first()
 
 
-def save(
+async def save(
     session: AsyncSession,
     row: CentreSetting | None,
     name: str,
@@ -38,7 +38,8 @@ def save(
     staff_id: str | None,
     now: float,
 ) -> CentreSetting:
-    """Store ``document`` (``None``: back to the file) as the next version of ``name``."""
+    """Store ``document`` (``None``: back to the file) as the next version of ``name``.
+    Raises ``IntegrityError`` when another transaction stored the first version meanwhile."""
     if row is None:
         row = CentreSetting(name=name, version=0)
         session.add(row)
@@ -46,6 +47,7 @@ def save(
     row.version += 1
     row.updated_at = now
     row.updated_by = staff_id
+    await session.flush()
     return row
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import repository as audit_log
@@ -136,7 +137,10 @@ async def store(
     row = await repo.setting_for_update(session, name)
     _expect(row, expected_version)
     text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-    row = repo.save(session, row, name, text, staff_id=staff_id, now=now)
+    try:
+        row = await repo.save(session, row, name, text, staff_id=staff_id, now=now)
+    except IntegrityError:  # two first versions at once: the other one was first
+        raise SettingsChanged("changed by someone else meanwhile: reload to see it") from None
     await _audit(session, row, staff_id, now)
     return row.version
 
@@ -156,7 +160,7 @@ async def reset(
     _expect(row, expected_version)
     if row is None or row.document is None:
         return None
-    row = repo.save(session, row, name, None, staff_id=staff_id, now=now)
+    row = await repo.save(session, row, name, None, staff_id=staff_id, now=now)
     await _audit(session, row, staff_id, now)
     return row.version
 
