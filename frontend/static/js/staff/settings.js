@@ -13,6 +13,7 @@ const DAY_NAMES = { mon: "Monday", tue: "Tuesday", wed: "Wednesday", thu: "Thurs
 const KINDS = new Set(["youth", "professional"]);
 const SKILL = /^[a-z0-9_]{1,32}$/;
 
+const OVERRIDES = { hours: "the opening-hours file", alerts: "the VH_ALERT_* settings", routing: "the question set file's routing" };
 const FALLBACK = {
   hours: { file: "From the opening-hours file (VH_OPENING_HOURS_FILE).", default: "No opening-hours file is set: the chat counts as always open." },
   alerts: { settings: "From the VH_ALERT_* settings." },
@@ -170,7 +171,7 @@ class SettingsPage {
     if (stored) {
       const when = new Date(view.updated_at * 1000).toLocaleString();
       const who = view.updated_by ? ` by ${view.updated_by}` : " from the command line";
-      source.textContent = `Stored in the database (version ${view.version}), changed${who} on ${when}; the file does not apply.`;
+      source.textContent = `Stored in the database (version ${view.version}), changed${who} on ${when}; it overrides ${OVERRIDES[part.name]}.`;
     } else {
       source.textContent = `${FALLBACK[part.name][view.source] ?? view.source} Nothing is stored.`;
     }
