@@ -1,4 +1,5 @@
-"""``vhouse``: serve, demo, migrate, staff, keys, purge, stats, canned, transcripts, client.
+"""``vhouse``: serve, demo, migrate, staff, keys, purge, settings, stats, canned, transcripts,
+client.
 
 Every command speaks as ``app.kit.cliout`` says: one ``vhouse: …`` line and exit code 2 for
 a refusal (1 for a failed check), never a traceback for what an operator can fix. Commands
@@ -220,6 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_bucket_parser(add_keys_parser(sub))
     add_purge_parser(sub)
+
+    from app.centre.cli import add_settings_parser
+
+    add_settings_parser(sub)
 
     from app.supervision.cli import add_stats_parser
 

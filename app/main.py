@@ -14,10 +14,14 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import apidocs, health
 from app.canned import endpoints as canned
+from app.centre import endpoints as centre_api
+from app.centre.holder import CentreConfig, CentreRefresh
+from app.centre.service import base_centre
 from app.chat import endpoints as returns
 from app.chat.sealing import sealer_from
 from app.chat.store import EnvelopeStore
@@ -45,7 +49,6 @@ from app.supervision.live import BoardFeed
 from app.supervision.rollup import RollUp
 from app.triage import endpoints as youth
 from app.triage.dispatcher import Dispatcher
-from app.triage.setup import load_setup
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +71,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         await broker.start()
         store = EnvelopeStore(engine, batch_max=settings.commit_batch_max)
         await store.start()
-        setup = load_setup(settings)
+        centre = CentreConfig(base_centre(settings))
+        await _load_centre(centre, sessionmaker)
+        setup = centre.current().setup
         dispatcher = Dispatcher(
             sessionmaker,
             broker,
             clock,
-            setup=setup,
+            setup=lambda: centre.current().setup,
             chat_grace=settings.youth_grace_seconds,
             metrics=metrics,
         )
@@ -87,13 +92,21 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                 accept_timeout=settings.accept_timeout_seconds,
             )
         )
+        dispatcher.add_chore(CentreRefresh(sessionmaker, centre))
+        # The statistics' days and the purge's weeks keep the timezone the server started with.
         dispatcher.add_chore(RollUp(sessionmaker, clock, timezone=setup.schedule.timezone))
         purge = Purge(sessionmaker, engine, sealer, timezone=setup.schedule.timezone)
         dispatcher.add_chore(PurgeChore(purge, clock, interval=settings.purge_interval_seconds))
         await dispatcher.start()
         app.state.store = store
         app.state.sealer = sealer
-        app.state.board_feed = BoardFeed(sessionmaker, clock, setup, settings)
+        app.state.centre = centre
+        app.state.board_feed = BoardFeed(
+            sessionmaker,
+            clock,
+            lambda: centre.current().setup,
+            lambda: centre.current().thresholds,
+        )
         app.state.dispatcher = dispatcher
         app.state.vh = AppState(
             settings=settings,
@@ -143,11 +156,25 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.include_router(canned.router)
     app.include_router(statsapi.router)
     app.include_router(auditlog.router)
+    app.include_router(centre_api.router)
     app.include_router(relay.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.openapi = partial(apidocs.document, app)  # type: ignore[method-assign]
     return app
+
+
+async def _load_centre(
+    centre: CentreConfig, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """The stored settings at startup; with the database down, the files until it is back
+    (``CentreRefresh`` then reads them within a sweep)."""
+    try:
+        await centre.reload(sessionmaker)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        log.warning("centre settings: database unavailable at startup; the files hold for now")
 
 
 def _error(

@@ -267,12 +267,13 @@ def http_json(
     server: Server,
     method: str,
     path: str,
-    body: dict[str, Any] | None = None,
+    body: Any = None,
     credentials: Credentials | None = None,
     *,
     csrf: bool = True,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, Any]]:
-    headers = {"Content-Type": "application/json", "Origin": server.base_url}
+    headers = {"Content-Type": "application/json", "Origin": server.base_url, **(headers or {})}
     if credentials is not None:
         headers["Cookie"] = f"{credentials.cookie_name}={credentials.cookie}"
         if csrf:

@@ -34,6 +34,7 @@ PURE_MODULES = (
     "app.canned.engine",
     "app.supervision.charts",
     "app.supervision.report",
+    "app.centre.engine",
     "app.chat.envelope",
     "app.chat.wraps",
     "app.events.messages",

@@ -2,6 +2,7 @@
 
 from app.models.base import Base
 from app.models.canned import CannedReply
+from app.models.centre import CentreSetting
 from app.models.chat import Conversation, Envelope
 from app.models.devices import Device, HistoryGrant, ReturnWrap, Segment
 from app.models.keys import PeriodKey
@@ -13,6 +14,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "CannedReply",
+    "CentreSetting",
     "CloseStat",
     "Conversation",
     "Device",

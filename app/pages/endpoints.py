@@ -166,3 +166,10 @@ async def audit_page(request: Request) -> HTMLResponse:
 @router.get("/staff", response_class=HTMLResponse)
 async def console(request: Request) -> HTMLResponse:
     return _render(request, "console.html")
+
+
+@router.get("/staff/admin/settings", response_class=HTMLResponse)
+async def centre_settings(request: Request) -> HTMLResponse:
+    """The admins' page for the centre's settings; the page checks the session and role
+    itself (its API checks them again)."""
+    return _render(request, "admin_settings.html")

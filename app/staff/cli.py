@@ -1,8 +1,9 @@
 """``vhouse staff``: add, list and disable staff accounts.
 
 ``add`` checks the languages and skills against the centre's question set (the languages it
-offers, the queues its topics route to) and refuses an alias already in use, so that nobody is
-created whom the queue would never route a chat to.
+offers, the queues its topics route to, as an admin may have changed them in the database)
+and refuses an alias already in use, so that nobody is created whom the queue would never
+route a chat to.
 """
 
 from __future__ import annotations
@@ -14,15 +15,16 @@ import sys
 import time
 from typing import Any
 
+from app.centre import service as centre_service
 from app.config import Settings
-from app.db import make_engine, make_sessionmaker, transaction
+from app.db import make_engine, make_sessionmaker, snapshot, transaction
 from app.kit.cliout import CHECK_FAILED, fail, listing, out
 from app.kit.errors import DomainError
 from app.security import passwords
 from app.staff import repository as repo
 from app.staff import service
 from app.triage.questions import QuestionSet
-from app.triage.setup import InvalidSetup, load_setup
+from app.triage.setup import InvalidSetup
 
 COLUMNS = (
     "username",
@@ -105,9 +107,21 @@ async def create_account(
         await engine.dispose()
 
 
+async def _centre_questions(settings: Settings) -> QuestionSet:
+    """The question set in force: the file's, with the topic routing an admin stored (the
+    skill queues a counsellor may be given). Raises ``InvalidSetup``."""
+    base = centre_service.base_centre(settings)
+    engine = make_engine(settings)
+    try:
+        async with snapshot(make_sessionmaker(engine)) as session:
+            return (await centre_service.current(session, base)).setup.questions
+    finally:
+        await engine.dispose()
+
+
 def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
     try:
-        centre = load_setup(settings).questions
+        centre = asyncio.run(_centre_questions(settings))
         # Before the password is asked for: a wrong language should not cost typing it.
         service.check_routing(centre, args.languages.split(","), args.skills.split(","))
     except (InvalidSetup, ValueError) as exc:

@@ -55,7 +55,9 @@ def board(
     now = snapshot.now
     acks = acks or {}
     queues = []
-    for key, tickets in sorted(engine.queues(snapshot.tickets).items()):
+    # By kind, then skill with the general queue first (a None skill does not compare with text).
+    by_queue = engine.queues(snapshot.tickets).items()
+    for key, tickets in sorted(by_queue, key=lambda kv: (kv[0].kind, kv[0].skill or "")):
         oldest = min(t.joined_at for t in tickets)
         queues.append(
             {

@@ -20,7 +20,7 @@ from app.security.dependencies import (
     supervisor_for_change,
 )
 from app.state import get_state
-from app.supervision import closing, scrape, service
+from app.supervision import closing, scrape
 from app.supervision import repository as repo
 from app.supervision.live import get_board_feed
 from app.triage.dispatcher import get_dispatcher
@@ -34,14 +34,7 @@ async def live_board(
 ) -> dict[str, Any]:
     """The live queue board: queues with lengths and longest waits, staff on duty with their
     load, and alerts. Supervisors and admins only (403 ``forbidden`` for counsellors)."""
-    state = get_state(request)
-    async with state.sessionmaker() as session:
-        return await service.live_board(
-            session,
-            get_dispatcher(request).setup,
-            service.thresholds(state.settings),
-            state.clock(),
-        )
+    return await get_board_feed(request).read()
 
 
 class AckRequest(BaseModel):

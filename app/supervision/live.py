@@ -18,11 +18,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 
-from app.config import Settings
 from app.db import is_outage, snapshot, transaction
 from app.kit.clock import Clock
+from app.supervision import alerts, service
 from app.supervision import repository as repo
-from app.supervision import service
 from app.triage.setup import TriageSetup
 
 log = logging.getLogger(__name__)
@@ -38,15 +37,16 @@ class BoardFeed:
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         clock: Clock,
-        setup: TriageSetup,
-        settings: Settings,
+        setup: Callable[[], TriageSetup],
+        thresholds: Callable[[], alerts.Thresholds],
         *,
         interval: float = INTERVAL,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._clock = clock
+        #: The centre's setup and alert thresholds now (both may change while running).
         self._setup = setup
-        self._settings = settings
+        self._thresholds = thresholds
         self._interval = interval
         self._watchers: dict[int, Watcher] = {}
         self._next_id = 0
@@ -84,7 +84,7 @@ class BoardFeed:
     async def read(self) -> dict[str, Any]:
         async with snapshot(self._sessionmaker) as session:
             return await service.live_board(
-                session, self._setup, service.thresholds(self._settings), self._clock()
+                session, self._setup(), self._thresholds(), self._clock()
             )
 
     async def _run(self) -> None:

@@ -61,15 +61,16 @@ class Dispatcher:
         broker: Broker,
         clock: Clock,
         *,
-        setup: TriageSetup,
+        setup: TriageSetup | Callable[[], TriageSetup],
         reconnect_grace: float = 60.0,
         chat_grace: float = 120.0,
         sweep_interval: float = 5.0,
         chores: Sequence[Chore] = (),
         metrics: Metrics | None = None,
     ) -> None:
-        #: The centre's questions, hours and entry policy (read by joins and the board).
-        self.setup = setup
+        #: The centre's questions, hours and entry policy now (``setup``), or what gives it:
+        #: the app factory hands in its ``CentreConfig``'s, edited by admins while running.
+        self._setup = setup if callable(setup) else lambda: setup
         self._sessionmaker = sessionmaker
         self._broker = broker
         self._clock = clock
@@ -88,7 +89,13 @@ class Dispatcher:
         self._tasks: list[asyncio.Task[None]] = []
         self._unsubscribe: Unsubscribe | None = None
         self.matches = 0
-        self._next_session: tuple[int, datetime | None] | None = None
+        self._next_session: tuple[int, hours.Schedule, datetime | None] | None = None
+
+    @property
+    def setup(self) -> TriageSetup:
+        """The centre's questions, hours and entry policy in force now (read by joins and the
+        board): ask again each time, an admin may have changed them."""
+        return self._setup()
 
     async def start(self) -> None:
         self._unsubscribe = await self._broker.subscribe(QUEUE_CHANNEL, self._on_queue_event)
@@ -112,12 +119,14 @@ class Dispatcher:
 
     def next_session(self, now: float) -> datetime | None:
         """``hours.next_session`` of the centre's schedule at ``now``, worked out at most once a
-        minute: every socket told ``unserved`` at once needs it, and it costs milliseconds."""
-        minute = int(now // 60)
-        if self._next_session is None or self._next_session[0] != minute:
+        minute (and again when the hours change): every socket told ``unserved`` at once needs it,
+        and it costs milliseconds."""
+        minute, schedule = int(now // 60), self.setup.schedule
+        cached = self._next_session
+        if cached is None or cached[0] != minute or cached[1] is not schedule:
             at = datetime.fromtimestamp(now, UTC)
-            self._next_session = (minute, hours.next_session(self.setup.schedule, at))
-        return self._next_session[1]
+            cached = self._next_session = (minute, schedule, hours.next_session(schedule, at))
+        return cached[2]
 
     # ------------------------------------------------------------------ requests
 

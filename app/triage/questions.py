@@ -112,7 +112,8 @@ def load_question_set(path: Path | None = None) -> QuestionSet:
     return parse_question_set(raw)
 
 
-def _is_id(value: object) -> bool:
+def is_option_id(value: object) -> bool:
+    """Whether ``value`` may be an option id or a skill queue name: 1-32 of a-z, 0-9 and _."""
     return (
         isinstance(value, str)
         and 1 <= len(value) <= ANSWER_ID_MAX
@@ -131,11 +132,11 @@ def _labels(raw: object, languages: tuple[str, ...], where: str) -> dict[str, st
 
 
 def _option(raw: object, question_id: str, languages: tuple[str, ...]) -> Option:
-    if not isinstance(raw, dict) or not _is_id(raw.get("id")):
+    if not isinstance(raw, dict) or not is_option_id(raw.get("id")):
         raise InvalidQuestionSet(f"{question_id}: each option needs an id of a-z, 0-9 and '_'")
     option_id = str(raw["id"])
     skill = raw.get("skill")
-    if skill is not None and (question_id != "topic" or not _is_id(skill)):
+    if skill is not None and (question_id != "topic" or not is_option_id(skill)):
         raise InvalidQuestionSet(f"{question_id}.{option_id}: only topic options name a skill")
     label = _labels(raw.get("label"), languages, f"{question_id}.{option_id}")
     return Option(option_id, label, skill)

@@ -76,13 +76,25 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/staff/api/stats.csv"): SUPERVISOR,
     ("GET", "/staff/api/stats/tags.csv"): SUPERVISOR,
     ("GET", "/staff/api/audit"): SUPERVISOR,
+    ("GET", "/staff/admin/settings"): PAGE,
+    ("GET", "/staff/api/admin/settings"): ADMIN,
+    ("GET", "/staff/api/admin/settings/{name}"): ADMIN,
+    ("PUT", "/staff/api/admin/settings/{name}"): ADMIN,
+    ("DELETE", "/staff/api/admin/settings/{name}"): ADMIN,
 }
 
 #: Staff socket frames that need more than a session: frame type → who may send it.
 FRAMES: dict[str, str] = {"watch_board": SUPERVISOR}
 
 #: A made-up value for each path parameter: well-formed where a pattern applies, unknown.
-PARAMS = {"conv_id": "A" * 22, "device_id": "A" * 22, "staff_id": "A" * 22, "id": "1"}
+PARAMS = {
+    "conv_id": "A" * 22,
+    "device_id": "A" * 22,
+    "staff_id": "A" * 22,
+    "id": "1",
+    "name": "hours",
+    "username": "nobody",
+}
 
 
 def served_routes() -> set[tuple[str, str]]:

@@ -101,3 +101,14 @@ def test_an_urgent_ticket_nobody_on_duty_can_serve_is_an_alert_at_once() -> None
     assert found == [Alert(AlertKind.UNSERVABLE_URGENT, police, 7, 0.5, 0.0)]
     served = WaitingTicket(8, "youth", "sv", Priority.URGENT, 999.5)
     assert alerts(Snapshot((served,), STAFF, is_open=True, now=1000.0), LIMITS) == []
+
+
+def test_the_board_lists_a_general_and_a_skill_queue_of_one_kind() -> None:
+    from app.supervision.board import board
+
+    tickets = (
+        WaitingTicket(1, "youth", "sv", Priority.NORMAL, 990.0, skill="police"),
+        WaitingTicket(2, "youth", "sv", Priority.NORMAL, 995.0),
+    )
+    found = board(Snapshot(tickets, STAFF, is_open=True, now=1000.0), {}, LIMITS)
+    assert [q["queue"] for q in found["queues"]] == ["youth", "youth/police"]
