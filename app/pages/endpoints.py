@@ -87,6 +87,13 @@ async def live_board(request: Request) -> HTMLResponse:
     return _render(request, "board.html")
 
 
+@router.get("/staff/admin", response_class=HTMLResponse)
+async def staff_admin(request: Request) -> HTMLResponse:
+    """The admins' staff accounts page; the page checks the session and role itself (every
+    call of its API checks them again)."""
+    return _render(request, "admin.html")
+
+
 @router.get("/staff", response_class=HTMLResponse)
 async def console(request: Request) -> HTMLResponse:
     return _render(request, "console.html")
