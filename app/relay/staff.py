@@ -169,10 +169,10 @@ class StaffHandler(SocketHandler):
             self.dispatcher.request_match()
 
     async def session_over(self, now: float) -> None:
-        """The session ended (expired, logged out, disabled): close the socket; when the
+        """The session ended (expired, logged out, disabled, a credential reset): when the
         counsellor has no other live session, their shift ends and every chat they hold goes
-        back to the queue at once (S-22), rather than after the heartbeat timeout."""
-        self._end_session("session ended")
+        back to the queue at once (S-22), rather than after the heartbeat timeout; then the
+        socket closes. In that order: closing the socket stops this task."""
         try:
             async with transaction(self.state.sessionmaker) as session:
                 if await security_service.has_live_session(
@@ -183,6 +183,8 @@ class StaffHandler(SocketHandler):
         except Exception as exc:
             log.warning("ending a shift failed: %s", type(exc).__name__)
             return  # the staff sweep ends it after the heartbeat timeout
+        finally:
+            self._end_session("session ended")
         shifts.announce_end(self.state.broker, self.dispatcher, self.staff_id, was_on, changes)
 
     async def handle(self, frame: protocol.Frame) -> None:
