@@ -40,6 +40,7 @@ from app.pages import endpoints as pages
 from app.pages.assets import STATIC, assets
 from app.relay import endpoints as relay
 from app.security.headers import SecurityHeadersMiddleware, header_map
+from app.staff import admin_endpoints as staff_admin
 from app.staff import endpoints as staff_api
 from app.staff.shifts import StaffSweep
 from app.state import AppState
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.include_router(health.router)
     app.include_router(keys.router)
     app.include_router(staff_api.router)
+    app.include_router(staff_admin.router)
     app.include_router(returns.router)
     app.include_router(expiry.router)
     app.include_router(youth.router)

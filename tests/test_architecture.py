@@ -28,6 +28,7 @@ PURE_MODULES = (
     "app.triage.hours",
     "app.triage.prefix",
     "app.triage.positions",
+    "app.staff.rules",
     "app.supervision.alerts",
     "app.supervision.board",
     "app.supervision.stats",

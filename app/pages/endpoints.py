@@ -94,6 +94,13 @@ async def live_board(request: Request) -> HTMLResponse:
     return _render(request, "board.html")
 
 
+@router.get("/staff/admin", response_class=HTMLResponse)
+async def staff_admin(request: Request) -> HTMLResponse:
+    """The admins' staff accounts page; the page checks the session and role itself (every
+    call of its API checks them again)."""
+    return _render(request, "admin.html")
+
+
 @router.get("/staff/admin/replies", response_class=HTMLResponse)
 async def canned_replies(request: Request) -> HTMLResponse:
     """The admins' canned replies page; the page checks the session and role itself (the API

@@ -20,7 +20,7 @@ from app.events.messages import encode
 from app.keys.devices import DeviceCert
 from app.kit.errors import ProtocolError
 from app.models import Staff
-from app.relay import frames, protocol, states, transferframes
+from app.relay import consolewatch, frames, protocol, states, transferframes
 from app.relay.base import SocketHandler, unavailable
 from app.relay.connection import Outbox
 from app.relay.states import StaffEvent, StaffPhase
@@ -36,9 +36,6 @@ from app.triage.dispatcher import Dispatcher
 from app.triage.engine import QueueKey
 
 log = logging.getLogger(__name__)
-
-#: How often an open console re-checks its session and its open conversations.
-SESSION_CHECK_SECONDS = 5.0
 
 
 class StaffHandler(SocketHandler):
@@ -67,6 +64,7 @@ class StaffHandler(SocketHandler):
         self.staff_role = staff.role
         self.phase = StaffPhase.ON_DUTY if staff.on_duty else StaffPhase.OFF_DUTY
         self._session_digest = session_digest
+        self._account = staff
         self._instance = secrets.token_hex(8)
         self._last_activity = state.clock()
         self._watcher: asyncio.Task[None] | None = None
@@ -76,7 +74,9 @@ class StaffHandler(SocketHandler):
         await self._subscribe(staff_channel(self.staff_id), self._on_staff_event)
         if self.phase is StaffPhase.ON_DUTY and self.device is not None:
             await self._take_duty_device(self.device.device_id)
-        self._watcher = asyncio.get_running_loop().create_task(self._watch())
+        self._watcher = asyncio.get_running_loop().create_task(
+            consolewatch.watch(self, self._session_digest, self._account)
+        )
         self.state.presence[self.staff_id] = self.state.presence.get(self.staff_id, 0) + 1
         async with self.state.sessionmaker() as session:
             convs = await chat_repo.open_conversations_of(session, self.staff_id)
@@ -128,42 +128,17 @@ class StaffHandler(SocketHandler):
         for item in shared:
             self.outbox.send(frames.history(conv_id, item))
 
-    async def _watch(self) -> None:
-        """Every ``SESSION_CHECK_SECONDS``: keep the session of a console on duty (or holding
-        chats) alive, warn before its absolute limit, end the socket with its session (R-3,
-        R-11) and then the shift if no other session is left, and pick up any assignment whose
-        broker message was lost."""
-        while True:
-            await asyncio.sleep(SESSION_CHECK_SECONDS)
-            now = self.state.clock()
-            # Reading is work too: an on-duty console's heartbeat counts as activity (issue 9).
-            working = self.phase is StaffPhase.ON_DUTY or bool(self.links)
-            try:
-                async with transaction(self.state.sessionmaker) as session:
-                    expires_at = await security_service.keep_alive(
-                        session,
-                        self.state.settings,
-                        self._session_digest,
-                        last_activity=now if working else self._last_activity,
-                        now=now,
-                    )
-                    if expires_at is not None:
-                        await shifts.heartbeat(session, self.staff_id, now)
-                    convs = await chat_repo.open_conversations_of(session, self.staff_id)
-            except Exception as exc:
-                log.warning("console session check failed: %s", type(exc).__name__)
-                continue
-            if expires_at is None:
-                await self._session_over(now)
-                return
-            self._warn_expiry(expires_at, now)
-            for conv in convs:
-                if conv.id not in self.links:
-                    await self._assigned(
-                        messages.Assigned(conv.id, conv.kind, conv.language, conv.urgent)
-                    )
+    # ------------------------------------------------------------ the session check
 
-    def _warn_expiry(self, expires_at: float, now: float) -> None:
+    def working(self) -> bool:
+        """Reading is work too: an on-duty console's heartbeat counts as activity (issue 9)."""
+        return self.phase is StaffPhase.ON_DUTY or bool(self.links)
+
+    @property
+    def last_activity(self) -> float:
+        return self._last_activity
+
+    def warn_expiry(self, expires_at: float, now: float) -> None:
         """Once per absolute period: say when the session ends, so the console offers
         re-authentication (a renewed session moves ``expires_at`` and may warn again)."""
         if expires_at - now <= self.state.settings.session_warn_seconds and (
@@ -172,11 +147,32 @@ class StaffHandler(SocketHandler):
             self._warned_for = expires_at
             self.outbox.send(frames.session_expiring(expires_at))
 
-    async def _session_over(self, now: float) -> None:
-        """The session ended (expired, logged out, disabled): close the socket; when the
+    async def pick_up(self, convs: list[chat_repo.ConversationInfo]) -> None:
+        """Open every conversation held whose assignment this console did not hear of."""
+        for conv in convs:
+            if conv.id not in self.links:
+                await self._assigned(
+                    messages.Assigned(conv.id, conv.kind, conv.language, conv.urgent)
+                )
+
+    def account_changed(self, staff: Staff, *, routing: bool) -> None:
+        """An admin edited the account (issue 11 §3): a new role applies to this socket now
+        (the board stops for one no longer supervising); a routing change to the next pairing."""
+        self.alias = staff.alias
+        self.staff_role = staff.role
+        if self.staff_role not in ("supervisor", "admin") and self._unwatch_board is not None:
+            self._unwatch_board()
+            self._unwatch_board = None
+            self.outbox.send(frames.error("forbidden", "the live board is for supervisors"))
+        if routing and self.phase is StaffPhase.ON_DUTY:
+            self.dispatcher.queue_changed()
+            self.dispatcher.request_match()
+
+    async def session_over(self, now: float) -> None:
+        """The session ended (expired, logged out, disabled, a credential reset): when the
         counsellor has no other live session, their shift ends and every chat they hold goes
-        back to the queue at once (S-22), rather than after the heartbeat timeout."""
-        self._end_session("session ended")
+        back to the queue at once (S-22), rather than after the heartbeat timeout; then the
+        socket closes. In that order: closing the socket stops this task."""
         try:
             async with transaction(self.state.sessionmaker) as session:
                 if await security_service.has_live_session(
@@ -187,6 +183,8 @@ class StaffHandler(SocketHandler):
         except Exception as exc:
             log.warning("ending a shift failed: %s", type(exc).__name__)
             return  # the staff sweep ends it after the heartbeat timeout
+        finally:
+            self._end_session("session ended")
         shifts.announce_end(self.state.broker, self.dispatcher, self.staff_id, was_on, changes)
 
     async def handle(self, frame: protocol.Frame) -> None:

@@ -157,6 +157,13 @@ async def keep_alive(
     return record.created_at + settings.session_absolute_seconds
 
 
+async def live_account(session: AsyncSession, digest: str) -> Staff | None:
+    """The account of the session with ``digest`` while that session exists and the account is
+    enabled, else None: a read only (an open console's quick check, ``relay.consolewatch``)."""
+    found = await repo.session_with_staff(session, digest)
+    return None if found is None or found[1].disabled else found[1]
+
+
 async def has_live_session(
     session: AsyncSession, settings: Settings, staff_id: str, now: float
 ) -> bool:

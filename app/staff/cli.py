@@ -1,4 +1,5 @@
-"""``vhouse staff``: add, list and disable staff accounts.
+"""``vhouse staff``: add, list and disable staff accounts (edit, enable and the credential
+resets: ``admin_cli.py``).
 
 ``add`` checks the languages and skills against the centre's question set (the languages it
 offers, the queues its topics route to, as an admin may have changed them in the database)
@@ -23,6 +24,7 @@ from app.kit.errors import DomainError
 from app.security import passwords
 from app.staff import repository as repo
 from app.staff import service
+from app.staff.admin_cli import add_admin_parsers
 from app.triage.questions import QuestionSet
 from app.triage.setup import InvalidSetup
 
@@ -74,6 +76,8 @@ def add_staff_parser(sub: Any) -> None:
     )
     disable.add_argument("username")
     disable.set_defaults(func=cmd_disable, database=True)
+
+    add_admin_parsers(staff_sub)
 
 
 # ---------------------------------------------------------------------- add

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy import and_, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -74,6 +76,47 @@ def add_account(
 
 def disable(staff: Staff) -> None:
     staff.disabled = True
+
+
+async def reload(session: AsyncSession, staff: Staff) -> Staff:
+    """``staff`` as stored now (after updates issued as statements, such as ``set_duty``)."""
+    await session.refresh(staff)
+    return staff
+
+
+def enable(staff: Staff) -> None:
+    staff.disabled = False
+
+
+def update_profile(staff: Staff, values: Mapping[str, str | int]) -> None:
+    """Set the editable fields of ``values`` (``rules.EDITABLE``, already checked)."""
+    for name, value in values.items():
+        setattr(staff, name, value)
+
+
+def set_password_hash(staff: Staff, password_hash: str) -> None:
+    staff.password_hash = password_hash
+
+
+def set_totp_secret(staff: Staff, secret: str) -> None:
+    """A new TOTP secret; its steps start afresh."""
+    staff.totp_secret = secret
+    staff.totp_last_step = 0
+
+
+async def count_enabled_admins(session: AsyncSession) -> int:
+    query = select(func.count()).where(Staff.role == "admin", Staff.disabled.is_(False))
+    return int((await session.execute(query)).scalar_one())
+
+
+async def alias_taken_by_other(session: AsyncSession, alias: str, staff_id: str) -> bool:
+    """Whether an account other than ``staff_id`` (disabled ones too) has ``alias``, any case."""
+    query = (
+        select(Staff.id)
+        .where(func.lower(Staff.alias) == alias.lower(), Staff.id != staff_id)
+        .limit(1)
+    )
+    return (await session.execute(query)).first() is not None
 
 
 async def touch_heartbeat(session: AsyncSession, staff_id: str, now: float) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,16 +12,17 @@ from app.audit import repository as audit_log
 from app.keys import devices
 from app.kit.errors import Conflict, NotFound
 from app.kit.ids import new_id
+from app.models import Staff
 from app.security import passwords, totp
 from app.security import repository as security_repo
 from app.staff import repository as repo
+from app.staff import rules
+from app.staff.rules import ORGANISATIONS, ROLES, BadRouting
 from app.triage import repository as triage_repo
 from app.triage.questions import FIXED_OPTIONS, QuestionSet
 from app.types import StaffId, StaffRole
 
-ROLES: tuple[StaffRole, ...] = ("counsellor", "supervisor", "admin")
-#: Organisations whose staff share shifts in the house: a routing attribute (triage engine).
-ORGANISATIONS = ("municipality", "health care", "police")
+__all__ = ["ORGANISATIONS", "ROLES", "BadRouting", "add_staff", "check_routing", "disable_staff"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,26 +36,24 @@ class AlreadyDisabled(Conflict):
     """The account was disabled before: nothing changed."""
 
 
-def _csv(values: list[str]) -> str:
-    return ",".join(sorted({v.strip().lower() for v in values if v.strip()}))
+class LastAdmin(Conflict):
+    """The change would leave no enabled admin account: nobody could administer the house."""
+
+    code = "last_admin"
+
+
+def served_skills(centre: QuestionSet) -> tuple[str, ...]:
+    """What a counsellor's skills may name: the queue kinds and the centre's skill queues."""
+    return (*FIXED_OPTIONS["kind"], *centre.skills())
 
 
 def check_routing(centre: QuestionSet, languages: list[str], skills: list[str]) -> None:
-    """Raise ``ValueError`` naming the valid values unless every language is one the centre
-    offers young people and every skill a queue kind or a skill queue its topics route to: a
-    counsellor with neither would never be routed a chat."""
-    offered = centre.offered_languages()
-    unknown = sorted(set(_csv(languages).split(",")) - set(offered) - {""})
-    if unknown:
-        raise ValueError(
-            f"languages: {', '.join(unknown)} not offered here; use among {', '.join(offered)}"
-        )
-    served = (*FIXED_OPTIONS["kind"], *centre.skills())
-    unknown = sorted(set(_csv(skills).split(",")) - set(served) - {""})
-    if unknown:
-        raise ValueError(
-            f"skills: {', '.join(unknown)} not a queue here; use among {', '.join(served)}"
-        )
+    """Raise ``BadRouting`` (a ``ValueError``) naming the valid values unless every language is
+    one the centre offers young people and every skill a queue kind or a skill queue its topics
+    route to: a counsellor with neither would never be routed a chat."""
+    rules.check_routing(
+        languages, skills, offered=centre.offered_languages(), served=served_skills(centre)
+    )
 
 
 async def add_staff(
@@ -68,6 +69,7 @@ async def add_staff(
     now: float,
     organisation: str = "municipality",
     centre: QuestionSet | None = None,
+    actor: str | None = None,
 ) -> NewStaff:
     """Create an account; raise ``WeakPassword``, ``ValueError`` or ``Conflict``.
 
@@ -75,25 +77,14 @@ async def add_staff(
     and skills must be the centre's (``check_routing``) and the alias must be free: two
     counsellors young people cannot tell apart are refused. Without it anything well-formed
     is taken (tests route with made-up languages to keep apart; the demo seeds its own).
+    Audited (``staff.add``) with ``actor`` (the admin's staff id; None from the CLI).
     """
-    username = username.strip().lower()
-    if (
-        not username
-        or len(username) > 64
-        or not username.replace(".", "").replace("-", "").isalnum()
-    ):
-        raise ValueError("username: 1-64 letters, digits, '.' or '-'")
-    alias = alias.strip()
-    if not alias or len(alias) > 64:
-        raise ValueError("alias: 1-64 characters")
-    if role not in ROLES:
-        raise ValueError(f"role: one of {', '.join(ROLES)}")
-    if organisation not in ORGANISATIONS:
-        raise ValueError(f"organisation: one of {', '.join(ORGANISATIONS)}")
-    if not 1 <= capacity <= 10:
-        raise ValueError("capacity: 1-10 chats at once")
-    if not _csv(languages):
-        raise ValueError("languages: at least one language code")
+    username = rules.check_username(username)
+    alias = rules.check_alias(alias)
+    rules.check_role(role)
+    rules.check_organisation(organisation)
+    rules.check_capacity(capacity)
+    stored_languages = rules.check_languages(languages)
     if centre is not None:
         check_routing(centre, languages, skills)
     passwords.check_policy(password, username=username)
@@ -113,37 +104,74 @@ async def add_staff(
         role=role,
         password_hash=passwords.hash_password(password),
         totp_secret=secret,
-        languages=_csv(languages),
-        skills=_csv(skills) or "youth",
+        languages=stored_languages,
+        skills=rules.csv(skills) or "youth",
         capacity=capacity,
         organisation=organisation,
         now=now,
     )
-    await audit_log.audit(
-        session, staff_id=None, action="staff.add", detail=f"{staff.id} {role}", now=now
-    )
+    profile = {
+        "alias": alias,
+        "role": role,
+        "organisation": organisation,
+        "languages": staff.languages,
+        "skills": staff.skills,
+        "capacity": capacity,
+    }
+    await audited(session, actor, "staff.add", username, now, created=profile)
     return NewStaff(staff.id, secret, totp.provisioning_uri(secret, username))
 
 
-async def disable_staff(session: AsyncSession, username: str, now: float) -> list[str]:
+async def audited(
+    session: AsyncSession, actor: str | None, action: str, target: str, now: float, **what: Any
+) -> None:
+    """An audit row for an admin action: who (``actor``, None for the CLI), on which account,
+    and what changed, as JSON. Never a password or secret: callers pass neither."""
+    detail = json.dumps({"target": target, **what}, sort_keys=True, ensure_ascii=False)
+    await audit_log.audit(session, staff_id=actor, action=action, detail=detail, now=now)
+
+
+async def account(session: AsyncSession, username: str) -> Staff:
+    """The account called ``username`` (any case); ``NotFound`` otherwise."""
+    username = username.strip().lower()
+    staff = await repo.by_username(session, username)
+    if staff is None:
+        raise NotFound(f"no staff member called {username!r}")
+    return staff
+
+
+async def check_not_last_admin(session: AsyncSession, staff: Staff, *, still_admin: bool) -> None:
+    """``LastAdmin`` when the change would take away the last enabled admin account."""
+    if rules.leaves_no_admin(
+        target_is_admin=staff.role == "admin",
+        target_enabled=not staff.disabled,
+        enabled_admins=await repo.count_enabled_admins(session),
+        still_admin=still_admin,
+    ):
+        raise LastAdmin(
+            f"{staff.username} is the last enabled admin: make another account admin first"
+        )
+
+
+async def disable_staff(
+    session: AsyncSession, username: str, now: float, *, actor: str | None = None
+) -> list[str]:
     """Disable an account at once: off duty, every session ended, every device revoked.
     Returns the ids of the chats it still holds: the running service's staff sweep
     (``shifts.sweep``) sends each back to the front of its queue within seconds and tells the
     young person, in whichever process their socket is.
 
     Consoles of the account close within seconds (their session check finds no session).
-    Raises ``NotFound``, or ``AlreadyDisabled`` (nothing is changed then).
+    Raises ``NotFound``, ``AlreadyDisabled`` or ``LastAdmin`` (nothing is changed then).
     """
-    username = username.strip().lower()
-    staff = await repo.by_username(session, username)
-    if staff is None:
-        raise NotFound(f"no staff member called {username!r}")
+    staff = await account(session, username)
     if staff.disabled:
-        raise AlreadyDisabled(f"{username} is already disabled; nothing changed")
+        raise AlreadyDisabled(f"{staff.username} is already disabled; nothing changed")
+    await check_not_last_admin(session, staff, still_admin=False)
     await repo.set_duty(session, staff.id, False, now)
     repo.disable(staff)
     await security_repo.delete_sessions_of(session, staff.id)
     await devices.revoke_all(session, staff.id, now)
     held = await triage_repo.held_conversations(session, staff.id)
-    await audit_log.audit(session, staff_id=None, action="staff.disable", detail=staff.id, now=now)
+    await audited(session, actor, "staff.disable", staff.username, now, open_chats=len(held))
     return [c.id for c in held]

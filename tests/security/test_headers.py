@@ -28,6 +28,8 @@ YOUTH_PAGES = ["/", "/chat"]
 PATHS = [
     *YOUTH_PAGES,
     "/staff",
+    "/staff/admin",
+    "/staff/api/admin/staff",  # 401
     "/healthz",
     "/readyz",
     "/static/js/quickexit.js",
@@ -84,7 +86,7 @@ async def test_every_response_carries_the_security_headers(served: Server) -> No
             )  # 422
         )
     statuses = [r.status_code for r in responses]
-    assert statuses == [200, 200, 200, 200, 200, 200, 404, 404, 401, 405, 422]
+    assert statuses == [200, 200, 200, 200, 401, 200, 200, 200, 404, 404, 401, 405, 422]
     for response in responses:
         assert_security_headers(response.headers)
 
