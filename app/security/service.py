@@ -74,14 +74,15 @@ async def login(
 
     Raises ``LoginBusy`` (from ``hashes``) when too many logins are in progress already.
     """
-    key = name_digest(secret, normalise_username(username))
+    name = normalise_username(username)
+    key = name_digest(secret, name)
     async with hashes.admit():
         async with transaction(sessionmaker) as session:
             locked = await _reserve(session, settings, key, now)
             if locked is not None:
                 log.info("login outcome=locked")
                 return locked
-            staff = await repo.staff_by_username(session, normalise_username(username))
+            staff = await repo.staff_by_username(session, name)
             account = None if staff is None or staff.disabled else staff
             password_hash = account.password_hash if account else None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import threading
 import time
 from collections.abc import AsyncIterator
 
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, transaction
-from app.models import LoginFailure
+from app.models import LoginFailure, StaffSession
 from app.security import passwords, service
 from app.security.guard import HashGate
 from app.security.prune import prune
@@ -156,3 +157,58 @@ async def test_a_login_held_waiting_does_not_count_more_than_one_hash(
     async with transaction(sessions) as session:
         rows = (await session.execute(select(LoginFailure))).scalars().all()
     assert len(rows) == len(hash_calls)
+
+
+async def test_the_prune_forgets_sessions_past_their_limits(
+    database: Database, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    account = await _create_staff(database.url, f"c{secrets.token_hex(4)}", "Sara")
+    now = time.time()
+    idle, absolute = SETTINGS.session_idle_seconds, SETTINGS.session_absolute_seconds
+    rows = {
+        "live": (now - 60, now - 5),
+        "idle": (now - 3 * idle, now - 3 * idle),
+        "too-old": (now - absolute - 60, now - 5),
+    }
+    async with transaction(sessions) as session:
+        for digest, (created, seen) in rows.items():
+            session.add(
+                StaffSession(
+                    token_digest=digest,
+                    staff_id=account.staff_id,
+                    csrf_token="x",
+                    created_at=created,
+                    last_seen_at=seen,
+                )
+            )
+    _, pruned = await prune(sessions, SETTINGS, now)
+    assert pruned == 2
+    async with transaction(sessions) as session:
+        left = (await session.execute(select(StaffSession.token_digest))).scalars().all()
+    assert list(left) == ["live"]
+
+
+async def test_no_more_hashes_run_at_once_than_the_gate_allows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 13 (2): the argon2 work is bounded, so logins cannot take every core."""
+    running, most = 0, 0
+    lock = threading.Lock()
+    real = passwords.verify_password
+
+    def watched(password_hash: str | None, password: str) -> bool:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        try:
+            return real(password_hash, password)
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(passwords, "verify_password", watched)
+    gate = HashGate(concurrency=2, queue_max=100)
+    results = await asyncio.gather(*(gate.verify(None, "x") for _ in range(12)))
+    assert results == [False] * 12
+    assert most == 2
