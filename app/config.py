@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     cookie_secure: bool = True
     login_failures_allowed: int = 5
     login_failure_window_seconds: int = 15 * 60
+    #: Login attempts per client bucket (a keyed hash of the address, in memory) and minute.
+    login_attempts_per_minute: int = Field(20, ge=1)
+    #: Password hashes (argon2) run at once; 0: one fewer than the CPUs, at least one.
+    login_hash_concurrency: int = Field(0, ge=0)
+    #: Logins in progress at once (hashing or waiting to hash); more get 503 ``login_busy``.
+    login_queue_max: int = Field(16, ge=1)
 
     # --- WebSockets (R-5, R-6, R-7) ---
     ws_max_frame_bytes: int = 64 * 1024

@@ -39,7 +39,10 @@ from app.metrics import Metrics
 from app.pages import endpoints as pages
 from app.pages.assets import STATIC, assets
 from app.relay import endpoints as relay
+from app.security.guard import make_guard
 from app.security.headers import SecurityHeadersMiddleware, header_map
+from app.security.prune import LoginPrune
+from app.security.secret import load_server_secret
 from app.staff import admin_endpoints as staff_admin
 from app.staff import endpoints as staff_api
 from app.staff.shifts import StaffSweep
@@ -63,6 +66,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     service_key = load_service_key(settings)
     sealer = sealer_from(settings)
     metrics = Metrics()
+    login_guard = make_guard(settings, load_server_secret(settings), metrics.password_checks.inc)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -93,6 +97,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                 accept_timeout=settings.accept_timeout_seconds,
             )
         )
+        dispatcher.add_chore(LoginPrune(sessionmaker, settings, clock))
         dispatcher.add_chore(CentreRefresh(sessionmaker, centre))
         # The statistics' days and the purge's weeks keep the timezone the server started with.
         dispatcher.add_chore(RollUp(sessionmaker, clock, timezone=setup.schedule.timezone))
@@ -101,6 +106,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         await dispatcher.start()
         app.state.store = store
         app.state.sealer = sealer
+        app.state.login_guard = login_guard
         app.state.centre = centre
         app.state.board_feed = BoardFeed(
             sessionmaker,

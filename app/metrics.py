@@ -97,6 +97,11 @@ class Metrics:
             buckets=WAIT_BUCKETS,
             registry=self.registry,
         )
+        self.password_checks = Counter(
+            "vhouse_password_checks",
+            "Password hashes verified (logins and re-authentications that reached argon2)",
+            registry=self.registry,
+        )
         self.errors = Counter(
             "vhouse_errors",
             "Errors answered: HTTP error bodies and WebSocket error frames, by code",

@@ -207,6 +207,9 @@ def start_server(database: Database, tmp_path: Path, *, migrate: bool = True, **
         "VH_COOKIE_SECURE": "false",
         "VH_WS_FRAMES_PER_MINUTE": "100000",
         "VH_YOUTH_JOINS_PER_WINDOW": "100000",
+        # Every test logs in from 127.0.0.1: the per-address login limit is tested on its own
+        # (tests/security/test_login_limits.py).
+        "VH_LOGIN_ATTEMPTS_PER_MINUTE": "100000",
         # Most tests let young people queue before a counsellor goes on duty; the entry
         # decision's "no one on duty" is tested on its own (tests/triage/test_entry_socket.py).
         "VH_REFUSE_WHEN_UNSTAFFED": "false",

@@ -43,7 +43,7 @@ class Staff(Base):
 class StaffSession(Base):
     __tablename__ = "staff_sessions"
 
-    #: SHA-256 of the cookie value; the cookie itself is never stored.
+    #: HMAC-SHA-256 (server secret) of the cookie value; the cookie itself is never stored.
     token_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
     csrf_token: Mapped[str] = mapped_column(String(43))
@@ -55,8 +55,9 @@ class LoginFailure(Base):
     __tablename__ = "login_failures"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    #: Normalised username as typed (known or not: both are counted alike, R-10).
-    username: Mapped[str] = mapped_column(String(64), index=True)
+    #: HMAC-SHA-256 (server secret) of the normalised typed username, known or not (R-10):
+    #: never the text typed, which may be a password typed into the wrong field.
+    name_digest: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[float] = mapped_column(Float)
 
 

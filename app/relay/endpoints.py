@@ -32,6 +32,7 @@ from app.relay.base import SocketHandler
 from app.relay.connection import Outbox, stop
 from app.relay.staff import StaffHandler
 from app.relay.youth import YouthHandler
+from app.security.guard import get_guard
 from app.security.origin import origin_allowed
 from app.security.service import authenticate
 from app.state import AppState, get_state
@@ -85,6 +86,7 @@ async def staff_socket(websocket: WebSocket) -> None:
                 state.settings,
                 websocket.cookies.get(state.settings.cookie_name),
                 state.clock(),
+                secret=get_guard(websocket).secret,
             )
             device = await _device(session, found, websocket.query_params.get("device"), state)
     except Exception as exc:

@@ -10,6 +10,7 @@ from app.db import transaction
 from app.kit.errors import Forbidden, NotAuthenticated
 from app.models import Staff, StaffSession
 from app.security import service
+from app.security.guard import get_guard
 from app.security.origin import origin_allowed
 from app.state import get_state
 
@@ -24,7 +25,9 @@ async def current_staff(request: Request) -> CurrentStaff:
     state = get_state(request)
     token = request.cookies.get(state.settings.cookie_name)
     async with transaction(state.sessionmaker) as session:
-        found = await service.authenticate(session, state.settings, token, state.clock())
+        found = await service.authenticate(
+            session, state.settings, token, state.clock(), secret=get_guard(request).secret
+        )
     if found is None:
         raise NotAuthenticated("log in first")
     return CurrentStaff(*found)

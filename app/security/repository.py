@@ -2,31 +2,72 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import LoginFailure, Staff, StaffSession
 
+#: Namespace (first key) of the PostgreSQL advisory locks on a login name's digest.
+NAME_LOCK_SPACE = 0x56484C47  # "VHLG"
 
-async def count_failures(session: AsyncSession, username: str, since: float) -> tuple[int, float]:
-    """Failures for ``username`` since ``since``: how many, and the oldest one's time."""
+
+async def lock_name(session: AsyncSession, name_digest: str) -> None:
+    """Serialise the logins of one name for the rest of this transaction (the reservation of
+    R-9). SQLite needs nothing more: BEGIN IMMEDIATE holds the database's write lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, :key)"),
+            {"space": NAME_LOCK_SPACE, "key": int(name_digest[:7], 16)},
+        )
+
+
+async def count_failures(
+    session: AsyncSession, name_digest: str, since: float
+) -> tuple[int, float]:
+    """Failures for the name since ``since``: how many, and the oldest one's time."""
     query = select(func.count(), func.min(LoginFailure.at)).where(
-        LoginFailure.username == username, LoginFailure.at >= since
+        LoginFailure.name_digest == name_digest, LoginFailure.at >= since
     )
     count, oldest = (await session.execute(query)).one()
     return int(count), float(oldest or 0.0)
 
 
-async def add_failure(session: AsyncSession, username: str, now: float) -> None:
-    session.add(LoginFailure(username=username, at=now))
+async def add_failure(session: AsyncSession, name_digest: str, now: float) -> None:
+    session.add(LoginFailure(name_digest=name_digest, at=now))
+    await session.flush()
 
 
-async def clear_failures(session: AsyncSession, username: str) -> None:
-    await session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+async def clear_failures(session: AsyncSession, name_digest: str) -> None:
+    await session.execute(delete(LoginFailure).where(LoginFailure.name_digest == name_digest))
 
 
-async def prune_failures(session: AsyncSession, before: float) -> None:
-    await session.execute(delete(LoginFailure).where(LoginFailure.at < before))
+async def prune_failures_of(session: AsyncSession, name_digest: str, before: float) -> None:
+    await session.execute(
+        delete(LoginFailure).where(
+            LoginFailure.name_digest == name_digest, LoginFailure.at < before
+        )
+    )
+
+
+async def prune_failures(session: AsyncSession, before: float) -> int:
+    """Forget every failure older than ``before``; how many were deleted."""
+    result = await session.execute(delete(LoginFailure).where(LoginFailure.at < before))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def prune_sessions(
+    session: AsyncSession, *, seen_before: float, created_before: float
+) -> int:
+    """Delete sessions idle since ``seen_before`` or created before ``created_before``."""
+    result = await session.execute(
+        delete(StaffSession).where(
+            or_(
+                StaffSession.last_seen_at < seen_before,
+                StaffSession.created_at < created_before,
+            )
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def add_session(

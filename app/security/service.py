@@ -1,14 +1,21 @@
 """Staff login, sessions and logout (SECURITY R-8 … R-11, R-16).
 
-Login runs in two short transactions around the password check, so the argon2 hash (tens of
-milliseconds of CPU, run in a thread) never holds a database lock: one to read the account and the
-failure count (the rate check runs before hashing), one to record the outcome. The TOTP time step
-is claimed with a conditional update, so two logins racing with the same code cannot both win.
+A login reserves its attempt before the password is hashed (R-9, issue 13): under a lock on the
+typed name (SQLite: the write transaction; PostgreSQL: an advisory lock on the name's digest)
+it counts the recent failures, refuses when there are too many, and otherwise records a failure
+at once and commits. Only then is the password hashed (argon2 in a thread, through the
+``HashGate`` bound, never holding a database lock); a success deletes the reservation with the
+other failures. However many logins race, at most ``login_failures_allowed`` per window reach
+the hash. The TOTP time step is claimed with a conditional update, so two logins racing with
+the same code cannot both win.
+
+What the database keeps is keyed with the server secret (``app.security.secret``): session
+cookies and typed names are stored as HMAC-SHA-256 digests, never as typed, and a digest written
+by someone without the secret matches no cookie.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import logging
 from dataclasses import dataclass
@@ -18,10 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.audit import repository as audit_log
 from app.config import Settings
 from app.db import transaction
-from app.kit.ids import new_token, token_digest
+from app.kit.ids import new_token
 from app.models import Staff, StaffSession
-from app.security import passwords, totp
 from app.security import repository as repo
+from app.security import totp
+from app.security.guard import HashGate
+from app.security.secret import name_digest, session_digest
 
 log = logging.getLogger("app.security.login")
 
@@ -54,54 +63,71 @@ async def login(
     sessionmaker: async_sessionmaker[AsyncSession],
     settings: Settings,
     *,
+    secret: bytes,
+    hashes: HashGate,
     username: str,
     password: str,
     code: str,
     now: float,
 ) -> LoginOutcome:
-    """Check password and TOTP. Unknown user, wrong password and wrong code look the same."""
-    name = normalise_username(username)
-    window = settings.login_failure_window_seconds
-    async with transaction(sessionmaker) as session:
-        failures, oldest = await repo.count_failures(session, name, now - window)
-        if failures >= settings.login_failures_allowed:
-            log.info("login outcome=locked")
-            return Locked(retry_after=max(1, int(oldest + window - now) + 1))
-        staff = await repo.staff_by_username(session, name)
-        account = None if staff is None or staff.disabled else staff
-        password_hash = account.password_hash if account else None
+    """Check password and TOTP. Unknown user, wrong password and wrong code look the same.
 
-    password_ok = await asyncio.to_thread(passwords.verify_password, password_hash, password)
+    Raises ``LoginBusy`` (from ``hashes``) when too many logins are in progress already.
+    """
+    name = normalise_username(username)
+    key = name_digest(secret, name)
+    async with hashes.admit():
+        async with transaction(sessionmaker) as session:
+            locked = await _reserve(session, settings, key, now)
+            if locked is not None:
+                log.info("login outcome=locked")
+                return locked
+            staff = await repo.staff_by_username(session, name)
+            account = None if staff is None or staff.disabled else staff
+            password_hash = account.password_hash if account else None
+
+        password_ok = await hashes.verify(password_hash, password)
     step = None
     if password_ok and account is not None:
         step = totp.accepted_step(
             account.totp_secret, code, last_step=account.totp_last_step, now=now
         )
-
-    async with transaction(sessionmaker) as session:
-        if (
-            account is not None
-            and step is not None
-            and await repo.claim_totp_step(session, account.id, step)
-        ):
-            await repo.clear_failures(session, name)
-            token, csrf = new_token(32), new_token(32)
-            await repo.add_session(
-                session,
-                token_digest=token_digest(token),
-                staff_id=account.id,
-                csrf_token=csrf,
-                now=now,
-            )
-            log.info("login outcome=success staff_id=%s", account.id)
-            return LoggedIn(token=token, csrf_token=csrf, staff_id=account.id)
-        await repo.add_failure(session, name, now)
+    if account is not None and step is not None:
+        async with transaction(sessionmaker) as session:
+            if await repo.claim_totp_step(session, account.id, step):
+                await repo.clear_failures(session, key)  # the reservation with the rest
+                token, csrf = new_token(32), new_token(32)
+                await repo.add_session(
+                    session,
+                    token_digest=session_digest(secret, token),
+                    staff_id=account.id,
+                    csrf_token=csrf,
+                    now=now,
+                )
+                log.info("login outcome=success staff_id=%s", account.id)
+                return LoggedIn(token=token, csrf_token=csrf, staff_id=account.id)
+    # The reservation stays: it is this attempt's failure.
     log.info("login outcome=failure staff_id=%s", account.id if account else "unknown")
     return Refused()
 
 
+async def _reserve(
+    session: AsyncSession, settings: Settings, key: str, now: float
+) -> Locked | None:
+    """Under the name's lock: forget its failures older than the window, then ``Locked`` if
+    too many are left, else record this attempt as a failure (undone by a success)."""
+    window = settings.login_failure_window_seconds
+    await repo.lock_name(session, key)
+    await repo.prune_failures_of(session, key, now - window)
+    failures, oldest = await repo.count_failures(session, key, now - window)
+    if failures >= settings.login_failures_allowed:
+        return Locked(retry_after=max(1, int(oldest + window - now) + 1))
+    await repo.add_failure(session, key, now)
+    return None
+
+
 async def authenticate(
-    session: AsyncSession, settings: Settings, token: str | None, now: float
+    session: AsyncSession, settings: Settings, token: str | None, now: float, *, secret: bytes
 ) -> tuple[StaffSession, Staff] | None:
     """The live session and its staff member for a cookie value, or None.
 
@@ -110,7 +136,7 @@ async def authenticate(
     """
     if not token or len(token) > 64:
         return None
-    digest = token_digest(token)
+    digest = session_digest(secret, token)
     found = await repo.session_with_staff(session, digest)
     if found is None:
         return None
@@ -182,42 +208,52 @@ async def reauthenticate(
     settings: Settings,
     record: StaffSession,
     *,
+    secret: bytes,
+    hashes: HashGate,
     password: str,
     code: str,
     now: float,
 ) -> float | Refused | Locked:
     """Password + TOTP again for a live session: its absolute period starts anew (the open
-    consoles keep their sockets and chats). Counts failures like a login (same lockout).
+    consoles keep their sockets and chats). Counts failures like a login (same lockout, same
+    reservation before the hash).
 
     Returns the session's new absolute expiry, ``Refused`` or ``Locked``.
     """
-    window = settings.login_failure_window_seconds
-    async with transaction(sessionmaker) as session:
-        found = await repo.session_with_staff(session, record.token_digest)
-        if found is None or found[1].disabled:
-            return Refused()
-        staff = found[1]
-        failures, oldest = await repo.count_failures(session, staff.username, now - window)
-        if failures >= settings.login_failures_allowed:
-            log.info("reauth outcome=locked staff_id=%s", staff.id)
-            return Locked(retry_after=max(1, int(oldest + window - now) + 1))
-        password_hash, secret, last_step = (
-            staff.password_hash,
-            staff.totp_secret,
-            staff.totp_last_step,
-        )
-    password_ok = await asyncio.to_thread(passwords.verify_password, password_hash, password)
-    step = totp.accepted_step(secret, code, last_step=last_step, now=now) if password_ok else None
-    async with transaction(sessionmaker) as session:
-        if step is not None and await repo.claim_totp_step(session, staff.id, step):
-            await repo.clear_failures(session, staff.username)
-            await repo.renew_session(session, record.token_digest, now)
-            await audit_log.audit(
-                session, staff_id=staff.id, action="staff.reauth", detail="session renewed", now=now
+    async with hashes.admit():
+        async with transaction(sessionmaker) as session:
+            found = await repo.session_with_staff(session, record.token_digest)
+            if found is None or found[1].disabled:
+                return Refused()
+            staff = found[1]
+            key = name_digest(secret, staff.username)
+            locked = await _reserve(session, settings, key, now)
+            if locked is not None:
+                log.info("reauth outcome=locked staff_id=%s", staff.id)
+                return locked
+            password_hash, totp_secret, last_step = (
+                staff.password_hash,
+                staff.totp_secret,
+                staff.totp_last_step,
             )
-            log.info("reauth outcome=success staff_id=%s", staff.id)
-            return now + settings.session_absolute_seconds
-        await repo.add_failure(session, staff.username, now)
+        password_ok = await hashes.verify(password_hash, password)
+    step = (
+        totp.accepted_step(totp_secret, code, last_step=last_step, now=now) if password_ok else None
+    )
+    if step is not None:
+        async with transaction(sessionmaker) as session:
+            if await repo.claim_totp_step(session, staff.id, step):
+                await repo.clear_failures(session, key)
+                await repo.renew_session(session, record.token_digest, now)
+                await audit_log.audit(
+                    session,
+                    staff_id=staff.id,
+                    action="staff.reauth",
+                    detail="session renewed",
+                    now=now,
+                )
+                log.info("reauth outcome=success staff_id=%s", staff.id)
+                return now + settings.session_absolute_seconds
     log.info("reauth outcome=failure staff_id=%s", staff.id)
     return Refused()
 

@@ -21,6 +21,7 @@ from app.security.dependencies import (
     current_staff,
     staff_for_change,
 )
+from app.security.guard import get_guard
 from app.staff import repository as staff_repo
 from app.staff import shifts
 from app.staff.schemas import LoginRequest, LogoutRequest, ReauthRequest, Renewed, SessionInfo
@@ -54,10 +55,15 @@ def _accepted(outcome: T | service.Refused | service.Locked) -> T:
 async def login(body: LoginRequest, request: Request, response: Response) -> SessionInfo:
     check_origin(request)
     state = get_state(request)
+    guard = get_guard(request)
+    # Per client bucket (a keyed hash of the address, in memory only): 429 login_rate_limited.
+    guard.check_bucket(state.client_bucket(request), state.clock())
     outcome = _accepted(
         await service.login(
             state.sessionmaker,
             state.settings,
+            secret=guard.secret,
+            hashes=guard.hashes,
             username=body.username,
             password=body.password,
             code=body.totp,
@@ -75,7 +81,9 @@ async def login(body: LoginRequest, request: Request, response: Response) -> Ses
         samesite="strict",
     )
     async with transaction(state.sessionmaker) as session:
-        found = await service.authenticate(session, settings, outcome.token, state.clock())
+        found = await service.authenticate(
+            session, settings, outcome.token, state.clock(), secret=guard.secret
+        )
     if found is None:  # pragma: no cover - the session was created a moment ago
         raise NotAuthenticated(REFUSED)
     return SessionInfo(
@@ -153,6 +161,8 @@ async def reauth(
             state.sessionmaker,
             state.settings,
             current.record,
+            secret=get_guard(request).secret,
+            hashes=get_guard(request).hashes,
             password=body.password,
             code=body.totp,
             now=state.clock(),

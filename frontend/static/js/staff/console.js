@@ -111,8 +111,10 @@ class StaffConsole {
     }
     form.password.value = "";
     form.totp.value = "";
-    if (response.status === 429) {
-      this.loginError.textContent = "Too many failed attempts. Try again later.";
+    if (response.status === 503) {
+      this.loginError.textContent = "The service is busy. Try again in a moment.";
+    } else if (response.status === 429) {
+      this.loginError.textContent = "Too many attempts. Try again later.";
     } else if (!response.ok) {
       this.loginError.textContent = "Wrong username, password or code.";
     } else {

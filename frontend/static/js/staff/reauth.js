@@ -61,8 +61,10 @@ export class Reauth {
     }
     fields.password.value = "";
     fields.totp.value = "";
-    if (response.status === 429) {
-      error.textContent = "Too many failed attempts. Try again later.";
+    if (response.status === 503) {
+      error.textContent = "The service is busy. Try again in a moment.";
+    } else if (response.status === 429) {
+      error.textContent = "Too many attempts. Try again later.";
     } else if (!response.ok) {
       error.textContent = "Wrong password or code. Try again.";
     } else {
