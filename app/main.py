@@ -39,6 +39,7 @@ from app.staff.shifts import StaffSweep
 from app.state import AppState
 from app.supervision import endpoints as supervision
 from app.supervision.live import BoardFeed
+from app.supervision.queuefeed import QueueFeed
 from app.supervision.rollup import RollUp
 from app.triage import endpoints as youth
 from app.triage.dispatcher import Dispatcher
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         app.state.store = store
         app.state.sealer = sealer
         app.state.board_feed = BoardFeed(sessionmaker, clock, setup, settings)
+        app.state.queue_feed = QueueFeed(sessionmaker, clock, setup)
         app.state.dispatcher = dispatcher
         app.state.vh = AppState(
             settings=settings,
@@ -112,6 +114,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             yield
         finally:
             await app.state.board_feed.close()
+            await app.state.queue_feed.close()
             await dispatcher.close()
             await store.close()
             await broker.close()

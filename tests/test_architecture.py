@@ -30,6 +30,7 @@ PURE_MODULES = (
     "app.triage.positions",
     "app.supervision.alerts",
     "app.supervision.board",
+    "app.supervision.glance",
     "app.supervision.stats",
     "app.chat.envelope",
     "app.chat.wraps",
