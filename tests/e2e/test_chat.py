@@ -108,7 +108,9 @@ def test_console_takes_two_chats_and_closes_one(
     panels.nth(0).get_by_role("button", name="Close the chat").click()
     expect(first.get_by_text("Sara ended the chat.")).to_be_visible()
     expect(panels.nth(0).get_by_text("You closed the chat.")).to_be_visible()
-    expect(panels.nth(1).locator("textarea")).to_be_enabled()  # listed, out of the pane
+    expect(
+        panels.nth(1).locator("textarea[name=message]")
+    ).to_be_enabled()  # listed, out of the pane
 
 
 STORED_DEVICES = """

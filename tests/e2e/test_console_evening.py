@@ -12,9 +12,17 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from app.kit import b64
 from tests.conftest import Server
 from tests.e2e.conftest import Contexts, staff_account
-from tests.e2e.pages import handed_over, open_console, send, start_youth_chat, wait_paired
+from tests.e2e.pages import (
+    YouthSocket,
+    handed_over,
+    open_console,
+    send,
+    start_youth_chat,
+    wait_paired,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -231,3 +239,85 @@ def test_the_handoff_note_stays_and_a_requeued_chat_brings_its_summary(
     send(youth, "Tillbaka")
     expect(panel_a.locator(".message-body")).to_have_text(["Tillbaka"])
     shot(staff_a, "4-requeued-chat-with-summary")
+
+
+#: A stand-in for the Notification API that records what would be shown (permission granted).
+NOTIFICATIONS = """
+window.__shown = [];
+class FakeNotification {
+  static permission = "granted";
+  static requestPermission() { return Promise.resolve("granted"); }
+  constructor(title, options) { window.__shown.push({ title, ...options }); }
+  addEventListener() {}
+  close() {}
+}
+window.Notification = FakeNotification;
+Document.prototype.hasFocus = () => false;
+"""
+
+
+def test_opt_ins_are_kept_and_say_no_content(
+    contexts: Contexts, server: Server, shot: Shot
+) -> None:
+    sara = staff_account(server, "sara", "Sara")
+    context = contexts.new()
+    context.add_init_script(NOTIFICATIONS)
+    staff = context.new_page()
+    open_console(staff, server, sara)
+    sound = staff.get_by_role("button", name="Sound off")
+    notify = staff.get_by_role("button", name="Desktop notifications off")
+    expect(sound).to_have_attribute("aria-pressed", "false")
+    sound.click()
+    notify.click()
+    expect(staff.get_by_role("button", name="Sound on")).to_have_attribute("aria-pressed", "true")
+    expect(staff.get_by_role("button", name="Desktop notifications on")).to_be_visible()
+    staff.reload()
+    expect(staff.get_by_role("button", name="Sound on")).to_be_visible()
+    expect(staff.get_by_role("button", name="Desktop notifications on")).to_be_visible()
+    shot(staff, "1-opt-ins-on")
+
+    youth = contexts.page()
+    start_youth_chat(youth, server)
+    wait_paired(youth)
+    secret = "Mitt namn är Amira"
+    send(youth, secret)
+    expect(staff.locator("[data-chat] .message-body")).to_have_text([secret])
+    shown = staff.evaluate("window.__shown")
+    assert shown, "no notification"
+    assert {n["body"] for n in shown} <= {"New chat", "New message"}
+    assert {n["title"] for n in shown} == {"Virtual House"}
+    assert secret not in str(shown)
+    # The youth page never asks for it (SAFETY S-13).
+    assert youth.evaluate("Notification.permission") != "granted"
+
+    staff.get_by_role("button", name="Desktop notifications on").click()
+    expect(staff.get_by_role("button", name="Desktop notifications off")).to_be_visible()
+
+
+def test_a_message_that_did_not_arrive_readable_has_its_own_notice(
+    contexts: Contexts, server: Server, shot: Shot
+) -> None:
+    damaged: list[Any] = []
+
+    def damage_first_reply(frame: dict[str, Any]) -> dict[str, Any] | None:
+        if frame.get("type") != "envelope" or frame["envelope"]["role"] != "C" or damaged:
+            return None
+        envelope = frame["envelope"]
+        ct = bytearray(b64.decode(envelope["ct"]))
+        ct[0] ^= 1
+        damaged.append(envelope)
+        return {**frame, "envelope": {**envelope, "ct": b64.encode(bytes(ct))}}
+
+    sara = staff_account(server, "sara", "Sara")
+    youth = contexts.page()
+    YouthSocket(youth, damage_first_reply)
+    staff = contexts.page()
+    open_console(staff, server, sara)
+    start_youth_chat(youth, server)
+    wait_paired(youth)
+    panel = staff.locator("[data-chat]")
+    send(staff, "damaged on the way", panel)
+    notice = panel.locator("[data-notice=decrypt]")
+    expect(notice).to_contain_text("Not readable: A message did not arrive readable")
+    expect(notice.locator(".message-time")).to_have_text(CLOCK)
+    shot(staff, "1-decrypt-notice")

@@ -106,7 +106,7 @@ def test_a_closed_tab_is_noticed_and_the_abandoned_chat_frees_the_seat(
     # After the grace (and the next sweep) the chat ends as abandoned and the seat is free.
     # (The next chat may take the pane at once: the ended one stays listed, out of view.)
     expect(panel.get_by_text("did not come back")).to_be_attached(timeout=(GRACE + 15) * 1000)
-    expect(panel.locator("textarea")).to_be_disabled()
+    expect(panel.locator("textarea[name=message]")).to_be_disabled()
     assert _status_of(server, conv) == "abandoned"
     wait_paired(second, "Sara")
     expect(staff.locator("[data-chat]")).to_have_count(2)  # the ended one, and the new one
