@@ -312,6 +312,13 @@ def test_a_message_that_did_not_arrive_readable_has_its_own_notice(
     youth = contexts.page()
     YouthSocket(youth, damage_first_reply)
     staff = contexts.page()
+    routes: list[Any] = []
+
+    def console_socket(route: Any) -> None:
+        routes.append(route)
+        route.connect_to_server()
+
+    staff.route_web_socket(re.compile(r".*/ws/staff.*"), console_socket)
     open_console(staff, server, sara)
     start_youth_chat(youth, server)
     wait_paired(youth)
@@ -320,4 +327,11 @@ def test_a_message_that_did_not_arrive_readable_has_its_own_notice(
     notice = panel.locator("[data-notice=decrypt]")
     expect(notice).to_contain_text("Not readable: A message did not arrive readable")
     expect(notice.locator(".message-time")).to_have_text(CLOCK)
-    shot(staff, "1-decrypt-notice")
+
+    # The console's own connection drops: said in the chat, and again when it is back.
+    routes[-1].close(code=1012, reason="restarting")
+    expect(panel.locator("[data-notice=offline]")).to_contain_text("Reconnecting")
+    expect(panel.locator("[data-notice=online]")).to_be_visible(timeout=10_000)
+    send(youth, "still here")
+    expect(panel.locator(".message-body").last).to_have_text("still here")
+    shot(staff, "1-decrypt-and-connection-notices")

@@ -141,12 +141,15 @@ export class Conversation {
     if (!up) {
       if (this.offline) return;
       this.offline = true;
-      addNotice(this.transcript, "offline", "Your console lost its connection. Reconnecting…");
-      this.composer.setEnabled(false);
+      // Writing goes on: what is sent meanwhile stays pending and goes out on reconnect.
+      addNotice(
+        this.transcript,
+        "offline",
+        "Your console lost its connection. Reconnecting… Messages you write are sent when it is back.",
+      );
     } else if (this.offline) {
       this.offline = false;
       addNotice(this.transcript, "online", "Your console is connected again.");
-      if (this.sender) this.composer.setEnabled(true);
     }
   }
 
