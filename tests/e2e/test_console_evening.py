@@ -142,6 +142,9 @@ def test_three_chats_at_once_on_a_laptop_screen(
         re.sub(r"^Chat ", "", t) for t in items.locator(".chat-item-name").all_inner_texts()
     )
     assert after == before
+    expect(staff.locator("[data-chat]:visible [data-chat-since]")).to_contain_text(
+        "Last message from them"
+    )
     expect(staff).to_have_title(re.compile(r"^Virtual House . staff console$"))
     shot(staff, "6-after-reload-1366x768")
 

@@ -440,6 +440,7 @@ class StaffConsole {
     });
     this.chats.set(info.conv, chat);
     chat.onIncoming = (c, kind) => this.incoming(c, kind);
+    chat.onChange = () => this.list.refresh();
     chat.init((done) => this.remove(done));
     this.chatList.append(chat.element);
     this.list.add(chat);

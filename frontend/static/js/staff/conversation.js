@@ -55,6 +55,7 @@ export class Conversation {
     this.lastFromThem = null; // unix ms of the young person's last message
     this.endedText = "ended";
     this.onIncoming = () => {};
+    this.onChange = () => {};
     this.status = this.element.querySelector("[data-chat-status]");
     this.composer = new Compose(this.element.querySelector("[data-compose]"), {
       active: () => this.open && this.sender !== null,
@@ -331,6 +332,8 @@ export class Conversation {
           if (this.counting) {
             this.unread += 1;
             this.onIncoming(this, "message");
+          } else {
+            this.onChange(); // a replayed message: no alert, but the times are redrawn
           }
         }
       } else {
