@@ -50,6 +50,7 @@ from app.state import AppState
 from app.supervision import auditlog, statsapi
 from app.supervision import endpoints as supervision
 from app.supervision.live import BoardFeed
+from app.supervision.queuefeed import QueueFeed
 from app.supervision.rollup import RollUp
 from app.triage import endpoints as youth
 from app.triage.dispatcher import Dispatcher
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             lambda: centre.current().setup,
             lambda: centre.current().thresholds,
         )
+        app.state.queue_feed = QueueFeed(sessionmaker, clock, lambda: centre.current().setup)
         app.state.dispatcher = dispatcher
         app.state.vh = AppState(
             settings=settings,
@@ -135,6 +137,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             yield
         finally:
             await app.state.board_feed.close()
+            await app.state.queue_feed.close()
             await dispatcher.close()
             await store.close()
             await broker.close()

@@ -31,6 +31,7 @@ PURE_MODULES = (
     "app.staff.rules",
     "app.supervision.alerts",
     "app.supervision.board",
+    "app.supervision.glance",
     "app.supervision.stats",
     "app.canned.engine",
     "app.supervision.charts",

@@ -37,6 +37,7 @@ from app.security.origin import origin_allowed
 from app.security.service import authenticate
 from app.state import AppState, get_state
 from app.supervision.live import get_board_feed
+from app.supervision.queuefeed import get_queue_feed
 from app.triage.dispatcher import get_dispatcher
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,7 @@ async def staff_socket(websocket: WebSocket) -> None:
             record.token_digest,
             device,
             get_board_feed(websocket),
+            get_queue_feed(websocket),
         )
         await _serve(state, websocket, outbox, handler, protocol.STAFF_TYPES, "staff")
 

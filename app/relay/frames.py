@@ -340,6 +340,12 @@ def board(board: Mapping[str, Any]) -> str:
     return dumps({"type": "board", **board})
 
 
+def queue(glance: Mapping[str, Any]) -> str:
+    """``{"type":"queue",…}``: the queue at a glance (``app.supervision.glance``), pushed to a
+    console about once a second while it watches."""
+    return dumps({"type": "queue", **glance})
+
+
 def deleted(conv: str) -> str:
     """``{"type":"deleted","conv"}``: the young person's deletion is done (S-18)."""
     return dumps({"type": "deleted", "conv": conv})

@@ -77,6 +77,11 @@ class WatchBoard:
 
 
 @dataclass(frozen=True, slots=True)
+class WatchQueue:
+    """A console asks for the queue at a glance, pushed from now on (issue 11)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Delete:
     """The young person deletes the conversation now (S-18): it ends and nothing is kept."""
 
@@ -140,6 +145,7 @@ Frame = (
     | Close
     | Delete
     | WatchBoard
+    | WatchQueue
     | Duty
     | Signal
     | Keys
@@ -179,6 +185,7 @@ STAFF_TYPES: Final = frozenset(
         "transfer",
         "offer_answer",
         "watch_board",
+        "watch_queue",
     }
 )
 
@@ -323,6 +330,10 @@ def _parse_watch_board(_obj: dict[str, Any]) -> WatchBoard:
     return WatchBoard()
 
 
+def _parse_watch_queue(_obj: dict[str, Any]) -> WatchQueue:
+    return WatchQueue()
+
+
 def _parse_delete(obj: dict[str, Any]) -> Delete:
     return Delete(conv=conv_field(obj, required=False))
 
@@ -408,6 +419,7 @@ _FRAMES: Final[dict[str, tuple[type[Any], Callable[[dict[str, Any]], Frame]]]] =
     "close": (Close, _parse_close),
     "delete": (Delete, _parse_delete),
     "watch_board": (WatchBoard, _parse_watch_board),
+    "watch_queue": (WatchQueue, _parse_watch_queue),
     "duty": (Duty, _parse_duty),
     "typing": (Signal, _parse_typing),
     "keys": (Keys, keyframes.parse_keys),

@@ -30,6 +30,7 @@ from app.staff import shifts
 from app.state import AppState
 from app.supervision import closetags, closing
 from app.supervision.live import BoardFeed
+from app.supervision.queuefeed import QueueFeed
 from app.triage import handover, transfers
 from app.triage.announce import announce
 from app.triage.dispatcher import Dispatcher
@@ -54,10 +55,13 @@ class StaffHandler(SocketHandler):
         session_digest: str,
         device: DeviceCert | None,
         board_feed: BoardFeed,
+        queue_feed: QueueFeed,
     ) -> None:
         super().__init__(state, store, sealer, dispatcher, outbox)
         self._board_feed = board_feed
+        self._queue_feed = queue_feed
         self._unwatch_board: Callable[[], None] | None = None
+        self._unwatch_queue: Callable[[], None] | None = None
         self.device = device
         self.staff_id = staff.id
         self.alias = staff.alias
@@ -211,6 +215,14 @@ class StaffHandler(SocketHandler):
                 await self._answer_offer(frame)
             case protocol.WatchBoard():
                 self._watch_board()
+            case protocol.WatchQueue() if self._unwatch_queue is None:
+                # Every role: the queue at a glance, with what this account can serve.
+                send = self.outbox.send
+                self._unwatch_queue = self._queue_feed.watch(
+                    self.staff_id, lambda g: send(frames.queue(g))
+                )
+            case protocol.WatchQueue():
+                pass  # already watching
             case _:
                 raise ProtocolError("wrong_state", "not possible on this socket")
 
@@ -413,8 +425,9 @@ class StaffHandler(SocketHandler):
             )
 
     async def stop(self) -> None:
-        if self._unwatch_board is not None:
-            self._unwatch_board()
+        for unwatch in (self._unwatch_board, self._unwatch_queue):
+            if unwatch is not None:
+                unwatch()
         if self._watcher is not None:
             self._watcher.cancel()
         await super().stop()

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import AlertAck, CloseStat, Conversation, QueueStat, Staff, Ticket
 from app.supervision.board import Ack, ActiveChat
+from app.supervision.glance import Profile
 from app.triage.engine import QueueKey
 
 
@@ -140,6 +141,29 @@ async def staff_names(session: AsyncSession, staff_ids: list[str]) -> dict[str, 
         return {}
     query = select(Staff.id, Staff.username, Staff.alias).where(Staff.id.in_(staff_ids))
     return {r.id: (r.username, r.alias) for r in await session.execute(query)}
+
+
+async def routing_profiles(session: AsyncSession, staff_ids: list[str]) -> dict[str, Profile]:
+    """What routing knows of each of these (enabled) accounts, on duty or not (none: no query).
+
+    On duty means what matching means by it: on duty with a duty device.
+    """
+    if not staff_ids:
+        return {}
+    query = select(Staff).where(Staff.id.in_(staff_ids), Staff.disabled.is_(False))
+    return {
+        s.id: Profile(
+            languages=_split(s.languages),
+            skills=_split(s.skills),
+            organisation=s.organisation,
+            on_duty=s.on_duty and s.duty_device_id is not None,
+        )
+        for s in (await session.scalars(query))
+    }
+
+
+def _split(csv: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in csv.split(",") if part.strip())
 
 
 async def active_chats(session: AsyncSession) -> list[ActiveChat]:

@@ -113,3 +113,13 @@ class YouthSocket:
 
     def sent_types(self) -> list[str]:
         return [str(frame.get("type")) for frame in self.sent]
+
+
+def handed_over(page: Any) -> None:
+    """The console's chat left it (a transfer, back to a queue): nothing of it is shown any
+    more, only a "Transferred" notice in its pane (issue 11 §1)."""
+    panels = page.locator("[data-chat]")
+    expect(panels.locator("[data-notice=transferred]")).to_have_count(1)
+    expect(
+        panels.filter(has=page.locator("[data-notice=transferred]")).locator(".message-body")
+    ).to_have_count(0)

@@ -92,11 +92,14 @@ def test_console_takes_two_chats_and_closes_one(
     send(second, "from the second")
     expect(panels.nth(0).locator(".message-body")).to_have_text(["from the first"])
     expect(panels.nth(1).locator(".message-body")).to_have_text(["from the second"])
+    # One chat at a time in the pane: the second is chosen in the list (issue 11 §1).
+    staff.locator(f'[data-chat-item="{panels.nth(1).get_attribute("data-conv")}"]').click()
     send(staff, "to the second", panels.nth(1))
     expect(second.locator(".message-body")).to_have_text(["from the second", "to the second"])
     expect(first.locator(".message-body")).to_have_text(["from the first"])
 
     # Closing asks first; keeping it open changes nothing.
+    staff.locator(f'[data-chat-item="{panels.nth(0).get_attribute("data-conv")}"]').click()
     panels.nth(0).get_by_role("button", name="Close chat").click()
     panels.nth(0).get_by_role("button", name="Keep it open").click()
     expect(panels.nth(0).get_by_role("group", name="Close this chat?")).to_be_hidden()
@@ -105,7 +108,9 @@ def test_console_takes_two_chats_and_closes_one(
     panels.nth(0).get_by_role("button", name="Close the chat").click()
     expect(first.get_by_text("Sara ended the chat.")).to_be_visible()
     expect(panels.nth(0).get_by_text("You closed the chat.")).to_be_visible()
-    expect(panels.nth(1).get_by_role("textbox", name="Message")).to_be_enabled()
+    expect(
+        panels.nth(1).locator("textarea[name=message]")
+    ).to_be_enabled()  # listed, out of the pane
 
 
 STORED_DEVICES = """

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import Database, Server, StaffAccount, start_server
 from tests.e2e.conftest import EXIT_PATH, Contexts, staff_account
-from tests.e2e.pages import open_console, send, start_youth_chat, wait_paired
+from tests.e2e.pages import handed_over, open_console, send, start_youth_chat, wait_paired
 from tests.support import Harness
 
 pytestmark = pytest.mark.browser
@@ -189,7 +189,7 @@ def test_a_cold_transfer_to_a_queue_nobody_serves_needs_confirmation(
     panel.get_by_label("Cold: hand it over now").check()
     panel.get_by_label("Transfer anyway").check()
     panel.get_by_role("button", name="Transfer", exact=True).click()
-    expect(console.locator("[data-chat]")).to_have_count(0)
+    handed_over(console)
     notice = youth.locator("[data-unserved]")
     expect(notice).to_be_visible(timeout=5_000)
     expect(notice).to_contain_text("call 112")

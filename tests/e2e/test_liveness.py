@@ -14,6 +14,7 @@ real console in Chromium on a real server whose grace periods and session limits
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -103,8 +104,9 @@ def test_a_closed_tab_is_noticed_and_the_abandoned_chat_frees_the_seat(
     expect(second.locator("[data-queue-status]")).to_contain_text("number 1 in the queue")
 
     # After the grace (and the next sweep) the chat ends as abandoned and the seat is free.
-    expect(panel.get_by_text("did not come back")).to_be_visible(timeout=(GRACE + 15) * 1000)
-    expect(panel.get_by_role("textbox", name="Message")).to_be_disabled()
+    # (The next chat may take the pane at once: the ended one stays listed, out of view.)
+    expect(panel.get_by_text("did not come back")).to_be_attached(timeout=(GRACE + 15) * 1000)
+    expect(panel.locator("textarea[name=message]")).to_be_disabled()
     assert _status_of(server, conv) == "abandoned"
     wait_paired(second, "Sara")
     expect(staff.locator("[data-chat]")).to_have_count(2)  # the ended one, and the new one
@@ -166,7 +168,7 @@ def test_logout_with_an_answered_chat_asks_first_and_then_hands_it_back(
     staff.get_by_role("button", name="Log out").click()
     alert = staff.locator("[data-open-chats]")
     expect(alert).to_contain_text("Before you log out")
-    expect(alert).to_contain_text("chat 1")
+    expect(alert).to_contain_text(re.compile(r"chat [A-Z][2-9]"))
     expect(staff.get_by_role("button", name="Go off duty")).to_be_visible()  # nothing ended
     expect(panel.get_by_label("Transfer to")).to_be_visible()
 

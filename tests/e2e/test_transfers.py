@@ -27,6 +27,7 @@ from tests.e2e.conftest import Contexts
 from tests.e2e.pages import (
     YouthSocket,
     bodies,
+    handed_over,
     open_console,
     send,
     start_youth_chat,
@@ -121,7 +122,7 @@ def test_cold_transfer_to_a_colleague_moves_the_chat_to_a_new_segment(
     _transfer(panel_a, target=f"staff:{colleague.staff_id}", mode="cold")
 
     # A's pane closes at once and keeps nothing; the young person is told who took over.
-    expect(staff_a.locator("[data-chat]")).to_have_count(0)
+    handed_over(staff_a)
     expect(staff_a.get_by_role("status").filter(has_text="handed over to Ali")).to_be_visible()
     wait_paired(youth, "Ali")
     expect(youth.get_by_text("You are now talking with Ali.")).to_be_visible()
@@ -179,7 +180,7 @@ def test_cold_transfer_to_a_colleague_moves_the_chat_to_a_new_segment(
 
     # And back to Sara: a fresh panel on her console that reads only the new segment 2.
     _transfer(panel_b, target=f"staff:{counsellor.staff_id}", mode="cold")
-    expect(staff_b.locator("[data-chat]")).to_have_count(0)
+    handed_over(staff_b)
     panel_a = staff_a.locator("[data-chat]")
     expect(panel_a).to_have_count(1)
     expect(panel_a.get_by_text("Chat passed to you.")).to_be_visible()
@@ -231,7 +232,7 @@ def test_warm_transfer_with_a_sealed_note_declined_then_accepted(
     expect(offer).to_have_count(0)
     panel_b = staff_b.locator("[data-chat]")
     expect(panel_b).to_have_count(1)
-    expect(staff_a.locator("[data-chat]")).to_have_count(0)
+    handed_over(staff_a)
     wait_paired(youth, "Ali")
     expect(youth.get_by_text("You are now talking with Ali.")).to_be_visible()
     send(youth, "Hej Ali")
@@ -258,7 +259,7 @@ def test_cold_transfer_to_a_skill_queue_requeues_then_pairs_again(
         panel_a.get_by_text("nobody else on duty can serve that queue", exact=False)
     ).to_be_visible()
     _transfer(panel_a, target="queue", mode="cold", kind="youth", skill="police", confirm=True)
-    expect(staff_a.locator("[data-chat]")).to_have_count(0)
+    handed_over(staff_a)
     expect(staff_a.get_by_role("status").filter(has_text="went back to the queue")).to_be_visible()
     expect(
         youth.get_by_text("Your chat is being passed to another counsellor").first

@@ -26,6 +26,7 @@ FRAME_TYPES = (
     protocol.Close,
     protocol.Delete,
     protocol.WatchBoard,
+    protocol.WatchQueue,
     protocol.Keys,
     protocol.Accept,
     protocol.ReturnCode,

@@ -5,15 +5,22 @@
 // (its non-extractable keys in IndexedDB): chats are sealed to it and the socket names it.
 // Transfers (PROTOCOL.md §7): each panel has a Transfer control (staff/transfer.js); warm
 // offers from colleagues are listed above the chats (staff/offers.js); a chat handed on is
-// removed with its keys (`transferred`). A chat deleted (`closed` with reason "deleted", also
-// one that had ended and is still listed) keeps only a notice (staff/conversation.js).
+// emptied of everything but a notice (`transferred`). A chat deleted (`closed` with reason
+// "deleted", also one that had ended and is still listed) keeps only a notice too.
+// A busy evening (issue 11 §1): the queue at a glance (staff/queue.js, `watch_queue`), a chat
+// list beside one active pane (staff/chatlist.js), unread counts in the list and the title,
+// an opt-in tone and desktop notification (staff/attention.js).
 
 import { initComponents } from "../components.js";
 import { reconnectDelay, sendFrame, socketUrl } from "../chat/envelopes.js";
+import { Attention } from "./attention.js";
+import { ChatList } from "./chatlist.js";
 import { Conversation } from "./conversation.js";
 import { LoginNotFresh, ensureDevice } from "./device.js";
 import { showSharedHistory } from "./history.js";
 import { Offers } from "./offers.js";
+import { addNotice } from "./notices.js";
+import { QueueGlance } from "./queue.js";
 import { Reauth } from "./reauth.js";
 
 class StaffConsole {
@@ -48,6 +55,18 @@ class StaffConsole {
         this.status.textContent = text;
       },
     );
+    const say = (text) => {
+      this.status.textContent = text;
+    };
+    this.attention = new Attention(
+      root.querySelector("[data-sound]"),
+      root.querySelector("[data-notify]"),
+      say,
+    );
+    this.list = new ChatList(root.querySelector("[data-chat-list]"), this.noChats, (n) =>
+      this.attention.setUnread(n),
+    );
+    this.glance = new QueueGlance(root.querySelector("[data-queue]"));
     this.socket = null;
     this.csrf = null;
     this.device = null; // staff/device.js Device, once registered
@@ -163,6 +182,7 @@ class StaffConsole {
     if (socket !== this.socket) return;
     this.socket = null;
     this.setDuty(false);
+    if (this.csrf) for (const chat of this.chats.values()) chat.connection(false);
     if (!this.csrf) return; // logged out
     const delay = reconnectDelay(this.attempt);
     this.attempt += 1;
@@ -200,7 +220,10 @@ class StaffConsole {
           this.status.textContent =
             "The server does not know this device any more. Reload the page to register it again.";
         }
+        // The queue at a glance, pushed about once a second from now on (PROTOCOL.md §2.2).
+        this.send({ type: "watch_queue" });
         for (const chat of [...this.chats.values()]) {
+          chat.connection(true);
           chat.transfer.reconnected();
           // Handed over or ended while this console was away: its keys go now.
           if (chat.open && !frame.conversations.some((info) => info.conv === chat.conv)) {
@@ -229,15 +252,25 @@ class StaffConsole {
           this.status.textContent = "You accepted the offered chat.";
         }
         if (!this.chats.has(frame.conv)) {
-          const chat = await this.add(frame);
-          chat.transcript.addNotice(
+          const handoff = this.offers.takeNote(frame.conv);
+          const chat = await this.add(frame, { fresh: true });
+          addNotice(
+            chat.transcript,
+            "info",
             (frame.seg ?? 0) > 0 ? "Chat passed to you." : "New chat assigned to you.",
           );
+          if (handoff?.text) chat.showHandoff(handoff.from, handoff.text);
+          this.incoming(chat, "chat");
           await chat.sealedKey(frame);
-          chat.composer.box.focus();
+          if (this.list.active === chat.conv && !this.panel.contains(document.activeElement)) {
+            chat.composer.box.focus();
+          }
         }
         break;
       }
+      case "queue":
+        this.glance.show(frame);
+        break;
       case "history": {
         // An earlier chat the young person let this device read (PROTOCOL.md §6.5).
         const chat = this.chats.get(frame.conv);
@@ -279,7 +312,7 @@ class StaffConsole {
         if (chat.erased && !wasErased) {
           // Said once where the console's news is read (role=status), by chat number only.
           const who = frame.by === "youth" ? "the young person" : "a supervisor";
-          this.status.textContent = `Chat ${chat.number} was deleted by ${who}.`;
+          this.status.textContent = `Chat ${chat.label} was deleted by ${who}.`;
         }
         break;
       }
@@ -321,31 +354,45 @@ class StaffConsole {
     }
   }
 
-  /** The chat left this console (handed over, or back to the queue): drop it and its keys. */
+  /** Something new in a chat (`kind`: "chat", "message", "ended"): counted, and announced
+   * by tone and notification unless the counsellor is looking at that very chat. */
+  incoming(chat, kind) {
+    const inView = this.list.active === chat.conv && this.list.looking();
+    if (inView) chat.markRead();
+    if (!inView || !document.hasFocus() || kind === "chat") {
+      this.attention.alert(kind === "chat" ? "chat" : "message");
+    }
+    this.list.refresh();
+  }
+
+  /** The chat left this console (handed over, or back to the queue): its keys and messages
+   * go; a notice in its pane says where it went, until the counsellor removes it. */
   transferred(frame) {
     const chat = this.chats.get(frame.conv);
     if (!chat) return;
-    const name = `Chat ${chat.number}`;
-    this.remove(chat);
+    const name = `Chat ${chat.label}`;
+    let text;
     if (frame.to) {
-      this.status.textContent = `${name} was handed over to ${frame.to}.`;
+      text = `was handed over to ${frame.to}.`;
     } else if (frame.reason === "unanswered") {
-      this.status.textContent = `${name} went back to the queue: it had not been answered.`;
+      text = "went back to the queue: it had not been answered.";
     } else if (frame.reason === "unaccepted") {
-      this.status.textContent =
-        `${name} went back to the queue: this device did not confirm it in time.`;
+      text = "went back to the queue: this device did not confirm it in time.";
     } else if (frame.reason === "shift_ended") {
-      this.status.textContent = `${name} went back to the front of the queue: your shift ended.`;
+      text = "went back to the front of the queue: your shift ended.";
     } else {
-      this.status.textContent = `${name} went back to the queue.`;
+      text = "went back to the queue.";
     }
+    chat.handedOver(`This chat ${text} Its messages are no longer shown here.`);
+    this.list.refresh();
+    this.status.textContent = `${name} ${text}`;
   }
 
   /** Off duty with chats still open: ask to transfer or finish each of them. */
   askAboutOpenChats(convs) {
     const open = convs.map((conv) => this.chats.get(conv)).filter((chat) => chat?.open);
     if (open.length === 0) return;
-    const names = open.map((chat) => `chat ${chat.number}`).join(", ");
+    const names = open.map((chat) => `chat ${chat.label}`).join(", ");
     const held = open.length === 1 ? "an open chat" : `${open.length} open chats`;
     this.openChats.querySelector("[data-open-chats-text]").textContent =
       `You are off duty but still hold ${held} (${names}). ` +
@@ -358,7 +405,7 @@ class StaffConsole {
   /** Log out refused with chats still open: transfer or close each, or log out anyway. */
   askBeforeLogout(convs) {
     const open = convs.map((conv) => this.chats.get(conv)).filter((chat) => chat?.open);
-    const names = open.map((chat) => `chat ${chat.number}`).join(", ");
+    const names = open.map((chat) => `chat ${chat.label}`).join(", ");
     const count = Math.max(open.length, convs.length);
     const held = count === 1 ? "an open chat" : `${count} open chats`;
     this.openChats.querySelector("[data-open-chats-text]").textContent =
@@ -387,14 +434,18 @@ class StaffConsole {
     return waiting.length > 0;
   }
 
-  async add(info) {
+  async add(info, { fresh = false } = {}) {
     this.numbered += 1;
     const send = (f) => this.send(f);
-    const chat = new Conversation(this.template, info, this.numbered, send, this.device);
+    const chat = new Conversation(this.template, info, this.numbered, send, this.device, {
+      fresh,
+    });
     this.chats.set(info.conv, chat);
+    chat.onIncoming = (c, kind) => this.incoming(c, kind);
+    chat.onChange = () => this.list.refresh();
     chat.init((done) => this.remove(done));
     this.chatList.append(chat.element);
-    this.noChats.hidden = true;
+    this.list.add(chat);
     return chat;
   }
 
@@ -402,7 +453,7 @@ class StaffConsole {
     chat.forget();
     chat.element.remove();
     this.chats.delete(chat.conv);
-    this.noChats.hidden = this.chats.size > 0;
+    this.list.remove(chat);
   }
 
   /** Log out; with chats still open the server asks first (409 `open_chats`) unless `force`. */
@@ -441,12 +492,13 @@ class StaffConsole {
       chat.element.remove();
     }
     this.chats.clear();
+    this.list.clear();
+    this.glance.clear();
     this.offers.clear();
     this.openChats.hidden = true;
     this.forceLogout.hidden = true;
     this.reauth.clear();
     this.numbered = 0;
-    this.noChats.hidden = false;
     this.setDuty(false);
     this.showLogin();
     this.loginError.textContent = message;

@@ -14,6 +14,8 @@ import { Sender, openEnvelope } from "../chat/envelopes.js";
 import { Transcript } from "../chat/transcript.js";
 import { attachCanned } from "./canned.js";
 import { CloseControl } from "./closing.js";
+import { ago } from "./labels.js";
+import { addNotice, sentAt, stamp } from "./notices.js";
 import { TransferControl } from "./transfer.js";
 
 /** How long a gap in a stream may wait to be filled live before a sync asks for it. */
@@ -30,7 +32,7 @@ export class Conversation {
    * assigned; `send(frame)` writes to the console socket (false when it is down); `number`
    * names the panel for people; `device` is this browser's staff/device.js Device.
    */
-  constructor(template, info, number, send, device) {
+  constructor(template, info, number, send, device, { fresh = false } = {}) {
     this.info = info;
     this.conv = info.conv;
     this.convBytes = b64urlDecode(info.conv);
@@ -38,13 +40,23 @@ export class Conversation {
     this.device = device;
     this.element = template.content.firstElementChild.cloneNode(true);
     this.element.dataset.conv = this.conv;
-    const kind = KIND_NAMES[info.kind] ?? info.kind;
-    const title = `Chat ${number} — ${kind}, ${info.language}${info.urgent ? " — URGENT: in danger now" : ""}`;
-    this.element.querySelector("[data-chat-title]").textContent = title;
+    this.urgent = Boolean(info.urgent);
     if (info.urgent) this.element.classList.add("urgent");
-    const log = this.element.querySelector("[data-transcript]");
-    log.setAttribute("aria-label", `Messages, chat ${number}`);
-    this.transcript = new Transcript(log);
+    this.log = this.element.querySelector("[data-transcript]");
+    this.transcript = new Transcript(this.log);
+    this.sinceLine = this.element.querySelector("[data-chat-since]");
+    this.label = "";
+    this.since = Date.now(); // when it came to this console (the list's order)
+    // Unread: the young person's messages not yet seen in the active pane. A chat listed by
+    // `hello` (a reload) counts only what arrives after its first replay; a new one all of it,
+    // and itself until it is looked at.
+    this.counting = fresh;
+    this.fresh = fresh;
+    this.unread = 0;
+    this.lastFromThem = null; // unix ms of the young person's last message
+    this.endedText = "ended";
+    this.onIncoming = () => {};
+    this.onChange = () => {};
     this.status = this.element.querySelector("[data-chat-status]");
     this.composer = new Compose(this.element.querySelector("[data-compose]"), {
       active: () => this.open && this.sender !== null,
@@ -80,6 +92,70 @@ export class Conversation {
     this.chain = Promise.resolve();
   }
 
+  /** "K7" (staff/labels.js): the chat's name on this console, from its id. */
+  setLabel(label) {
+    this.label = label;
+    const kind = KIND_NAMES[this.info.kind] ?? this.info.kind;
+    const urgent = this.urgent ? " — URGENT: in danger now" : "";
+    this.element.querySelector("[data-chat-title]").textContent =
+      `Chat ${label} — ${kind}, ${this.info.language}${urgent}`;
+    this.log.setAttribute("aria-label", `Messages, chat ${label}`);
+    this.element.setAttribute("aria-label", `Chat ${label}`);
+  }
+
+  /** Unread messages, and the chat itself while it is new and not yet looked at. */
+  unreadCount() {
+    return this.unread + (this.fresh ? 1 : 0);
+  }
+
+  markRead() {
+    this.unread = 0;
+    this.fresh = false;
+  }
+
+  /** Each second: how long ago the young person last wrote, counted on. */
+  tick(now) {
+    if (this.erased) return;
+    const parts = [];
+    if (this.lastFromThem !== null) {
+      parts.push(`Last message from them ${ago((now - this.lastFromThem) / 1000)}`);
+    } else if (this.open) {
+      parts.push("No message from them yet");
+    }
+    const text = parts.join(" · ");
+    if (this.sinceLine.textContent !== text) this.sinceLine.textContent = text;
+  }
+
+  /** The note of the warm transfer that brought the chat here, kept readable in the pane. */
+  showHandoff(from, text) {
+    const box = this.element.querySelector("[data-handoff]");
+    const title = box.querySelector("[data-handoff-title]");
+    title.textContent = `Handoff note from ${from}`;
+    title.id = `chat-${this.number}-handoff`;
+    box.setAttribute("role", "region");
+    box.setAttribute("aria-labelledby", title.id);
+    box.querySelector("[data-handoff-text]").textContent = text;
+    box.hidden = false;
+  }
+
+  /** The console's own socket went away (`false`) or came back (`true`). */
+  connection(up) {
+    if (!this.open) return;
+    if (!up) {
+      if (this.offline) return;
+      this.offline = true;
+      // Writing goes on: what is sent meanwhile stays pending and goes out on reconnect.
+      addNotice(
+        this.transcript,
+        "offline",
+        "Your console lost its connection. Reconnecting… Messages you write are sent when it is back.",
+      );
+    } else if (this.offline) {
+      this.offline = false;
+      addNotice(this.transcript, "online", "Your console is connected again.");
+    }
+  }
+
   init(onDismiss) {
     this.loadSummary();
     this.dismissButton.addEventListener("click", () => onDismiss(this));
@@ -88,7 +164,9 @@ export class Conversation {
     if ((this.info.seg ?? 0) > 0) {
       // Taken over from a colleague or the queue: earlier segments were sealed to someone else
       // and are never sent here (CRYPTO.md §5).
-      this.transcript.addNotice(
+      addNotice(
+        this.transcript,
+        "info",
         "This chat was passed to you. Earlier messages stay with the counsellor they were " +
           "written to.",
       );
@@ -119,6 +197,7 @@ export class Conversation {
       ];
       line.textContent = parts.join(" · ");
       line.classList.toggle("danger", s.danger_now);
+      this.tick(Date.now());
     } catch {
       // The summary is a help, not a must: the chat works without it.
     }
@@ -147,7 +226,8 @@ export class Conversation {
   synced() {
     this.syncing = false;
     const notice = undeliveredText(this.streams.undelivered());
-    if (notice) this.transcript.addNotice(notice, "error");
+    if (notice) addNotice(this.transcript, "error", notice);
+    this.counting = true; // from now on what arrives is new
     this.unacked.resend();
   }
 
@@ -182,9 +262,10 @@ export class Conversation {
   /** Open K of segment `seg` with this device's key; false (and a notice) if it cannot be. */
   async unseal(seg, device, wrap) {
     if (device && device !== this.device.id) {
-      this.transcript.addNotice(
+      addNotice(
+        this.transcript,
+        "decrypt",
         "This chat's key was sealed to another of your devices: it cannot be read in this browser.",
-        "error",
       );
       return false;
     }
@@ -198,9 +279,10 @@ export class Conversation {
         this.device.idBytes,
       );
     } catch {
-      this.transcript.addNotice(
+      addNotice(
+        this.transcript,
+        "decrypt",
         "The young person's key could not be opened on this device: messages cannot be read.",
-        "error",
       );
       return false;
     }
@@ -209,7 +291,7 @@ export class Conversation {
       this.sender = new Sender(this.conv, "C", seg);
       this.ownInsts.set(this.sender.inst, seg);
     }
-    this.transcript.addNotice("End-to-end encrypted: the young person's key opened on this device.");
+    addNotice(this.transcript, "info", "End-to-end encrypted: the young person's key opened on this device.");
     if (this.open) {
       this.composer.setEnabled(true);
       this.status.textContent = "";
@@ -244,9 +326,20 @@ export class Conversation {
     // A "rekey" says the young person moved on to a new segment (CRYPTO.md §5): not shown.
     if (body.type !== "rekey") {
       if (body.type === "text" && typeof body.body === "string") {
-        this.transcript.addMessage(own ? "You" : "Young person", body.body, { own });
+        const at = sentAt(body);
+        const who = own ? "You" : KIND_NAMES[this.info.kind] === "professional" ? "Professional" : "Young person";
+        stamp(this.transcript.addMessage(who, body.body, { own }), at);
+        if (!own) {
+          this.lastFromThem = Math.max(this.lastFromThem ?? 0, at);
+          if (this.counting) {
+            this.unread += 1;
+            this.onIncoming(this, "message");
+          } else {
+            this.onChange(); // a replayed message: no alert, but the times are redrawn
+          }
+        }
       } else {
-        this.transcript.addNotice("A message could not be shown.", "error");
+        addNotice(this.transcript, "error", "A message could not be shown.");
       }
     }
     if (!own) this.status.textContent = "";
@@ -259,13 +352,13 @@ export class Conversation {
     const id = `${Streams.keyOf(envelope)}|${seq}`;
     if (this.unreadable.has(id) || this.unreadable.size >= 1000) return;
     this.unreadable.add(id);
-    this.transcript.addNotice("A message could not be decrypted.", "error");
+    addNotice(this.transcript, "decrypt", "A message could not be decrypted.");
     this.sendFrame({ type: "undecryptable", conv: this.conv, seg, role, inst, seq });
   }
 
   /** The young person's client reported that one of our messages could not be opened. */
   undecryptable() {
-    this.transcript.addNotice("A message did not arrive readable for the young person.", "error");
+    addNotice(this.transcript, "decrypt", "A message did not arrive readable for the young person.");
   }
 
   /** An ack: only the message with this very (seg, inst, seq) is delivered. */
@@ -281,7 +374,7 @@ export class Conversation {
 
   /** Queue encryption and sending of `text`; `chain` keeps seq order on the wire. */
   sendText(text) {
-    const item = this.transcript.addMessage("You", text, { own: true });
+    const item = stamp(this.transcript.addMessage("You", text, { own: true }), Date.now());
     item.classList.add("message-pending");
     const sender = this.sender;
     const key = this.keys.get(sender.seg);
@@ -290,7 +383,7 @@ export class Conversation {
         const envelope = await sender.textEnvelope(key, text);
         this.unacked.add(envelope, item);
       })
-      .catch(() => this.transcript.addNotice("The message could not be sent.", "error"));
+      .catch(() => addNotice(this.transcript, "error", "The message could not be sent."));
   }
 
   showTyping(on) {
@@ -312,7 +405,7 @@ export class Conversation {
     }
     if (!this.away) return;
     this.away = false;
-    this.transcript.addNotice("The young person is back.");
+    addNotice(this.transcript, "back", "The young person is back.");
     this.status.textContent = "";
     this.element.classList.remove("youth-away");
   }
@@ -321,10 +414,11 @@ export class Conversation {
     this.lostTimer = null;
     if (!this.open || this.away) return;
     this.away = true;
-    this.transcript.addNotice(
-      "Connection lost: the young person's page went away (closed or locked). The chat " +
-        "ends by itself if they do not come back within a few minutes.",
-      "error",
+    addNotice(
+      this.transcript,
+      "away",
+      "the young person's page went away (closed or locked). The chat ends by itself if " +
+        "they do not come back within a few minutes.",
     );
     this.status.textContent = "Connection lost. Waiting for the young person to come back…";
     this.element.classList.add("youth-away");
@@ -339,15 +433,21 @@ export class Conversation {
     this.open = false;
     clearTimeout(this.lostTimer);
     let text = "You closed the chat.";
+    let kind = "closed";
+    this.endedText = "ended";
     if (frame.by === "gone") {
       text = "This chat is no longer with you (passed on or ended while you were away).";
     } else if (frame.by === "youth") {
-      if (frame.reason === "left") text = "The young person left suddenly (quick exit).";
-      else if (frame.reason === "abandoned") {
+      if (frame.reason === "left") {
+        kind = "left";
+        text = "The young person left suddenly (quick exit).";
+        this.endedText = "left suddenly";
+      } else if (frame.reason === "abandoned") {
         text = "The chat ended: the young person's connection was lost and they did not come back.";
       } else text = "The young person ended the chat.";
     }
-    this.transcript.addNotice(text);
+    addNotice(this.transcript, kind, text);
+    if (frame.by === "youth") this.onIncoming(this, "ended");
     this.status.textContent = "";
     this.composer.disable();
     this.transfer.disable();
@@ -389,12 +489,48 @@ export class Conversation {
       frame.by === "youth"
         ? "The young person deleted this conversation."
         : "A supervisor deleted this conversation.";
-    this.transcript
-      .addNotice(`${text} Its messages are gone from this console too.`)
+    this.endedText = "deleted";
+    this.sinceLine.textContent = "";
+    this.element.querySelector("[data-handoff]").hidden = true;
+    addNotice(this.transcript, "info", `${text} Its messages are gone from this console too.`)
       .classList.add("notice-deleted");
     this.dismissButton.disabled = false;
     this.dismissButton.hidden = false;
     this.element.classList.add("chat-closed", "chat-deleted");
+  }
+
+  /**
+   * The chat left this console (`transferred`, PROTOCOL.md §7.2): nothing of it is kept — its
+   * messages, keys and drafts go — and only a notice says where it went, until removed.
+   */
+  handedOver(text) {
+    if (this.erased) return;
+    this.erased = true;
+    this.open = false;
+    clearTimeout(this.lostTimer);
+    this.forget();
+    this.streams = new Streams();
+    this.sender = null;
+    for (const section of this.element.querySelectorAll("[data-shared-history]")) {
+      section.remove();
+    }
+    this.element.querySelector("[data-handoff]").hidden = true;
+    this.transcript.clear();
+    this.composer.box.value = "";
+    this.composer.disable();
+    this.transfer.disable();
+    this.closing.ended();
+    this.status.textContent = "";
+    this.sinceLine.textContent = "";
+    this.element.querySelector("[data-chat-summary]").textContent = "";
+    this.element.querySelector("[data-transfer-status]").textContent = "";
+    this.lastFromThem = null;
+    this.element.classList.remove("youth-away");
+    this.endedText = "transferred";
+    addNotice(this.transcript, "transferred", text);
+    this.dismissButton.disabled = false;
+    this.dismissButton.hidden = false;
+    this.element.classList.add("chat-closed");
   }
 
   /** The chat is no longer this console's (found on reconnect): keep nothing of its keys. */
@@ -420,6 +556,6 @@ export class Conversation {
       return;
     }
     if (this.unacked.owns(frame.ref)) this.unacked.refused(frame.ref);
-    this.transcript.addNotice(frame.message || "Something went wrong.", "error");
+    addNotice(this.transcript, "error", frame.message || "Something went wrong.");
   }
 }

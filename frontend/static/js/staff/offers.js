@@ -1,10 +1,13 @@
 // Warm transfers offered to this counsellor (PROTOCOL.md §7): one card per offer with the chat's
 // kind, language and urgency, the handoff note opened with this device's key (crypto/note.js),
-// and Accept / Decline. An offer expires on the server after 120 s; the card goes when the
-// server withdraws it, when the chat arrives (`assigned`), or when it is answered.
+// and Accept / Decline. An offer expires on the server after 120 s, counted down on the card;
+// the card goes when the server withdraws it, when the chat arrives (`assigned`), or when it
+// is answered. The opened note is handed to the chat once it arrives (`takeNote`), so the new
+// counsellor can still read it in the chat pane; it is never stored.
 
 import { b64urlDecode } from "../crypto/bytes.js";
 import { openNote } from "../crypto/note.js";
+import { span } from "./labels.js";
 import { reasonText } from "./transfer.js";
 
 const KIND_NAMES = { youth: "young person", professional: "professional" };
@@ -23,6 +26,8 @@ export class Offers {
     this.device = device;
     this.say = say;
     this.cards = new Map(); // conv -> element
+    this.notes = new Map(); // conv -> {from, text|null}: the opened note, until the chat arrives
+    this.timers = new Map(); // conv -> interval of the card's countdown
   }
 
   async add(frame) {
@@ -35,11 +40,22 @@ export class Offers {
     card.querySelector("[data-offer-title]").textContent =
       `${who} offers you a chat — ${kind}, ${frame.language}${urgent}`;
     if (frame.urgent) card.classList.add("urgent");
-    const until = new Date(Number(frame.expires_at) * 1000);
-    card.querySelector("[data-offer-expires]").textContent =
-      `Answer before ${until.toLocaleTimeString()}, or it goes back to them.`;
+    const expires = card.querySelector("[data-offer-expires]");
+    const until = Number(frame.expires_at) * 1000;
+    const count = () => {
+      const left = (until - Date.now()) / 1000;
+      expires.textContent =
+        left > 0
+          ? `Answer within ${span(left)}, or it goes back to ${who}.`
+          : `Time is up: the chat goes back to ${who}.`;
+      expires.classList.toggle("soon", left <= 30);
+    };
+    count();
+    this.timers.set(frame.conv, setInterval(count, 1000));
     const note = card.querySelector("[data-offer-note]");
-    note.textContent = await this.noteText(frame);
+    const opened = await this.noteText(frame);
+    note.textContent = opened.shown;
+    this.notes.set(frame.conv, { from: who, text: opened.text });
     const status = card.querySelector("[data-offer-status]");
     const buttons = card.querySelectorAll("button");
     const answer = (accept) => {
@@ -59,7 +75,7 @@ export class Offers {
 
   /** The note's text, opened with this device's key; never rendered as HTML. */
   async noteText(frame) {
-    if (!frame.note) return "No note.";
+    if (!frame.note) return { shown: "No note.", text: null };
     const device = this.device();
     try {
       const text = await openNote(
@@ -68,10 +84,18 @@ export class Offers {
         b64urlDecode(frame.conv),
         device.idBytes,
       );
-      return `Note: ${text}`;
+      return { shown: `Note: ${text}`, text };
     } catch {
-      return "The note could not be opened on this device.";
+      const failed = "The note could not be opened on this device.";
+      return { shown: failed, text: failed };
     }
+  }
+
+  /** The note of the accepted offer for `conv` ({from, text} or null), handed over once. */
+  takeNote(conv) {
+    const note = this.notes.get(conv) ?? null;
+    this.notes.delete(conv);
+    return note;
   }
 
   has(conv) {
@@ -79,6 +103,8 @@ export class Offers {
   }
 
   remove(conv) {
+    clearInterval(this.timers.get(conv));
+    this.timers.delete(conv);
     const card = this.cards.get(conv);
     if (!card) return;
     card.remove();
@@ -90,6 +116,7 @@ export class Offers {
   withdrawn(frame) {
     if (!this.has(frame.conv)) return;
     this.remove(frame.conv);
+    this.notes.delete(frame.conv);
     const why = {
       declined: "You declined the offered chat.",
       expired: "An offered chat went back to your colleague: it was not answered in time.",
@@ -107,5 +134,6 @@ export class Offers {
 
   clear() {
     for (const conv of [...this.cards.keys()]) this.remove(conv);
+    this.notes.clear();
   }
 }
