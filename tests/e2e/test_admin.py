@@ -33,7 +33,15 @@ def test_only_admins_open_the_staff_accounts_page(
     expect(anonymous.get_by_text("Log in on the staff console first.")).to_be_visible()
     nav = anonymous.get_by_role("navigation", name="Staff pages")
     expect(nav.get_by_role("link")).to_have_text(
-        ["Console", "Live board", "Staff accounts", "Canned replies", "Settings"]
+        [
+            "Console",
+            "Live board",
+            "Statistics",
+            "Audit log",
+            "Staff accounts",
+            "Canned replies",
+            "Centre settings",
+        ]
     )
     shot(anonymous, "admin-0-anonymous")
     for role in ("counsellor", "supervisor"):

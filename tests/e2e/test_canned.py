@@ -48,7 +48,15 @@ def test_an_admin_adds_a_reply_and_a_counsellor_inserts_edits_and_sends_it(
     expect(admin.get_by_text("Logged in as Anna (admin).")).to_be_visible()
     nav = admin.get_by_role("navigation", name="Staff pages")
     expect(nav.get_by_role("link")).to_have_text(
-        ["Console", "Live board", "Staff accounts", "Canned replies"]
+        [
+            "Console",
+            "Live board",
+            "Statistics",
+            "Audit log",
+            "Staff accounts",
+            "Canned replies",
+            "Centre settings",
+        ]
     )
     expect(admin.get_by_role("heading", name="Svenska (sv): 0 replies")).to_be_visible()
     shot(admin, "2-admin-empty")

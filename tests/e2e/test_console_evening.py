@@ -153,7 +153,7 @@ def test_three_chats_at_once_on_a_laptop_screen(
     third.close()
     _item(staff, label_3).click()
     pane = staff.locator("[data-chat]:visible")
-    expect(pane.locator("[data-notice=away]")).to_be_visible(timeout=5_000)
+    expect(pane.locator("[data-notice=away]")).to_be_visible(timeout=10_000)
     expect(pane.locator("[data-notice=away]")).to_contain_text("Connection lost:")
     first.locator("[data-quick-exit]").click()
     expect(_item(staff, label_1)).to_contain_text("left suddenly")
