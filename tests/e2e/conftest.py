@@ -25,6 +25,7 @@ from tests.conftest import (
     start_server,
     unavailable,
 )
+from tests.e2e.axe import assert_accessible
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -172,12 +173,16 @@ def in_thread() -> Iterator[Callable[..., Future[Any]]]:
 
 @pytest.fixture
 def shot(request: pytest.FixtureRequest) -> Callable[[Any, str], None]:
-    """Save a full-page screenshot as ``artifacts/screenshots/<test module>/<test>-<name>.png``."""
+    """Save a full-page screenshot as ``artifacts/screenshots/<test module>/<test>-<name>.png``;
+    on a staff page, also run axe-core on that state (``tests.e2e.axe``)."""
     folder = ARTIFACTS / "screenshots" / request.node.module.__name__.rsplit(".", 1)[-1]
     folder.mkdir(parents=True, exist_ok=True)
     test = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
 
     def take(page: Any, name: str) -> None:
         page.screenshot(path=str(folder / f"{test}-{name}.png"), full_page=True)
+        if urlsplit(page.url).path.startswith("/staff"):
+            # Every staff page state worth a screenshot is checked against WCAG 2.2 AA too.
+            assert_accessible(page, f"{test}: {name}")
 
     return take
