@@ -25,6 +25,8 @@ const KIND_NAMES = { youth: "young person", professional: "professional" };
 
 /** How long a dropped connection waits before the console says "connection lost". */
 const LOST_NOTICE_MS = 1500;
+/** How long an ended chat's messages stay on the console before they are cleared. */
+const ENDED_KEPT_MS = 10 * 60 * 1000;
 
 export class Conversation {
   /**
@@ -448,6 +450,11 @@ export class Conversation {
     }
     addNotice(this.transcript, kind, text);
     if (frame.by === "youth") this.onIncoming(this, "ended");
+    // Nothing more can be sent or read in it: its keys go now, its messages after a while.
+    this.forget();
+    this.composer.box.value = "";
+    clearTimeout(this.clearTimer);
+    this.clearTimer = setTimeout(() => this.clearEnded(), ENDED_KEPT_MS);
     this.status.textContent = "";
     this.composer.disable();
     this.transfer.disable();
@@ -531,6 +538,26 @@ export class Conversation {
     this.dismissButton.disabled = false;
     this.dismissButton.hidden = false;
     this.element.classList.add("chat-closed");
+  }
+
+  /**
+   * An ended chat's messages leave the page `ENDED_KEPT_MS` after the end (SECURITY: a console
+   * left open holds no old conversations); only a notice stays until the panel is removed.
+   */
+  clearEnded() {
+    if (this.erased) return;
+    for (const section of this.element.querySelectorAll("[data-shared-history]")) {
+      section.remove();
+    }
+    this.transcript.clear();
+    this.element.querySelector("[data-handoff]").hidden = true;
+    this.sinceLine.textContent = "";
+    addNotice(
+      this.transcript,
+      "info",
+      "This ended chat was cleared from the console. The organisation's export can read it " +
+        "again while it is kept.",
+    );
   }
 
   /** The chat is no longer this console's (found on reconnect): keep nothing of its keys. */
