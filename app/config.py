@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     #: Logins in progress at once (hashing or waiting to hash); more get 503 ``login_busy``.
     login_queue_max: int = Field(16, ge=1)
 
+    #: Largest HTTP request body accepted (413 ``too_large`` beyond it).
+    http_max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     # --- WebSockets (R-5, R-6, R-7) ---
     ws_max_frame_bytes: int = 64 * 1024
     ws_frames_per_minute: int = 100

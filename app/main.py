@@ -39,6 +39,7 @@ from app.metrics import Metrics
 from app.pages import endpoints as pages
 from app.pages.assets import STATIC, assets
 from app.relay import endpoints as relay
+from app.security.bodylimit import BodyLimitMiddleware
 from app.security.guard import make_guard
 from app.security.headers import SecurityHeadersMiddleware, header_map
 from app.security.prune import LoginPrune
@@ -152,6 +153,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         openapi_url="/openapi.json" if docs else None,
     )
     hsts = settings.mode == "production"
+    # Inside the headers middleware, so that a 413 carries the security headers too.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.http_max_body_bytes)
     app.add_middleware(
         SecurityHeadersMiddleware, hsts=hsts, script_hashes=(assets().importmap_csp,)
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -260,3 +261,33 @@ async def test_validation_errors_do_not_echo_submitted_values(served: Server) ->
         error = response.json()["error"]
         assert error["code"] == "invalid_request"
         assert set(response.json()) == {"error"}
+
+
+async def test_an_oversized_body_is_refused_before_it_is_read(served: Server) -> None:
+    """Every HTTP body is bounded (``VH_HTTP_MAX_BODY_BYTES``, 256 KiB): 413 ``too_large``."""
+    big = b'{"username": "someone", "password": "' + b"x" * (300 * 1024) + b'", "totp": "1"}'
+    for path in ("/staff/api/login", "/api/youth/return"):
+        response = await _request(
+            served, "POST", path, content=big, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 413, path
+        assert response.json()["error"]["code"] == "too_large"
+        assert "content-security-policy" in response.headers  # the 413 is one of ours
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it arrives
+        for _ in range(40):
+            yield b"x" * 10_000
+
+    response = await _request(
+        served,
+        "POST",
+        "/staff/api/login",
+        content=chunks(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large"
+    # Under the bound, the same endpoint answers as usual.
+    small = {"username": "someone", "password": "x" * 100, "totp": "123456"}
+    response = await _request(served, "POST", "/staff/api/login", json=small)
+    assert response.status_code == 401
