@@ -58,7 +58,7 @@ def server(
 
 
 def _join(page: Any, server: Server) -> None:
-    page.goto(server.base_url + "/chat")
+    page.goto(server.base_url + "/en/chat")
     page.get_by_label("I am a young person").check()
     page.get_by_label("No", exact=True).check()
     page.get_by_role("button", name="Start chat").click()
