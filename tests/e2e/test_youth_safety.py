@@ -62,8 +62,10 @@ def _check_youth_page(page: Any, server: Server, path: str) -> None:
     # the only inline script is the import map, admitted by its hash in the CSP; no
     # inline style; every script and stylesheet carries SRI, and the import map gives every
     # module that is loaded by `import` its integrity too.
-    inline = page.locator("script:not([src])")
+    inline = page.locator('script:not([src]):not([type="application/json"])')
     assert inline.count() == 1
+    # The page's strings for its scripts are data (S-19), never executed.
+    assert page.locator('script[type="application/json"]').count() == 1
     assert inline.get_attribute("type") == "importmap"
     importmap_text = inline.text_content() or ""
     digest = base64.b64encode(hashlib.sha256(importmap_text.encode()).digest()).decode()

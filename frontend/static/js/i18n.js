@@ -1,8 +1,8 @@
 // The youth pages' strings in the page's language (SAFETY S-19). The server renders the page's
 // catalog as <script type="application/json" id="vh-catalog"> (data, never executed: CSP-safe):
 // {"lang", "timezone", "messages": {msgid: translation}, "openings": {unix: "tisdag 09:00"}}.
-// `_("Hello, {name}", { name })` looks the msgid up and fills {placeholders}; a msgid missing
-// from the catalog shows as written (English). `pybabel extract` finds the `_("…")` calls here
+// `_(msgid, { name })` looks the msgid up and fills its {name} placeholders; a msgid missing
+// from the catalog shows as written (English). `pybabel extract` finds the gettext calls here
 // and in the youth modules (babel.cfg), so write msgids as plain string literals.
 
 function readCatalog() {
