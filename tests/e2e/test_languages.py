@@ -157,13 +157,15 @@ def test_an_arabic_chat_reads_right_to_left(
     expect(own.locator(".message-who")).to_have_text("أنت: ")
     assert own.evaluate("e => getComputedStyle(e).direction") == "rtl"
     mine, theirs = own.bounding_box(), other.bounding_box()
-    assert mine is not None and theirs is not None
+    assert mine is not None
+    assert theirs is not None
     # Own messages sit on the inline-end side: the left in Arabic; the counsellor's on the right.
     assert mine["x"] + 20 < theirs["x"]
     assert mine["x"] + mine["width"] + 20 < theirs["x"] + theirs["width"]
     # The exit button sits on the inline-end side too: top left.
     exit_box = youth.locator("[data-quick-exit]").bounding_box()
-    assert exit_box is not None and exit_box["x"] < 100
+    assert exit_box is not None
+    assert exit_box["x"] < 100
     shot(youth, "chat")
 
     youth.get_by_role("button", name="إنهاء المحادثة").click()
