@@ -185,7 +185,7 @@ def test_the_young_person_deletes_during_the_chat(
     intro.get_by_text("Before you start").click()
     expect(intro).to_contain_text(f"How long a conversation is kept: {RETENTION_DAYS} days")
     expect(intro).to_contain_text(
-        f"{PROFESSIONAL_DAYS} days for a consultation with a professional"
+        f"For a consultation with a professional: {PROFESSIONAL_DAYS} days."
     )
     expect(intro).to_contain_text("nobody can read it again, not even us")
     expect(intro).to_contain_text(
