@@ -121,54 +121,93 @@ def test_a_closed_refusal_names_the_weekday_in_the_pages_language(
 
 
 @pytest.fixture
-def arabic_counsellor(server: Server) -> StaffAccount:
+def counsellor_ar(server: Server) -> StaffAccount:
     return staff_account(server, "counsellor-ar", "Layla", languages=["ar", "sv"])
 
 
-def test_an_arabic_chat_reads_right_to_left(
-    contexts: Contexts, server: Server, arabic_counsellor: StaffAccount, shot: Any
+#: What the chat says in each language, and on which side the own bubble sits.
+CHAT = {
+    "sv": {
+        "start": "Starta chatten",
+        "queue": "Du är nummer 1 i kön",
+        "connected": "Ansluten. Du pratar med Layla.",
+        "box": "Meddelande",
+        "send": "Skicka",
+        "you": "Du: ",
+        "end": "Avsluta chatten",
+        "ended": "Du avslutade chatten.",
+        "mine": "Hej, jag behöver prata med någon.",
+    },
+    "ar": {
+        "start": "ابدأ المحادثة",
+        "queue": "أنت رقم 1 في قائمة الانتظار",
+        "connected": "تم الاتصال. أنت تتحدث مع Layla.",
+        "box": "الرسالة",
+        "send": "إرسال",
+        "you": "أنت: ",
+        "end": "إنهاء المحادثة",
+        "ended": "أنهيت المحادثة.",
+        "mine": "مرحبا، أحتاج إلى التحدث مع أحد.",
+    },
+}
+
+
+@pytest.mark.parametrize(("lang", "direction"), [("sv", "ltr"), ("ar", "rtl")])
+def test_a_whole_chat_in_the_pages_language_and_direction(
+    contexts: Contexts,
+    server: Server,
+    counsellor_ar: StaffAccount,
+    shot: Any,
+    lang: str,
+    direction: str,
 ) -> None:
+    words = CHAT[lang]
     youth = contexts.page()
     youth.set_viewport_size({"width": 360, "height": 640})
-    youth.goto(server.base_url + "/ar/chat")
-    expect(youth.locator("#triage-language")).to_have_value("ar")
+    youth.goto(server.base_url + f"/{lang}/chat")
+    expect(youth.locator("#triage-language")).to_have_value(lang)
     youth.locator("#kind-youth").check()
     youth.locator("#danger-no").check()
     shot(youth, "triage")
-    youth.get_by_role("button", name="ابدأ المحادثة").click()
-    expect(youth.locator("[data-queue-status]")).to_contain_text("أنت رقم 1 في قائمة الانتظار")
+    youth.get_by_role("button", name=words["start"]).click()
+    expect(youth.locator("[data-queue-status]")).to_contain_text(words["queue"])
     shot(youth, "queue")
 
     staff = contexts.page()
-    open_console(staff, server, arabic_counsellor)
+    open_console(staff, server, counsellor_ar)
     panel = staff.locator("[data-chat]")
     expect(panel).to_have_count(1)
-    expect(youth.get_by_text("تم الاتصال. أنت تتحدث مع Layla.")).to_be_visible()
-    box = youth.get_by_role("textbox", name="الرسالة")
+    expect(youth.get_by_text(words["connected"])).to_be_visible()
+    box = youth.get_by_role("textbox", name=words["box"])
     expect(box).to_be_enabled()
-    box.fill("مرحبا، أحتاج إلى التحدث مع أحد.")
-    youth.get_by_role("button", name="إرسال").click()
+    box.fill(words["mine"])
+    youth.get_by_role("button", name=words["send"]).click()
     send(staff, "مرحبا، أنا ليلى. كيف يمكنني مساعدتك؟", panel)
     log = youth.locator("[role=log]").first
     expect(log.locator(".message-body")).to_have_count(2)
     expect(youth.locator(".message-pending")).to_have_count(0)
     own = log.locator(".message-own").first
     other = log.locator(".message-other").first
-    expect(own.locator(".message-who")).to_have_text("أنت: ")
-    assert own.evaluate("e => getComputedStyle(e).direction") == "rtl"
+    expect(own.locator(".message-who")).to_have_text(words["you"])
+    assert own.evaluate("e => getComputedStyle(e).direction") == direction
     mine, theirs = own.bounding_box(), other.bounding_box()
     assert mine is not None
     assert theirs is not None
-    # Own messages sit on the inline-end side: the left in Arabic; the counsellor's on the right.
-    assert mine["x"] + 20 < theirs["x"]
-    assert mine["x"] + mine["width"] + 20 < theirs["x"] + theirs["width"]
-    # The exit button sits on the inline-end side too: top left.
     exit_box = youth.locator("[data-quick-exit]").bounding_box()
     assert exit_box is not None
-    assert exit_box["x"] < 100
+    if direction == "rtl":
+        # Own messages sit on the inline-end side: the left in Arabic, the counsellor's on the
+        # right; the exit button is at the inline end too (top left).
+        assert mine["x"] + 20 < theirs["x"]
+        assert mine["x"] + mine["width"] + 20 < theirs["x"] + theirs["width"]
+        assert exit_box["x"] < 100
+    else:
+        assert theirs["x"] + 20 < mine["x"]
+        assert theirs["x"] + theirs["width"] + 20 < mine["x"] + mine["width"]
+        assert exit_box["x"] > 200
     shot(youth, "chat")
 
-    youth.get_by_role("button", name="إنهاء المحادثة").click()
-    expect(youth.get_by_text("أنهيت المحادثة.")).to_be_visible()
+    youth.get_by_role("button", name=words["end"]).click()
+    expect(youth.get_by_text(words["ended"])).to_be_visible()
     shot(youth, "ended")
     _no_traces(youth)
