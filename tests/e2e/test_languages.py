@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import Database, Server, StaffAccount, start_server
+from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import EXIT_PATH, Contexts, staff_account
 from tests.e2e.pages import open_console, send
 
@@ -68,6 +69,7 @@ def test_every_youth_page_has_its_language_in_the_path(
         assert page.evaluate("getComputedStyle(document.body).direction") == direction
         assert page.url == server.base_url + path
         shot(page, "house" if path.endswith("/") else "chat")
+        assert_accessible(page, path)
         _no_traces(page)
     # The triage language defaults to the page's; the young person may still change it.
     expect(page.locator("#triage-language")).to_have_value(lang)
@@ -117,6 +119,7 @@ def test_a_closed_refusal_names_the_weekday_in_the_pages_language(
     expect(status).to_contain_text(weekday)
     expect(status).to_contain_text("112")
     shot(page, "closed")
+    assert_accessible(page, f"closed refusal, {lang}")
     _no_traces(page)
 
 
@@ -206,6 +209,7 @@ def test_a_whole_chat_in_the_pages_language_and_direction(
         assert theirs["x"] + theirs["width"] + 20 < mine["x"] + mine["width"]
         assert exit_box["x"] > 200
     shot(youth, "chat")
+    assert_accessible(youth, f"chat, {lang}")
 
     youth.get_by_role("button", name=words["end"]).click()
     expect(youth.get_by_text(words["ended"])).to_be_visible()
