@@ -509,7 +509,7 @@ class YouthChat {
     } catch {
       this.refuse(
         _(
-          "The confirmation of {alias} could not be verified, so this chat was stopped. " +
+          "{alias}'s confirmation could not be verified, so this chat was stopped. " +
             "Please try again later. If you are in danger now, call 112.",
           { alias: this.alias },
         ),
