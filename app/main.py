@@ -37,6 +37,7 @@ from app.kit.errors import DomainError, validation_message
 from app.kit.ratelimit import KeyedWindows
 from app.metrics import Metrics
 from app.pages import endpoints as pages
+from app.pages import youth as youth_pages
 from app.pages.assets import STATIC, assets
 from app.relay import endpoints as relay
 from app.security.bodylimit import BodyLimitMiddleware
@@ -173,6 +174,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.include_router(centre_api.router)
     app.include_router(relay.router)
     app.include_router(pages.router)
+    app.include_router(youth_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.openapi = partial(apidocs.document, app)  # type: ignore[method-assign]
     return app

@@ -84,7 +84,7 @@ def test_demo_serves_and_its_printed_login_works(tmp_path: Path) -> None:
         )
         assert response.status_code == 200, response.text
         assert response.json()["alias"] == "Sara"
-        assert httpx.get(base + "/chat").status_code == 200
+        assert httpx.get(base + "/sv/chat").status_code == 200
 
         # The other commands reach the demo's database with --demo, and without it they say
         # so instead of "no such table".

@@ -70,7 +70,7 @@ async def test_every_endpoint_answers_503_while_the_database_is_down(tmp_path: P
                 ready = await client.get("/readyz")
                 assert ready.status_code == 503
                 # Pages that need no database still render, with the quick exit.
-                assert (await client.get("/chat")).status_code == 200
+                assert (await client.get("/sv/chat")).status_code == 200
 
                 cluster.start()
                 deadline = time.monotonic() + 30

@@ -64,13 +64,8 @@ def _render(
     )
 
 
-@router.get("/", response_class=HTMLResponse)
-async def house(request: Request) -> HTMLResponse:
-    return _render(request, "house.html")
-
-
-@router.get("/chat", response_class=HTMLResponse)
-async def chat(request: Request) -> HTMLResponse:
+def chat_context(request: Request) -> dict[str, Any]:
+    """What the chat page says about keeping conversations (rendered by app/pages/youth.py)."""
     # How long a conversation is kept after it ends, said before the first chat and beside the
     # return code (SAFETY S-17). The youth queue's number is shown up front; the page names its
     # own queue's (``retention_by_queue``: a queue, else its kind, else the default, as the
@@ -78,13 +73,11 @@ async def chat(request: Request) -> HTMLResponse:
     settings = get_state(request).settings
     by_queue = settings.retention_by_queue
     retention = {"default": settings.retention_days, **by_queue}
-    return _render(
-        request,
-        "chat.html",
-        retention_days=by_queue.get("youth", settings.retention_days),
-        professional_retention_days=by_queue.get("professional", settings.retention_days),
-        retention_json=json.dumps(retention, separators=(",", ":"), sort_keys=True),
-    )
+    return {
+        "retention_days": by_queue.get("youth", settings.retention_days),
+        "professional_retention_days": by_queue.get("professional", settings.retention_days),
+        "retention_json": json.dumps(retention, separators=(",", ":"), sort_keys=True),
+    }
 
 
 @router.get("/staff/board", response_class=HTMLResponse)

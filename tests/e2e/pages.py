@@ -40,7 +40,7 @@ def open_console(
 
 def start_youth_chat(page: Any, server: Server, *, language: str = "sv") -> None:
     """Triage and queue: leaves the page waiting for a counsellor."""
-    page.goto(server.base_url + "/chat")
+    page.goto(server.base_url + "/en/chat")
     page.get_by_label("Language").select_option(language)
     page.get_by_label("I am a young person").check()
     page.get_by_label("No", exact=True).check()

@@ -72,7 +72,7 @@ async (vectors) => {
 
 def test_browser_reproduces_the_reference_vectors(contexts: Contexts, server: Server) -> None:
     page = contexts.page()
-    page.goto(server.base_url + "/chat")
+    page.goto(server.base_url + "/en/chat")
     out: dict[str, Any] = page.evaluate(KAT_SCRIPT, VECTORS)
 
     for got, want in zip(out["messages"], VECTORS["messages"], strict=True):

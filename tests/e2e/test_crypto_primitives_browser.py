@@ -114,7 +114,7 @@ RFC_SCRIPT = (
 def test_rfc9180_a3_base_mode(contexts: Contexts, server: Server) -> None:
     v = RFC9180_A3
     page = contexts.page()
-    page.goto(server.base_url + "/chat")
+    page.goto(server.base_url + "/en/chat")
     out: dict[str, Any] = page.evaluate(RFC_SCRIPT, v)
     for field in (
         "enc",
@@ -244,7 +244,7 @@ def test_browser_reproduces_reference_keys_certs_and_wraps(
 ) -> None:
     v = VECTORS
     page = contexts.page()
-    page.goto(server.base_url + "/chat")
+    page.goto(server.base_url + "/en/chat")
     out: dict[str, Any] = page.evaluate(REFERENCE_SCRIPT, {"v": v, "now": NOW})
     assert out["device_message"] == v["device"]["cert_message"]
     assert out["period_message"] == v["period"]["cert_message"]
@@ -325,7 +325,7 @@ def test_python_opens_and_verifies_what_the_browser_seals_and_signs(
     python_sealed = SUITE.encrypt(python_key, _private(dev["hpke_pkcs8"]).public_key(), info=info_c)
 
     page = contexts.page()
-    page.goto(server.base_url + "/chat")
+    page.goto(server.base_url + "/en/chat")
     args = {"v": v, "pythonSealed": b64.encode(python_sealed), "pythonInfo": b64.encode(info_c)}
     out: dict[str, Any] = page.evaluate(REVERSE_SCRIPT, args)
 
@@ -470,7 +470,7 @@ def test_browser_refuses_tampering_expiry_and_other_signers(
     contexts: Contexts, server: Server
 ) -> None:
     page = contexts.page()
-    page.goto(server.base_url + "/chat")
+    page.goto(server.base_url + "/en/chat")
     out: dict[str, Any] = page.evaluate(NEGATIVE_SCRIPT, {"v": VECTORS, "now": NOW})
     assert out.pop("control") == "accepted"
     assert out.pop("forged_is_well_formed") == "accepted"
@@ -613,7 +613,7 @@ def test_browser_reproduces_the_project_golden_file(contexts: Contexts, server: 
     g: dict[str, Any] = json.loads(GOLDEN_PATH.read_text("utf-8"))
     now = {"device": g["device"]["not_after"] - 1, "period": g["period"]["not_before"]}
     page = contexts.page()
-    page.goto(server.base_url + "/chat")
+    page.goto(server.base_url + "/en/chat")
     out: dict[str, Any] = page.evaluate(GOLDEN_SCRIPT, {"g": g, "now": now})
 
     assert out["device_message"] == g["device"]["cert_message"]

@@ -179,13 +179,13 @@ def test_the_young_person_deletes_during_the_chat(
         "websocket",
         lambda ws: ws.on("framereceived", lambda payload: received.append(json.loads(payload))),
     )
-    youth.goto(server.base_url + "/chat")
+    youth.goto(server.base_url + "/en/chat")
     # S-17: how long it is kept, in the server's own numbers, before the first chat.
     intro = youth.locator(".before-you-start")
     intro.get_by_text("Before you start").click()
     expect(intro).to_contain_text(f"How long a conversation is kept: {RETENTION_DAYS} days")
     expect(intro).to_contain_text(
-        f"{PROFESSIONAL_DAYS} days for a consultation with a professional"
+        f"For a consultation with a professional: {PROFESSIONAL_DAYS} days."
     )
     expect(intro).to_contain_text("nobody can read it again, not even us")
     expect(intro).to_contain_text(
@@ -317,7 +317,7 @@ def test_a_professional_is_told_their_queue_and_a_second_delete_finds_nothing(
             ),
         ),
     )
-    youth.goto(server.base_url + "/chat?for=professional")
+    youth.goto(server.base_url + "/en/chat?for=professional")
     expect(youth.get_by_label("I am a professional")).to_be_checked()
     youth.get_by_role("button", name="Start chat").click()
     wait_paired(youth)
@@ -361,7 +361,7 @@ def test_the_young_person_deletes_from_the_return_view(
 
     later = contexts.page()
     posts = _delete_posts(later)
-    later.goto(server.base_url + "/chat")
+    later.goto(server.base_url + "/en/chat")
     later.get_by_text("I have a return code").click()
     later.get_by_role("textbox", name="Return code").fill(code)
     later.get_by_role("button", name="Show my earlier chat").click()
@@ -436,7 +436,7 @@ def test_cancel_deletes_nothing(
     # Cancel in the return view too.
     later = contexts.page()
     later_posts = _delete_posts(later)
-    later.goto(server.base_url + "/chat")
+    later.goto(server.base_url + "/en/chat")
     later.get_by_text("I have a return code").click()
     later.get_by_role("textbox", name="Return code").fill(code)
     later.get_by_role("button", name="Show my earlier chat").click()

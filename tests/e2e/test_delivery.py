@@ -165,7 +165,7 @@ def test_the_pages_stream_tracking_and_base64url_are_the_python_ones(
         b64.encode(os.urandom(n))[:-1] + c for n in (1, 2, 3, 16, 32) for c in ALPHABET
     ] + ["", "A", "A===", "AB+/"]
     page = contexts.page()
-    page.goto(server.base_url + "/chat")
+    page.goto(server.base_url + "/en/chat")
     out = page.evaluate(TWIN_SCRIPT, {"runs": runs, "spellings": spellings})
     for seqs, got in zip(runs, out["results"], strict=True):
         held = SeqSet()

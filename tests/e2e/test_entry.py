@@ -58,7 +58,7 @@ def server(
 
 
 def _join(page: Any, server: Server) -> None:
-    page.goto(server.base_url + "/chat")
+    page.goto(server.base_url + "/en/chat")
     page.get_by_label("I am a young person").check()
     page.get_by_label("No", exact=True).check()
     page.get_by_role("button", name="Start chat").click()
@@ -71,7 +71,7 @@ def test_nobody_on_duty_is_said_with_112_and_the_helplines(
     page = contexts.page()
     _join(page, server)
     status = page.locator("[data-queue-status]")
-    expect(status).to_contain_text("no counsellor is on duty right now")
+    expect(status).to_contain_text("No counsellor is on duty right now.")
     expect(status).to_contain_text("112")
     helplines = page.locator("[data-helplines]")
     expect(helplines).to_be_visible()
@@ -90,7 +90,7 @@ def test_closed_hours_say_when_the_chat_opens(contexts: Contexts, server: Server
     page = contexts.page()
     _join(page, server)
     status = page.locator("[data-queue-status]")
-    expect(status).to_contain_text("the chat is closed right now")
+    expect(status).to_contain_text("The chat is closed right now.")
     expect(status).to_contain_text("The chat opens again")  # the next opening, local time
     expect(page.locator("[data-helplines]").get_by_role("listitem")).to_have_count(2)
 

@@ -201,7 +201,7 @@ def test_a_join_over_the_limit_is_told_when_to_retry_with_112_and_helplines(
 ) -> None:
     start_youth_chat(contexts.page(), server)  # the one join of the window enters
     page = contexts.page()
-    page.goto(server.base_url + "/chat")
+    page.goto(server.base_url + "/en/chat")
     page.get_by_label("I am a young person").check()
     page.get_by_label("No", exact=True).check()
     page.get_by_role("button", name="Start chat").click()

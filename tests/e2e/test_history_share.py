@@ -80,7 +80,7 @@ def _earlier_chat_with_code(youth: Any, staff: Any, server: Server) -> str:
 def _open_history_and_start_chat(youth: Any, server: Server, code: str) -> None:
     """The return visit: read the earlier chat with the code, then start a new chat from the
     same page (a reload would forget the earlier keys)."""
-    youth.goto(server.base_url + "/chat")
+    youth.goto(server.base_url + "/en/chat")
     youth.get_by_text("I have a return code").click()
     youth.get_by_role("textbox", name="Return code").fill(code)
     youth.get_by_role("button", name="Show my earlier chat").click()

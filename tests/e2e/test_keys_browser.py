@@ -124,7 +124,7 @@ def test_youth_keys_seal_to_verified_keys_python_opens_them(
     contexts: Contexts, server: Server
 ) -> None:
     page = contexts.page()
-    page.goto(server.base_url + "/chat")
+    page.goto(server.base_url + "/en/chat")
     org = Org(int(time.time()))
     frame = org.paired(org.device(), org.period_info())
     out = _peers(page, org, frame)
@@ -179,7 +179,7 @@ def test_youth_keys_refuse_forged_or_expired_certificates(
     contexts: Contexts, server: Server
 ) -> None:
     page = contexts.page()
-    page.goto(server.base_url + "/chat")
+    page.goto(server.base_url + "/en/chat")
     org = Org(int(time.time()))
     impostor = hpke.generate_private_key()
     device, period = org.device(), org.period_info()
@@ -386,7 +386,7 @@ def test_one_certificate_parser_reads_what_python_issues(
     """crypto/certs.js parseDeviceCert is the page's one reader of a device certificate:
     it takes what app.crypto.certs.DeviceCert writes and refuses a malformed field."""
     page = contexts.page()
-    page.goto(server.base_url + "/chat")
+    page.goto(server.base_url + "/en/chat")
     org = Org(int(time.time()))
     device = certs.DeviceCert.from_dict(org.device()).as_dict()
     broken = {
@@ -421,5 +421,5 @@ async () => {
 
 def test_each_component_is_started_once(contexts: Contexts, server: Server) -> None:
     page = contexts.page()
-    page.goto(server.base_url + "/chat")
+    page.goto(server.base_url + "/en/chat")
     assert page.evaluate(COMPONENTS_SCRIPT) == {"calls": 2, "distinct": 2, "started": 2}

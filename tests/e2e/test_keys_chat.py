@@ -307,7 +307,7 @@ def test_return_code_brings_the_history_back(
     later = contexts.page()
     requests: list[Any] = []
     later.on("request", lambda r: requests.append(r))
-    later.goto(server.base_url + "/chat")
+    later.goto(server.base_url + "/en/chat")
     later.get_by_text("I have a return code").click()
     field = later.get_by_role("textbox", name="Return code")
     assert field.get_attribute("type") in (None, "text")  # never a password field (S-12)

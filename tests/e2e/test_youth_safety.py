@@ -19,7 +19,7 @@ from tests.e2e.pages import send, start_youth_chat, wait_paired
 
 pytestmark = pytest.mark.browser
 
-YOUTH_PAGES = ("/", "/chat", "/chat?for=professional")
+YOUTH_PAGES = ("/en/", "/en/chat", "/en/chat?for=professional", "/sv/chat", "/ar/chat")
 SECRET = "this must vanish on exit"
 
 TRACES_SCRIPT = """
@@ -62,8 +62,10 @@ def _check_youth_page(page: Any, server: Server, path: str) -> None:
     # R-13: the only inline script is the import map, admitted by its hash in the CSP; no
     # inline style; every script and stylesheet carries SRI, and the import map gives every
     # module that is loaded by `import` its integrity too.
-    inline = page.locator("script:not([src])")
+    inline = page.locator('script:not([src]):not([type="application/json"])')
     assert inline.count() == 1
+    # The page's strings for its scripts are data (S-19), never executed.
+    assert page.locator('script[type="application/json"]').count() == 1
     assert inline.get_attribute("type") == "importmap"
     importmap_text = inline.text_content() or ""
     digest = base64.b64encode(hashlib.sha256(importmap_text.encode()).digest()).decode()
@@ -79,7 +81,7 @@ def _check_youth_page(page: Any, server: Server, path: str) -> None:
 def test_quick_exit_is_always_visible(contexts: Contexts, server: Server) -> None:
     page = contexts.page()
     page.set_viewport_size({"width": 320, "height": 568})
-    page.goto(server.base_url + "/chat")
+    page.goto(server.base_url + "/en/chat")
     page.mouse.wheel(0, 10_000)
     page.keyboard.press("End")
     exit_link = page.locator("[data-quick-exit]")
@@ -96,7 +98,7 @@ def test_quick_exit_is_always_visible(contexts: Contexts, server: Server) -> Non
 
 def test_triage_form(contexts: Contexts, server: Server) -> None:
     page = contexts.page()
-    page.goto(server.base_url + "/chat?for=professional")
+    page.goto(server.base_url + "/en/chat?for=professional")
     expect(page.get_by_label("I am a professional")).to_be_checked()
     emergency = page.get_by_text("Call 112 now.")
     expect(emergency).to_be_hidden()
@@ -104,7 +106,7 @@ def test_triage_form(contexts: Contexts, server: Server) -> None:
     expect(emergency).to_be_visible()
     page.get_by_label("No", exact=True).check()
     expect(emergency).to_be_hidden()
-    page.goto(server.base_url + "/chat")
+    page.goto(server.base_url + "/en/chat")
     expect(page.get_by_label("I am a young person")).to_be_checked()
     box = page.locator("textarea#message")
     assert box.get_attribute("autocomplete") == "off"
@@ -185,7 +187,7 @@ def test_quick_exit_blanks_leaves_and_ends_the_chat(
         "caches": 0,
         "cookie": "",
     }
-    assert page.url == server.base_url + "/chat"  # S-11: nothing added to the URL
+    assert page.url == server.base_url + "/en/chat"  # S-11: nothing added to the URL
 
     history = page.evaluate("history.length")
     # S-3: record what the page shows right after the exit's click handler, in the same click
@@ -244,7 +246,7 @@ def test_shift_three_times_exits_while_waiting(
 
 def test_house_page_exit_without_a_chat(contexts: Contexts, server: Server) -> None:
     page = contexts.page()
-    page.goto(server.base_url + "/")
+    page.goto(server.base_url + "/en/")
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     page.locator("[data-quick-exit]").click()

@@ -24,7 +24,7 @@ from tests.support import shared_server
 
 served = shared_server(kinds=("sqlite",))  # headers do not depend on the database
 
-YOUTH_PAGES = ["/", "/chat"]
+YOUTH_PAGES = ["/sv/", "/sv/chat", "/en/chat", "/ar/", "/ar/chat"]
 PATHS = [
     *YOUTH_PAGES,
     "/staff",
@@ -86,7 +86,20 @@ async def test_every_response_carries_the_security_headers(served: Server) -> No
             )  # 422
         )
     statuses = [r.status_code for r in responses]
-    assert statuses == [200, 200, 200, 200, 401, 200, 200, 200, 404, 404, 401, 405, 422]
+    assert statuses == [
+        *[200] * len(YOUTH_PAGES),
+        200,
+        200,
+        401,
+        200,
+        200,
+        200,
+        404,
+        404,
+        401,
+        405,
+        422,
+    ]
     for response in responses:
         assert_security_headers(response.headers)
 
@@ -104,6 +117,8 @@ async def test_youth_pages_set_no_cookie_and_carry_no_inline_code(served: Server
                 r"(<script\b[^>]*>)(.*?)</script>", html, flags=re.IGNORECASE | re.DOTALL
             )
             for tag, body in scripts:
+                if re.search(r'\btype="application/json"', tag):  # data, never executed
+                    continue
                 if re.search(r"\bsrc=", tag):  # same-origin files with Subresource Integrity
                     assert re.search(r'\bsrc="/static/', tag), (path, tag)
                     assert re.search(r'\bintegrity="sha(256|384|512)-', tag), (path, tag)

@@ -49,6 +49,8 @@ ACCESS: dict[tuple[str, str], str] = {
     ("WS", "/ws/youth"): PUBLIC,
     ("GET", "/"): PUBLIC,
     ("GET", "/chat"): PUBLIC,
+    ("GET", "/{lang:vh_lang}/"): PUBLIC,
+    ("GET", "/{lang:vh_lang}/chat"): PUBLIC,
     ("POST", "/staff/api/login"): PUBLIC,
     ("GET", "/staff"): PAGE,
     ("GET", "/staff/board"): PAGE,

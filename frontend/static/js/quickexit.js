@@ -5,12 +5,13 @@
 // Shift pressed three times (each within 5 s) or Escape twice within 1 s does the same.
 
 import { initComponents } from "./components.js";
+import { _ } from "./i18n.js";
 import { endNow, session } from "./youth/session.js";
 
 const SHIFT_PRESSES = 3;
 const SHIFT_WINDOW_MS = 5000;
 const ESCAPE_WINDOW_MS = 1000;
-const NEUTRAL_TITLE = "Information";
+const NEUTRAL_TITLE = _("Information");
 
 let exited = false;
 
@@ -82,7 +83,12 @@ function init(link) {
         if (left <= 0) {
           quickExit(destination);
         } else {
-          announce(status, `Press Shift ${left} more ${left === 1 ? "time" : "times"} to leave.`);
+          announce(
+            status,
+            left === 1
+              ? _("Press Shift 1 more time to leave.")
+              : _("Press Shift 2 more times to leave."),
+          );
         }
         return;
       }

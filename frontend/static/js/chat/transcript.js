@@ -1,5 +1,7 @@
 // A chat transcript (role=log). Messages are built with createElement/textContent only, never
 // innerHTML (SECURITY R-14), and carry dir="auto" so Arabic and Swedish lines each read right.
+// The name ("You", the counsellor's alias) is isolated (<bdi>) so an alias in another script
+// does not reorder the line; the ": " after it follows the page's direction.
 
 export class Transcript {
   /** `element` is the role=log container; it is emptied by the quick exit. */
@@ -14,7 +16,9 @@ export class Transcript {
     item.dataset.message = "";
     const name = document.createElement("span");
     name.className = "message-who";
-    name.textContent = `${who}: `;
+    const label = document.createElement("bdi");
+    label.textContent = who;
+    name.append(label, ": ");
     const body = document.createElement("span");
     body.className = "message-body";
     body.dir = "auto";

@@ -16,6 +16,7 @@
 // forgets the conversation: its messages leave the DOM, its keys and return code the memory.
 
 import { initComponents } from "../components.js";
+import { _, weekdayTime } from "../i18n.js";
 import { formatCode, newCode } from "../crypto/returncode.js";
 import { Compose } from "../chat/compose.js";
 import { Streams, Unacked, undeliveredText, wellFormed } from "../chat/delivery.js";
@@ -172,7 +173,7 @@ class YouthChat {
     this.phase = "connecting";
     this.chatTicket = null;
     this.deleteControl.reset();
-    this.queueStatus.textContent = "Connecting…";
+    this.queueStatus.textContent = _("Connecting…");
     this.show("queue");
     this.connect(false);
   }
@@ -208,7 +209,7 @@ class YouthChat {
     // R-20: reconnect with jittered backoff and resume from what we have.
     const delay = reconnectDelay(this.attempt);
     this.attempt += 1;
-    this.status("Connection lost. Reconnecting…");
+    this.status(_("Connection lost. Reconnecting…"));
     setTimeout(() => {
       if (this.live() && !this.socket && !this.hidden) this.connect(true);
     }, delay);
@@ -231,13 +232,16 @@ class YouthChat {
         this.chatTicket = frame.ticket;
         this.showRetention(frame.queue);
         this.phase = "waiting";
-        this.queueStatus.textContent = "You are in the queue. A counsellor will answer soon.";
+        this.queueStatus.textContent = _("You are in the queue. A counsellor will answer soon.");
         break;
       case "position": {
-        const place = `You are number ${frame.position} in the queue (${frame.waiting} waiting).`;
+        const place = _("You are number {position} in the queue ({waiting} waiting).", {
+          position: frame.position,
+          waiting: frame.waiting,
+        });
         const wait = waitText(frame.estimate);
         if (this.phase === "requeued") {
-          this.chatStatus.textContent = `Your chat is being passed to another counsellor. ${place} ${wait}`;
+          this.chatStatus.textContent = `${_("Your chat is being passed to another counsellor.")} ${place} ${wait}`;
         } else {
           this.queueStatus.textContent = place;
           this.queueEstimate.textContent = wait;
@@ -259,13 +263,13 @@ class YouthChat {
         this.needSync = Boolean(frame.conv);
         if (frame.conv && frame.requeued && this.conv === frame.conv) {
           if (this.phase === "chat") this.requeued(frame);
-          else this.chatStatus.textContent = "Your chat is still waiting for the next counsellor…";
+          else this.chatStatus.textContent = _("Your chat is still waiting for the next counsellor…");
           if (this.deleting) this.send({ type: "delete", conv: this.conv });
         } else if (!frame.conv && this.phase === "requeued") {
-          this.chatStatus.textContent = "Your chat is still waiting for the next counsellor…";
+          this.chatStatus.textContent = _("Your chat is still waiting for the next counsellor…");
         } else if (!frame.conv) {
           this.phase = "waiting";
-          this.queueStatus.textContent = "Back in the queue.";
+          this.queueStatus.textContent = _("Back in the queue.");
         }
         break;
       case "paired":
@@ -275,17 +279,22 @@ class YouthChat {
         break;
       case "keys_stored":
         this.keysFrame = null;
-        if (!this.accepted) this.chatStatus.textContent = `Waiting for ${this.alias} to confirm…`;
+        if (!this.accepted) {
+          this.chatStatus.textContent = _("Waiting for {alias} to confirm…", { alias: this.alias });
+        }
         break;
       case "accepted":
         await this.acceptance(frame);
         break;
       case "return_code_stored":
         this.returnFrame = null;
-        this.transcript.addNotice("Your return code works for this conversation.");
+        this.transcript.addNotice(_("Your return code works for this conversation."));
         break;
       case "undecryptable":
-        this.transcript.addNotice("A message did not arrive readable for the counsellor.", "error");
+        this.transcript.addNotice(
+          _("A message did not arrive readable for the counsellor."),
+          "error",
+        );
         break;
       case "synced":
         this.synced();
@@ -297,7 +306,7 @@ class YouthChat {
         await this.received(frame.envelope);
         break;
       case "typing":
-        this.chatStatus.textContent = frame.typing ? `${this.alias} is typing…` : "";
+        this.chatStatus.textContent = frame.typing ? _("{alias} is typing…", { alias: this.alias }) : "";
         break;
       case "deleted":
         if (frame.conv === this.conv) this.showDeleted(DELETED_SCREEN_TEXT);
@@ -314,7 +323,9 @@ class YouthChat {
           break;
         }
         this.ended(
-          frame.by === "youth" ? "You ended the chat." : `${this.alias} ended the chat.`,
+          frame.by === "youth"
+            ? _("You ended the chat.")
+            : _("{alias} ended the chat.", { alias: this.alias }),
         );
         // The chat ended before the delete frame reached it: delete it with the ticket.
         if (this.deleting) this.deleteByTicket();
@@ -327,7 +338,7 @@ class YouthChat {
         this.show("triage");
         break;
       case "ended":
-        this.ended("This chat has ended.");
+        this.ended(_("This chat has ended."));
         break;
       case "error":
         this.error(frame);
@@ -351,7 +362,7 @@ class YouthChat {
       const oldSeg = this.seg;
       const oldSender = this.sender;
       this.conv = frame.conv;
-      this.alias = frame.counsellor?.alias ?? "Counsellor";
+      this.alias = frame.counsellor?.alias ?? _("Counsellor");
       this.aliases.set(seg, this.alias);
       this.seg = seg;
       this.key = null;
@@ -361,26 +372,29 @@ class YouthChat {
       this.show("conversation");
       this.composer.setEnabled(false);
       this.codeButton.disabled = true;
-      this.chatWith.textContent = `Connecting securely to ${this.alias}…`;
+      this.chatWith.textContent = _("Connecting securely to {alias}…", { alias: this.alias });
       try {
         // Never seal K to a key the pinned service key did not certify (CRYPTO.md §3).
         const now = Math.floor(Date.now() / 1000);
         this.peers = await verifiedPeers(pinnedServiceKey(), frame, now);
       } catch {
         this.refuse(
-          `The security keys of ${this.alias} could not be verified, so this chat was stopped ` +
-            "before anything was sent. Your messages would not have been safe. " +
-            "Please try again later. If you are in danger now, call 112.",
+          _(
+            "The security keys of {alias} could not be verified, so this chat was stopped " +
+              "before anything was sent. Your messages would not have been safe. " +
+              "Please try again later. If you are in danger now, call 112.",
+            { alias: this.alias },
+          ),
         );
         return;
       }
       if (frame.keys_stored) {
         // Keys made by another page (this one has none): nothing here can read this chat.
-        this.refuse("This chat was opened on another page. Start a new chat here.");
+        this.refuse(_("This chat was opened on another page. Start a new chat here."));
         return;
       }
       if (handover) {
-        this.transcript.addNotice(`Your chat is being passed to ${this.alias}…`);
+        this.transcript.addNotice(_("Your chat is being passed to {alias}…", { alias: this.alias }));
         if (oldSender && this.keys.has(oldSeg)) await this.sendRekey(oldSender, oldSeg, seg);
       }
       const { key, frame: keysFrame } = await newSegmentKeys(this.peers, this.conv, seg);
@@ -390,7 +404,9 @@ class YouthChat {
       this.ownInsts.add(this.sender.inst);
       this.segOf.set(this.sender.inst, seg);
       this.keysFrame = keysFrame;
-      this.chatStatus.textContent = `Setting up a secure connection with ${this.alias}…`;
+      this.chatStatus.textContent = _("Setting up a secure connection with {alias}…", {
+        alias: this.alias,
+      });
     }
     if (this.phase === "refused") return;
     this.phase = "chat";
@@ -459,22 +475,28 @@ class YouthChat {
     this.phase = "requeued";
     this.composer.setEnabled(false);
     this.codeButton.disabled = true;
-    this.chatWith.textContent = "Your chat is being passed to another counsellor…";
+    this.chatWith.textContent = _("Your chat is being passed to another counsellor…");
     // Say honestly why (PROTOCOL.md §7.3): a transfer, or a counsellor who had to stop.
+    const alias = this.alias ?? _("Your counsellor");
     const why = {
-      shift_ended: `${this.alias ?? "Your counsellor"} had to stop and cannot answer any more. `,
-      unanswered: `${this.alias ?? "Your counsellor"} could not answer. `,
+      shift_ended: _("{alias} had to stop and cannot answer any more.", { alias }) + " ",
+      unanswered: _("{alias} could not answer.", { alias }) + " ",
     };
     this.transcript.addNotice(
       unconfirmed
-        ? `${this.alias ?? "The counsellor"} could not connect in time, so you are back at the ` +
-            "front of the queue for the next counsellor. Please wait here. If you are in danger " +
-            "now, call 112."
+        ? _(
+            "{alias} could not connect in time, so you are back at the front of the queue for " +
+              "the next counsellor. Please wait here. If you are in danger now, call 112.",
+            { alias },
+          )
         : (why[frame.reason] ?? "") +
-            "Your chat is being passed to another counsellor: you are first in the queue. " +
-            "Please wait here: your messages stay on this page. If you are in danger now, call 112.",
+            _(
+              "Your chat is being passed to another counsellor: you are first in the queue. " +
+                "Please wait here: your messages stay on this page. If you are in danger now, " +
+                "call 112.",
+            ),
     );
-    this.chatStatus.textContent = "Waiting for the next counsellor…";
+    this.chatStatus.textContent = _("Waiting for the next counsellor…");
   }
 
   /** The counsellor device signed K: verified, the chat is connected and the box opens. */
@@ -486,17 +508,20 @@ class YouthChat {
       await checkAcceptance(this.peers, this.conv, this.seg, this.key, frame.sig);
     } catch {
       this.refuse(
-        `${this.alias}'s confirmation could not be verified, so this chat was stopped. ` +
-          "Please try again later. If you are in danger now, call 112.",
+        _(
+          "{alias}'s confirmation could not be verified, so this chat was stopped. " +
+            "Please try again later. If you are in danger now, call 112.",
+          { alias: this.alias },
+        ),
       );
       return;
     }
     this.accepted = true;
-    this.chatWith.textContent = `Connected. You are talking with ${this.alias}.`;
+    this.chatWith.textContent = _("Connected. You are talking with {alias}.", { alias: this.alias });
     this.transcript.addNotice(
       this.seg > 0
-        ? `You are now talking with ${this.alias}.`
-        : `${this.alias} has joined the chat.`,
+        ? _("You are now talking with {alias}.", { alias: this.alias })
+        : _("{alias} has joined the chat.", { alias: this.alias }),
     );
     this.chatStatus.textContent = "";
     this.composer.setEnabled(true);
@@ -542,7 +567,7 @@ class YouthChat {
         this.returnFrame = frame;
         this.send(frame);
       })
-      .catch(() => this.transcript.addNotice("The return code could not be saved.", "error"));
+      .catch(() => this.transcript.addNotice(_("The return code could not be saved."), "error"));
   }
 
   /** Take the shown code off the screen (it is shown once). */
@@ -556,7 +581,7 @@ class YouthChat {
     if (this.keys.size === 0 || !wellFormed(envelope) || envelope.conv !== this.conv) return;
     if (envelope.role === "Y" && this.ownInsts.has(envelope.inst)) return; // our own, shown
     if (this.streams.has(envelope)) return; // a duplicate or a replay
-    const who = envelope.role === "Y" ? "You" : (this.aliases.get(envelope.seg) ?? this.alias);
+    const who = envelope.role === "Y" ? _("You") : (this.aliases.get(envelope.seg) ?? this.alias);
     let body;
     try {
       const key = this.keys.get(envelope.seg);
@@ -573,7 +598,7 @@ class YouthChat {
       if (body.type === "text" && typeof body.body === "string") {
         this.transcript.addMessage(who, body.body, { own: envelope.role === "Y" });
       } else {
-        this.transcript.addNotice("A message could not be shown.", "error");
+        this.transcript.addNotice(_("A message could not be shown."), "error");
       }
     }
     this.checkGaps();
@@ -586,7 +611,7 @@ class YouthChat {
     const id = `${Streams.keyOf(envelope)}|${seq}`;
     if (this.unreadable.has(id) || this.unreadable.size >= 1000) return;
     this.unreadable.add(id);
-    this.transcript.addNotice("A message could not be decrypted.", "error");
+    this.transcript.addNotice(_("A message could not be decrypted."), "error");
     this.send({ type: "undecryptable", conv: this.conv, seg, role, inst, seq });
   }
 
@@ -596,7 +621,7 @@ class YouthChat {
   }
 
   sendText(text) {
-    const item = this.transcript.addMessage("You", text, { own: true });
+    const item = this.transcript.addMessage(_("You"), text, { own: true });
     item.classList.add("message-pending");
     // The segment it was written in: a handover queued ahead of it must not move it into a
     // segment whose acceptance is not verified yet.
@@ -606,7 +631,7 @@ class YouthChat {
         const envelope = await sender.textEnvelope(key, text);
         this.unacked.add(envelope, item);
       })
-      .catch(() => this.transcript.addNotice("The message could not be sent.", "error"));
+      .catch(() => this.transcript.addNotice(_("The message could not be sent."), "error"));
   }
 
   ended(text) {
@@ -628,7 +653,7 @@ class YouthChat {
   }
 
   error(frame) {
-    const message = frame.message || "Something went wrong.";
+    const message = _("Something went wrong. Please try again.");
     if (this.deleting && !frame.ref && DELETE_ERRORS.includes(frame.code)) {
       this.deleting = false;
       if (frame.code === "ticket_unknown") {
@@ -637,7 +662,7 @@ class YouthChat {
         this.socket?.close(1000);
       } else if (frame.code === "unavailable") {
         this.deleteControl.failed(
-          "It could not be deleted just now. Nothing was deleted. Wait a moment and try again.",
+          _("It could not be deleted just now. Nothing was deleted. Wait a moment and try again."),
         );
       } else {
         // The chat changed state meanwhile (it ended): the ticket deletes it whatever its state.
@@ -650,7 +675,7 @@ class YouthChat {
     if (frame.code === "unavailable" && this.unacked.owns(frame.ref)) {
       // Not stored: kept, and sent again shortly (it still shows as not delivered).
       this.unacked.unavailable();
-      this.status("The service is busy: your messages will be sent again in a moment…");
+      this.status(_("The service is busy: your messages will be sent again in a moment…"));
       return;
     }
     if (frame.code === "unavailable" && this.syncing) {
@@ -668,7 +693,7 @@ class YouthChat {
       this.showHelplines(frame.helplines);
     } else if (frame.code === "replaced") {
       this.phase = "ended";
-      this.status("This chat was opened somewhere else.");
+      this.status(_("This chat was opened somewhere else."));
     } else if (this.phase === "chat" || this.phase === "requeued") {
       this.transcript.addNotice(message, "error");
     } else {
@@ -692,7 +717,7 @@ class YouthChat {
       if (!this.send({ type: "delete", conv: this.conv })) {
         this.deleting = false;
         this.deleteControl.failed(
-          "Not connected right now, so nothing was deleted. Wait a moment and try again.",
+          _("Not connected right now, so nothing was deleted. Wait a moment and try again."),
         );
       }
       return;
@@ -705,9 +730,11 @@ class YouthChat {
     const ticket = this.chatTicket;
     if (!ticket) {
       this.deleteControl.failed(
-        "This page no longer holds this conversation, so it cannot delete it from here. If " +
-          "you have its return code, open the conversation with the code below and delete it " +
-          "there.",
+        _(
+          "This page no longer holds this conversation, so it cannot delete it from here. If " +
+            "you have its return code, open the conversation with the code below and delete it " +
+            "there.",
+        ),
       );
       return;
     }
@@ -774,13 +801,14 @@ class YouthChat {
 const GAP_WAIT_MS = 2000;
 
 /** Under the heading "The conversation is deleted" (chat.html). */
-const DELETED_SCREEN_TEXT =
-  "It is gone from this page and from our service, and the counsellor cannot open it any " +
-  "more.";
+const DELETED_SCREEN_TEXT = _(
+  "It is gone from this page and from our service, and the counsellor cannot open it any more.",
+);
 
 /** A supervisor deleted the conversation (the server says `by: "counsellor"`). */
-const DELETED_BY_SERVICE_TEXT =
-  "The service deleted this conversation. Nobody can read it here or with us any more.";
+const DELETED_BY_SERVICE_TEXT = _(
+  "The service deleted this conversation. Nobody can read it here or with us any more.",
+);
 
 /** Errors (without `ref`) a `delete` frame may be answered with instead of `deleted`. */
 const DELETE_ERRORS = ["unavailable", "wrong_state", "not_in_conversation", "ticket_unknown"];
@@ -814,29 +842,41 @@ const REFUSALS = ["queue_full", "too_many_joins", "closed", "no_one_on_duty"];
 /** An honest wait: a range, never a promise, or a plain "we cannot say". */
 function waitText(estimate) {
   if (!estimate || typeof estimate.min_seconds !== "number") {
-    return "We cannot estimate the wait right now.";
+    return _("We cannot estimate the wait right now.");
   }
   const low = Math.max(1, Math.round(estimate.min_seconds / 60));
   const high = Math.max(low, Math.round(estimate.max_seconds / 60));
   return low === high
-    ? `Estimated wait: about ${low} min.`
-    : `Estimated wait: about ${low}–${high} min.`;
+    ? _("Estimated wait: about {minutes} min.", { minutes: low })
+    : _("Estimated wait: about {low}–{high} min.", { low, high });
 }
 
+/** What each refusal says in the page's language, by its stable code (the server's English
+ * `message` is for logs and the API, not shown). */
+const REFUSAL_TEXT = {
+  queue_full: () => _("The queue is full right now, so we cannot take your chat."),
+  too_many_joins: () => _("There have been too many attempts from here."),
+  closed: () => _("The chat is closed right now."),
+  no_one_on_duty: () => _("No counsellor is on duty right now."),
+};
+
 function refusalText(frame) {
-  const base = frame.message || "The chat cannot take you right now.";
+  const emergency = typeof frame.emergency === "string" ? frame.emergency : "112";
+  const base =
+    (REFUSAL_TEXT[frame.code] ?? (() => _("The chat cannot take you right now.")))() +
+    " " +
+    _("If you are in danger, call {emergency}.", { emergency });
   if (frame.code !== "closed" || typeof frame.next_opening !== "number") {
     // Every refusal says when trying again makes sense (PROTOCOL.md §5 `retry_after`).
-    return typeof frame.retry_after === "number" ? `${base}. ${retryText(frame.retry_after)}` : base;
+    return typeof frame.retry_after === "number" ? `${base} ${retryText(frame.retry_after)}` : base;
   }
-  const at = new Date(frame.next_opening * 1000);
-  const when = at.toLocaleString([], { weekday: "long", hour: "2-digit", minute: "2-digit" });
-  return `${base}. The chat opens again ${when}.`;
+  const when = weekdayTime(frame.next_opening);
+  return `${base} ${_("The chat opens again {when}.", { when })}`;
 }
 
 function retryText(seconds) {
-  if (seconds < 90) return "You can try again in about a minute.";
-  return `You can try again in about ${Math.ceil(seconds / 60)} minutes.`;
+  if (seconds < 90) return _("You can try again in about a minute.");
+  return _("You can try again in about {minutes} minutes.", { minutes: Math.ceil(seconds / 60) });
 }
 
 initComponents("youth-chat", (root) => new YouthChat(root).init());

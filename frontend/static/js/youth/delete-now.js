@@ -4,12 +4,15 @@
 // box of the browser cannot be blanked by the quick exit and names nothing. Nothing is kept:
 // the ticket or locator sent is the caller's, held in memory only (SAFETY S-9).
 
+import { _ } from "../i18n.js";
+
 /** Words shown after a deletion, in one place for both views. */
-const DELETED_TEXT = "The conversation is deleted. Nobody can read it on our service any more.";
-const ALREADY_GONE_TEXT =
+const DELETED_TEXT = _("The conversation is deleted. Nobody can read it on our service any more.");
+const ALREADY_GONE_TEXT = _(
   "There was nothing left to delete: the conversation had already been deleted, or its time " +
-  "had run out. Nobody can read it any more.";
-const NOTHING_DELETED = "Nothing was deleted.";
+    "had run out. Nobody can read it any more.",
+);
+const NOTHING_DELETED = _("Nothing was deleted.");
 
 /**
  * One delete control: [data-delete-ask] opens the question [data-delete-confirm], whose
@@ -56,7 +59,7 @@ export class DeleteControl {
     this.close();
     this.busy = true;
     this.ask.disabled = true;
-    this.status.textContent = "Deleting…";
+    this.status.textContent = _("Deleting…");
     this.onConfirm();
   }
 
@@ -99,23 +102,25 @@ export async function requestDelete(body) {
     return {
       outcome: "failed",
       text:
-        "The server could not be reached, so it may not have been deleted. " +
-        "Check your connection and press the button again.",
+        _(
+          "The server could not be reached, so it may not have been deleted. " +
+            "Check your connection and press the button again.",
+        ),
     };
   }
   if (response.ok) return { outcome: "deleted", text: DELETED_TEXT };
   if (response.status === 404) return { outcome: "gone", text: ALREADY_GONE_TEXT };
   if (response.status === 429) {
-    return { outcome: "limited", text: `Too many tries. ${NOTHING_DELETED} ${waitText(response)}` };
+    return { outcome: "limited", text: `${_("Too many tries.")} ${NOTHING_DELETED} ${waitText(response)}` };
   }
   return {
     outcome: "failed",
-    text: `Something went wrong on our side. ${NOTHING_DELETED} Wait a moment and try again.`,
+    text: `${_("Something went wrong on our side.")} ${NOTHING_DELETED} ${_("Wait a moment and try again.")}`,
   };
 }
 
 function waitText(response) {
   const seconds = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
-  if (!Number.isFinite(seconds) || seconds <= 60) return "Wait a minute and try again.";
-  return `Wait about ${Math.ceil(seconds / 60)} minutes and try again.`;
+  if (!Number.isFinite(seconds) || seconds <= 60) return _("Wait a minute and try again.");
+  return _("Wait about {minutes} minutes and try again.", { minutes: Math.ceil(seconds / 60) });
 }

@@ -18,6 +18,7 @@
 import { b64urlDecode, b64urlEncode } from "../crypto/bytes.js";
 import { sealSegmentKeyToDevice } from "../crypto/certs.js";
 import { onEnd, session } from "./session.js";
+import { _ } from "../i18n.js";
 
 /** Most earlier segments one share_history frame may carry (PROTOCOL.md §6.5). */
 const SEGMENTS_PER_FRAME = 64;
@@ -149,8 +150,8 @@ export class HistoryShare {
   subject(segments) {
     const own = segments.some((s) => s.conv === this.chat.conv);
     const other = segments.some((s) => s.conv !== this.chat.conv);
-    if (own && other) return "your earlier conversation and the earlier part of this chat";
-    return own ? "the earlier part of this chat" : "your earlier conversation";
+    if (own && other) return _("your earlier conversation and the earlier part of this chat");
+    return own ? _("the earlier part of this chat") : _("your earlier conversation");
   }
 
   render() {
@@ -164,20 +165,28 @@ export class HistoryShare {
     const alias = chat.alias;
     const pending = this.unshared();
     if (pending.length > 0) this.about = this.subject(pending);
-    const about = this.about ?? "your earlier conversation";
+    const about = this.about ?? _("your earlier conversation");
     if (this.answer === "shared") {
-      this.question.textContent = `${alias} can now read ${about}.`;
+      this.question.textContent = _("{alias} can now read {about}.", { alias, about });
     } else {
       const before =
         this.before && this.before !== alias
-          ? `You let ${this.before} read it; ${alias} cannot, unless you say yes. `
+          ? _("You let {before} read it; {alias} cannot, unless you say yes.", {
+              before: this.before,
+              alias,
+            }) + " "
           : "";
       this.question.textContent =
-        `Let the counsellor, ${alias}, read ${about}? ${before}` +
-        `If you say yes, ${alias} can read all of it, and you cannot take that back. ` +
-        "If you say no, nothing is shared.";
+        _("Let the counsellor, {alias}, read {about}?", { alias, about }) +
+        " " +
+        before +
+        _("If you say yes, {alias} can read all of it, and you cannot take that back.", {
+          alias,
+        }) +
+        " " +
+        _("If you say no, nothing is shared.");
     }
-    this.yes.textContent = `Yes, let ${alias} read it`;
+    this.yes.textContent = _("Yes, let {alias} read it", { alias });
     this.yes.hidden = this.answer === "shared";
     this.yes.disabled = this.answer === "sharing";
     this.no.hidden = this.answer !== null;
@@ -186,9 +195,11 @@ export class HistoryShare {
   decline() {
     if (this.answer !== null) return;
     this.answer = "no";
+    const about = this.about ?? _("it");
     this.status.textContent =
-      `Not shared: ${this.chat.alias} cannot read ${this.about ?? "it"}. ` +
-      "You can still change your mind during this chat.";
+      _("Not shared: {alias} cannot read {about}.", { alias: this.chat.alias, about }) +
+      " " +
+      _("You can still change your mind during this chat.");
     this.render();
   }
 
@@ -202,7 +213,7 @@ export class HistoryShare {
     const segments = this.unshared();
     if (segments.length === 0) return;
     this.answer = "sharing";
-    this.status.textContent = "Sharing…";
+    this.status.textContent = _("Sharing…");
     this.render();
     const { device } = chat.peers; // verified against the pinned service key (youth/keys.js)
     const frames = [];
@@ -254,15 +265,17 @@ export class HistoryShare {
     for (const item of done.shared) this.sharedWith.add(item);
     if (this.pending.length > 0) return;
     this.answer = "shared";
+    const about = this.about ?? _("it");
     this.status.textContent =
-      `Shared. ${this.chat.alias} can now read ${this.about ?? "it"}. ` +
-      "It was sent encrypted to their device only.";
+      _("Shared. {alias} can now read {about}.", { alias: this.chat.alias, about }) +
+      " " +
+      _("It was sent encrypted to their device only.");
   }
 
   failed() {
     this.pending = [];
     this.answer = null;
-    this.status.textContent = "It could not be shared. You can try again.";
+    this.status.textContent = _("It could not be shared. You can try again.");
     this.render();
   }
 

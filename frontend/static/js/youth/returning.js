@@ -28,8 +28,9 @@ import { Transcript } from "../chat/transcript.js";
 import { forgetEarlierConversation, rememberEarlier } from "./history-share.js";
 import { DeleteControl, requestDelete } from "./delete-now.js";
 import { onEnd, session } from "./session.js";
+import { _, lang } from "../i18n.js";
 
-const WHO = { Y: "You", C: "Counsellor" };
+const WHO = { Y: _("You"), C: _("Counsellor") };
 
 class Returning {
   constructor(root) {
@@ -71,11 +72,11 @@ class Returning {
       code = normaliseCode(this.field.value);
     } catch (error) {
       if (!(error instanceof ReturnCodeError)) throw error;
-      this.error.textContent = "A return code has 20 letters and digits. Check it and try again.";
+      this.error.textContent = _("A return code has 20 letters and digits. Check it and try again.");
       return;
     }
     this.busy = true;
-    this.status.textContent = "Looking for your conversation…";
+    this.status.textContent = _("Looking for your conversation…");
     this.history.hidden = false;
     this.clear();
     try {
@@ -95,15 +96,15 @@ class Returning {
         body: JSON.stringify({ locator: b64urlEncode(await locator(code)) }),
       });
     } catch {
-      return this.failed("The server cannot be reached. Try again.");
+      return this.failed(_("The server cannot be reached. Try again."));
     }
     if (response.status === 404) {
-      return this.failed("No conversation was found for this code. It may have expired.");
+      return this.failed(_("No conversation was found for this code. It may have expired."));
     }
     if (response.status === 429) {
-      return this.failed("Too many tries. Wait a while and try again.");
+      return this.failed(_("Too many tries. Wait a while and try again."));
     }
-    if (!response.ok) return this.failed("Something went wrong. Try again later.");
+    if (!response.ok) return this.failed(_("Something went wrong. Try again later."));
     return response.json();
   }
 
@@ -117,7 +118,7 @@ class Returning {
   async show(code, found) {
     const conversations = found.conversations ?? [];
     this.field.value = "";
-    this.status.textContent = "Opening your conversation on this device…";
+    this.status.textContent = _("Opening your conversation on this device…");
     const locatorText = b64urlEncode(await locator(code));
     const keks = new Map(); // salt -> KEK: PBKDF2 is slow, a salt is shared by nothing else
     const opened = []; // {conv, keys}: held by youth/history-share.js, to share only on a yes
@@ -139,7 +140,7 @@ class Returning {
         }
         if (session.exiting) return;
         if (text === null) {
-          transcript.addNotice("A message could not be decrypted.", "error");
+          transcript.addNotice(_("A message could not be decrypted."), "error");
         } else {
           transcript.addMessage(WHO[envelope.role] ?? "?", text, {
             own: envelope.role === "Y",
@@ -148,8 +149,10 @@ class Returning {
       }
       if (this.unverified) {
         transcript.addNotice(
-          "Part of this conversation could not be checked as accepted by a counsellor of the " +
-            "centre. The messages themselves could only be written by you or the counsellor.",
+          _(
+            "Part of this conversation could not be checked as accepted by a counsellor of the " +
+              "centre. The messages themselves could only be written by you or the counsellor.",
+          ),
           "error",
         );
       }
@@ -158,12 +161,13 @@ class Returning {
     if (session.exiting) return;
     this.locator = locatorText;
     rememberEarlier(locatorText, opened);
-    this.status.textContent =
+    this.status.textContent = _(
       "This is your earlier conversation, shown on this device only. It is not saved here: " +
-      "if you reload or leave this page, it is forgotten and you need your code again. " +
-      "If you start a new chat on this page, you will be asked whether the counsellor may read " +
-      "it. Opening it with the code keeps it for the full time again, counted from today, " +
-      "unless you delete it.";
+        "if you reload or leave this page, it is forgotten and you need your code again. " +
+        "If you start a new chat on this page, you will be asked whether the counsellor may " +
+        "read it. Opening it with the code keeps it for the full time again, counted from " +
+        "today, unless you delete it.",
+    );
   }
 
   /** A section for one conversation: its heading, its messages (returned) and its delete. */
@@ -172,11 +176,13 @@ class Returning {
     const section = this.template.content.firstElementChild.cloneNode(true);
     const at = conversation.opened_at ? new Date(conversation.opened_at * 1000) : null;
     const title = section.querySelector("[data-return-title]");
-    title.textContent = at ? `Conversation of ${at.toLocaleString()}` : "Earlier conversation";
+    title.textContent = at
+      ? _("Conversation of {when}", { when: at.toLocaleString(lang) })
+      : _("Earlier conversation");
     title.id = `return-title-${this.numbered}`;
     section.setAttribute("aria-labelledby", title.id);
     const log = section.querySelector("[data-transcript]");
-    log.setAttribute("aria-label", `Messages: ${title.textContent}`);
+    log.setAttribute("aria-label", _("Messages: {title}", { title: title.textContent }));
     // The control's ids are the template's: each copy gets its own.
     const question = section.querySelector("[data-delete-confirm]");
     question.id = `return-delete-${this.numbered}-confirm`;

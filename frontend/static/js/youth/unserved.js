@@ -3,6 +3,9 @@
 // helplines and when the chat next opens. The ticket keeps its place: the young person may
 // keep waiting (the notice folds away, the queue goes on) or leave. `served` takes it away.
 // Text only (textContent); phone numbers become tel: links only when they look like one.
+// Every sentence is the page's language (i18n.js); the server's English text is not shown.
+
+import { _, weekdayTime } from "../i18n.js";
 
 /** Fill `list` (a <ul>) with the helplines of a frame; returns how many were shown. */
 export function renderHelplines(list, helplines) {
@@ -15,6 +18,7 @@ export function renderHelplines(list, helplines) {
       const call = document.createElement("a");
       call.href = `tel:${line.phone.replace(/[^+0-9]/g, "")}`;
       call.textContent = line.phone;
+      call.dir = "ltr";
       item.append(": ", call);
     }
     if (typeof line.hours === "string" && line.hours) item.append(` (${line.hours})`);
@@ -26,12 +30,9 @@ export function renderHelplines(list, helplines) {
 /** "The chat opens again Thursday 09:00." for a unix time, or "" without one. */
 export function openingText(unix) {
   if (typeof unix !== "number") return "";
-  const when = new Date(unix * 1000).toLocaleString([], {
-    weekday: "long",
-    hour: "2-digit",
-    minute: "2-digit",
+  return _("Counsellors are expected again when the chat next opens: {when}.", {
+    when: weekdayTime(unix),
   });
-  return `Counsellors are expected again when the chat next opens: ${when}.`;
 }
 
 export class UnservedNotice {
@@ -50,12 +51,11 @@ export class UnservedNotice {
 
   /** An `unserved` frame: say it plainly, with 112, the helplines and the next opening. */
   show(frame) {
-    const message = typeof frame.message === "string" && frame.message ? frame.message : "";
     const emergency = typeof frame.emergency === "string" ? frame.emergency : "112";
     this.text.textContent =
-      "Right now no counsellor who can answer your chat is on duty. " +
-      `If you are in danger, call ${emergency}.` +
-      (message ? ` (${message})` : "");
+      _("Right now no counsellor who can answer your chat is on duty.") +
+      " " +
+      _("If you are in danger, call {emergency}.", { emergency });
     this.opening.textContent = openingText(frame.next_opening);
     this.list.parentElement.hidden = renderHelplines(this.list, frame.helplines) === 0;
     this.waiting.textContent = "";
@@ -66,8 +66,9 @@ export class UnservedNotice {
   /** Keep the place in the queue: the notice says so and offers only leaving. */
   keepWaiting() {
     this.keepButton.hidden = true;
-    this.waiting.textContent =
-      "You keep your place. We tell you as soon as a counsellor who can answer is on duty.";
+    this.waiting.textContent = _(
+      "You keep your place. We tell you as soon as a counsellor who can answer is on duty.",
+    );
     this.leaveButton.focus();
   }
 

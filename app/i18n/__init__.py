@@ -1,0 +1,1 @@
+"""The youth pages' languages: gettext catalogs read with Babel, per-locale metadata, dates."""
