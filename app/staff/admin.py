@@ -23,6 +23,7 @@ from app.kit.errors import Conflict
 from app.models import Staff
 from app.security import passwords, totp
 from app.security import repository as security_repo
+from app.security.secret import name_digest
 from app.staff import repository as repo
 from app.staff import rules, service
 from app.triage import repository as triage_repo
@@ -152,10 +153,13 @@ async def reset_password(
     password: str | None,
     now: float,
     *,
+    secret: bytes,
     actor: str | None = None,
 ) -> Reset:
     """Set a new password (``password``, checked by the password policy; None: a generated one,
-    returned once). Ends the account's sessions and revokes its devices. Raises
+    returned once). Ends the account's sessions and revokes its devices, and forgets the
+    failed logins of its name (keyed with the server ``secret``), so a locked-out person can
+    log in with the new password at once. Raises
     ``WeakPassword`` or ``NotFound``. Audited as ``staff.reset_password`` (never the password)."""
     name = username.strip().lower()
     generated = password is None
@@ -165,7 +169,7 @@ async def reset_password(
     digest = await asyncio.to_thread(passwords.hash_password, new)
     staff = await service.account(session, name)
     repo.set_password_hash(staff, digest)
-    await security_repo.clear_failures(session, staff.username)
+    await security_repo.clear_failures(session, name_digest(secret, staff.username))
     held = await _end_access(session, staff, now)
     await service.audited(
         session, actor, "staff.reset_password", staff.username, now, generated=generated

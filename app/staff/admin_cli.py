@@ -24,6 +24,7 @@ from app.db import make_engine, make_sessionmaker, transaction
 from app.kit.cliout import CHECK_FAILED, fail, listing, out
 from app.kit.errors import DomainError
 from app.security import passwords
+from app.security.secret import load_server_secret
 from app.staff import admin, rules, service
 from app.triage.setup import InvalidSetup, load_setup
 
@@ -152,7 +153,11 @@ def cmd_reset_password(settings: Settings, args: argparse.Namespace) -> int:
             passwords.check_policy(password, username=args.username.strip().lower())
         except passwords.WeakPassword as exc:
             return fail(f"password: {exc}")
-    done = _run(settings, lambda s: admin.reset_password(s, args.username, password, time.time()))
+    secret = load_server_secret(settings)  # the running server's, from the key directory
+    done = _run(
+        settings,
+        lambda s: admin.reset_password(s, args.username, password, time.time(), secret=secret),
+    )
     if isinstance(done, int):
         return done
     if done.password is not None:

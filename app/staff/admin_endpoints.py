@@ -25,6 +25,7 @@ from app.models import Staff
 from app.security import dependencies as deps
 from app.security import passwords
 from app.security.dependencies import CurrentStaff
+from app.security.guard import get_guard
 from app.staff import admin, rules, service, shifts
 from app.staff import repository as repo
 from app.staff.admin_schemas import AddStaffRequest, EditStaffRequest, ResetPasswordRequest
@@ -236,6 +237,7 @@ async def reset_password(
                 username,
                 None if body is None else body.password,
                 state.clock(),
+                secret=get_guard(request).secret,
                 actor=current.staff.id,
             )
             ended = await _end_access(request, session, done.staff_id)

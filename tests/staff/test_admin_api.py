@@ -5,6 +5,7 @@ console socket within 5 s (SECURITY R-3)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from typing import Any
@@ -282,3 +283,24 @@ async def test_a_generated_password_is_answered_once(server: Server) -> None:
     assert detail == {"target": account.username, "generated": True}
     fresh = StaffAccount(account.username, done["password"], account.totp_secret, "")
     assert (await staff_login(server, fresh)).csrf_token
+
+
+async def test_a_password_reset_lets_a_locked_out_person_in_at_once(server: Server) -> None:
+    """Five wrong passwords lock the name; the admin's reset forgets those failures."""
+    _, admin = await _admin(server)
+    account = await new_staff(server, alias=f"Locked {time.monotonic_ns()}")
+    wrong = {"username": account.username, "password": "not it at all", "totp": "000000"}
+    for _ in range(5):
+        assert (await call(server, "POST", "/staff/api/login", wrong))[0] == 401
+    status, body = await call(server, "POST", "/staff/api/login", wrong)
+    assert status == 429, body  # locked
+    status, done = await call(
+        server,
+        "POST",
+        f"{BASE}/{account.username}/reset-password",
+        {"password": NEW_PASSWORD},
+        admin,
+    )
+    assert status == 200, done
+    fresh = dataclasses.replace(account, password=NEW_PASSWORD)
+    assert (await staff_login(server, fresh)).staff_id == account.staff_id
