@@ -153,13 +153,14 @@ async def reset_password(
     password: str | None,
     now: float,
     *,
-    secret: bytes,
+    secret: bytes | None,
     actor: str | None = None,
 ) -> Reset:
     """Set a new password (``password``, checked by the password policy; None: a generated one,
     returned once). Ends the account's sessions and revokes its devices, and forgets the
-    failed logins of its name (keyed with the server ``secret``), so a locked-out person can
-    log in with the new password at once. Raises
+    failed logins of its name (keyed with the server ``secret``; None: without the key
+    directory they stay until the failure window passes), so a locked-out person can log in
+    with the new password at once. Raises
     ``WeakPassword`` or ``NotFound``. Audited as ``staff.reset_password`` (never the password)."""
     name = username.strip().lower()
     generated = password is None
@@ -169,7 +170,8 @@ async def reset_password(
     digest = await asyncio.to_thread(passwords.hash_password, new)
     staff = await service.account(session, name)
     repo.set_password_hash(staff, digest)
-    await security_repo.clear_failures(session, name_digest(secret, staff.username))
+    if secret is not None:
+        await security_repo.clear_failures(session, name_digest(secret, staff.username))
     held = await _end_access(session, staff, now)
     await service.audited(
         session, actor, "staff.reset_password", staff.username, now, generated=generated
