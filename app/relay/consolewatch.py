@@ -3,7 +3,8 @@
 Every ``QUICK_CHECK_SECONDS`` a read-only look at the console's session and account: a session
 deleted (logout, ``vhouse staff disable``, a password or TOTP reset — from the admin pages of
 any process or from the CLI, which has no broker to tell the sockets) or an account disabled
-ends the socket within that time; an edit of the account (role, alias, languages, skills,
+ends the socket within that time, and so does a revoked device (with its shift, when it was
+the duty device); an edit of the account (role, alias, languages, skills,
 capacity, organisation) is taken up at once, and a routing edit asks for matching, so that a
 counsellor on duty who gains a language is routed its waiting young person without going off
 and on duty. Every ``SESSION_CHECK_SECONDS`` the full check in a transaction: the session kept
@@ -19,6 +20,8 @@ from typing import Protocol
 
 from app.chat import repository as chat_repo
 from app.db import snapshot, transaction
+from app.keys import repository as keys_repo
+from app.keys.devices import DeviceCert
 from app.models import Staff
 from app.security import service as security_service
 from app.staff import shifts
@@ -34,6 +37,7 @@ SESSION_CHECK_SECONDS = 5.0
 
 class Console(Protocol):
     state: AppState
+    device: DeviceCert | None
 
     @property
     def staff_id(self) -> str: ...
@@ -44,7 +48,7 @@ class Console(Protocol):
     @property
     def last_activity(self) -> float: ...
 
-    async def session_over(self, now: float) -> None: ...
+    async def session_over(self, now: float, *, device_revoked: bool = False) -> None: ...
 
     def warn_expiry(self, expires_at: float, now: float) -> None: ...
 
@@ -67,14 +71,20 @@ async def watch(console: Console, digest: str, staff: Staff) -> None:
         await asyncio.sleep(QUICK_CHECK_SECONDS)
         tick += 1
         now = state.clock()
+        device = console.device
         try:
             async with snapshot(state.sessionmaker) as session:
                 account = await security_service.live_account(session, digest)
+                row = None if device is None else await keys_repo.device(session, device.device_id)
         except Exception as exc:
             log.warning("console session check failed: %s", type(exc).__name__)
             continue
         if account is None:
             await console.session_over(now)
+            return
+        if row is not None and row.revoked_at is not None:  # ``vhouse staff revoke-device``
+            duty = device is not None and account.duty_device_id == device.device_id
+            await console.session_over(now, device_revoked=duty)
             return
         now_seen = (account.role, account.alias, _routing(account))
         if now_seen != seen:

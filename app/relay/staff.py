@@ -172,14 +172,14 @@ class StaffHandler(SocketHandler):
             self.dispatcher.queue_changed()
             self.dispatcher.request_match()
 
-    async def session_over(self, now: float) -> None:
-        """The session ended (expired, logged out, disabled, a credential reset): when the
-        counsellor has no other live session, their shift ends and every chat they hold goes
-        back to the queue at once (S-22), rather than after the heartbeat timeout; then the
-        socket closes. In that order: closing the socket stops this task."""
+    async def session_over(self, now: float, *, device_revoked: bool = False) -> None:
+        """The session ended (expired, logged out, disabled, a credential reset) or the duty
+        device was revoked: unless another live session goes on (a revoked duty device never
+        waits for that), the shift ends and every chat held goes back to the queue at once
+        (S-22), not after the heartbeat timeout; then the socket closes (it stops this task)."""
         try:
             async with transaction(self.state.sessionmaker) as session:
-                if await security_service.has_live_session(
+                if not device_revoked and await security_service.has_live_session(
                     session, self.state.settings, self.staff_id, now
                 ):
                     return
@@ -188,7 +188,7 @@ class StaffHandler(SocketHandler):
             log.warning("ending a shift failed: %s", type(exc).__name__)
             return  # the staff sweep ends it after the heartbeat timeout
         finally:
-            self._end_session("session ended")
+            self._end_session("device revoked" if device_revoked else "session ended")
         shifts.announce_end(self.state.broker, self.dispatcher, self.staff_id, was_on, changes)
 
     async def handle(self, frame: protocol.Frame) -> None:

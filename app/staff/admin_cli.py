@@ -70,7 +70,7 @@ def add_admin_parsers(staff_sub: Any) -> None:
     secret.set_defaults(func=cmd_reset_totp, database=True)
 
 
-async def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+async def in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     engine = make_engine(settings)
     try:
         async with transaction(make_sessionmaker(engine)) as session:
@@ -82,7 +82,7 @@ async def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awa
 def _run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T | int:
     """``work`` in one transaction; a refusal printed as one line (its exit code returned)."""
     try:
-        return asyncio.run(_in_transaction(settings, work))
+        return asyncio.run(in_transaction(settings, work))
     except (admin.AlreadyEnabled, service.AlreadyDisabled) as exc:
         return fail(exc.message, CHECK_FAILED)
     except DomainError as exc:

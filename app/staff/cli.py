@@ -25,6 +25,7 @@ from app.security import passwords
 from app.staff import repository as repo
 from app.staff import service
 from app.staff.admin_cli import add_admin_parsers
+from app.staff.device_cli import add_device_parsers
 from app.triage.questions import QuestionSet
 from app.triage.setup import InvalidSetup
 
@@ -78,6 +79,7 @@ def add_staff_parser(sub: Any) -> None:
     disable.set_defaults(func=cmd_disable, database=True)
 
     add_admin_parsers(staff_sub)
+    add_device_parsers(staff_sub)
 
 
 # ---------------------------------------------------------------------- add
