@@ -98,7 +98,7 @@ def _ensure_demo_counsellor(settings: Settings) -> dict[str, str]:
     args = argparse.Namespace(
         username="demo",
         alias="Sara",
-        role="counsellor",
+        role="admin",  # a counsellor who also opens every staff page of the demo
         languages="sv,en,ar",
         skills="youth,professional",
         capacity=2,

@@ -103,7 +103,7 @@ def test_demo_serves_and_its_printed_login_works(tmp_path: Path) -> None:
         assert on_demo.returncode == 0, on_demo.stderr
         header, row = on_demo.stdout.splitlines()
         assert header.split()[:3] == ["username", "alias", "role"]
-        assert row.split()[:3] == ["demo", "Sara", "counsellor"]
+        assert row.split()[:3] == ["demo", "Sara", "admin"]
         listed = vhouse("--demo", "keys", "list")
         assert listed.returncode == 0, listed.stderr
         assert "service key:  " in listed.stdout
