@@ -128,7 +128,7 @@ def cmd_demo(_settings: Settings, args: argparse.Namespace) -> int:
     creds = _ensure_demo_counsellor(settings)
     creds = asyncio.run(_ensure_demo_period(settings, service_key, creds))
     out("Virtual House demo (SQLite, in-process broker). Not for real conversations.")
-    out(f"  youth chat:    http://127.0.0.1:{args.port}/chat")
+    out(f"  youth chat:    http://127.0.0.1:{args.port}/sv/chat  (also /en/chat, /ar/chat)")
     out(f"  staff console: http://127.0.0.1:{args.port}/staff")
     out(f"  username:      {creds['username']}")
     out(f"  password:      {creds['password']}")
