@@ -99,7 +99,7 @@ def test_an_admins_change_is_in_force_at_once(
     youth = contexts.page()
     _join(youth, server)
     status = youth.locator("[data-queue-status]")
-    expect(status).to_contain_text("the chat is closed right now")
+    expect(status).to_contain_text("The chat is closed right now")
     expect(status).to_contain_text("The chat opens again")
     expect(youth.locator("[data-helplines]")).to_contain_text(XSS_NAME)  # text, not markup
     shot(youth, "4-youth-told-closed")
@@ -135,7 +135,7 @@ def test_an_admins_change_is_in_force_at_once(
     open_console(board, server, supervisor, on_duty=False)
     board.goto(server.base_url + "/staff/board")
     waiting = contexts.page()
-    waiting.goto(server.base_url + "/chat")
+    waiting.goto(server.base_url + "/en/chat")
     waiting.get_by_label("I am a young person").check()
     waiting.get_by_label("No", exact=True).check()
     waiting.get_by_role("button", name="Start chat").click()
