@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from app.crypto.certs import DeviceCert
 from app.db import transaction
 from app.keys import devices
+from app.keys import repository as keys_repo
 from app.keys.schemas import DeviceRequest, KeysInfo, PeriodInfo
 from app.keys.service import Period, current_period, describe_service_key
 from app.security.dependencies import CurrentStaff, current_staff, staff_for_change
@@ -52,6 +53,29 @@ async def register_device(
             now=state.clock(),
         )
     return cert
+
+
+@router.get("/staff/api/devices")
+async def my_devices(
+    request: Request,
+    current: CurrentStaff = Depends(current_staff),  # noqa: B008
+) -> dict[str, list[dict[str, object]]]:
+    """The caller's own certified devices, newest first (issue 13 (1)): the console shows them,
+    and tells its counsellor of one registered lately that is not this one."""
+    state = get_state(request)
+    async with state.sessionmaker() as session:
+        rows = await keys_repo.devices_of(session, current.staff.id)
+    rows.sort(key=lambda r: r.created_at, reverse=True)
+    listed: list[dict[str, object]] = [
+        {
+            "device_id": r.id,
+            "created_at": round(r.created_at),
+            "not_after": r.not_after,
+            "revoked_at": None if r.revoked_at is None else round(r.revoked_at),
+        }
+        for r in rows
+    ]
+    return {"devices": listed}
 
 
 @router.get("/staff/api/devices/{device_id}", response_model=DeviceCert)

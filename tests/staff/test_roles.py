@@ -59,6 +59,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/staff/api/logout"): STAFF,
     ("POST", "/staff/api/reauth"): STAFF,
     ("POST", "/staff/api/devices"): STAFF,
+    ("GET", "/staff/api/devices"): STAFF,
     ("GET", "/staff/api/devices/{device_id}"): STAFF,
     ("GET", "/staff/api/colleagues"): STAFF,
     ("GET", "/staff/api/queue-served"): STAFF,

@@ -21,6 +21,7 @@ import { showSharedHistory } from "./history.js";
 import { Offers } from "./offers.js";
 import { addNotice } from "./notices.js";
 import { QueueGlance } from "./queue.js";
+import { showDevices } from "./mydevices.js";
 import { Reauth } from "./reauth.js";
 
 class StaffConsole {
@@ -158,6 +159,7 @@ class StaffConsole {
       }
       return;
     }
+    showDevices(this.root, this.device.id).catch(() => {}); // the console works without it
     this.connect();
   }
 
