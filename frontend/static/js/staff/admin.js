@@ -3,6 +3,7 @@
 // session comes from logging in on /staff. Every server string is shown with textContent;
 // secrets (a generated password, a TOTP secret) are shown once and dropped when dismissed.
 
+import { staffMember } from "./gate.js";
 import { initComponents } from "../components.js";
 
 const API = "/staff/api/admin/staff";
@@ -76,16 +77,13 @@ class Admin {
   }
 
   async init() {
-    let me;
-    try {
-      const response = await fetch("/staff/api/me", { credentials: "same-origin" });
-      if (response.status === 401) return this.refuse("Log in on the staff console first.");
-      if (!response.ok) return this.refuse("This page cannot be opened right now; try again.");
-      me = await response.json();
-    } catch {
-      return this.refuse("The server cannot be reached; try again.");
-    }
-    if (me.role !== "admin") return this.refuse("Staff accounts are managed by admins.");
+    const found = await staffMember(
+      new Set(["admin"]),
+      "Staff accounts are managed by admins.",
+      "This page cannot be opened right now; try again.",
+    );
+    if (found.refused) return this.refuse(found.refused);
+    const me = found.me;
     this.me = me;
     this.csrf = me.csrf_token;
     this.root.querySelector("[data-admin-who]").textContent =

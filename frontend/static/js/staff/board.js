@@ -3,6 +3,7 @@
 // content, no conversation ids: queues, languages, aliases, times. Alerts are acknowledged with
 // POST /staff/api/alerts/ack (audited). The session comes from logging in on /staff.
 
+import { staffMember } from "./gate.js";
 import { initComponents } from "../components.js";
 import { reconnectDelay, sendFrame, socketUrl } from "../chat/envelopes.js";
 
@@ -50,16 +51,13 @@ class Board {
   }
 
   async init() {
-    let me;
-    try {
-      const response = await fetch("/staff/api/me", { credentials: "same-origin" });
-      if (response.status === 401) return this.refuse("Log in on the staff console first.");
-      if (!response.ok) return this.refuse("The board cannot be opened right now; try again.");
-      me = await response.json();
-    } catch {
-      return this.refuse("The server cannot be reached; try again.");
-    }
-    if (!SUPERVISING.has(me.role)) return this.refuse("The live board is for supervisors.");
+    const found = await staffMember(
+      SUPERVISING,
+      "The live board is for supervisors.",
+      "The board cannot be opened right now; try again.",
+    );
+    if (found.refused) return this.refuse(found.refused);
+    const me = found.me;
     this.csrf = me.csrf_token;
     this.who.textContent = `Logged in as ${me.alias} (${me.role}).`;
     this.panel.hidden = false;

@@ -3,6 +3,7 @@
 // API checks every change again (admins only, CSRF, audited). Everything the server sends is
 // shown with textContent. The session comes from logging in on /staff.
 
+import { staffMember } from "./gate.js";
 import { initComponents } from "../components.js";
 
 const API = "/staff/api/canned-replies";
@@ -46,16 +47,13 @@ class RepliesPage {
   }
 
   async init() {
-    let me;
-    try {
-      const response = await fetch("/staff/api/me", { credentials: "same-origin" });
-      if (response.status === 401) return this.refuse("Log in on the staff console first.");
-      if (!response.ok) return this.refuse("This page cannot be opened right now; try again.");
-      me = await response.json();
-    } catch {
-      return this.refuse("The server cannot be reached; try again.");
-    }
-    if (me.role !== "admin") return this.refuse("Canned replies are managed by admins.");
+    const found = await staffMember(
+      new Set(["admin"]),
+      "Canned replies are managed by admins.",
+      "This page cannot be opened right now; try again.",
+    );
+    if (found.refused) return this.refuse(found.refused);
+    const me = found.me;
     this.csrf = me.csrf_token;
     this.root.querySelector("[data-replies-who]").textContent =
       `Logged in as ${me.alias} (${me.role}).`;

@@ -4,6 +4,7 @@
 // with DELETE. The server checks every document and names the place of a mistake
 // (`error.where`), shown beside that field. The session comes from logging in on /staff.
 
+import { staffMember } from "./gate.js";
 import { initComponents } from "../components.js";
 import { clearErrors, el, showErrors } from "./settings-forms.js";
 import { HoursEditor } from "./settings-hours.js";
@@ -129,16 +130,13 @@ class SettingsPage {
   }
 
   async init() {
-    let me;
-    try {
-      const response = await fetch("/staff/api/me", { credentials: "same-origin" });
-      if (response.status === 401) return this.refuse("Log in on the staff console first.");
-      if (!response.ok) return this.refuse("The settings cannot be opened right now; try again.");
-      me = await response.json();
-    } catch {
-      return this.refuse("The server cannot be reached; try again.");
-    }
-    if (me.role !== "admin") return this.refuse("The centre's settings are for admins.");
+    const found = await staffMember(
+      new Set(["admin"]),
+      "The centre's settings are for admins.",
+      "The settings cannot be opened right now; try again.",
+    );
+    if (found.refused) return this.refuse(found.refused);
+    const me = found.me;
     this.csrf = me.csrf_token;
     this.root.querySelector("[data-settings-who]").textContent = `Logged in as ${me.alias} (${me.role}).`;
     const loaded = await Promise.all(Object.values(this.parts).map((part) => this.load(part)));
