@@ -25,6 +25,7 @@ from app.relay.base import SocketHandler, unavailable
 from app.relay.connection import Outbox
 from app.relay.states import StaffEvent, StaffPhase
 from app.security import service as security_service
+from app.security.dependencies import SUPERVISING_ROLES
 from app.staff import repository as staff_repo
 from app.staff import shifts
 from app.state import AppState
@@ -164,7 +165,7 @@ class StaffHandler(SocketHandler):
         (the board stops for one no longer supervising); a routing change to the next pairing."""
         self.alias = staff.alias
         self.staff_role = staff.role
-        if self.staff_role not in ("supervisor", "admin") and self._unwatch_board is not None:
+        if self.staff_role not in SUPERVISING_ROLES and self._unwatch_board is not None:
             self._unwatch_board()
             self._unwatch_board = None
             self.outbox.send(frames.error("forbidden", "the live board is for supervisors"))
@@ -417,7 +418,7 @@ class StaffHandler(SocketHandler):
 
     def _watch_board(self) -> None:
         """Push the live board to this console from now on (supervisors and admins)."""
-        if self.staff_role not in ("supervisor", "admin"):
+        if self.staff_role not in SUPERVISING_ROLES:
             raise ProtocolError("forbidden", "the live board is for supervisors")
         if self._unwatch_board is None:
             self._unwatch_board = self._board_feed.watch(
