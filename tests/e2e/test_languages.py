@@ -100,9 +100,9 @@ def test_the_picker_leads_to_the_same_page_in_another_language(
 @pytest.mark.parametrize(
     ("lang", "closed", "weekday"),
     [
-        ("sv", "Chatten är stängd just nu.", "tisdag 03:00"),
-        ("en", "The chat is closed right now.", "Tuesday 03:00"),
-        ("ar", "المحادثة مغلقة الآن.", "الثلاثاء 03:00"),
+        ("sv", "Chatten är stängd just nu", "tisdag 03:00"),
+        ("en", "The chat is closed right now", "Tuesday 03:00"),
+        ("ar", "المحادثة مغلقة الآن", "الثلاثاء 03:00"),
     ],
 )
 def test_a_closed_refusal_names_the_weekday_in_the_pages_language(

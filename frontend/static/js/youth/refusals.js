@@ -20,10 +20,12 @@ const TITLES = {
 };
 
 const TEXTS = {
-  queue_full: () => _("The queue is full right now, so we cannot take your chat."),
-  too_many_joins: () => _("There have been too many attempts from here."),
-  closed: () => _("The chat is closed right now."),
-  no_one_on_duty: () => _("No counsellor is on duty right now."),
+  queue_full: () =>
+    _("Many people are waiting right now, so nobody more can join the queue for a moment."),
+  too_many_joins: () =>
+    _("This device has tried to start a chat many times in a short while. Wait a little first."),
+  closed: () => _("Counsellors answer here only during the opening hours."),
+  no_one_on_duty: () => _("The chat is open, but no counsellor can answer just now."),
 };
 
 /** When trying again makes sense: the next opening when closed, else the retry time. */
