@@ -71,7 +71,7 @@ def test_nobody_on_duty_is_said_with_112_and_the_helplines(
     page = contexts.page()
     _join(page, server)
     status = page.get_by_role("region", name="No counsellor is on duty right now")
-    expect(status.get_by_role("heading")).to_have_text("No counsellor is on duty right now")
+    expect(status.get_by_role("heading", level=2)).to_have_text("No counsellor is on duty right now")
     expect(status.get_by_role("link", name="112")).to_have_attribute("href", "tel:112")
     helplines = status.locator(".helplines")
     expect(helplines).to_be_visible()
@@ -90,7 +90,7 @@ def test_closed_hours_say_when_the_chat_opens(contexts: Contexts, server: Server
     page = contexts.page()
     _join(page, server)
     status = page.get_by_role("region", name="The chat is closed right now")
-    expect(status.get_by_role("heading")).to_have_text("The chat is closed right now")
+    expect(status.get_by_role("heading", level=2)).to_have_text("The chat is closed right now")
     expect(status).to_contain_text("The chat opens again")  # the next opening, local time
     expect(status.locator(".helplines").get_by_role("listitem")).to_have_count(2)
 

@@ -189,9 +189,8 @@ def test_every_refusal_is_a_screen_with_112_helplines_and_a_retry_in_place(
         shot(page, f"{door}-again")
     else:
         expect(screen).to_be_hidden()
-        expect(page.locator("[data-queue], [data-conversation]").filter(visible=True)).to_have_count(
-            1
-        )
+        shown = page.locator("[data-queue], [data-conversation]").filter(visible=True)
+        expect(shown).to_have_count(1)
         if door == "queue_full":
             expect(page.locator("[data-queue-status]")).to_contain_text(words["queue"])
     assert len(joins) == 2  # joined again, over a new socket
