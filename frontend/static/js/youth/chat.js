@@ -21,13 +21,12 @@
 
 import { initComponents } from "../components.js";
 import { _ } from "../i18n.js";
-import { formatCode, newCode } from "../crypto/returncode.js";
 import { Compose } from "../chat/compose.js";
 import { Streams, Unacked, markSending, undeliveredText, wellFormed } from "../chat/delivery.js";
 import { Sender, openEnvelope, reconnectDelay, sendFrame, socketUrl } from "../chat/envelopes.js";
 import { Transcript } from "../chat/transcript.js";
 import { pinnedServiceKey } from "../crypto/certs.js";
-import { checkAcceptance, newSegmentKeys, returnCodeFrame, verifiedPeers } from "./keys.js";
+import { checkAcceptance, newSegmentKeys, verifiedPeers } from "./keys.js";
 import { HistoryShare } from "./history-share.js";
 import { DeleteControl, requestDelete } from "./delete-now.js";
 import { clearNow, onEnd, session } from "./session.js";
@@ -36,6 +35,7 @@ import { TriageForm } from "./triage.js";
 import { REFUSALS, RefusalScreen } from "./refusals.js";
 import { EndChatControl } from "./endchat.js";
 import { AfterChat } from "./afterchat.js";
+import { ReturnCodeOffer } from "./returncode.js";
 import { parseRetention, retentionDays, waitText } from "./waiting.js";
 
 class YouthChat {
@@ -64,12 +64,19 @@ class YouthChat {
       onText: (text) => this.sendText(text),
       onTyping: (on) => this.send({ type: "typing", conv: this.conv, typing: on }),
     });
-    this.codeButton = root.querySelector("[data-get-return-code]");
+    this.codes = new ReturnCodeOffer(root, {
+      run: (fn) => {
+        this.chain = this.chain.then(fn);
+      },
+      send: (frame) => this.send(frame),
+      notice: (text) => this.transcript.addNotice(text, "error"),
+    });
+    this.codeButton = this.codes.button;
     this.endControl = new EndChatControl(
       root.querySelector("[data-end-chat]"),
       root.querySelector("[data-end-confirm]"),
       {
-        hasCode: () => this.returnCode !== null,
+        hasCode: () => this.codes.taken,
         getCode: () => this.makeReturnCode(),
         end: () => this.send({ type: "close" }),
       },
@@ -80,9 +87,6 @@ class YouthChat {
       clear: () => this.clearScreen(),
     });
     this.clearedScreen = root.querySelector("[data-cleared]");
-    this.codeBox = root.querySelector("[data-return-code]");
-    this.codeValue = root.querySelector("[data-return-code-value]");
-    this.codeDone = root.querySelector("[data-return-code-done]");
     // Asks whether the counsellor may read an earlier chat opened with a return code.
     const consent = root.querySelector("[data-history-consent]");
     this.historyShare = new HistoryShare(consent, (frame) => this.send(frame));
@@ -121,8 +125,7 @@ class YouthChat {
     this.dropKeys();
     this.keysFrame = null; // the sealed K, sent again after a reconnect until stored
     this.accepted = false; // the counsellor device's acceptance of K was verified
-    this.returnCode = null; // kept in memory to wrap later segments (CRYPTO.md §5)
-    this.returnFrame = null; // the wrapped K, sent again after a reconnect until stored
+    this.codes.forget(); // the return code and its wrap (youth/returncode.js)
     this.sender = null; // this page's sending instance in the current segment
     this.ownInsts = new Set(); // every instance this page sent with (one per segment)
     this.aliases = new Map(); // seg -> the counsellor's alias in that segment
@@ -144,14 +147,12 @@ class YouthChat {
     this.segOf = new Map(); // inst -> its segment, for the sync cursors
     this.needSync = false;
     this.composer.stop();
-    this.hideCode();
   }
 
   init() {
     this.triageForm.show(true);
     this.leaveButton.addEventListener("click", () => this.send({ type: "leave" }));
     this.codeButton.addEventListener("click", () => this.makeReturnCode());
-    this.codeDone.addEventListener("click", () => this.hideCode());
     for (const button of this.newChatButtons) {
       button.addEventListener("click", () => this.newChat());
     }
@@ -321,7 +322,7 @@ class YouthChat {
         await this.acceptance(frame);
         break;
       case "return_code_stored":
-        this.returnFrame = null;
+        this.codes.stored();
         this.transcript.addNotice(_("Your return code works for this conversation."));
         break;
       case "undecryptable":
@@ -442,7 +443,7 @@ class YouthChat {
     this.phase = "chat";
     this.show("conversation");
     if (this.keysFrame && !frame.keys_stored) this.send(this.keysFrame);
-    if (this.returnFrame) this.send(this.returnFrame);
+    this.codes.resend();
     if (frame.accepted && !this.accepted) await this.acceptance({ ...frame, sig: frame.accepted });
     if (this.needSync) {
       this.needSync = false;
@@ -555,9 +556,9 @@ class YouthChat {
     );
     this.chatStatus.textContent = "";
     this.composer.setEnabled(true);
-    this.codeButton.disabled = this.returnCode !== null;
-    // Not awaited: this runs inside the frame chain that sendReturnCode queues on.
-    if (this.returnCode) this.sendReturnCode();
+    this.codeButton.disabled = this.codes.taken;
+    // Queued on the frame chain this runs in: wrapped once this frame is handled.
+    this.codes.wrap(() => this.currentKey());
     this.composer.box.focus();
   }
 
@@ -579,36 +580,13 @@ class YouthChat {
     this.afterChat.show(false, { feedback: false });
   }
 
-  /** Make a return code, wrap K under it, show it once (CRYPTO.md §3). */
+  /** "Get a return code": once the counsellor's device confirmed K (CRYPTO.md §3). */
   makeReturnCode() {
-    if (!this.accepted || this.returnCode) return;
-    this.codeButton.disabled = true;
-    this.returnCode = newCode();
-    this.codeValue.textContent = formatCode(this.returnCode);
-    this.codeBox.hidden = false;
-    this.codeDone.focus();
-    this.sendReturnCode();
+    if (this.accepted) this.codes.make(() => this.currentKey());
   }
 
-  /** Wrap the current K under the return code and send it; sent again after a reconnect. */
-  sendReturnCode() {
-    const code = this.returnCode;
-    this.chain = this.chain
-      .then(async () => {
-        if (!this.key || this.returnCode !== code) return;
-        const { frame } = await returnCodeFrame(code, this.key, this.conv, this.seg);
-        if (session.exiting || this.returnCode !== code) return; // left meanwhile
-        this.returnFrame = frame;
-        this.send(frame);
-      })
-      .catch(() => this.transcript.addNotice(_("The return code could not be saved."), "error"));
-  }
-
-  /** Take the shown code off the screen (it is shown once). */
-  hideCode() {
-    if (!this.codeBox) return;
-    this.codeValue.textContent = "";
-    this.codeBox.hidden = true;
+  currentKey() {
+    return { key: this.key, conv: this.conv, seg: this.seg };
   }
 
   async received(envelope) {
@@ -681,9 +659,8 @@ class YouthChat {
     this.composer.disable();
     this.endControl.close();
     this.composeForm.hidden = true;
-    const codeTaken = this.returnCode !== null;
-    this.returnCode = null; // the wrap of a later segment is never needed now
-    this.returnFrame = null;
+    const codeTaken = this.codes.taken;
+    this.codes.release(); // no later segment needs it; shown until "written down"
     this.dropKeys();
     this.accepted = false;
     this.unserved.hide();
