@@ -114,7 +114,7 @@ async def _counsellor(base_url: str, account: StaffAccount) -> dict[str, Any]:
         while not any(e.role == "Y" for e in staff.envelopes) and loop.time() < deadline:
             staff.inbox.append(await staff.recv(max(0.01, deadline - loop.time())))
         await staff.send({"type": "typing", "conv": conv, "typing": True})
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(2.0)  # long enough to be seen before the reply clears it
         await staff.send_envelope(staff.senders[conv].text_envelope(key, REPLY))
         return await staff.expect("closed", timeout=60)
     finally:
@@ -205,10 +205,11 @@ def test_the_whole_flow_from_the_house_to_a_new_chat(
     box.fill(words["mine"])
     youth.get_by_role("button", name=words["send"]).click()
     own = youth.locator("[role=log] .message-own").first
+    expect(youth.locator("[data-chat-status]")).to_contain_text(words["typing"])
     expect(own.locator("[data-delivery]")).to_have_text(words["delivered"])
     expect(own.locator("[data-delivery]")).to_have_attribute("data-delivery", "delivered")
-    expect(youth.locator("[data-chat-status]")).to_contain_text(words["typing"])
     expect(youth.locator("[role=log] .message-other .message-body")).to_have_text([REPLY])
+    expect(youth.locator("[data-chat-status]")).to_be_empty()  # the message came
     shot(youth, "3-chat")
     assert_accessible(youth, f"chat, {lang}")
 

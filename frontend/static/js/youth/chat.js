@@ -341,7 +341,7 @@ class YouthChat {
         await this.received(frame.envelope);
         break;
       case "typing":
-        this.chatStatus.textContent = frame.typing ? _("{alias} is typing…", { alias: this.alias }) : "";
+        this.showTyping(Boolean(frame.typing));
         break;
       case "deleted":
         if (frame.conv === this.conv) this.showDeleted(DELETED_SCREEN_TEXT);
@@ -449,6 +449,12 @@ class YouthChat {
       this.needSync = false;
       this.sync();
     }
+  }
+
+  /** The counsellor's typing signal (never stored), cleared when their message arrives. */
+  showTyping(on) {
+    this.typingShown = on;
+    this.chatStatus.textContent = on ? _("{alias} is typing…", { alias: this.alias }) : "";
   }
 
   /** Ask for what is missing (a reconnect, or a gap in a stream): the reply ends in `synced`. */
@@ -609,6 +615,7 @@ class YouthChat {
       // (a rekey is a segment change, not a message)
       if (body.type === "text" && typeof body.body === "string") {
         this.transcript.addMessage(who, body.body, { own: envelope.role === "Y" });
+        if (envelope.role === "C" && this.typingShown) this.showTyping(false); // it came
       } else {
         this.transcript.addNotice(_("A message could not be shown."), "error");
       }
