@@ -336,3 +336,35 @@ def test_danger_yes_shows_112_and_queues_as_urgent(
     digest = token_digest(tickets[0])
     found = in_thread(lambda: rows(server, query, digest=digest)).result(timeout=20)
     assert [bool(r[0]) for r in found] == [True]
+
+
+PLURALS = """async (counts) => {
+  const { undeliveredText } = await import("/static/js/chat/delivery.js");
+  return counts.map((n) => undeliveredText(n));
+}"""
+
+
+def test_undelivered_counts_use_every_plural_form_of_the_language(
+    contexts: Contexts, server: Server
+) -> None:
+    """ngettext (js/i18n.js) picks the form by the catalog's own rule: Arabic's six forms."""
+    page = contexts.page()
+    page.goto(server.base_url + "/ar/chat")
+    assert page.evaluate(PLURALS, [1, 2, 3, 11, 100]) == [
+        "تعذّر تسليم رسالة واحدة.",
+        "تعذّر تسليم رسالتين.",
+        "تعذّر تسليم 3 رسائل.",
+        "تعذّر تسليم 11 رسالة.",
+        "تعذّر تسليم 100 رسالة.",
+    ]
+    page.goto(server.base_url + "/sv/chat")
+    assert page.evaluate(PLURALS, [0, 1, 2]) == [
+        None,
+        "1 meddelande kunde inte levereras.",
+        "2 meddelanden kunde inte levereras.",
+    ]
+    page.goto(server.base_url + "/en/chat")
+    assert page.evaluate(PLURALS, [1, 5]) == [
+        "1 message could not be delivered.",
+        "5 messages could not be delivered.",
+    ]
