@@ -4,14 +4,19 @@ counts per day, kind and answer, and shown suppressed on the statistics page and
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import json
+import os
 import secrets
+import subprocess
+import sys
 from datetime import date, timedelta
 
 from app.kit import b64
 from app.kit.ids import token_digest
-from tests.conftest import Server
+from tests.conftest import ROOT, Server
 from tests.expiry.world import rows, write
 from tests.supervision.test_stats_api import get
 from tests.support import Harness, call, new_staff, shared_server, staff_login, unique_language
@@ -30,6 +35,20 @@ async def _ended_chat(h: Harness) -> str:
     await chat.youth.expect("closed")
     assert chat.youth.ticket is not None
     return chat.youth.ticket
+
+
+def _cli(server: Server, *args: str) -> str:
+    """``vhouse stats feedback ARGS`` against the server's database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VH_")}
+    result = subprocess.run(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "app.cli", "stats", "feedback", *args],
+        cwd=ROOT,
+        env={**env, "VH_MODE": "test", "VH_DATABASE_URL": server.database.url},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout
 
 
 async def _cells(server: Server) -> dict[tuple[str, str, str], int]:
@@ -182,6 +201,9 @@ async def test_the_statistics_show_the_answers_suppressed(server: Server) -> Non
     assert {"day": today, "kind": "youth", "answer": "yes", "count": "5"} in found
     assert {"day": today, "kind": "youth", "answer": "no", "count": ""} in found
     assert list(found[0]) == ["day", "kind", "answer", "count"]
+    assert body == await asyncio.to_thread(_cli, server)  # the same cells as the CLI
+    listed = json.loads(await asyncio.to_thread(_cli, server, "--format", "json", "--to", old))
+    assert listed == [{"day": old, "kind": "youth", "answer": "no", "count": 9}]
     status, _, body = await get(
         server, f"/staff/api/stats/feedback.csv?from={today}&to={today}", supervisor
     )
