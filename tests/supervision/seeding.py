@@ -22,10 +22,12 @@ async def seed(
     abandoned: int = 0,
     topic: str | None = "forced_marriage",
     tags: dict[tuple[str, str], int] | None = None,
+    feedback: dict[str, int] | None = None,
     at: float | None = None,
 ) -> str:
     """Tickets that joined at ``at`` (default: a minute ago) in queue ``youth[/skill]``, served
-    after each of ``served_waits`` seconds or left; rolled up. Returns the queue's name."""
+    after each of ``served_waits`` seconds or left; rolled up; ``feedback`` answers counted
+    on that day by the endpoint's upsert. Returns the queue's name."""
     now = time.time()
     joined = now - 60 if at is None else at
     engine = make_engine(database.settings())
@@ -57,6 +59,9 @@ async def seed(
                     await repo.count_close_tag(
                         session, day=day, queue=queue, dimension=dimension, value=value
                     )
+            for answer, n in (feedback or {}).items():
+                for _ in range(n):
+                    await repo.count_feedback(session, day=day, kind="youth", answer=answer)
     finally:
         await engine.dispose()
     return queue
