@@ -32,6 +32,16 @@ def may_answer(conversation_status: str | None) -> bool:
     return conversation_status in ANSWERABLE
 
 
+def increments(answer: str) -> dict[str, int]:
+    """What one answer adds to the cells of its day and kind: 1 to its own, 0 to the others.
+
+    Every answer writes all of them, in the same order, so the rows an answer's transaction
+    wrote (PostgreSQL's ``xmin``, which the ticket's flag shares) say that the ticket answered,
+    never what; a new day's cells are created together, so their ids tell no order either.
+    """
+    return {a: int(a == answer) for a in ANSWERS}
+
+
 @dataclass(frozen=True, slots=True)
 class FeedbackCell:
     """One stored count (``feedback_counts``)."""

@@ -73,4 +73,5 @@ async def youth_feedback(body: FeedbackRequest, request: Request) -> None:
         if not await repo.mark_feedback_given(session, ticket.id):
             raise AlreadyAnswered("this chat's feedback has already been given")
         day = stats.local_day(now, timezone).isoformat()
-        await repo.count_feedback(session, day=day, kind=ticket.kind, answer=body.answer)
+        added = feedback.increments(body.answer)
+        await repo.count_feedback(session, day=day, kind=ticket.kind, added=added)

@@ -271,15 +271,19 @@ async def mark_feedback_given(session: AsyncSession, ticket_id: int) -> bool:
     return int((await session.execute(query)).rowcount) == 1  # type: ignore[attr-defined]
 
 
-async def count_feedback(session: AsyncSession, *, day: str, kind: str, answer: str) -> None:
-    """Add one to a feedback cell (an upsert, as ``count_close_tag``)."""
+async def count_feedback(
+    session: AsyncSession, *, day: str, kind: str, added: dict[str, int]
+) -> None:
+    """Add ``added[answer]`` to each feedback cell of ``day`` and ``kind`` (an upsert, as
+    ``count_close_tag``), in the order given."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(FeedbackCount).values(day=day, kind=kind, answer=answer, count=1)
-    statement = statement.on_conflict_do_update(
-        index_elements=["day", "kind", "answer"],
-        set_={"count": FeedbackCount.count + 1},
-    )
-    await session.execute(statement)
+    for answer, n in added.items():
+        statement = insert(FeedbackCount).values(day=day, kind=kind, answer=answer, count=n)
+        statement = statement.on_conflict_do_update(
+            index_elements=["day", "kind", "answer"],
+            set_={"count": FeedbackCount.count + statement.excluded.count},
+        )
+        await session.execute(statement)
 
 
 async def feedback_cells(

@@ -10,6 +10,7 @@ from app.kit.ids import new_token, token_digest
 from app.models import Ticket
 from app.supervision import repository as repo
 from app.supervision import rollup, stats
+from app.supervision.feedback import increments
 from app.triage.hours import DEFAULT_TIMEZONE
 from tests.conftest import Database
 
@@ -61,7 +62,8 @@ async def seed(
                     )
             for answer, n in (feedback or {}).items():
                 for _ in range(n):
-                    await repo.count_feedback(session, day=day, kind="youth", answer=answer)
+                    added = increments(answer)
+                    await repo.count_feedback(session, day=day, kind="youth", added=added)
     finally:
         await engine.dispose()
     return queue

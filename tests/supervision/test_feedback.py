@@ -94,6 +94,15 @@ async def test_the_answer_is_never_stored_next_to_the_chat(server: Server) -> No
     )
     assert flags == [(True,)]  # SQLite's 1 equals True
     assert not {"yes", "partly", "no"} & {v for v in row if isinstance(v, str)}
+    if server.database.kind == "postgresql":
+        # Every answer rewrites all of its day's cells: the transaction's id (which the flag
+        # shares) singles out no answer.
+        query = "SELECT day, kind, xmin::text FROM feedback_counts"
+        by_day: dict[tuple[str, str], set[str]] = {}
+        for day, kind, xmin in await rows(server, query):
+            by_day.setdefault((day, kind), set()).add(xmin)
+        assert by_day
+        assert all(len(xmins) == 1 for xmins in by_day.values()), by_day
     for conversation in await rows(server, "SELECT * FROM conversations"):
         assert not {"yes", "partly", "no"} & {v for v in conversation if isinstance(v, str)}
 
@@ -163,11 +172,18 @@ async def test_the_statistics_show_the_answers_suppressed(server: Server) -> Non
         await write(server, "DELETE FROM feedback_counts")
         status, _ = await call(server, "POST", PATH, {"ticket": ticket, "answer": "yes"})
         assert status == 204
-    ((today,),) = await rows(server, "SELECT day FROM feedback_counts")
+    # One answer writes every answer's cell of its day and kind: its own +1, the others +0.
+    found = await rows(server, "SELECT day, kind, answer, count FROM feedback_counts")
+    today = found[0][0]
+    assert sorted(found) == [
+        (today, "youth", "no", 0),
+        (today, "youth", "partly", 0),
+        (today, "youth", "yes", 1),
+    ]
     insert = "INSERT INTO feedback_counts (day, kind, answer, count) VALUES (:d, :k, :a, :n)"
     # Today: 5 yes (4 + the real one), 2 no; 6 "partly" on an earlier day; 9 no long ago.
-    await write(server, "UPDATE feedback_counts SET count = 5")
-    await write(server, insert, d=today, k="youth", a="no", n=2)
+    await write(server, "UPDATE feedback_counts SET count = 5 WHERE answer = 'yes'")
+    await write(server, "UPDATE feedback_counts SET count = 2 WHERE answer = 'no'")
     earlier = (date.fromisoformat(today) - timedelta(days=3)).isoformat()
     old = "2020-01-01"
     await write(server, insert, d=earlier, k="professional", a="partly", n=6)
@@ -207,7 +223,8 @@ async def test_the_statistics_show_the_answers_suppressed(server: Server) -> Non
     status, _, body = await get(
         server, f"/staff/api/stats/feedback.csv?from={today}&to={today}", supervisor
     )
-    assert [r["day"] for r in csv.DictReader(io.StringIO(body))] == [today, today]
+    shown = [(r["day"], r["answer"], r["count"]) for r in csv.DictReader(io.StringIO(body))]
+    assert shown == [(today, "yes", "5"), (today, "partly", ""), (today, "no", "")]
     audited = await rows(server, "SELECT count(*) FROM audit_log WHERE action = 'stats.exported'")
     assert audited[0][0] >= 2
 

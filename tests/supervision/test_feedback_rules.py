@@ -17,6 +17,11 @@ def test_only_a_chat_with_a_counsellor_may_answer() -> None:
         assert not feedback.may_answer(status), status
 
 
+def test_an_answer_writes_every_cell_of_its_day() -> None:
+    assert feedback.increments("partly") == {"yes": 0, "partly": 1, "no": 0}
+    assert list(feedback.increments("no")) == list(feedback.ANSWERS)
+
+
 def test_totals_are_summed_then_suppressed_under_five() -> None:
     cells = [
         FeedbackCell(D1, "youth", "yes", 3),
