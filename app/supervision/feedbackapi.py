@@ -44,15 +44,20 @@ class NotPaired(Conflict):
     code = "not_paired"
 
 
-@router.post("/api/youth/feedback", status_code=204, responses={404: {}, 409: {}, 429: {}})
+@router.post(
+    "/api/youth/feedback",
+    status_code=204,
+    responses={403: {}, 404: {}, 409: {}, 429: {}},
+)
 async def youth_feedback(body: FeedbackRequest, request: Request) -> None:
     """Answer "Did this chat help you?" (``yes`` | ``partly`` | ``no``) once per ticket, after
     its chat with a counsellor has ended (or as it ends). Counted per day and queue kind only.
 
-    404 ``ticket_unknown`` for a ticket that does not exist (or was deleted); 409
-    ``already_answered`` for a second answer; 409 ``not_paired`` for a ticket that has no chat
-    with a counsellor (still waiting, or waiting again after a transfer); 429 beyond
-    ``VH_YOUTH_FEEDBACK_PER_WINDOW`` answers per client address and window.
+    403 ``forbidden`` from another origin; 404 ``ticket_unknown`` for a ticket that does not
+    exist (or was deleted); 409 ``already_answered`` for a second answer; 409 ``not_paired``
+    for a ticket that has no chat with a counsellor (still waiting, or waiting again after a
+    transfer); 429 beyond ``VH_YOUTH_FEEDBACK_PER_WINDOW`` answers per client address and
+    window.
     """
     check_origin(request)
     state = get_state(request)
