@@ -1,7 +1,7 @@
 """The statistics page (``/staff/stats``): today's figures and a range of days per day, close
 tags per value, the after-chat feedback for today and the last 30 days, read from the anonymous
-aggregates and drawn as SVG (``charts``). Reads only;
-the roll-up chore adds finished tickets about once a minute (``rollup.ROLL_UP_INTERVAL``)."""
+aggregates and drawn as SVG (``charts``). Reads only; the roll-up chore adds finished tickets
+about once a minute (``rollup.ROLL_UP_INTERVAL``); feedback is counted when it is given."""
 
 from __future__ import annotations
 
