@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     youth_join_window_seconds: int = 600
     #: Return-code lookups allowed per client bucket in the same window.
     youth_returns_per_window: int = 10
+    #: After-chat feedback answers tried per client bucket in the same window (a school shares
+    #: one address, and each chat answers at most once).
+    youth_feedback_per_window: int = Field(default=30, ge=1)
     queue_cap: int = 500
 
     # --- shifts (DESIGN.md §5) ---

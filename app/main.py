@@ -49,7 +49,7 @@ from app.staff import admin_endpoints as staff_admin
 from app.staff import endpoints as staff_api
 from app.staff.shifts import StaffSweep
 from app.state import AppState
-from app.supervision import auditlog, statsapi
+from app.supervision import auditlog, feedbackapi, statsapi
 from app.supervision import endpoints as supervision
 from app.supervision.live import BoardFeed
 from app.supervision.queuefeed import QueueFeed
@@ -167,6 +167,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.include_router(returns.router)
     app.include_router(expiry.router)
     app.include_router(youth.router)
+    app.include_router(feedbackapi.router)
     app.include_router(supervision.router)
     app.include_router(canned.router)
     app.include_router(statsapi.router)
