@@ -5,13 +5,15 @@ visible interactive element of the house and the chat's triage is at least 44x44
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import Server
+from app.client import CounsellorClient, login
+from tests.conftest import Server, StaffAccount
 from tests.e2e.conftest import Contexts
 
 pytestmark = pytest.mark.browser
@@ -57,6 +59,12 @@ UNDER_BAND = """() => {
 }"""
 
 
+def _top(page: Any) -> None:
+    """Scrolled to the top before a full-page screenshot, which draws the sticky band where
+    the page is scrolled to."""
+    page.evaluate("window.scrollTo(0, 0)")
+
+
 def _open(page: Any, server: Server, lang: str, path: str) -> None:
     page.goto(f"{server.base_url}/{lang}/{path}")
     if path == "chat":
@@ -96,6 +104,7 @@ def test_the_band_covers_nothing_and_nothing_scrolls_sideways(
             assert exit_box["x"] + exit_box["width"] < width / 2, where
         else:
             assert exit_box["x"] > width / 2, where
+        _top(page)
         shot(page, f"{path or 'house'}-{width}")
 
         # Scrolled to the bottom, the band is still at the top and the exit in view (S-2).
@@ -123,6 +132,7 @@ def test_every_target_on_the_house_and_the_triage_is_44_px(
         assert len(targets) >= (3 if path == "" else 12)
         small = [t for t in targets if t["width"] < MIN or t["height"] < MIN]
         assert small == [], f"{lang}/{path}: targets under {MIN}x{MIN} px: {small}"
+        _top(page)
         shot(page, f"{path or 'house'}-targets")
 
     # The skip link, shown when focused, is a target like the others.
@@ -134,4 +144,57 @@ def test_every_target_on_the_house_and_the_triage_is_44_px(
     assert box is not None
     assert box["width"] >= MIN
     assert box["height"] >= MIN
+    _top(page)
     shot(page, "skip-link-focused")
+
+
+async def _counsellor_takes_the_chat(base_url: str, account: StaffAccount) -> None:
+    """A Python counsellor on duty who takes the chat and stays until it ends."""
+    credentials = await asyncio.to_thread(
+        login, base_url, account.username, account.password, account.code()
+    )
+    staff = CounsellorClient(base_url)
+    await staff.connect(credentials)
+    try:
+        await staff.duty(True)
+        await staff.wait_assigned(timeout=20)
+        await staff.expect("closed", timeout=30)
+    finally:
+        await staff.close()
+
+
+def _small_targets(page: Any) -> list[dict[str, Any]]:
+    targets = page.evaluate(TARGETS) + page.evaluate(CHOICE_LABELS)
+    return [t for t in targets if t["width"] < MIN or t["height"] < MIN]
+
+
+@pytest.mark.parametrize("lang", ["sv", "ar"])
+def test_every_target_while_waiting_and_chatting_is_44_px(
+    contexts: Contexts,
+    server: Server,
+    counsellor: StaffAccount,
+    in_thread: Callable[..., Any],
+    lang: str,
+    shot: Callable[[Any, str], None],
+) -> None:
+    page = contexts.page()
+    page.set_viewport_size({"width": 320, "height": 640})
+    _open(page, server, lang, "chat")
+    page.locator("#triage-language").select_option("sv")  # the counsellor's language
+    page.locator("#kind-youth").check()
+    page.locator("#danger-no").check()
+    page.locator("[data-triage] button[type=submit]").click()
+    expect(page.locator("[data-queue]")).to_be_visible()
+    assert _small_targets(page) == [], f"{lang}: waiting"
+    _top(page)
+    shot(page, "waiting-targets")
+
+    in_thread(_counsellor_takes_the_chat, server.base_url, counsellor)
+    expect(page.locator("[data-conversation]")).to_be_visible(timeout=20_000)
+    expect(page.locator("#message")).to_be_enabled(timeout=20_000)
+    assert _small_targets(page) == [], f"{lang}: chatting"
+    sideways = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+    assert sideways[0] <= sideways[1], f"{lang}: horizontal scroll while chatting"
+    _top(page)
+    shot(page, "chatting-targets")
+    page.locator("[data-quick-exit]").click()
