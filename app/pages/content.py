@@ -10,8 +10,9 @@ shown as its text without a link.
 
 Two kinds of placeholder are filled per request (the values can change while running):
 
-- a paragraph that is only ``{opening_hours}`` or ``{helplines}`` becomes a *block* rendered
-  by the page's template (the configured hours, the centre's helplines);
+- a paragraph that is only ``{opening_hours}``, ``{helplines}`` or ``{emergency_call}`` becomes
+  a *block* rendered by the page's template (the configured hours, the centre's helplines, a
+  large "Call 112" button);
 - ``{retention_days}`` and ``{professional_retention_days}`` inside text become the numbers of
   the retention settings.
 
@@ -45,7 +46,7 @@ SLUGS: Final = (
     "about",
     "privacy",
 )
-BLOCKS: Final = frozenset({"opening_hours", "helplines"})
+BLOCKS: Final = frozenset({"opening_hours", "helplines", "emergency_call"})
 INLINE: Final = frozenset({"retention_days", "professional_retention_days"})
 _BLOCK = re.compile(r"<p>\{(" + "|".join(sorted(BLOCKS)) + r")\}</p>\n?")
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
