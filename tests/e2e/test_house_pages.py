@@ -128,6 +128,11 @@ def test_every_house_page_in_swedish_and_arabic(
     assert response is not None
     assert response.status == 404
     _check(page, code, f"{code}-404", shot)
+    # The smallest phones: 320 px wide, still no horizontal scroll.
+    page.set_viewport_size({"width": 320, "height": 568})
+    for slug in content.SLUGS:
+        page.goto(server.base_url + _path(code, slug))
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), slug
     # Nothing of ours is left on the device (SAFETY S-9).
     assert page.context.cookies() == []
     assert page.evaluate(TRACES) == NO_TRACES

@@ -141,3 +141,13 @@ def test_the_opening_hours_read_in_the_pages_language() -> None:
     assert english.next_opening == ""
     always = hours.Schedule(weekly={d: (hours.Interval(time(0), time(0)),) for d in range(7)})
     assert all(day.all_day for day in hoursview.view(always, now, "en").week)
+
+
+def test_a_page_missing_in_a_language_is_shown_in_swedish() -> None:
+    from app.pages import house
+
+    found = house.find("so", "hours")  # a language whose pages are not written yet
+    assert found is not None
+    assert found.code == "sv"
+    assert house.find("ar", "hours") is not None
+    assert house.find("ar", "no-such-page") is None

@@ -81,6 +81,8 @@ def test_every_page_renders_in_its_language(server: Server, code: str, slug: str
     assert "set-cookie" not in response.headers
     assert "{" not in html.split("<main", 1)[1].split("</main>")[0]  # placeholders filled
     _has_exit(html)
+    # No inline code or style: the CSP admits neither (SECURITY R-13).
+    assert not re.search(r"\s(on[a-z]+|style)\s*=", html, flags=re.IGNORECASE)
     # The navigation marks this page; the language picker leads to this page in each language.
     current = re.findall(r'<a href="([^"]*)"[^>]*aria-current="page"', html)
     assert current == [path, path], current
