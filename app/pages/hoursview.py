@@ -37,6 +37,11 @@ class HoursView:
     timezone: str
 
 
+def _capital(text: str) -> str:
+    """A row heading starts with a capital where the script has them ("Måndag")."""
+    return text[:1].upper() + text[1:]
+
+
 def _day(name: str, intervals: tuple[hours.Interval, ...], locale: str) -> Day:
     times = tuple(
         (
@@ -46,7 +51,7 @@ def _day(name: str, intervals: tuple[hours.Interval, ...], locale: str) -> Day:
         for i in intervals
     )
     all_day = any(i.start == time(0) and i.end == time(0) for i in intervals)
-    return Day(name=name, times=times, all_day=all_day)
+    return Day(name=_capital(name), times=times, all_day=all_day)
 
 
 def view(schedule: hours.Schedule, now: datetime, locale: str) -> HoursView:

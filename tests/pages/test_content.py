@@ -128,11 +128,11 @@ def test_the_opening_hours_read_in_the_pages_language() -> None:
     swedish = hoursview.view(schedule, now, "sv")
     assert not swedish.open_now
     assert swedish.next_opening == "måndag 09:00"
-    assert swedish.week[0] == hoursview.Day("måndag", (("09:00", "17:00"),), all_day=False)
+    assert swedish.week[0] == hoursview.Day("Måndag", (("09:00", "17:00"),), all_day=False)
     assert swedish.week[1].times == (("09:00", "17:00"), ("19:00", "24:00"))
-    assert swedish.week[6] == hoursview.Day("söndag", (), all_day=False)
+    assert swedish.week[6] == hoursview.Day("Söndag", (), all_day=False)
     # Only the exceptions of the coming month are listed.
-    assert swedish.exceptions == (hoursview.Day("torsdag 24 december", (), all_day=False),)
+    assert swedish.exceptions == (hoursview.Day("Torsdag 24 december", (), all_day=False),)
     arabic = hoursview.view(schedule, now, "ar")
     assert arabic.week[0].name == "الاثنين"
     assert arabic.next_opening.startswith("الاثنين")
