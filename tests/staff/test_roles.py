@@ -52,6 +52,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/chat"): PUBLIC,
     ("GET", "/{lang:vh_lang}/"): PUBLIC,
     ("GET", "/{lang:vh_lang}/chat"): PUBLIC,
+    ("GET", "/{lang:vh_lang}/{slug}"): PUBLIC,
     ("POST", "/staff/api/login"): PUBLIC,
     ("GET", "/staff"): PAGE,
     ("GET", "/staff/board"): PAGE,
