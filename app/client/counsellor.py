@@ -42,8 +42,6 @@ class CounsellorClient(SocketClient):
     key_errors: list[tuple[str, int, str]] = field(default_factory=list)
     #: Earlier conversations a returning young person shared, by current conv: (role, text).
     history: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
-    #: Own envelopes sent (kept for the transcript signature once acknowledged).
-    sent: list[Envelope] = field(default_factory=list)
 
     def role_letter(self) -> str:
         return "C"
@@ -123,21 +121,6 @@ class CounsellorClient(SocketClient):
         assert self.device is not None  # noqa: S101 - connect registered one
         sig = self.device.accept(conv, seg, self.keys[(conv, seg)])
         await self.send({"type": "accept", "conv": conv, "seg": seg, "sig": sig})
-
-    async def send_envelope(self, envelope: Envelope) -> None:
-        self.sent.append(envelope)
-        await super().send_envelope(envelope)
-
-    def held(self, conv: str, seg: int) -> dict[transcript.EnvelopeId, bytes]:
-        """``id -> d`` of what this device holds of the segment: every envelope received (that
-        opened) and its own acknowledged ones; never one it only sent and the server did not
-        store (that would make the signature cover an envelope the store lacks)."""
-        mine = [e for e in self.sent if self.is_acked(e)]
-        ours = [e for e in (*self.envelopes, *mine) if e.conv == conv and e.seg == seg]
-        raw_conv = b64.decode(conv)
-        return transcript.digest_map(
-            raw_conv, seg, [(e.role, b64.decode(e.inst), e.seq, b64.decode(e.ct)) for e in ours]
-        )
 
     def transcript_frame(self, conv: str, seg: int) -> dict[str, Any]:
         """The ``transcript_sig`` frame signing what this device holds of segment ``seg``."""
