@@ -601,6 +601,7 @@ export class Conversation {
   forget() {
     for (const key of this.keys.values()) key.fill(0);
     this.keys.clear();
+    this.signatures.clear(); // signed already, if it was to be (console.js signs first)
     this.held = [];
     clearTimeout(this.gapTimer);
     this.unacked.clear();
