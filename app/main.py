@@ -163,7 +163,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     )
     page_error = partial(
         error_pages.error_page,
-        quick_exit_url=settings.quick_exit_url,
+        quick_exit_for=settings.quick_exit_for,
         service_key=describe_service_key(service_key).public_key,
     )
     _add_error_handlers(app, metrics, page_error, hsts=hsts)
