@@ -202,7 +202,7 @@ def _cli(server: Server, *args: str, stdin: str = "") -> str:
 def test_canary_phrase_never_reaches_the_database_or_the_logs(
     contexts: Contexts, server: Server, counsellor: StaffAccount, tmp_path: Path
 ) -> None:
-    """CRYPTO.md §7: a full chat between the real pages with a unique phrase both ways, sealed
+    """R-15: CRYPTO.md §7: a full chat between the real pages with a unique phrase both ways, sealed
     to the counsellor's device and to a registered period key. The phrase is nowhere in the
     database file, its WAL or the server's log; the organisation's export (period key) reads it,
     so the search above was not looking at something that never carried it."""
