@@ -8,8 +8,9 @@ and a body that conforms to the declared schema. Logging out is left out of the 
 it would end the session the run stands on (it is in the anonymous run, and tests/security has
 its own tests).
 
-Bounded for CI: a few examples per operation, no per-example deadline (the server runs argon2
-for every login), about a minute in all.
+Bounded for CI: 8 generated examples per operation besides Schemathesis' own coverage cases,
+derandomized (a failure reproduces), no per-example deadline (the server runs argon2 for every
+login); on SQLite and PostgreSQL about 80 s in all on two busy cores.
 """
 
 from __future__ import annotations
