@@ -1,5 +1,5 @@
-"""The socket transport a real server sets up (R-5, R-6): no compression, and pings that drop a
-client which stopped answering.
+"""The socket transport a real server sets up (R-2, R-5, R-6): no compression, pings that drop a
+client which stopped answering, and no credential taken from a URL.
 
 The ping test runs a server with a one-second ping interval and timeout; production's defaults
 (20 s + 20 s) drop such a client within the 40 s R-6 allows, which the settings test checks.
@@ -13,11 +13,13 @@ import os
 import socket
 import time
 
+import pytest
 from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from app.config import Settings
 from tests.conftest import Server
-from tests.support import shared_server
+from tests.support import Harness, new_staff, shared_server
 
 served = shared_server(("sqlite",))
 pinging = shared_server(
@@ -103,3 +105,32 @@ def test_production_pings_drop_a_silent_client_within_40_seconds() -> None:
     """R-6: the default ping interval plus timeout is at most 40 s."""
     settings = Settings(mode="test")
     assert settings.ws_ping_interval_seconds + settings.ws_ping_timeout_seconds <= 40
+
+
+async def test_a_session_token_in_the_url_is_no_credential(served: Server) -> None:
+    """R-2: the staff socket takes its session from the cookie only: the same token (and the
+    CSRF token) in the URL's query opens nothing, and the client's socket URL names only the
+    device."""
+    async with Harness(served) as h:
+        console, _ = await h.console(await new_staff(served))
+        assert console.credentials is not None
+        assert console.device is not None
+        assert console.path == f"/ws/staff?device={console.device.device_id}"
+        token, csrf = console.credentials.cookie, console.credentials.csrf_token
+        name = console.credentials.cookie_name
+        for query in (f"&{name}={token}", f"&session={token}", f"&token={token}&csrf={csrf}"):
+            with pytest.raises(InvalidStatus) as refused:
+                await connect(
+                    _ws(served, console.path + query),
+                    origin=served.base_url,  # type: ignore[arg-type]
+                    open_timeout=10,
+                )
+            assert refused.value.response.status_code == 403
+        # The same token as the cookie opens the socket: it was the URL that did not count.
+        async with connect(
+            _ws(served, console.path),
+            origin=served.base_url,  # type: ignore[arg-type]
+            additional_headers={"Cookie": f"{name}={token}"},
+            open_timeout=10,
+        ) as ws:
+            assert '"hello"' in str(await asyncio.wait_for(ws.recv(), 10))
