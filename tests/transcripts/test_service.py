@@ -81,6 +81,7 @@ def _chat(world: World, canary: str) -> None:
 def test_export_decrypts_every_message_in_order_and_audits_without_plaintext(
     world: World,
 ) -> None:
+    """R-12: Export decrypts every message in order and audits without plaintext."""
     canary = canary_phrase()
     _chat(world, canary)
     other_period, _ = world.add_period("other.pem")
