@@ -277,7 +277,6 @@ def test_clear_this_screen_leaves_a_neutral_line(
     words = WORDS["sv"]
     counsellor = staff_account(server, "layla", "Layla", languages=["ar", "sv"])
     youth = contexts.page()
-    _feedback_route(youth)
     youth.goto(server.base_url + "/sv/chat")
     youth.locator("#danger-no").check()
     youth.get_by_role("button", name=words["start"]).click()
@@ -296,6 +295,10 @@ def test_clear_this_screen_leaves_a_neutral_line(
     after = youth.get_by_role("region", name=words["after"])
     expect(after.locator("[data-after-code-taken]")).to_be_visible()
     closed.result(timeout=30)
+    # The answer goes to the real endpoint here (POST /api/youth/feedback, 204).
+    after.get_by_label(words["partly"]).check()
+    after.get_by_role("button", name=words["send_answer"]).click()
+    expect(after.locator("[data-feedback-status]")).to_have_text(words["thanks"])
 
     after.get_by_role("button", name=words["clear"]).click()
     cleared = youth.locator("[data-cleared]")
