@@ -79,6 +79,7 @@ class RedisBroker(Broker):
         self._pong = asyncio.Event()
         #: Subscriber connections made so far (the first, and one per reconnection).
         self.connects = 0
+        self._closing = False
 
     # ------------------------------------------------------------------ the interface
 
@@ -102,11 +103,13 @@ class RedisBroker(Broker):
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(1.0):
                     await self._publisher.round_trip()
+        self._closing = self._publisher.closing = True
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # Again until it stops: the loops retry whatever ends a connection, and a
+            # cancellation landing inside redis-py's own clean-up may not reach them.
+            while not task.done():
+                task.cancel()
+                await asyncio.wait([task], timeout=0.5)
         self._subs.clear()
 
     def publish(self, channel: str, message: str) -> None:
@@ -164,7 +167,7 @@ class RedisBroker(Broker):
 
     async def _subscriber(self, first: asyncio.Future[None]) -> None:
         delay = self._connections.backoff_min
-        while True:
+        while not self._closing:
             conn = self._connections.make("vh-sub", read_timeout=None)
             try:
                 await connect(conn)
@@ -219,7 +222,9 @@ class RedisBroker(Broker):
                         pending.discard(name)
                         if not pending:
                             self.subscriber_up = True
-                            if not first.done():
+                            if first.done():
+                                log.info("broker subscriber: back; %d channel(s)", len(channels))
+                            else:
                                 first.set_result(None)
                             _call_all(missed)
                     else:
@@ -229,9 +234,8 @@ class RedisBroker(Broker):
         finally:
             for task in tasks:
                 task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            # Not suppressed one by one: a cancellation of this task (``close``) must go on.
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     def _confirmed(self, channel: str) -> None:
         waiting = self._confirming.get(channel)

@@ -36,7 +36,8 @@ class _Probe:
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
 
-_Item = tuple[str, str] | _Probe
+#: A message (Redis channel, text), a probe, or None: a PING of an idle connection.
+_Item = tuple[str, str] | _Probe | None
 
 
 class Publisher:
@@ -55,6 +56,7 @@ class Publisher:
         self.up = False
         #: Messages dropped so far (Redis down, or the queue full).
         self.dropped = 0
+        self.closing = False
 
     def publish(self, channel: str, message: str) -> None:
         if not self.up or len(self._queue) >= self._queue_max:
@@ -79,7 +81,7 @@ class Publisher:
     async def run(self, first: asyncio.Future[None]) -> None:
         """The publisher task: connect, send, and connect again after a loss, for ever."""
         delay = self._connections.backoff_min
-        while True:
+        while not self.closing:
             conn = self._connections.make("vh-pub", read_timeout=self._read_timeout)
             try:
                 await connect(conn)
@@ -102,10 +104,16 @@ class Publisher:
                 await disconnect(conn)
 
     async def _send_loop(self, conn: AbstractConnection) -> None:
-        while True:
+        while not self.closing:
             if not self._queue:
                 self._ready.clear()
-                await self._ready.wait()
+                try:
+                    async with asyncio.timeout(self._read_timeout):
+                        await self._ready.wait()
+                except TimeoutError:
+                    # Idle: a PING now and then notices a lost connection before a message is
+                    # lost on it (and keeps ``up`` honest for ``/readyz``).
+                    self._queue.append(None)
             batch: list[_Item] = []
             while self._queue and len(batch) < BATCH_MAX:
                 batch.append(self._queue.popleft())
@@ -151,6 +159,8 @@ class Publisher:
             self._dropped_all = True
 
     def _lost(self, item: _Item) -> None:
+        if item is None:
+            return
         if isinstance(item, _Probe):
             if not item.done.done():
                 item.done.set_exception(ConnectionError("the broker's Redis connection is down"))
@@ -159,4 +169,4 @@ class Publisher:
 
 
 def _command(item: _Item) -> tuple[str, ...]:
-    return ("PING",) if isinstance(item, _Probe) else ("PUBLISH", item[0], item[1])
+    return ("PUBLISH", item[0], item[1]) if isinstance(item, tuple) else ("PING",)
