@@ -36,8 +36,8 @@ class _Probe:
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
 
-#: A message (Redis channel, text), a probe, or None: a PING of an idle connection.
-_Item = tuple[str, str] | _Probe | None
+#: A message (Redis channel, UTF-8 text), a probe, or None: a PING of an idle connection.
+_Item = tuple[str, bytes] | _Probe | None
 
 
 class Publisher:
@@ -62,7 +62,14 @@ class Publisher:
         if not self.up or len(self._queue) >= self._queue_max:
             self._drop(channel)
             return
-        self._queue.append((self._prefix + channel, message))
+        try:
+            # Here, not in the writer: a text that UTF-8 cannot carry (a lone surrogate from a
+            # client's JSON escape) is refused alone instead of breaking the whole batch.
+            data = message.encode("utf-8")
+        except UnicodeEncodeError:
+            log.warning("broker: dropped a message that UTF-8 cannot carry")
+            return
+        self._queue.append((self._prefix + channel, data))
         self._ready.set()
 
     async def round_trip(self) -> None:
@@ -168,5 +175,5 @@ class Publisher:
             self._drop(item[0][len(self._prefix) :])
 
 
-def _command(item: _Item) -> tuple[str, ...]:
+def _command(item: _Item) -> tuple[str | bytes, ...]:
     return ("PUBLISH", item[0], item[1]) if isinstance(item, tuple) else ("PING",)

@@ -121,7 +121,6 @@ async def test_unsubscribe_ends_the_redis_subscription_with_the_last_local_handl
     assert b.channel_count() == 0
     channel = f"{b._prefix}staff:s1"
     async with aioredis.Redis.from_url(redis_url) as client:
-        await eventually(lambda: True)
         for _ in range(100):
             if dict(await client.pubsub_numsub(channel))[channel.encode()] == 0:
                 break
@@ -275,3 +274,19 @@ async def test_a_broker_started_while_redis_is_down_comes_up_by_itself(tmp_path:
     finally:
         await broker.close()
         server.stop()
+
+
+async def test_a_text_utf8_cannot_carry_is_dropped_alone(
+    pair: tuple[RedisBroker, RedisBroker],
+) -> None:
+    """A lone surrogate (a client's ``"\\ud800"`` JSON escape) never breaks the publisher's
+    batch or connection: that message alone is dropped."""
+    a, b = pair
+    got: list[str] = []
+    await b.subscribe("conv:c", got.append)
+    a.publish("conv:c", "one")
+    a.publish("conv:c", "bad \ud800")
+    a.publish("conv:c", "two")
+    await eventually(lambda: got == ["one", "two"])
+    assert a.publisher_up
+    await a.ping()
