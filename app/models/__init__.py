@@ -4,9 +4,9 @@ from app.models.base import Base
 from app.models.canned import CannedReply
 from app.models.centre import CentreSetting
 from app.models.chat import Conversation, Envelope
-from app.models.devices import Device, HistoryGrant, ReturnWrap, Segment
+from app.models.devices import Device, HistoryGrant, ReturnWrap, Segment, TranscriptSig
 from app.models.keys import PeriodKey
-from app.models.queue import AlertAck, CloseStat, QueueStat, Ticket
+from app.models.queue import AlertAck, CloseStat, FeedbackCount, QueueStat, Ticket
 from app.models.staff import AuditEntry, LoginFailure, Shift, Staff, StaffSession
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "Conversation",
     "Device",
     "Envelope",
+    "FeedbackCount",
     "HistoryGrant",
     "LoginFailure",
     "PeriodKey",
@@ -29,4 +30,5 @@ __all__ = [
     "Staff",
     "StaffSession",
     "Ticket",
+    "TranscriptSig",
 ]

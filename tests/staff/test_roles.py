@@ -46,11 +46,13 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/api/youth/delete"): PUBLIC,
     ("GET", "/api/triage/questions"): PUBLIC,
     ("POST", "/api/youth/leave"): PUBLIC,
+    ("POST", "/api/youth/feedback"): PUBLIC,
     ("WS", "/ws/youth"): PUBLIC,
     ("GET", "/"): PUBLIC,
     ("GET", "/chat"): PUBLIC,
     ("GET", "/{lang:vh_lang}/"): PUBLIC,
     ("GET", "/{lang:vh_lang}/chat"): PUBLIC,
+    ("GET", "/{lang:vh_lang}/{slug}"): PUBLIC,
     ("POST", "/staff/api/login"): PUBLIC,
     ("GET", "/staff"): PAGE,
     ("GET", "/staff/board"): PAGE,
@@ -78,6 +80,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/staff/audit"): SUPERVISOR,
     ("GET", "/staff/api/stats.csv"): SUPERVISOR,
     ("GET", "/staff/api/stats/tags.csv"): SUPERVISOR,
+    ("GET", "/staff/api/stats/feedback.csv"): SUPERVISOR,
     ("GET", "/staff/api/audit"): SUPERVISOR,
     ("GET", "/staff/admin/settings"): PAGE,
     ("GET", "/staff/admin"): PAGE,
@@ -132,6 +135,7 @@ def served_routes() -> set[tuple[str, str]]:
 
 
 def test_every_route_has_a_decision() -> None:
+    """R-12: Every route has a decision."""
     served = served_routes()
     assert served - ACCESS.keys() == set(), "routes without a line in ACCESS"
     assert ACCESS.keys() - served == set(), "lines in ACCESS for routes that no longer exist"
@@ -179,6 +183,7 @@ def people(server: Server) -> dict[str, Credentials]:
 def test_each_role_is_let_in_or_refused(
     server: Server, people: dict[str, Credentials], route: tuple[str, str]
 ) -> None:
+    """R-12: Each role is let in or refused."""
     method, path = route
     level = ACCESS[route]
     status, body = _request(server, method, path, None)
@@ -219,6 +224,7 @@ def test_logout_needs_a_session(server: Server) -> None:
 async def test_the_staff_socket_needs_a_session_and_roles_for_frames(
     server: Server, people: dict[str, Credentials]
 ) -> None:
+    """R-2: The staff socket needs a session and roles for frames."""
     url = server.base_url.replace("http", "ws", 1) + "/ws/staff"
     name = people["counsellor"].cookie_name
     for cookie in ({}, {"Cookie": f"{name}={'x' * 43}"}):
