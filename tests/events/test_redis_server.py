@@ -69,6 +69,8 @@ def outage(tmp_path: Path) -> Iterator[tuple[Server, RedisServer]]:
 async def test_redis_down_the_chat_goes_on_from_the_store_and_nothing_acknowledged_is_lost(
     outage: tuple[Server, RedisServer],
 ) -> None:
+    """R-22: with Redis stopped under a live chat, relaying degrades to store-and-replay, and
+    once Redis is back every acknowledged envelope reaches the counsellor once, in order."""
     server, redis = outage
     async with Harness(server) as harness:
         chat = await harness.chat(envelopes=2)

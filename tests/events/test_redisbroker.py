@@ -180,6 +180,8 @@ def test_typed_messages_cross_redis_unchanged(batch: list[messages.Message]) -> 
 async def test_redis_down_never_raises_keeps_the_subscriptions_and_recovers(
     tmp_path: Path,
 ) -> None:
+    """R-22: Redis going away never raises into a caller; the broker keeps its subscriptions
+    and recovers by itself when Redis returns."""
     with own_redis(tmp_path / "redis") as server:
         prefix = new_prefix()
         a = RedisBroker(server.url, prefix=prefix, backoff_max=0.5, keepalive=1.0)
@@ -256,6 +258,7 @@ async def test_a_publisher_that_dropped_messages_tells_the_other_processes(
 
 
 async def test_a_broker_started_while_redis_is_down_comes_up_by_itself(tmp_path: Path) -> None:
+    """R-22: a process started while Redis is down serves from the store and connects later."""
     server = RedisServer(tmp_path / "redis")
     broker = RedisBroker(server.url, prefix=new_prefix(), backoff_max=0.3, subscribe_wait=0.5)
     await broker.start()  # does not raise: the house serves from the store meanwhile
