@@ -34,7 +34,11 @@ class Settings(BaseSettings):
 
     mode: Literal["production", "demo", "test"] = "production"
     database_url: str = DEFAULT_SQLITE_URL
+    #: ``memory://`` (one process) or ``redis://host:6379/0`` (many processes, DESIGN.md §5).
     broker_url: str = "memory://"
+    #: Prefix of this house's channel names on Redis: houses (or tests) sharing one Redis stay
+    #: apart by it (pub/sub ignores the database number).
+    broker_prefix: str = Field("vh:", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     #: The service signing key (CRYPTO.md §2): a 0600 PKCS#8 PEM file made by ``vhouse keys init``,
     #: never in the database. No default: ``vhouse demo`` makes one under ./var/.
     service_key_file: Path | None = None

@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings)
         sessionmaker = make_sessionmaker(engine)
-        broker = make_broker(settings.broker_url)
+        broker = make_broker(settings.broker_url, prefix=settings.broker_prefix)
         await broker.start()
         store = EnvelopeStore(engine, batch_max=settings.commit_batch_max)
         await store.start()

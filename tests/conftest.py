@@ -233,6 +233,9 @@ def start_server(
         # Relay tests chat with clients that never seal keys (so nothing is ever accepted): the
         # acceptance timeout is tested on its own (tests/triage/test_fairness.py).
         "VH_ACCEPT_TIMEOUT_SECONDS": "3600",
+        # Servers that share a Redis (VH_BROKER_URL=redis://…) keep to channels of their own:
+        # ticket ids are row numbers, the same in every test's database.
+        "VH_BROKER_PREFIX": f"vhtest-{secrets.token_hex(6)}:",
         **env,
     }
     with log_path.open("wb") as log:

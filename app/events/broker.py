@@ -3,8 +3,9 @@
 Channels carry short text messages. Handlers are plain callables that must not block or raise:
 they hand the message to a connection's outbox. A subscriber may miss messages (a process
 restarts, Redis drops a connection): everything that matters is in the database, and clients
-recover from it by sequence gaps and ``sync`` (DESIGN.md §5). Nothing else in the code knows
-which implementation is in use.
+recover from it by sequence gaps and ``sync`` (DESIGN.md §5), and the server's own subscribers
+catch up from it when told ``on_missed``. Nothing else in the code knows which implementation is
+in use: ``MemoryBroker`` here, ``RedisBroker`` in ``app.events.redisbroker``.
 
 Channels used: ``conv:<conversation id>``, ``ticket:<ticket row id>``, ``staff:<staff id>``,
 ``queue`` (the waiting line changed).
@@ -18,6 +19,9 @@ from collections import defaultdict
 from collections.abc import Callable
 
 Handler = Callable[[str], None]
+#: Called when the subscription may have missed messages (the broker lost its connection, or a
+#: publisher had to drop some): catch up from the database. Must not block or raise either.
+MissedHandler = Callable[[], None]
 Unsubscribe = Callable[[], None]
 
 log = logging.getLogger(__name__)
@@ -39,10 +43,14 @@ class Broker(abc.ABC):
         """
 
     @abc.abstractmethod
-    async def subscribe(self, channel: str, handler: Handler) -> Unsubscribe:
+    async def subscribe(
+        self, channel: str, handler: Handler, *, on_missed: MissedHandler | None = None
+    ) -> Unsubscribe:
         """Call ``handler(message)`` for each message on ``channel`` until unsubscribed.
 
-        The subscription is active when this returns: a message published afterwards is seen.
+        The subscription is active when this returns: a message published afterwards is seen,
+        unless the broker is unreachable; then it never raises, and ``on_missed()`` is called
+        once it is back (and whenever messages of the channel may have been lost on the way).
         """
 
     @abc.abstractmethod
@@ -70,7 +78,10 @@ class MemoryBroker(Broker):
             except Exception:  # one broken subscriber must not starve the others
                 log.exception("broker handler failed on channel %s", channel.split(":", 1)[0])
 
-    async def subscribe(self, channel: str, handler: Handler) -> Unsubscribe:
+    async def subscribe(
+        self, channel: str, handler: Handler, *, on_missed: MissedHandler | None = None
+    ) -> Unsubscribe:
+        # In one process nothing is ever lost on the way: ``on_missed`` is never called.
         self._next += 1
         key = self._next
         self._handlers[channel][key] = handler
@@ -91,7 +102,14 @@ class MemoryBroker(Broker):
         return len(self._handlers)
 
 
-def make_broker(url: str) -> Broker:
+def make_broker(url: str, *, prefix: str = "vh:") -> Broker:
+    """``memory://`` (one process) or ``redis://…`` / ``rediss://…`` (many; channels on Redis
+    are named ``<prefix><channel>``)."""
     if url == "memory://":
         return MemoryBroker()
-    raise ValueError(f"unsupported broker URL scheme: {url.split(':', 1)[0]}:// (use memory://)")
+    scheme = url.split(":", 1)[0]
+    if scheme in ("redis", "rediss"):
+        from app.events.redisbroker import RedisBroker  # redis-py only when it is used
+
+        return RedisBroker(url, prefix=prefix)
+    raise ValueError(f"unsupported broker URL scheme: {scheme}:// (use memory:// or redis://)")

@@ -6,6 +6,10 @@ channel to the socket with per-stream de-duplication, and replays stored envelop
 while holding back live ones, so that each envelope reaches the client at most once per link.
 Streams are tracked as a contiguous prefix plus the seqs seen beyond it (``SeqSet``): an
 envelope stored out of order (1, 3, 2) is relayed and replayed, never taken for a replay.
+When the broker says the channel may have missed messages (``on_missed``: Redis was away, or a
+publisher dropped some), the link catches up from the store by itself: every stored envelope of
+the other side that it has not relayed yet is sent, so that nothing acknowledged is lost even
+when no later envelope shows the client a gap (docs/PROTOCOL.md §4).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections import deque
 from collections.abc import Callable
 
@@ -31,6 +36,21 @@ log = logging.getLogger(__name__)
 MAX_PENDING_FRAMES = 10_000
 
 Stream = tuple[int, str, str]  # (seg, role, inst)
+
+#: Catch-ups reading the store at once in one process: after a broker outage every link of the
+#: process catches up, and they must not take every database connection from the relay.
+CATCH_UPS_AT_ONCE = 4
+_catch_up_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _catch_up_slot() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    slot = _catch_up_slots.get(loop)
+    if slot is None:
+        slot = _catch_up_slots[loop] = asyncio.Semaphore(CATCH_UPS_AT_ONCE)
+    return slot
 
 
 class Outbox:
@@ -113,6 +133,9 @@ class ConversationLink:
         self._awaiting_sync = False
         self._held: list[messages.EnvelopeRelayed] = []
         self._unsubscribe: Unsubscribe | None = None
+        #: The running catch-up (``on_missed``), and whether another one was asked for meanwhile.
+        self._catching_up: asyncio.Task[None] | None = None
+        self._catch_up_again = False
 
     async def open(self, *, catch_up: bool) -> None:
         """Subscribe to the conversation.
@@ -122,7 +145,9 @@ class ConversationLink:
         client's first ``sync`` says what it already has.
         """
         self._awaiting_sync = not catch_up
-        self._unsubscribe = await self._broker.subscribe(conv_channel(self.conv_id), self._on_event)
+        self._unsubscribe = await self._broker.subscribe(
+            conv_channel(self.conv_id), self._on_event, on_missed=self._on_missed
+        )
         if catch_up:
             await self.sync((), own_streams=False, announce=False)
 
@@ -130,6 +155,49 @@ class ConversationLink:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._catching_up is not None:
+            self._catching_up.cancel()
+            self._catching_up = None
+
+    def _on_missed(self) -> None:
+        """The broker may have lost envelopes of this conversation: catch up from the store."""
+        if self._unsubscribe is None:
+            return
+        if self._catching_up is not None:
+            self._catch_up_again = True  # the running one may have read before the loss
+            return
+        self._catching_up = asyncio.get_running_loop().create_task(self._catch_up_loop())
+
+    async def _catch_up_loop(self) -> None:
+        try:
+            while True:
+                self._catch_up_again = False
+                try:
+                    async with _catch_up_slot():
+                        await self.catch_up()
+                except Exception as exc:  # the database is down too: the client's sync recovers
+                    log.warning("catch-up from the store failed: %s", type(exc).__name__)
+                if not self._catch_up_again:
+                    return
+        finally:
+            self._catching_up = None
+
+    async def catch_up(self) -> None:
+        """Relay every stored envelope of the other side not relayed on this link yet (in
+        stored order, with live ones held meanwhile). Before the client's first ``sync`` there
+        is nothing to do: that sync replays from the store anyway."""
+        if self._awaiting_sync:
+            return
+        self._syncing += 1
+        try:
+            stored = await self._store.read(self.conv_id)
+        finally:
+            self._syncing -= 1
+        for envelope in stored:
+            if envelope.role != self.role and envelope.seg >= self.min_seg:
+                stream = (envelope.seg, envelope.role, envelope.inst)
+                self._deliver(stream, envelope.seq, envelope.delivery_frame())
+        self._release_held()
 
     async def sync(
         self, have: tuple[StreamCursor, ...], *, own_streams: bool = True, announce: bool = True
@@ -156,12 +224,15 @@ class ConversationLink:
                     envelope.delivery_frame(),
                     force=True,
                 )
+        self._release_held()
+        if announce:
+            self._outbox.send(frames.synced(self.conv_id))
+
+    def _release_held(self) -> None:
         if not self._syncing:
             held, self._held = self._held, []
             for relayed in held:
                 self._on_envelope(relayed)
-        if announce:
-            self._outbox.send(frames.synced(self.conv_id))
 
     def learned_segment(self, seg: int) -> None:
         """Segment ``seg`` of the conversation exists (it was read or announced)."""

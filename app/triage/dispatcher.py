@@ -98,7 +98,9 @@ class Dispatcher:
         return self._setup()
 
     async def start(self) -> None:
-        self._unsubscribe = await self._broker.subscribe(QUEUE_CHANNEL, self._on_queue_event)
+        self._unsubscribe = await self._broker.subscribe(
+            QUEUE_CHANNEL, self._on_queue_event, on_missed=self._on_queue_missed
+        )
         self._tasks = [
             asyncio.create_task(self._match_loop(), name="matcher"),
             asyncio.create_task(self._positions_loop(), name="positions"),
@@ -150,6 +152,13 @@ class Dispatcher:
             return
         if isinstance(message, messages.QueueChanged):
             self._positions_wanted.set()
+
+    def _on_queue_missed(self) -> None:
+        """Queue changes may have been lost (the broker was away): a position pass tells every
+        waiting socket its place, and one whose ticket stopped waiting (a lost ``paired``) to
+        look it up; and match what another process may have left waiting."""
+        self._positions_wanted.set()
+        self.request_match()
 
     def watch(self, ticket_id: int, handler: PlaceHandler) -> Callable[[], None]:
         """Call ``handler(place)`` whenever this waiting ticket's place changes (and once now)."""

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db import make_engine, make_sessionmaker, transaction
+from app.db import MATCH_LOCK_KEY, make_engine, make_sessionmaker, transaction
 from app.kit.ids import new_id, new_token, token_digest
+from app.migrate import upgrade
 from app.models import Conversation, Device, Staff, Ticket
 from app.triage import service as triage_service
-from tests.conftest import Database
+from tests.conftest import Database, database_of
 
 ROUNDS = 12
 
@@ -135,3 +137,36 @@ async def test_many_matchers_many_tickets(database: Database) -> None:
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+def test_matching_holds_the_advisory_lock_on_postgresql(tmp_path: Path) -> None:
+    """On PostgreSQL, ``match`` takes ``pg_advisory_xact_lock(MATCH_LOCK_KEY)`` for the rest of
+    its transaction: a second process's matching waits for the first to commit. (SQLite's
+    BEGIN IMMEDIATE serialises every writer already.)"""
+    with database_of("postgresql", tmp_path) as database:
+        upgrade(database.url)
+        asyncio.run(_two_matchers_take_turns(database))
+
+
+async def _two_matchers_take_turns(database: Database) -> None:
+    one, two = make_engine(database.settings()), make_engine(database.settings())
+    try:
+        async with transaction(make_sessionmaker(one)) as first:
+            await triage_service.match(first, time.time())
+            held = await first.execute(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = :k"),
+                {"k": MATCH_LOCK_KEY},
+            )
+            assert held.scalar_one() == 1
+
+            async def second_match() -> None:
+                async with transaction(make_sessionmaker(two)) as session:
+                    await triage_service.match(session, time.time())
+
+            waiting = asyncio.create_task(second_match())
+            await asyncio.sleep(0.5)
+            assert not waiting.done()  # blocked on the lock while the first is open
+        await asyncio.wait_for(waiting, 10)  # and through once it committed
+    finally:
+        await one.dispose()
+        await two.dispose()

@@ -1,0 +1,105 @@
+"""Full servers on PostgreSQL with the Redis broker (``VH_BROKER_URL=redis://…``): a chat end to
+end, and Redis going away under a chat and coming back.
+
+These need PostgreSQL and Redis, which CI runs (``.ci/run``): there they fail rather than skip
+when either is missing. Each server keeps to a channel prefix of its own on the shared Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Server, database_of, start_server
+from tests.redisserver import RedisServer, new_prefix, own_redis, shared_redis_url
+from tests.support import Harness, exchange, until
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+
+def readiness(server: Server) -> tuple[int, dict[str, str]]:
+    try:
+        with urllib.request.urlopen(server.base_url + "/readyz", timeout=5) as r:  # noqa: S310
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, json.loads(exc.read())
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[Server]:
+    """A server on a fresh PostgreSQL database and the shared Redis."""
+    redis_url = shared_redis_url()
+    with database_of("postgresql", tmp_path) as database:
+        srv = start_server(
+            database, tmp_path, VH_BROKER_URL=redis_url, VH_BROKER_PREFIX=new_prefix()
+        )
+        try:
+            yield srv
+        finally:
+            srv.stop()
+
+
+async def test_a_chat_end_to_end_on_postgresql_and_redis(redis_server: Server) -> None:
+    assert readiness(redis_server) == (200, {"status": "ok", "database": "ok", "broker": "ok"})
+    async with Harness(redis_server) as harness:
+        chat = await harness.chat(envelopes=3)  # paired through Redis, relayed both ways
+        await exchange(chat, 5)
+        await harness.assert_unharmed(chat)
+    assert "Redis unreachable" not in redis_server.log()
+
+
+@pytest.fixture
+def outage(tmp_path: Path) -> Iterator[tuple[Server, RedisServer]]:
+    """A server on PostgreSQL and a Redis of the test's own, which the test stops and starts."""
+    with database_of("postgresql", tmp_path) as database, own_redis(tmp_path / "redis") as redis:
+        srv = start_server(database, tmp_path, VH_BROKER_URL=redis.url)
+        try:
+            yield srv, redis
+        finally:
+            srv.stop()
+
+
+async def test_redis_down_the_chat_goes_on_from_the_store_and_nothing_acknowledged_is_lost(
+    outage: tuple[Server, RedisServer],
+) -> None:
+    """R-22: with Redis stopped under a live chat, relaying degrades to store-and-replay, and
+    once Redis is back every acknowledged envelope reaches the counsellor once, in order."""
+    server, redis = outage
+    async with Harness(server) as harness:
+        chat = await harness.chat(envelopes=2)
+        youth, staff = chat.youth, chat.staff
+        assert youth.sender is not None
+
+        redis.stop()
+        await asyncio.sleep(0.5)
+        status, body = readiness(server)
+        assert (status, body["broker"], body["database"]) == (503, "unreachable", "ok")
+        # Envelopes are still stored and acknowledged: the relay never fails on the broker.
+        during = [youth.sender.test_envelope() for _ in range(3)]
+        for envelope in during:
+            await youth.send_envelope(envelope)
+        for envelope in during:
+            assert (await youth.expect("ack"))["seq"] == envelope.seq
+        await asyncio.sleep(3.0)  # down for a few seconds
+
+        redis.start()
+        # Without any sync from the client: the server's link catches up from the store once
+        # the broker is back and has subscribed again.
+        await until(staff, lambda: all(e in staff.envelopes for e in during), timeout=20)
+        assert [e for e in staff.envelopes if e in during] == during  # each once, in order
+        for _ in range(100):
+            if readiness(server)[0] == 200:
+                break
+            await asyncio.sleep(0.1)
+        assert readiness(server)[0] == 200
+        # And live relaying is back.
+        chat.stored += during
+        await exchange(chat, 2)
+    assert server.alive(), server.log()
