@@ -37,8 +37,11 @@ class Language:
     name: str
     dir: str
     translations: gettext.GNUTranslations
-    #: msgid -> msgstr of the entries the youth JavaScript uses (untranslated: the msgid).
-    script_catalog: dict[str, str]
+    #: msgid -> msgstr of the entries the youth JavaScript uses (untranslated: the msgid); a
+    #: plural entry is its singular msgid -> every form, in the catalog's order.
+    script_catalog: dict[str, str | list[str]]
+    #: The catalog's plural rule (``Plural-Forms``' C expression), for the scripts' ngettext.
+    plural_expr: str = "(n != 1)"
 
     def gettext(self, message: str) -> str:
         return self.translations.gettext(message)
@@ -60,13 +63,28 @@ def compile_catalog(catalog: Catalog) -> gettext.GNUTranslations:
     return gettext.GNUTranslations(buffer)
 
 
-def script_catalog(catalog: Catalog) -> dict[str, str]:
-    """The entries used by a ``.js`` file, msgid -> translation (the msgid when untranslated)."""
-    found: dict[str, str] = {}
+def _plural_forms(message_id: tuple[str, ...], string: object, count: int) -> list[str]:
+    """Every form of a plural entry; an untranslated one is English's singular and plural."""
+    forms = [str(s) for s in string] if isinstance(string, (list, tuple)) else []
+    if len(forms) != count or not all(forms):
+        return [message_id[0], *([message_id[1]] * (count - 1))] if count > 1 else [message_id[0]]
+    return forms
+
+
+def script_catalog(catalog: Catalog) -> dict[str, str | list[str]]:
+    """The entries used by a ``.js`` file, msgid -> translation (the msgid when untranslated);
+    a plural entry is keyed by its singular, with the list of its forms."""
+    found: dict[str, str | list[str]] = {}
     for message in catalog:
-        if not message.id or not isinstance(message.id, str) or message.fuzzy:
+        if not message.id or message.fuzzy:
             continue
-        if any(str(where).endswith(".js") for where, _ in message.locations):
+        if not any(str(where).endswith(".js") for where, _ in message.locations):
+            continue
+        if isinstance(message.id, (list, tuple)):
+            found[str(message.id[0])] = _plural_forms(
+                tuple(str(i) for i in message.id), message.string, catalog.num_plurals
+            )
+        elif isinstance(message.id, str):
             found[message.id] = str(message.string) if message.string else message.id
     return found
 
@@ -86,6 +104,7 @@ def load_language(path: Path, code: str) -> Language:
         dir="rtl" if direction == "rtl" else "ltr",
         translations=compile_catalog(catalog),
         script_catalog=script_catalog(catalog),
+        plural_expr=catalog.plural_expr,
     )
 
 

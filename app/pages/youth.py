@@ -112,6 +112,7 @@ def _page(request: Request, template: str, found: Language, page: str, **context
         "lang": found.code,
         "timezone": schedule.timezone,
         "messages": found.script_catalog,
+        "plural": found.plural_expr,
         "openings": _openings(request, found.code),
     }
     with _speaking(found):

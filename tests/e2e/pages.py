@@ -48,6 +48,15 @@ def start_youth_chat(page: Any, server: Server, *, language: str = "sv") -> None
     expect(page.locator("[data-queue-status]")).to_contain_text("in the queue")
 
 
+def end_chat(page: Any, scope: Any = None) -> None:
+    """ "End chat" and its confirmation in the page (English pages)."""
+    where = scope if scope is not None else page
+    where.get_by_role("button", name="End chat").click()
+    where.get_by_role("group", name="End the chat?").get_by_role(
+        "button", name="Yes, end the chat"
+    ).click()
+
+
 def wait_paired(page: Any, alias: str = "Sara") -> None:
     """Paired, keys sealed and the counsellor's acceptance verified: the box is open."""
     expect(page.get_by_text(f"Connected. You are talking with {alias}.")).to_be_visible()

@@ -98,10 +98,9 @@ def test_an_admins_change_is_in_force_at_once(
 
     youth = contexts.page()
     _join(youth, server)
-    status = youth.locator("[data-queue-status]")
-    expect(status).to_contain_text("The chat is closed right now")
+    status = youth.get_by_role("region", name="The chat is closed right now")
     expect(status).to_contain_text("The chat opens again")
-    expect(youth.locator("[data-helplines]")).to_contain_text(XSS_NAME)  # text, not markup
+    expect(status.locator(".helplines")).to_contain_text(XSS_NAME)  # text, not markup
     shot(youth, "4-youth-told-closed")
 
     # Open again: the date removed.

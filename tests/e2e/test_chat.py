@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import Server, StaffAccount
 from tests.e2e.conftest import Contexts
-from tests.e2e.pages import bodies, open_console, send, start_youth_chat, wait_paired
+from tests.e2e.pages import bodies, end_chat, open_console, send, start_youth_chat, wait_paired
 
 pytestmark = pytest.mark.browser
 
@@ -57,10 +57,12 @@ def test_youth_and_counsellor_chat(
     send(youth, "مرحبا")
     expect(panel.locator(".message-body").last).to_have_text("مرحبا")
 
-    youth.get_by_role("button", name="End chat").click()
+    end_chat(youth)
     expect(youth.get_by_text("You ended the chat.")).to_be_visible()
     expect(panel.get_by_text("The young person ended the chat.")).to_be_visible()
-    expect(youth.get_by_role("textbox", name="Message")).to_be_disabled()
+    # The box is gone after the end, and the header says it ended (issue 12 §3).
+    expect(youth.locator("textarea#message")).to_be_hidden()
+    expect(youth.locator("[data-chat-with]")).to_have_text("The chat has ended.")
     expect(panel.get_by_role("textbox", name="Message")).to_be_disabled()
     panel.get_by_role("button", name="Remove from list").click()
     expect(staff.locator("[data-chat]")).to_have_count(0)

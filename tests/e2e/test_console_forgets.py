@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import Server, StaffAccount
 from tests.e2e.conftest import Contexts
-from tests.e2e.pages import bodies, open_console, send, start_youth_chat, wait_paired
+from tests.e2e.pages import bodies, end_chat, open_console, send, start_youth_chat, wait_paired
 
 
 def test_an_ended_chat_is_cleared_from_the_console(
@@ -25,7 +25,7 @@ def test_an_ended_chat_is_cleared_from_the_console(
     send(youth, "något privat")
     panel = staff.locator("[data-chat]").first
     expect(panel.locator(".message-body")).to_have_text(["något privat"])
-    youth.get_by_role("button", name="End chat").click()
+    end_chat(youth)
     expect(panel.get_by_text("The young person ended the chat.")).to_be_visible()
     expect(panel.get_by_role("textbox", name="Message")).to_be_disabled()
     assert bodies(panel) == ["något privat"]  # still there to finish the notes

@@ -26,7 +26,7 @@ from app.crypto import returncode
 from app.kit import b64
 from tests.conftest import Database, Server, StaffAccount, start_server
 from tests.e2e.conftest import EXIT_PATH, Contexts, staff_account
-from tests.e2e.pages import open_console, send, start_youth_chat, wait_paired
+from tests.e2e.pages import end_chat, open_console, send, start_youth_chat, wait_paired
 
 pytestmark = pytest.mark.browser
 
@@ -235,6 +235,8 @@ def test_the_young_person_deletes_during_the_chat(
     # A way on: the questions again, and a new chat works.
     youth.get_by_role("button", name="Start a new chat").click()
     expect(youth.get_by_role("button", name="Start chat")).to_be_visible()
+    expect(youth.get_by_label("No", exact=True)).not_to_be_checked()  # asked afresh
+    youth.get_by_label("No", exact=True).check()
     youth.get_by_role("button", name="Start chat").click()
     wait_paired(youth)
     expect(youth.locator("[data-conversation] .message-body")).to_have_count(0)
@@ -319,6 +321,7 @@ def test_a_professional_is_told_their_queue_and_a_second_delete_finds_nothing(
     )
     youth.goto(server.base_url + "/en/chat?for=professional")
     expect(youth.get_by_label("I am a professional")).to_be_checked()
+    youth.get_by_label("No", exact=True).check()
     youth.get_by_role("button", name="Start chat").click()
     wait_paired(youth)
     panel = staff.locator("[data-chat]")
@@ -330,7 +333,7 @@ def test_a_professional_is_told_their_queue_and_a_second_delete_finds_nothing(
         [str(PROFESSIONAL_DAYS), str(PROFESSIONAL_DAYS)]
     )
     youth.get_by_role("button", name="I have written it down").click()
-    youth.get_by_role("button", name="End chat").click()
+    end_chat(youth)
     expect(panel.get_by_text("The young person ended the chat.")).to_be_visible()
 
     assert len(tickets) == 1
@@ -356,7 +359,7 @@ def test_the_young_person_deletes_from_the_return_view(
     panel, code = _chat(first, staff, server, code=True)
     assert code is not None
     first.get_by_role("button", name="I have written it down").click()
-    first.get_by_role("button", name="End chat").click()
+    end_chat(first)
     expect(panel.get_by_text("The young person ended the chat.")).to_be_visible()
 
     later = contexts.page()
@@ -430,7 +433,7 @@ def test_cancel_deletes_nothing(
     assert "delete" not in [frame.get("type") for frame in sent]
     assert posts == []
     expect(panel.locator(".notice-deleted")).to_have_count(0)
-    youth.get_by_role("button", name="End chat").click()
+    end_chat(youth)
     expect(panel.get_by_text("The young person ended the chat.")).to_be_visible()
 
     # Cancel in the return view too.

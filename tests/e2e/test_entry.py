@@ -70,10 +70,11 @@ def test_nobody_on_duty_is_said_with_112_and_the_helplines(
 ) -> None:
     page = contexts.page()
     _join(page, server)
-    status = page.locator("[data-queue-status]")
-    expect(status).to_contain_text("No counsellor is on duty right now.")
-    expect(status).to_contain_text("112")
-    helplines = page.locator("[data-helplines]")
+    status = page.get_by_role("region", name="No counsellor is on duty right now")
+    heading = status.get_by_role("heading", level=2)
+    expect(heading).to_have_text("No counsellor is on duty right now")
+    expect(status.get_by_role("link", name="112")).to_have_attribute("href", "tel:112")
+    helplines = status.locator(".helplines")
     expect(helplines).to_be_visible()
     items = helplines.get_by_role("listitem")
     expect(items).to_have_count(2)
@@ -89,10 +90,10 @@ def test_nobody_on_duty_is_said_with_112_and_the_helplines(
 def test_closed_hours_say_when_the_chat_opens(contexts: Contexts, server: Server) -> None:
     page = contexts.page()
     _join(page, server)
-    status = page.locator("[data-queue-status]")
-    expect(status).to_contain_text("The chat is closed right now.")
+    status = page.get_by_role("region", name="The chat is closed right now")
+    expect(status.get_by_role("heading", level=2)).to_have_text("The chat is closed right now")
     expect(status).to_contain_text("The chat opens again")  # the next opening, local time
-    expect(page.locator("[data-helplines]").get_by_role("listitem")).to_have_count(2)
+    expect(status.locator(".helplines").get_by_role("listitem")).to_have_count(2)
 
 
 def test_the_queue_shows_an_honest_wait(contexts: Contexts, server: Server) -> None:

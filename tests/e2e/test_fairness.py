@@ -205,10 +205,10 @@ def test_a_join_over_the_limit_is_told_when_to_retry_with_112_and_helplines(
     page.get_by_label("I am a young person").check()
     page.get_by_label("No", exact=True).check()
     page.get_by_role("button", name="Start chat").click()
-    status = page.locator("[data-queue-status]")
-    expect(status).to_contain_text("too many attempts from here")
+    status = page.get_by_role("region", name="Too many attempts from here")
+    expect(status.get_by_role("heading", level=2)).to_have_text("Too many attempts from here")
     expect(status).to_contain_text("call 112")
     expect(status).to_contain_text("You can try again in about 10 minutes.")
-    expect(page.locator("[data-helplines]").get_by_role("listitem")).to_have_text(
+    expect(status.locator(".helplines").get_by_role("listitem")).to_have_text(
         ["BRIS: 116 111 (24/7)"]
     )

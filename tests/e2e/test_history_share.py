@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 from app.kit import b64
 from tests.conftest import Server, StaffAccount
 from tests.e2e.conftest import Contexts, staff_account
-from tests.e2e.pages import YouthSocket, open_console, send, start_youth_chat, wait_paired
+from tests.e2e.pages import YouthSocket, end_chat, open_console, send, start_youth_chat, wait_paired
 
 pytestmark = pytest.mark.browser
 
@@ -72,7 +72,7 @@ def _earlier_chat_with_code(youth: Any, staff: Any, server: Server) -> str:
     expect(youth.get_by_text("Your return code works for this conversation.")).to_be_visible()
     youth.get_by_role("button", name="I have written it down").click()
     expect(youth.locator(".message-pending")).to_have_count(0)
-    youth.get_by_role("button", name="End chat").click()
+    end_chat(youth)
     expect(panel.get_by_text("The young person ended the chat.")).to_be_visible()
     return code
 

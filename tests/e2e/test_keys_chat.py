@@ -30,6 +30,7 @@ from tests.e2e.conftest import Contexts
 from tests.e2e.pages import (
     YouthSocket,
     bodies,
+    end_chat,
     open_console,
     send,
     start_youth_chat,
@@ -117,7 +118,7 @@ def test_forged_device_key_is_refused_before_sealing(
     open_console(staff, server, counsellor)
     start_youth_chat(youth, server)
     expect(youth.get_by_text("could not be verified")).to_be_visible()
-    expect(youth.get_by_role("textbox", name="Message")).to_be_disabled()
+    expect(youth.locator("textarea#message")).to_be_disabled()
     expect(youth.get_by_text(CONNECTED)).to_have_count(0)
     assert "keys" not in socket.sent_types()
     # The page ended the conversation rather than leave the counsellor waiting.
@@ -142,7 +143,7 @@ def test_forged_acceptance_is_refused(
     open_console(staff, server, counsellor)
     start_youth_chat(youth, server)
     expect(youth.get_by_text("confirmation could not be verified")).to_be_visible()
-    expect(youth.get_by_role("textbox", name="Message")).to_be_disabled()
+    expect(youth.locator("textarea#message")).to_be_disabled()
     expect(youth.get_by_text(CONNECTED)).to_have_count(0)
     assert "envelope" not in socket.sent_types()
 
@@ -170,7 +171,7 @@ def test_page_with_another_service_key_refuses_to_seal(
     open_console(staff, server, counsellor)
     start_youth_chat(youth, server)
     expect(youth.get_by_text("could not be verified")).to_be_visible()
-    expect(youth.get_by_role("textbox", name="Message")).to_be_disabled()
+    expect(youth.locator("textarea#message")).to_be_disabled()
     assert "keys" not in socket.sent_types()
     assert youth.locator('meta[name="vh-service-key"]').get_attribute("content") == pinned
 
@@ -238,7 +239,7 @@ def test_canary_phrase_never_reaches_the_database_or_the_logs(
     expect(panel.locator(".message-body").last).to_have_text("and once more: " + phrase)
     expect(youth.locator(".message-pending")).to_have_count(0)
     expect(panel.locator(".message-pending")).to_have_count(0)
-    youth.get_by_role("button", name="End chat").click()
+    end_chat(youth)
     expect(panel.get_by_text("The young person ended the chat.")).to_be_visible()
 
     database = server.database
@@ -301,7 +302,7 @@ def test_return_code_brings_the_history_back(
     send(youth, "Efter koden.")
     expect(panel.locator(".message-body").last).to_have_text("Efter koden.")
     expect(youth.locator(".message-pending")).to_have_count(0)
-    youth.get_by_role("button", name="End chat").click()
+    end_chat(youth)
     expect(youth.get_by_text("You ended the chat.")).to_be_visible()
 
     # Later, on a fresh page (a reload ends everything in memory): a wrong code first.

@@ -100,9 +100,9 @@ def test_the_picker_leads_to_the_same_page_in_another_language(
 @pytest.mark.parametrize(
     ("lang", "closed", "weekday"),
     [
-        ("sv", "Chatten är stängd just nu.", "tisdag 03:00"),
-        ("en", "The chat is closed right now.", "Tuesday 03:00"),
-        ("ar", "المحادثة مغلقة الآن.", "الثلاثاء 03:00"),
+        ("sv", "Chatten är stängd just nu", "tisdag 03:00"),
+        ("en", "The chat is closed right now", "Tuesday 03:00"),
+        ("ar", "المحادثة مغلقة الآن", "الثلاثاء 03:00"),
     ],
 )
 def test_a_closed_refusal_names_the_weekday_in_the_pages_language(
@@ -114,7 +114,8 @@ def test_a_closed_refusal_names_the_weekday_in_the_pages_language(
     page.locator("#kind-youth").check()
     page.locator("#danger-no").check()
     page.locator("[data-triage] button[type=submit]").click()
-    status = page.locator("[data-queue-status]")
+    status = page.locator("[data-refusal]")
+    expect(status).to_be_focused()
     expect(status).to_contain_text(closed)
     expect(status).to_contain_text(weekday)
     expect(status).to_contain_text("112")
@@ -138,6 +139,7 @@ CHAT = {
         "send": "Skicka",
         "you": "Du: ",
         "end": "Avsluta chatten",
+        "yes_end": "Ja, avsluta chatten",
         "ended": "Du avslutade chatten.",
         "mine": "Hej, jag behöver prata med någon.",
     },
@@ -149,6 +151,7 @@ CHAT = {
         "send": "إرسال",
         "you": "أنت: ",
         "end": "إنهاء المحادثة",
+        "yes_end": "نعم، أنهِ المحادثة",
         "ended": "أنهيت المحادثة.",
         "mine": "مرحبا، أحتاج إلى التحدث مع أحد.",
     },
@@ -212,6 +215,7 @@ def test_a_whole_chat_in_the_pages_language_and_direction(
     assert_accessible(youth, f"chat, {lang}")
 
     youth.get_by_role("button", name=words["end"]).click()
+    youth.get_by_role("button", name=words["yes_end"]).click()
     expect(youth.get_by_text(words["ended"])).to_be_visible()
     shot(youth, "ended")
     _no_traces(youth)

@@ -58,11 +58,25 @@ def test_every_extracted_string_is_translated_with_its_placeholders(code: str) -
     for message in catalog:
         if not message.id:
             continue
+        assert not message.fuzzy, f"{code}: fuzzy entry {message.id!r}"
+        if isinstance(message.id, tuple):
+            _check_plural(code, catalog.num_plurals, message.id, message.string)
+            continue
         msgid = str(message.id)
         assert message.string, f"{code}: empty msgstr for {msgid!r}"
-        assert not message.fuzzy, f"{code}: fuzzy entry {msgid!r}"
         want = sorted(PLACEHOLDER.findall(msgid))
         assert sorted(PLACEHOLDER.findall(str(message.string))) == want, (code, msgid)
+
+
+def _check_plural(code: str, count: int, msgid: tuple[str, ...], forms: object) -> None:
+    """A plural entry has every form of the language (Arabic: six), none empty; a form may
+    leave the number out ("two messages" in Arabic is one word) but adds no placeholder."""
+    assert isinstance(forms, tuple), (code, msgid)
+    assert len(forms) == count, f"{code}: {len(forms)} forms, not {count}, for {msgid!r}"
+    allowed = set(PLACEHOLDER.findall(msgid[1]))
+    for form in forms:
+        assert form, f"{code}: an empty plural form for {msgid!r}"
+        assert set(PLACEHOLDER.findall(str(form))) <= allowed, (code, msgid, form)
 
 
 @pytest.mark.parametrize("code", ["sv", "ar"])
@@ -70,6 +84,20 @@ def test_a_translation_really_differs_from_english(code: str) -> None:
     found = catalogs.languages()[code]
     assert found.gettext("Start chat") != "Start chat"
     assert found.script_catalog["You"] == found.gettext("You") != "You"
+
+
+def test_a_plural_reaches_the_scripts_with_every_form_of_the_language() -> None:
+    found = catalogs.languages()
+    key = "{n} message could not be delivered."
+    assert found["sv"].script_catalog[key] == [
+        "{n} meddelande kunde inte levereras.",
+        "{n} meddelanden kunde inte levereras.",
+    ]
+    arabic = found["ar"].script_catalog[key]
+    assert isinstance(arabic, list)
+    assert len(arabic) == 6
+    assert found["ar"].plural_expr.startswith("(n == 0 ? 0 : n == 1 ? 1")
+    assert found["sv"].plural_expr == "(n != 1)"
 
 
 def test_the_script_catalog_holds_only_what_the_javascript_uses() -> None:

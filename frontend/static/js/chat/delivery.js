@@ -10,6 +10,7 @@
 // every `synced` (a reconnect's sync, or a gap's).
 
 import { isB64url } from "../crypto/bytes.js";
+import { _, ngettext } from "../i18n.js";
 
 /** The seqs held of one stream: 1..prefix, plus `beyond`. */
 export class SeqSet {
@@ -112,12 +113,34 @@ export class Streams {
   }
 }
 
-/** The "n messages could not be delivered" line, or null for none. */
+/** The "n messages could not be delivered" line in the page's language, or null for none. */
 export function undeliveredText(count) {
   if (count <= 0) return null;
-  return count === 1
-    ? "1 message could not be delivered."
-    : `${count} messages could not be delivered.`;
+  return ngettext(
+    "{n} message could not be delivered.",
+    "{n} messages could not be delivered.",
+    count,
+  );
+}
+
+/**
+ * A message's delivery mark (the youth page asks for one per own message): a text inside the
+ * message, so it is seen and read by a screen reader with it — "Sending…", then "Delivered"
+ * at the message's own ack, or "Not delivered" when it was refused for good.
+ */
+export function markSending(item) {
+  const mark = document.createElement("span");
+  mark.className = "message-mark";
+  mark.dataset.delivery = "sending";
+  mark.textContent = _("Sending…");
+  item.append(mark);
+}
+
+function setMark(item, state, text) {
+  const mark = item?.querySelector("[data-delivery]");
+  if (!mark) return;
+  mark.dataset.delivery = state;
+  mark.textContent = text;
 }
 
 const RESEND_DELAYS_MS = [1000, 2000, 4000, 8000];
@@ -160,6 +183,7 @@ export class Unacked {
     this.acked.get(stream).add(frame.seq);
     if (entry) {
       entry.item?.classList.remove("message-pending");
+      setMark(entry.item, "delivered", _("Delivered"));
       this.items.delete(key);
     }
     if (!this.failing) this.attempt = 0;
@@ -203,6 +227,7 @@ export class Unacked {
     if (!entry) return;
     this.items.delete(key);
     entry.item?.classList.replace("message-pending", "message-failed");
+    setMark(entry.item, "failed", _("Not delivered"));
   }
 
   /** Send every unacknowledged envelope again, in the order they were made (the server

@@ -14,46 +14,80 @@
 // `delete` frame, answered `deleted` (then `closed`); after the chat it is POST
 // /api/youth/delete with the chat's ticket, held in memory for that. Either way the page then
 // forgets the conversation: its messages leave the DOM, its keys and return code the memory.
+// No dead ends (issue 12 §3): the triage (youth/triage.js), every refusal at the door as a
+// screen of its own with a retry in place (youth/refusals.js), "End chat" asked first
+// (youth/endchat.js), and after the chat the feedback question, "Start a new chat" and
+// "Clear this screen" (youth/afterchat.js).
 
 import { initComponents } from "../components.js";
-import { _, weekdayTime } from "../i18n.js";
-import { formatCode, newCode } from "../crypto/returncode.js";
+import { _ } from "../i18n.js";
 import { Compose } from "../chat/compose.js";
-import { Streams, Unacked, undeliveredText, wellFormed } from "../chat/delivery.js";
+import { Streams, Unacked, markSending, undeliveredText, wellFormed } from "../chat/delivery.js";
 import { Sender, openEnvelope, reconnectDelay, sendFrame, socketUrl } from "../chat/envelopes.js";
 import { Transcript } from "../chat/transcript.js";
 import { pinnedServiceKey } from "../crypto/certs.js";
-import { checkAcceptance, newSegmentKeys, returnCodeFrame, verifiedPeers } from "./keys.js";
+import { checkAcceptance, newSegmentKeys, verifiedPeers } from "./keys.js";
 import { HistoryShare } from "./history-share.js";
 import { TranscriptCheck } from "./integrity.js";
 import { DeleteControl, requestDelete } from "./delete-now.js";
-import { onEnd, session } from "./session.js";
-import { UnservedNotice, renderHelplines } from "./unserved.js";
+import { clearNow, onEnd, session } from "./session.js";
+import { UnservedNotice } from "./unserved.js";
+import { TriageForm } from "./triage.js";
+import { REFUSALS, RefusalScreen } from "./refusals.js";
+import { EndChatControl } from "./endchat.js";
+import { AfterChat } from "./afterchat.js";
+import { ReturnCodeOffer } from "./returncode.js";
+import { parseRetention, retentionDays, waitText } from "./waiting.js";
 
 class YouthChat {
   constructor(root) {
     this.root = root;
-    this.triageForm = root.querySelector("[data-triage]");
-    this.emergency = root.querySelector("[data-emergency]");
+    this.triageForm = new TriageForm(root.querySelector("[data-triage]"), (triage) =>
+      this.start(triage),
+    );
     this.queue = root.querySelector("[data-queue]");
     this.queueStatus = root.querySelector("[data-queue-status]");
     this.queueEstimate = root.querySelector("[data-queue-estimate]");
-    this.helplines = root.querySelector("[data-helplines]");
     this.leaveButton = root.querySelector("[data-leave-queue]");
+    // A refusal at the door: its own screen, retried in place (no reload).
+    this.refusal = new RefusalScreen(root.querySelector("[data-refusal]"), {
+      retry: () => this.retry(),
+      back: () => this.newChat(),
+    });
+    this.view = "triage";
     this.conversation = root.querySelector("[data-conversation]");
     this.chatWith = root.querySelector("[data-chat-with]");
     this.transcript = new Transcript(root.querySelector("[data-transcript]"));
     this.chatStatus = root.querySelector("[data-chat-status]");
+    this.composeForm = root.querySelector("[data-compose]");
     this.composer = new Compose(root.querySelector("[data-compose]"), {
       active: () => this.phase === "chat" && this.accepted,
       onText: (text) => this.sendText(text),
       onTyping: (on) => this.send({ type: "typing", conv: this.conv, typing: on }),
     });
-    this.endButton = root.querySelector("[data-end-chat]");
-    this.codeButton = root.querySelector("[data-get-return-code]");
-    this.codeBox = root.querySelector("[data-return-code]");
-    this.codeValue = root.querySelector("[data-return-code-value]");
-    this.codeDone = root.querySelector("[data-return-code-done]");
+    this.codes = new ReturnCodeOffer(root, {
+      run: (fn) => {
+        this.chain = this.chain.then(fn);
+      },
+      send: (frame) => this.send(frame),
+      notice: (text) => this.transcript.addNotice(text, "error"),
+    });
+    this.codeButton = this.codes.button;
+    this.endControl = new EndChatControl(
+      root.querySelector("[data-end-chat]"),
+      root.querySelector("[data-end-confirm]"),
+      {
+        hasCode: () => this.codes.taken,
+        getCode: () => this.makeReturnCode(),
+        end: () => this.send({ type: "close" }),
+      },
+    );
+    this.afterChat = new AfterChat(root.querySelector("[data-after-chat]"), {
+      ticket: () => this.chatTicket,
+      newChat: () => this.newChat(),
+      clear: () => this.clearScreen(),
+    });
+    this.clearedScreen = root.querySelector("[data-cleared]");
     // Asks whether the counsellor may read an earlier chat opened with a return code.
     const consent = root.querySelector("[data-history-consent]");
     this.historyShare = new HistoryShare(consent, (frame) => this.send(frame));
@@ -66,7 +100,7 @@ class YouthChat {
     );
     this.deletedScreen = root.querySelector("[data-deleted]");
     this.deletedText = root.querySelector("[data-deleted-text]");
-    this.newChatButton = root.querySelector("[data-deleted-new]");
+    this.newChatButtons = root.querySelectorAll("[data-deleted-new], [data-cleared-new]");
     // Days a conversation is kept, per queue, as the server counts them (rendered in the page).
     this.retention = parseRetention(root.dataset.retention);
     // The ticket of this page's conversation, kept after the chat ends (unlike
@@ -92,8 +126,7 @@ class YouthChat {
     this.dropKeys();
     this.keysFrame = null; // the sealed K, sent again after a reconnect until stored
     this.accepted = false; // the counsellor device's acceptance of K was verified
-    this.returnCode = null; // kept in memory to wrap later segments (CRYPTO.md §5)
-    this.returnFrame = null; // the wrapped K, sent again after a reconnect until stored
+    this.codes.forget(); // the return code and its wrap (youth/returncode.js)
     this.sender = null; // this page's sending instance in the current segment
     this.ownInsts = new Set(); // every instance this page sent with (one per segment)
     this.aliases = new Map(); // seg -> the counsellor's alias in that segment
@@ -104,7 +137,6 @@ class YouthChat {
     this.gapTimer = undefined;
     this.syncing = false; // a sync was sent and its `synced` has not come yet
     if (this.leaveButton) this.leaveButton.hidden = false;
-    if (this.helplines) this.helplines.hidden = true;
     if (this.queueEstimate) this.queueEstimate.textContent = "";
     // Sent, not yet acknowledged: shown as pending until each one's own ack.
     this.unacked?.clear();
@@ -117,23 +149,15 @@ class YouthChat {
     this.segOf = new Map(); // inst -> its segment, for the sync cursors
     this.needSync = false;
     this.composer.stop();
-    this.hideCode();
   }
 
   init() {
-    this.triageForm.hidden = false;
-    this.triageForm.addEventListener("change", () => {
-      this.emergency.hidden = this.triageForm.elements.danger.value !== "yes";
-    });
-    this.triageForm.addEventListener("submit", (event) => {
-      event.preventDefault();
-      this.start();
-    });
+    this.triageForm.show(true);
     this.leaveButton.addEventListener("click", () => this.send({ type: "leave" }));
-    this.endButton.addEventListener("click", () => this.send({ type: "close" }));
     this.codeButton.addEventListener("click", () => this.makeReturnCode());
-    this.codeDone.addEventListener("click", () => this.hideCode());
-    this.newChatButton.addEventListener("click", () => this.newChat());
+    for (const button of this.newChatButtons) {
+      button.addEventListener("click", () => this.newChat());
+    }
     onEnd(() => this.forget());
     // S-14: no socket outlives the page; a restored page resumes with its in-memory ticket.
     window.addEventListener("pagehide", () => {
@@ -154,29 +178,35 @@ class YouthChat {
     );
   }
 
+  /** One view at a time: triage, queue, refusal, conversation, deleted or cleared. */
   show(part) {
-    this.triageForm.hidden = part !== "triage";
+    this.view = part;
+    this.triageForm.show(part === "triage");
     this.queue.hidden = part !== "queue";
+    if (part !== "refusal") this.refusal.hide();
     this.conversation.hidden = part !== "conversation";
     this.deletedScreen.hidden = part !== "deleted";
+    this.clearedScreen.hidden = part !== "cleared";
   }
 
-  start() {
-    const form = this.triageForm.elements;
-    // Optional answers are option ids of GET /api/triage/questions, or null when not given.
-    const optional = (name) => (form[name] && form[name].value ? form[name].value : null);
-    this.triage = {
-      language: form.language.value,
-      kind: form.kind.value === "professional" ? "professional" : "youth",
-      danger_now: form.danger.value === "yes",
-      topic: optional("topic"),
-      age_band: optional("age_band"),
-    };
+  /** The triage answered (`triage`: the join's answers): join the queue. */
+  start(triage) {
+    this.triage = triage;
     this.phase = "connecting";
     this.chatTicket = null;
     this.deleteControl.reset();
     this.queueStatus.textContent = _("Connecting…");
     this.show("queue");
+    this.queue.focus();
+    this.connect(false);
+  }
+
+  /** "Try again" on a refusal screen: the same answers, a new join, the screen stays until
+   * the answer (a ticket shows the queue; another refusal, the screen again). */
+  retry() {
+    if (!this.triage || session.exiting) return;
+    this.phase = "connecting";
+    this.chatTicket = null;
     this.connect(false);
   }
 
@@ -207,6 +237,7 @@ class YouthChat {
   closed(socket, event) {
     if (socket !== this.socket) return;
     this.socket = null;
+    if (this.phase === "connecting" && this.refusal.pending) this.refusal.failed();
     if (this.hidden || !this.live() || event.code === 4001) return;
     // R-20: reconnect with jittered backoff and resume from what we have.
     const delay = reconnectDelay(this.attempt);
@@ -235,6 +266,10 @@ class YouthChat {
         this.showRetention(frame.queue);
         this.phase = "waiting";
         this.queueStatus.textContent = _("You are in the queue. A counsellor will answer soon.");
+        if (this.view !== "queue") {
+          this.show("queue"); // a retry from a refusal screen got in
+          this.queue.focus();
+        }
         break;
       case "position": {
         const place = _("You are number {position} in the queue ({waiting} waiting).", {
@@ -289,7 +324,7 @@ class YouthChat {
         await this.acceptance(frame);
         break;
       case "return_code_stored":
-        this.returnFrame = null;
+        this.codes.stored();
         this.transcript.addNotice(_("Your return code works for this conversation."));
         break;
       case "undecryptable":
@@ -311,7 +346,7 @@ class YouthChat {
         if (frame.conv === this.conv) await this.integrity.signature(frame);
         break;
       case "typing":
-        this.chatStatus.textContent = frame.typing ? _("{alias} is typing…", { alias: this.alias }) : "";
+        this.showTyping(Boolean(frame.typing));
         break;
       case "deleted":
         if (frame.conv === this.conv) this.showDeleted(DELETED_SCREEN_TEXT);
@@ -336,11 +371,7 @@ class YouthChat {
         if (this.deleting) this.deleteByTicket();
         break;
       case "left":
-        this.phase = "triage";
-        session.ticket = null;
-        this.chatTicket = null;
-        this.reset();
-        this.show("triage");
+        this.newChat();
         break;
       case "ended":
         this.ended(_("This chat has ended."));
@@ -418,12 +449,18 @@ class YouthChat {
     this.phase = "chat";
     this.show("conversation");
     if (this.keysFrame && !frame.keys_stored) this.send(this.keysFrame);
-    if (this.returnFrame) this.send(this.returnFrame);
+    this.codes.resend();
     if (frame.accepted && !this.accepted) await this.acceptance({ ...frame, sig: frame.accepted });
     if (this.needSync) {
       this.needSync = false;
       this.sync();
     }
+  }
+
+  /** The counsellor's typing signal (never stored), cleared when their message arrives. */
+  showTyping(on) {
+    this.typingShown = on;
+    this.chatStatus.textContent = on ? _("{alias} is typing…", { alias: this.alias }) : "";
   }
 
   /** Ask for what is missing (a reconnect, or a gap in a stream): the reply ends in `synced`. */
@@ -532,9 +569,9 @@ class YouthChat {
     );
     this.chatStatus.textContent = "";
     this.composer.setEnabled(true);
-    this.codeButton.disabled = this.returnCode !== null;
-    // Not awaited: this runs inside the frame chain that sendReturnCode queues on.
-    if (this.returnCode) this.sendReturnCode();
+    this.codeButton.disabled = this.codes.taken;
+    // Queued on the frame chain this runs in: wrapped once this frame is handled.
+    this.codes.wrap(() => this.currentKey());
     this.composer.box.focus();
   }
 
@@ -550,38 +587,19 @@ class YouthChat {
     this.chatStatus.textContent = "";
     this.composer.disable();
     this.send({ type: "close" });
+    // Not a dead end: the way on is a new chat (no feedback on a chat that never started).
+    this.chatWith.textContent = _("The chat was stopped.");
+    this.composeForm.hidden = true;
+    this.afterChat.show(false, { feedback: false });
   }
 
-  /** Make a return code, wrap K under it, show it once (CRYPTO.md §3). */
+  /** "Get a return code": once the counsellor's device confirmed K (CRYPTO.md §3). */
   makeReturnCode() {
-    if (!this.accepted || this.returnCode) return;
-    this.codeButton.disabled = true;
-    this.returnCode = newCode();
-    this.codeValue.textContent = formatCode(this.returnCode);
-    this.codeBox.hidden = false;
-    this.codeDone.focus();
-    this.sendReturnCode();
+    if (this.accepted) this.codes.make(() => this.currentKey());
   }
 
-  /** Wrap the current K under the return code and send it; sent again after a reconnect. */
-  sendReturnCode() {
-    const code = this.returnCode;
-    this.chain = this.chain
-      .then(async () => {
-        if (!this.key || this.returnCode !== code) return;
-        const { frame } = await returnCodeFrame(code, this.key, this.conv, this.seg);
-        if (session.exiting || this.returnCode !== code) return; // left meanwhile
-        this.returnFrame = frame;
-        this.send(frame);
-      })
-      .catch(() => this.transcript.addNotice(_("The return code could not be saved."), "error"));
-  }
-
-  /** Take the shown code off the screen (it is shown once). */
-  hideCode() {
-    if (!this.codeBox) return;
-    this.codeValue.textContent = "";
-    this.codeBox.hidden = true;
+  currentKey() {
+    return { key: this.key, conv: this.conv, seg: this.seg };
   }
 
   async received(envelope) {
@@ -605,6 +623,7 @@ class YouthChat {
       // (a rekey is a segment change, not a message)
       if (body.type === "text" && typeof body.body === "string") {
         this.transcript.addMessage(who, body.body, { own: envelope.role === "Y" });
+        if (envelope.role === "C" && this.typingShown) this.showTyping(false); // it came
       } else {
         this.transcript.addNotice(_("A message could not be shown."), "error");
       }
@@ -631,6 +650,7 @@ class YouthChat {
   sendText(text) {
     const item = this.transcript.addMessage(_("You"), text, { own: true });
     item.classList.add("message-pending");
+    markSending(item); // "Sending…", then "Delivered" at its own ack (chat/delivery.js)
     // The segment it was written in: a handover queued ahead of it must not move it into a
     // segment whose acceptance is not verified yet.
     const { sender, key } = this;
@@ -643,15 +663,25 @@ class YouthChat {
       .catch(() => this.transcript.addNotice(_("The message could not be sent."), "error"));
   }
 
-  ended(text) {
+  /** The chat is over: the header says so, the box goes, what is left to do shows. With
+   * `feedback` false (the chat never really started), the question is not asked. */
+  ended(text, { feedback = true } = {}) {
     this.phase = "ended";
     session.ticket = null;
     this.show("conversation");
-    this.transcript.addNotice(text);
+    this.transcript.addNotice(text, feedback ? "info" : "error");
+    this.chatWith.textContent = _("The chat has ended.");
     this.chatStatus.textContent = "";
     this.composer.disable();
+    this.endControl.close();
+    this.composeForm.hidden = true;
+    const codeTaken = this.codes.taken;
+    this.codes.release(); // no later segment needs it; shown until "written down"
     this.dropKeys();
     this.accepted = false;
+    this.unserved.hide();
+    this.afterChat.show(codeTaken, { feedback });
+    this.afterChat.focus();
   }
 
   /** Overwrite and forget every segment key (the chat ended or the page is left). */
@@ -694,26 +724,24 @@ class YouthChat {
     }
     if (this.unacked.owns(frame.ref)) this.unacked.refused(frame.ref);
     if (REFUSALS.includes(frame.code)) {
-      this.phase = "ended";
+      this.phase = "turned_away";
       session.ticket = null;
-      this.queueStatus.textContent = refusalText(frame);
+      this.chatTicket = null;
       this.queueEstimate.textContent = "";
-      this.leaveButton.hidden = true;
-      this.showHelplines(frame.helplines);
+      this.show("refusal");
+      this.refusal.show(frame);
     } else if (frame.code === "replaced") {
-      this.phase = "ended";
-      this.status(_("This chat was opened somewhere else."));
+      if (this.phase === "chat" || this.phase === "requeued") {
+        this.ended(_("This chat was opened somewhere else."), { feedback: false });
+      } else {
+        this.phase = "ended";
+        this.status(_("This chat was opened somewhere else."));
+      }
     } else if (this.phase === "chat" || this.phase === "requeued") {
       this.transcript.addNotice(message, "error");
     } else {
       this.queueStatus.textContent = message;
     }
-  }
-
-  /** The other helplines a refusal names (PROTOCOL.md §5): text only, phone numbers as links. */
-  showHelplines(helplines) {
-    const list = this.helplines.querySelector("[data-helpline-list]");
-    this.helplines.hidden = renderHelplines(list, helplines) === 0;
   }
 
   /**
@@ -771,17 +799,56 @@ class YouthChat {
     this.chatStatus.textContent = "";
     this.unserved.hide();
     this.deleteControl.reset();
+    this.afterChat.reset();
+    this.composeForm.hidden = false;
     this.show("deleted");
     this.deletedText.textContent = text;
     this.deletedScreen.focus();
   }
 
-  /** From the deleted screen: the questions again, for a new chat. */
-  newChat() {
-    this.phase = "triage";
+  /** Nothing of the last chat stays: socket, ticket, keys, code, messages, answers. */
+  forgetChat() {
+    this.chatTicket = null;
+    this.deleting = false;
+    session.ticket = null;
+    const socket = this.socket;
+    this.socket = null;
+    socket?.close(1000);
+    this.reset(); // keys, return code, unsent envelopes, the shown code
+    this.transcript.clear();
+    this.historyShare.clear();
+    this.composer.box.value = "";
+    this.chatWith.textContent = "";
+    this.chatStatus.textContent = "";
     this.deletedText.textContent = "";
+    this.unserved.hide();
+    this.deleteControl.reset();
+    this.afterChat.reset();
+    this.endControl.close();
+    this.composeForm.hidden = false;
+    // The box and every button of it come back; `paired` closes the box until accepted.
+    this.composer.setEnabled(false);
+    for (const button of this.composeForm.querySelectorAll("button")) button.disabled = false;
+  }
+
+  /** "Start a new chat" (after the chat, a deletion, a refusal, a cleared screen): the
+   * questions again in place, fresh; the next join brings a new ticket and new keys. */
+  newChat() {
+    this.forgetChat();
+    this.phase = "triage";
+    this.triageForm.clear();
     this.show("triage");
-    this.triageForm.querySelector("select, input")?.focus();
+    this.triageForm.focus();
+  }
+
+  /** "Clear this screen": every message and code leaves the DOM; a neutral line stays. */
+  clearScreen() {
+    this.forgetChat();
+    clearNow(); // the earlier chats opened with a code, too (youth/returning.js)
+    this.phase = "triage";
+    this.triageForm.clear();
+    this.show("cleared");
+    this.clearedScreen.focus();
   }
 
   /** Say how long this queue's conversations are kept (the ticket names the queue). */
@@ -803,6 +870,7 @@ class YouthChat {
     socket?.close(1000);
     this.reset();
     this.transcript.clear();
+    this.afterChat.reset();
   }
 }
 
@@ -821,71 +889,5 @@ const DELETED_BY_SERVICE_TEXT = _(
 
 /** Errors (without `ref`) a `delete` frame may be answered with instead of `deleted`. */
 const DELETE_ERRORS = ["unavailable", "wrong_state", "not_in_conversation", "ticket_unknown"];
-
-/** The page's retention data: {"default": days, "<queue>": days, …}, or null. */
-function parseRetention(text) {
-  try {
-    const parsed = JSON.parse(text ?? "");
-    return parsed && typeof parsed === "object" ? parsed : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Days for `queue` ("youth", "youth/police"): the queue's own, else its kind's, else the
- * default, as the server counts them (app/chat/retention.py `days_for`). */
-function retentionDays(retention, queue, kind) {
-  if (!retention) return null;
-  const kindOf = typeof queue === "string" ? queue.split("/")[0] : kind;
-  for (const name of [queue, kindOf, "default"]) {
-    const known = typeof name === "string" && Object.hasOwn(retention, name);
-    const days = known ? retention[name] : null;
-    if (Number.isInteger(days) && days > 0) return days;
-  }
-  return null;
-}
-
-/** Refusals at the door: the chat cannot take this young person now (PROTOCOL.md §5). */
-const REFUSALS = ["queue_full", "too_many_joins", "closed", "no_one_on_duty"];
-
-/** An honest wait: a range, never a promise, or a plain "we cannot say". */
-function waitText(estimate) {
-  if (!estimate || typeof estimate.min_seconds !== "number") {
-    return _("We cannot estimate the wait right now.");
-  }
-  const low = Math.max(1, Math.round(estimate.min_seconds / 60));
-  const high = Math.max(low, Math.round(estimate.max_seconds / 60));
-  return low === high
-    ? _("Estimated wait: about {minutes} min.", { minutes: low })
-    : _("Estimated wait: about {low}–{high} min.", { low, high });
-}
-
-/** What each refusal says in the page's language, by its stable code (the server's English
- * `message` is for logs and the API, not shown). */
-const REFUSAL_TEXT = {
-  queue_full: () => _("The queue is full right now, so we cannot take your chat."),
-  too_many_joins: () => _("There have been too many attempts from here."),
-  closed: () => _("The chat is closed right now."),
-  no_one_on_duty: () => _("No counsellor is on duty right now."),
-};
-
-function refusalText(frame) {
-  const emergency = typeof frame.emergency === "string" ? frame.emergency : "112";
-  const base =
-    (REFUSAL_TEXT[frame.code] ?? (() => _("The chat cannot take you right now.")))() +
-    " " +
-    _("If you are in danger, call {emergency}.", { emergency });
-  if (frame.code !== "closed" || typeof frame.next_opening !== "number") {
-    // Every refusal says when trying again makes sense (PROTOCOL.md §5 `retry_after`).
-    return typeof frame.retry_after === "number" ? `${base} ${retryText(frame.retry_after)}` : base;
-  }
-  const when = weekdayTime(frame.next_opening);
-  return `${base} ${_("The chat opens again {when}.", { when })}`;
-}
-
-function retryText(seconds) {
-  if (seconds < 90) return _("You can try again in about a minute.");
-  return _("You can try again in about {minutes} minutes.", { minutes: Math.ceil(seconds / 60) });
-}
 
 initComponents("youth-chat", (root) => new YouthChat(root).init());

@@ -25,9 +25,9 @@ import {
 } from "../crypto/certs.js";
 import { openText } from "../chat/envelopes.js";
 import { Transcript } from "../chat/transcript.js";
-import { forgetEarlierConversation, rememberEarlier } from "./history-share.js";
+import { forgetEarlier, forgetEarlierConversation, rememberEarlier } from "./history-share.js";
 import { DeleteControl, requestDelete } from "./delete-now.js";
-import { onEnd, session } from "./session.js";
+import { onClear, onEnd, session } from "./session.js";
 import { _, lang } from "../i18n.js";
 
 const WHO = { Y: _("You"), C: _("Counsellor") };
@@ -55,6 +55,14 @@ class Returning {
       if (!this.busy) this.open();
     });
     onEnd(() => this.clear());
+    onClear(() => {
+      this.clear();
+      forgetEarlier();
+      this.field.value = "";
+      this.error.textContent = "";
+      this.status.textContent = "";
+      this.history.hidden = true;
+    });
   }
 
   /** Take every shown conversation off the page and forget the locator. (Their keys are

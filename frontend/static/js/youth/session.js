@@ -29,3 +29,22 @@ export function endNow() {
   }
   session.ticket = null;
 }
+
+const clearHandlers = new Set();
+
+/** Register `handler` for "Clear this screen" (every message and code leaves the DOM). */
+export function onClear(handler) {
+  clearHandlers.add(handler);
+  return () => clearHandlers.delete(handler);
+}
+
+/** "Clear this screen": like the exit's forgetting, but the page stays and may chat again. */
+export function clearNow() {
+  for (const handler of clearHandlers) {
+    try {
+      handler();
+    } catch {
+      // One part failing to clear must not keep the others on the screen.
+    }
+  }
+}
