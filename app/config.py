@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     #: After-chat feedback answers tried per client bucket in the same window (a school shares
     #: one address, and each chat answers at most once).
     youth_feedback_per_window: int = Field(default=30, ge=1)
+    #: How long after a chat ends its page may still ask for a return code (the page keeps the
+    #: chat's keys in memory until then, or until the young person moves on).
+    late_return_code_seconds: int = Field(default=15 * 60, ge=0, le=24 * 3600)
     queue_cap: int = 500
 
     # --- shifts (DESIGN.md §5) ---

@@ -43,6 +43,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/api/keys"): PUBLIC,
     ("POST", "/api/youth/return"): PUBLIC,
+    ("POST", "/api/youth/return-code"): PUBLIC,
     ("POST", "/api/youth/delete"): PUBLIC,
     ("GET", "/api/triage/questions"): PUBLIC,
     ("POST", "/api/youth/leave"): PUBLIC,
