@@ -57,6 +57,7 @@ from app.supervision.live import BoardFeed
 from app.supervision.queuefeed import QueueFeed
 from app.supervision.rollup import RollUp
 from app.triage import endpoints as youth
+from app.triage import latecode_api
 from app.triage.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -172,6 +173,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.include_router(staff_api.router)
     app.include_router(staff_admin.router)
     app.include_router(returns.router)
+    app.include_router(latecode_api.router)
     app.include_router(expiry.router)
     app.include_router(youth.router)
     app.include_router(feedbackapi.router)

@@ -5,6 +5,7 @@
 // and "Clear this screen". The server keeps the answers as aggregates only.
 
 import { _ } from "../i18n.js";
+import { LateCode } from "./latecode.js";
 
 const ANSWERS = ["yes", "partly", "no"];
 
@@ -40,13 +41,21 @@ const OUTCOME_TEXT = {
 export class AfterChat {
   /**
    * `element` is [data-after-chat]. `ticket()` gives the ended chat's ticket (or null);
-   * `newChat()` and `clear()` are the two ways on.
+   * `newChat()` and `clear()` are the two ways on; `showCode(code)` shows a code made after
+   * the end (youth/latecode.js) once.
    */
-  constructor(element, { ticket, newChat, clear }) {
+  constructor(element, { ticket, newChat, clear, showCode }) {
     this.element = element;
     this.ticket = ticket;
     this.codeTaken = element.querySelector("[data-after-code-taken]");
     this.codeMissing = element.querySelector("[data-after-code-missing]");
+    this.lateCode = new LateCode(element.querySelector("[data-after-late-code]"), {
+      show: showCode,
+      taken: () => {
+        this.codeTaken.hidden = false;
+        this.codeMissing.hidden = true;
+      },
+    });
     this.form = element.querySelector("[data-feedback]");
     this.status = element.querySelector("[data-feedback-status]");
     this.sendButton = element.querySelector("[data-feedback-send]");
@@ -61,10 +70,13 @@ export class AfterChat {
   }
 
   /** The chat ended: show what is left to do; `codeTaken` says whether a code was made;
-   * `feedback` false leaves the question out (a chat that never really started). */
-  show(codeTaken, { feedback = true } = {}) {
+   * `feedback` false leaves the question out (a chat that never really started); `late`
+   * ({ticket, conv, keys}, the keys now owned here) offers a code after the end instead. */
+  show(codeTaken, { feedback = true, late = null } = {}) {
     this.codeTaken.hidden = !codeTaken;
-    this.codeMissing.hidden = codeTaken;
+    this.codeMissing.hidden = codeTaken || late !== null;
+    if (late) this.lateCode.offer(late);
+    else this.lateCode.close();
     if (!feedback) this.form.hidden = true;
     this.element.hidden = false;
   }
@@ -107,8 +119,9 @@ export class AfterChat {
     this.status.textContent = text;
   }
 
-  /** Back to a fresh question (a new chat), and out of sight. */
+  /** Back to a fresh question (a new chat), and out of sight; held keys are dropped. */
   reset() {
+    this.lateCode.close();
     this.form.reset();
     this.form.hidden = false;
     this.busy = false;

@@ -86,6 +86,7 @@ class YouthChat {
       ticket: () => this.chatTicket,
       newChat: () => this.newChat(),
       clear: () => this.clearScreen(),
+      showCode: (code) => this.codes.showCode(code),
     });
     this.clearedScreen = root.querySelector("[data-cleared]");
     // Asks whether the counsellor may read an earlier chat opened with a return code.
@@ -677,10 +678,15 @@ class YouthChat {
     this.composeForm.hidden = true;
     const codeTaken = this.codes.taken;
     this.codes.release(); // no later segment needs it; shown until "written down"
+    let late = null; // no code yet: the keys go to the after-chat offer of one (latecode.js)
+    if (!codeTaken && feedback && this.keys.size > 0 && this.chatTicket && this.conv) {
+      late = { ticket: this.chatTicket, conv: this.conv, keys: this.keys };
+      this.keys = new Map();
+    }
     this.dropKeys();
     this.accepted = false;
     this.unserved.hide();
-    this.afterChat.show(codeTaken, { feedback });
+    this.afterChat.show(codeTaken, { feedback, late });
     this.afterChat.focus();
   }
 

@@ -43,6 +43,14 @@ export class ReturnCodeOffer {
     this.wrap(current);
   }
 
+  /** Show a code made after the chat ended (youth/latecode.js) once, like one made during it. */
+  showCode(code) {
+    this.button.disabled = true;
+    this.value.textContent = formatCode(code);
+    this.box.hidden = false;
+    this.doneButton.focus();
+  }
+
   /** Wrap the current K under the code and send it (a new segment calls this again). */
   wrap(current) {
     const code = this.code;
