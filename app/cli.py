@@ -42,7 +42,7 @@ DEMO_PERIOD_KEY = DEMO_DIR / "demo-period.key"
 
 
 def _migrate(settings: Settings) -> None:
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, key_dir=settings.bucket_key_dir())
 
 
 # ---------------------------------------------------------------------- serve and demo

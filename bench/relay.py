@@ -130,11 +130,13 @@ def app_server(
         "VH_QUEUE_CAP": "100000",
         # The bench's young people relay without sealing keys: nothing is ever accepted.
         "VH_ACCEPT_TIMEOUT_SECONDS": "86400",
+        # The server secret the staff's sealed TOTP secrets are made under (issue 13).
+        "VH_KEY_DIR": str(tmp / "keys"),
     }
     from app import migrate
 
     migrate.upgrade(url)
-    staff = asyncio.run(_make_staff(url, counsellors, capacity))
+    staff = asyncio.run(_make_staff(url, counsellors, capacity, tmp / "keys"))
     proc = subprocess.Popen(  # noqa: S603
         [*_pin(1), sys.executable, "-m", "app.cli", "serve", "--port", str(port)], cwd=ROOT, env=env
     )
@@ -147,11 +149,13 @@ def app_server(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-async def _make_staff(url: str, n: int, capacity: int) -> list[tuple[str, str]]:
+async def _make_staff(url: str, n: int, capacity: int, key_dir: Path) -> list[tuple[str, str]]:
     from app.config import Settings
     from app.db import make_engine, make_sessionmaker, transaction
+    from app.security.secret import ensure_secret
     from app.staff import service
 
+    server_secret = ensure_secret(key_dir)
     engine = make_engine(Settings(mode="test", database_url=url))
     out = []
     try:
@@ -167,6 +171,7 @@ async def _make_staff(url: str, n: int, capacity: int) -> list[tuple[str, str]]:
                     skills=["youth"],
                     capacity=capacity,
                     now=time.time(),
+                    server_secret=server_secret,
                 )
             out.append((f"bench{i}", created.totp_secret))
     finally:

@@ -13,6 +13,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from app.crypto import sign
 from app.db import make_engine, make_sessionmaker, transaction
 from app.keys import files as keys_files
 from app.migrate import upgrade
+from app.security.secret import ensure_secret
 from app.security.totp import current_code
 from app.staff import service as staff_service
 
@@ -67,8 +69,21 @@ class Database:
     kind: str
     url: str
     path: Path | None = None  # the SQLite file
+    #: The key directory whose server secret seals the staff's TOTP secrets (issue 13): the
+    #: servers on this database and the fixtures that add staff to it use the same one.
+    key_dir: Path | None = None
+
+    def keys(self) -> Path:
+        """The key directory, chosen now (a fresh temporary one) if none was."""
+        if self.key_dir is None:
+            self.key_dir = Path(tempfile.mkdtemp(prefix="vh-keys-")) / "keys"
+        return self.key_dir
+
+    def server_secret(self) -> bytes:
+        return ensure_secret(self.keys())
 
     def settings(self, **overrides: object) -> Settings:
+        overrides.setdefault("key_dir", self.keys())
         return Settings(mode="test", database_url=self.url, cookie_secure=False, **overrides)  # type: ignore[arg-type]
 
 
@@ -91,11 +106,11 @@ def database_of(kind: str, tmp: Path) -> Iterator[Database]:
     """An empty database of ``kind`` that lives as long as the ``with`` block."""
     if kind == "sqlite":
         path = tmp / "vh.sqlite3"
-        yield Database("sqlite", f"sqlite+aiosqlite:///{path}", path)
+        yield Database("sqlite", f"sqlite+aiosqlite:///{path}", path, tmp / "buckets")
         return
     name, url = _new_postgres_database()
     try:
-        yield Database("postgresql", url)
+        yield Database("postgresql", url, key_dir=tmp / "buckets")
     finally:
         _drop_postgres_database(name)
 
@@ -128,8 +143,11 @@ class StaffAccount:
         return current_code(self.totp_secret, time.time() if at is None else at)
 
 
-async def _create_staff(url: str, username: str, alias: str, **kw: object) -> StaffAccount:
-    engine = make_engine(Settings(mode="test", database_url=url))
+async def _create_staff(
+    database: Database, username: str, alias: str, **kw: object
+) -> StaffAccount:
+    server_secret = database.server_secret()
+    engine = make_engine(Settings(mode="test", database_url=database.url))
     try:
         async with transaction(make_sessionmaker(engine)) as session:
             created = await staff_service.add_staff(
@@ -142,6 +160,7 @@ async def _create_staff(url: str, username: str, alias: str, **kw: object) -> St
                 skills=kw.get("skills", ["youth", "professional"]),  # type: ignore[arg-type]
                 capacity=kw.get("capacity", 2),  # type: ignore[arg-type]
                 now=time.time(),
+                server_secret=server_secret,
             )
     finally:
         await engine.dispose()
@@ -151,7 +170,7 @@ async def _create_staff(url: str, username: str, alias: str, **kw: object) -> St
 def create_staff(
     database: Database, username: str, alias: str = "Sara", **kw: object
 ) -> StaffAccount:
-    return asyncio.run(_create_staff(database.url, username, alias, **kw))
+    return asyncio.run(_create_staff(database, username, alias, **kw))
 
 
 # ---------------------------------------------------------------------- servers
@@ -198,6 +217,8 @@ def start_server(database: Database, tmp_path: Path, *, migrate: bool = True, **
     log_path = tmp_path / f"server-{port}.log"
     key_file = tmp_path / f"service-{port}.key"
     service_key = sign.public_key_bytes(keys_files.create_service_key(key_file))
+    if database.key_dir is None:  # where the service key's bucket keys would be anyway
+        database.key_dir = tmp_path / "buckets"
     full_env = {
         **os.environ,
         "VH_MODE": "test",
@@ -216,6 +237,7 @@ def start_server(database: Database, tmp_path: Path, *, migrate: bool = True, **
         # Relay tests chat with clients that never seal keys (so nothing is ever accepted): the
         # acceptance timeout is tested on its own (tests/triage/test_fairness.py).
         "VH_ACCEPT_TIMEOUT_SECONDS": "3600",
+        "VH_KEY_DIR": str(database.key_dir),
         **env,
     }
     with log_path.open("wb") as log:

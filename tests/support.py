@@ -70,7 +70,7 @@ def unique_language() -> str:
 
 async def new_staff(server: Server, *, alias: str = "Sara", **kw: object) -> StaffAccount:
     username = f"c{secrets.token_hex(6)}"
-    return await _create_staff(server.database.url, username, alias, **kw)
+    return await _create_staff(server.database, username, alias, **kw)
 
 
 _last_step: dict[str, int] = {}

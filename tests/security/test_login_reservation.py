@@ -82,7 +82,7 @@ async def test_100_racing_wrong_logins_reach_the_hash_at_most_5_times(
     database: Database, sessions: async_sessionmaker[AsyncSession], hash_calls: list[str]
 ) -> None:
     """R-9: the failure is reserved before the hash, under a per-name lock."""
-    account = await _create_staff(database.url, f"c{secrets.token_hex(4)}", "Sara")
+    account = await _create_staff(database, f"c{secrets.token_hex(4)}", "Sara")
     gate = _gate(concurrency=4)  # several hashes at once: the race the issue found
     outcomes = await asyncio.gather(
         *(_try(sessions, gate, account.username, f"wrong password {i}") for i in range(100))
@@ -101,7 +101,7 @@ async def test_100_racing_wrong_logins_reach_the_hash_at_most_5_times(
 async def test_a_success_clears_its_reservation_and_the_failures(
     database: Database, sessions: async_sessionmaker[AsyncSession], hash_calls: list[str]
 ) -> None:
-    account = await _create_staff(database.url, f"c{secrets.token_hex(4)}", "Sara")
+    account = await _create_staff(database, f"c{secrets.token_hex(4)}", "Sara")
     gate = _gate()
     for _ in range(4):
         assert isinstance(await _try(sessions, gate, account.username, "nope"), service.Refused)
@@ -162,7 +162,7 @@ async def test_a_login_held_waiting_does_not_count_more_than_one_hash(
 async def test_the_prune_forgets_sessions_past_their_limits(
     database: Database, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    account = await _create_staff(database.url, f"c{secrets.token_hex(4)}", "Sara")
+    account = await _create_staff(database, f"c{secrets.token_hex(4)}", "Sara")
     now = time.time()
     idle, absolute = SETTINGS.session_idle_seconds, SETTINGS.session_absolute_seconds
     rows = {
