@@ -7,6 +7,7 @@ earlier chats a young person shares are opened with the same device.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,7 +62,14 @@ class CounsellorClient(SocketClient):
         if self.device is None or self.device.not_after <= time.time() + 60:
             self.device = self.device or DeviceKeys.generate()
             await asyncio.to_thread(
-                device_mod.register, self.base_url, cookie, credentials.csrf_token, self.device
+                functools.partial(
+                    device_mod.register,
+                    self.base_url,
+                    cookie,
+                    credentials.csrf_token,
+                    self.device,
+                    fresh_login=credentials.fresh_login,
+                )
             )
             if self.device_file is not None:
                 self.device.save(self.device_file)

@@ -96,12 +96,24 @@ class DeviceKeys:
         return b64.encode(certs.sign_acceptance(self.sig_key, b64.decode(conv), seg, key))
 
 
-def register(base_url: str, cookie: str, csrf_token: str, keys: DeviceKeys) -> None:
+def register(
+    base_url: str,
+    cookie: str,
+    csrf_token: str,
+    keys: DeviceKeys,
+    *,
+    fresh_login: str | None,
+) -> None:
     """Register ``keys`` with the service (blocking; soon after login) and record the answer.
 
-    ``cookie`` is ``name=value`` of the staff session. Raises ``urllib.error.HTTPError`` as the
-    server answers (403 ``login_not_fresh``: log in again).
+    ``cookie`` is ``name=value`` of the staff session, ``fresh_login`` the proof its login
+    answered. Raises ``urllib.error.HTTPError`` as the server answers (403 ``login_not_fresh``:
+    log in again).
     """
-    body = {"hpke_public_key": keys.hpke_public_key, "sig_public_key": keys.sig_public_key}
+    body = {
+        "hpke_public_key": keys.hpke_public_key,
+        "sig_public_key": keys.sig_public_key,
+        "fresh_login": fresh_login,
+    }
     headers = {"Cookie": cookie, "X-CSRF-Token": csrf_token}
     keys.certified(post_json(base_url, "/staff/api/devices", body, headers))

@@ -1,7 +1,8 @@
 """Counsellor devices: register public keys and certify them with the service key (CRYPTO.md §2).
 
-A device is certified only for a staff member whose password+TOTP login is fresh, so a stolen
-session cookie alone cannot add a key that young people would seal to. Services never commit.
+A device is certified only for a staff member whose password+TOTP login is fresh (the endpoint
+checks the server-signed proof, ``app.security.freshlogin``), so a stolen session cookie alone
+cannot add a key that young people would seal to. Services never commit.
 """
 
 from __future__ import annotations
@@ -56,16 +57,12 @@ async def register(
     *,
     service_key: ec.EllipticCurvePrivateKey,
     staff_id: str,
-    login_at: float,
     hpke_public_key: str,
     sig_public_key: str,
-    fresh_seconds: float,
     lifetime_seconds: int,
     now: float,
 ) -> DeviceCert:
-    """Certify a new device of ``staff_id``; ``login_at`` is when their session logged in."""
-    if now - login_at > fresh_seconds:
-        raise LoginNotFresh("log in again (password and code) to register this device")
+    """Certify a new device of ``staff_id``, whose fresh login the caller has checked."""
     hpke_pub = _point(hpke_public_key, "hpke_public_key")
     sig_pub = _point(sig_public_key, "sig_public_key")
     if hpke_pub == sig_pub:

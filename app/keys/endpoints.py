@@ -10,7 +10,9 @@ from app.keys import devices
 from app.keys import repository as keys_repo
 from app.keys.schemas import DeviceRequest, KeysInfo, PeriodInfo
 from app.keys.service import Period, current_period, describe_service_key
+from app.security import freshlogin
 from app.security.dependencies import CurrentStaff, current_staff, staff_for_change
+from app.security.guard import get_guard
 from app.state import get_state
 
 router = APIRouter(tags=["keys"])
@@ -32,25 +34,36 @@ async def keys(request: Request) -> KeysInfo:
     )
 
 
-@router.post("/staff/api/devices", response_model=DeviceCert, status_code=201)
+@router.post("/staff/api/devices", response_model=DeviceCert, status_code=201, responses={403: {}})
 async def register_device(
     body: DeviceRequest,
     request: Request,
     current: CurrentStaff = Depends(staff_for_change),  # noqa: B008
 ) -> DeviceCert:
+    """Certify a new device of the caller. 403 ``login_not_fresh`` unless ``fresh_login`` is
+    this server's proof of a password+TOTP login in this session within
+    ``VH_DEVICE_FRESH_LOGIN_SECONDS`` (never a time read from the database)."""
     state = get_state(request)
     settings = state.settings
+    now = state.clock()
+    if not freshlogin.valid(
+        get_guard(request).secret,
+        body.fresh_login,
+        staff_id=current.staff.id,
+        session_digest=current.record.token_digest,
+        now=now,
+        lifetime=settings.device_fresh_login_seconds,
+    ):
+        raise devices.LoginNotFresh("log in again (password and code) to register this device")
     async with transaction(state.sessionmaker) as session:
         cert = await devices.register(
             session,
             service_key=state.service_key,
             staff_id=current.staff.id,
-            login_at=current.record.created_at,
             hpke_public_key=body.hpke_public_key,
             sig_public_key=body.sig_public_key,
-            fresh_seconds=settings.device_fresh_login_seconds,
             lifetime_seconds=settings.device_days * 86400,
-            now=state.clock(),
+            now=now,
         )
     return cert
 

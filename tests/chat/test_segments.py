@@ -38,7 +38,11 @@ async def test_a_registered_device_is_certified_by_the_service_key(server: Serve
     account = await new_staff(server)
     creds = await staff_login(server, account)
     keys = DeviceKeys.generate()
-    body = {"hpke_public_key": keys.hpke_public_key, "sig_public_key": keys.sig_public_key}
+    body = {
+        "hpke_public_key": keys.hpke_public_key,
+        "sig_public_key": keys.sig_public_key,
+        "fresh_login": creds.fresh_login,
+    }
     status, info = await call(server, "POST", "/staff/api/devices", body, creds)
     assert status == 201, info
     assert info["staff_id"] == creds.staff_id
@@ -70,7 +74,11 @@ async def test_a_registered_device_is_certified_by_the_service_key(server: Serve
 async def test_device_registration_refuses_bad_requests(server: Server) -> None:
     creds = await staff_login(server, await new_staff(server))
     keys = DeviceKeys.generate()
-    good = {"hpke_public_key": keys.hpke_public_key, "sig_public_key": keys.sig_public_key}
+    good = {
+        "hpke_public_key": keys.hpke_public_key,
+        "sig_public_key": keys.sig_public_key,
+        "fresh_login": creds.fresh_login,
+    }
 
     status, error = await call(server, "POST", "/staff/api/devices", good, creds, csrf=False)
     assert status == 403
@@ -86,6 +94,7 @@ async def test_device_registration_refuses_bad_requests(server: Server) -> None:
         {**good, "sig_public_key": good["hpke_public_key"]},
         {"hpke_public_key": good["hpke_public_key"]},
         {**good, "extra": 1},
+        {**good, "fresh_login": "v1." + "1" * 200},
     ):
         status, error = await call(server, "POST", "/staff/api/devices", bad, creds)
         assert status == 422, bad
@@ -332,11 +341,44 @@ stale_server = shared_server(("sqlite",), VH_DEVICE_FRESH_LOGIN_SECONDS="0")
 async def test_a_device_needs_a_fresh_login(stale_server: Server) -> None:
     creds = await staff_login(stale_server, await new_staff(stale_server))
     keys = DeviceKeys.generate()
-    body = {"hpke_public_key": keys.hpke_public_key, "sig_public_key": keys.sig_public_key}
-    await asyncio.sleep(0.01)
+    body = {
+        "hpke_public_key": keys.hpke_public_key,
+        "sig_public_key": keys.sig_public_key,
+        "fresh_login": creds.fresh_login,
+    }
+    await asyncio.sleep(1.1)  # the proof is good for 0 s here
     status, error = await call(stale_server, "POST", "/staff/api/devices", body, creds)
     assert status == 403
     assert error["error"]["code"] == "login_not_fresh"
+
+
+async def test_the_fresh_login_proof_is_the_servers_for_this_session_only(server: Server) -> None:
+    """SECURITY R-8, R-10 (issue 13 (1)): registering a device asks for the proof the login
+    answered, signed by this server for this staff member's this session; none, a made-up one,
+    another session's or another account's is refused with 403 ``login_not_fresh``."""
+    account = await new_staff(server)
+    creds = await staff_login(server, account)
+    second = await staff_login(server, account)
+    other = await staff_login(server, await new_staff(server))
+    assert creds.fresh_login is not None
+    assert second.fresh_login is not None
+    assert other.fresh_login is not None
+    issued = creds.fresh_login.split(".")[1]
+    keys = DeviceKeys.generate()
+    body = {"hpke_public_key": keys.hpke_public_key, "sig_public_key": keys.sig_public_key}
+    for proof in (
+        None,
+        "",
+        f"v1.{issued}.{'A' * 43}",
+        f"v1.{int(issued) + 1}.{creds.fresh_login.split('.')[2]}",
+        second.fresh_login,
+        other.fresh_login,
+    ):
+        status, error = await call(
+            server, "POST", "/staff/api/devices", {**body, "fresh_login": proof}, creds
+        )
+        assert status == 403, proof
+        assert error["error"]["code"] == "login_not_fresh"
 
 
 async def test_a_returning_young_person_shares_history_only_by_consent(server: Server) -> None:

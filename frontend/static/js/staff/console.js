@@ -149,7 +149,8 @@ class StaffConsole {
     this.panel.hidden = false;
     this.status.textContent = "Preparing this device's keys…";
     try {
-      this.device = await ensureDevice(info.staff_id, this.csrf);
+      // `fresh_login`: only a login answers it (not /me after a reload), in memory only.
+      this.device = await ensureDevice(info.staff_id, this.csrf, info.fresh_login);
     } catch (error) {
       if (error instanceof LoginNotFresh) {
         // A new device is certified only right after a password+TOTP login (§6.2).

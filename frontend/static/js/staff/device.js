@@ -107,7 +107,7 @@ async function fetchJson(url, options) {
   return { status: response.status, body };
 }
 
-async function register(staffId, csrf) {
+async function register(staffId, csrf, freshLogin) {
   const hpkePair = await hpke.generateKeyPair({ extractable: false });
   const sigPair = await generateSigningKeyPair({ extractable: false });
   const hpkePublic = await hpke.publicKeyBytes(hpkePair.publicKey);
@@ -118,6 +118,7 @@ async function register(staffId, csrf) {
     body: JSON.stringify({
       hpke_public_key: b64urlEncode(hpkePublic),
       sig_public_key: b64urlEncode(sigPublic),
+      fresh_login: freshLogin ?? null,
     }),
   });
   if (status === 403 && body?.error?.code === "login_not_fresh") throw new LoginNotFresh();
@@ -144,10 +145,12 @@ async function register(staffId, csrf) {
 /**
  * The device of `staffId` on this browser, registered with the server: the stored one while
  * `GET /staff/api/devices/{id}` still knows it, otherwise a new one (keys made here, public
- * halves registered with the session's `csrf` token). Throws LoginNotFresh when the server
- * wants a fresh password+TOTP login before it certifies a new device, DeviceError otherwise.
+ * halves registered with the session's `csrf` token and `freshLogin`, the proof the login
+ * answered, kept in memory only). Throws LoginNotFresh when the server wants a fresh
+ * password+TOTP login before it certifies a new device (no proof, as after a reload, or an old
+ * one), DeviceError otherwise.
  */
-export async function ensureDevice(staffId, csrf) {
+export async function ensureDevice(staffId, csrf, freshLogin) {
   const stored = await loadRecord(staffId);
   if (stored) {
     const { status } = await fetchJson(`/staff/api/devices/${encodeURIComponent(stored.deviceId)}`);
@@ -155,5 +158,5 @@ export async function ensureDevice(staffId, csrf) {
     if (status !== 404) throw new DeviceError(`the device could not be checked (${status})`);
     // 404: expired or revoked. Its keys are useless now; a new device replaces the record.
   }
-  return new Device(await register(staffId, csrf));
+  return new Device(await register(staffId, csrf, freshLogin));
 }
