@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     device_days: int = 30
     #: A device is certified only this soon after a password+TOTP login.
     device_fresh_login_seconds: int = 10 * 60
+    #: How long an enrolment code of ``vhouse staff enrol`` (a new device's second factor) lives.
+    device_enrol_seconds: int = Field(15 * 60, ge=60, le=7 * 86400)
 
     # --- retention (CRYPTO.md §6; docs/OPERATIONS.md) ---
     #: Days a conversation is kept after it ends (or after the young person's last return

@@ -371,20 +371,20 @@ async def _youth_socket(base: str, first: dict[str, Any]) -> Youth:
     return youth
 
 
-async def _console(base: str, username: str, secret: str) -> Any:
+async def _console(base: str, username: str, secret: str, code: str) -> Any:
     from app.client import CounsellorClient, login
     from app.security.totp import current_code
 
     creds = await asyncio.to_thread(
         login, base, username, STAFF_PASSWORD, current_code(secret, time.time())
     )
-    console = CounsellorClient(base)
+    console = CounsellorClient(base, enrol_code=code)
     await console.connect(creds)
     return console
 
 
 async def _server_run(
-    base: str, tokens: list[str], staff: list[tuple[str, str]], args: argparse.Namespace
+    base: str, tokens: list[str], staff: list[tuple[str, str, str]], args: argparse.Namespace
 ) -> list[dict[str, Any]]:
     youths: list[Youth] = []
     readers: list[asyncio.Task[None]] = []
@@ -407,7 +407,7 @@ async def _server_run(
         flush=True,
     )
 
-    consoles = [await _console(base, u, s) for u, s in staff]
+    consoles = [await _console(base, u, s, c) for u, s, c in staff]
     for console in consoles:
         await console.duty(True)
     open_convs: list[tuple[Any, str]] = []

@@ -113,7 +113,7 @@ def l0_server() -> Iterator[tuple[str, int]]:
 @contextmanager
 def app_server(
     counsellors: int, capacity: int, database_url: str | None = None
-) -> Iterator[tuple[str, list[tuple[str, str]], int]]:
+) -> Iterator[tuple[str, list[tuple[str, str, str]], int]]:
     """The real app (``vhouse serve``) on a fresh SQLite file; yields its URL and staff logins."""
     tmp = Path(tempfile.mkdtemp(prefix="vh-bench-"))
     url = database_url or f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
@@ -149,9 +149,11 @@ def app_server(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-async def _make_staff(url: str, n: int, capacity: int, key_dir: Path) -> list[tuple[str, str]]:
+async def _make_staff(url: str, n: int, capacity: int, key_dir: Path) -> list[tuple[str, str, str]]:
+    """``n`` counsellors: (username, TOTP secret, enrolment code of their one device)."""
     from app.config import Settings
     from app.db import make_engine, make_sessionmaker, transaction
+    from app.keys import enrolment
     from app.security.secret import ensure_secret
     from app.staff import service
 
@@ -173,7 +175,14 @@ async def _make_staff(url: str, n: int, capacity: int, key_dir: Path) -> list[tu
                     now=time.time(),
                     server_secret=server_secret,
                 )
-            out.append((f"bench{i}", created.totp_secret))
+                issued = await enrolment.issue(
+                    session,
+                    server_secret=server_secret,
+                    staff_id=created.staff_id,
+                    now=time.time(),
+                    lifetime=3600,
+                )
+            out.append((f"bench{i}", created.totp_secret, issued.code))
     finally:
         await engine.dispose()
     return out
@@ -282,16 +291,16 @@ async def l0_pairs(
 
 
 async def app_pairs(
-    base: str, staff: list[tuple[str, str]], n: int, demux: Demux
+    base: str, staff: list[tuple[str, str, str]], n: int, demux: Demux
 ) -> tuple[list[Pair], list[ClientConnection], list[Any]]:
     from app.security.totp import current_code
 
     consoles: list[CounsellorClient] = []
-    for username, secret in staff:
+    for username, secret, code in staff:
         creds = await asyncio.to_thread(
             login, base, username, STAFF_PASSWORD, current_code(secret, time.time())
         )
-        console = CounsellorClient(base)
+        console = CounsellorClient(base, enrol_code=code)
         await console.connect(creds)
         await console.duty(True)
         consoles.append(console)
@@ -414,7 +423,7 @@ def _cpu_seconds(pid: int) -> float:
 
 
 async def _measure(
-    kind: str, base: str, staff: list[tuple[str, str]], args: argparse.Namespace, pid: int
+    kind: str, base: str, staff: list[tuple[str, str, str]], args: argparse.Namespace, pid: int
 ) -> dict[str, Any]:
     demux = Demux()
     extra: list[Any] = []

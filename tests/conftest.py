@@ -26,6 +26,7 @@ import pytest
 from app.config import Settings
 from app.crypto import sign
 from app.db import make_engine, make_sessionmaker, transaction
+from app.keys import enrolment
 from app.keys import files as keys_files
 from app.migrate import upgrade
 from app.security.secret import ensure_secret
@@ -165,6 +166,30 @@ async def _create_staff(
     finally:
         await engine.dispose()
     return StaffAccount(username, STAFF_PASSWORD, created.totp_secret, created.staff_id)
+
+
+async def _enrol_code(database: Database, staff_id: str) -> str:
+    """A new enrolment code for one device of ``staff_id``, made as ``vhouse staff enrol``
+    makes it (``app.keys.enrolment.issue`` under the servers' key directory): the fixtures
+    that register devices go through the same second factor a counsellor does."""
+    server_secret = database.server_secret()
+    engine = make_engine(Settings(mode="test", database_url=database.url))
+    try:
+        async with transaction(make_sessionmaker(engine)) as session:
+            issued = await enrolment.issue(
+                session,
+                server_secret=server_secret,
+                staff_id=staff_id,
+                now=time.time(),
+                lifetime=15 * 60,
+            )
+    finally:
+        await engine.dispose()
+    return issued.code
+
+
+def enrol_code(database: Database, staff_id: str) -> str:
+    return asyncio.run(_enrol_code(database, staff_id))
 
 
 def create_staff(

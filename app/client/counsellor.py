@@ -33,6 +33,9 @@ class CounsellorClient(SocketClient):
     senders: dict[str, Sender] = field(default_factory=dict)
     device: DeviceKeys | None = None
     device_file: Path | None = None
+    #: The account's enrolment code (``vhouse staff enrol``) for a device registered here;
+    #: single-use, so it is forgotten once used.
+    enrol_code: str | None = None
     auto_accept: bool = True
     #: Segment keys by (conv, seg), in memory only.
     keys: dict[tuple[str, int], bytes] = field(default_factory=dict)
@@ -69,8 +72,10 @@ class CounsellorClient(SocketClient):
                     credentials.csrf_token,
                     self.device,
                     fresh_login=credentials.fresh_login,
+                    enrol_code=self.enrol_code,
                 )
             )
+            self.enrol_code = None
             if self.device_file is not None:
                 self.device.save(self.device_file)
         self.path = f"/ws/staff?device={self.device.device_id}"

@@ -103,17 +103,20 @@ def register(
     keys: DeviceKeys,
     *,
     fresh_login: str | None,
+    enrol_code: str | None,
 ) -> None:
     """Register ``keys`` with the service (blocking; soon after login) and record the answer.
 
     ``cookie`` is ``name=value`` of the staff session, ``fresh_login`` the proof its login
-    answered. Raises ``urllib.error.HTTPError`` as the server answers (403 ``login_not_fresh``:
-    log in again).
+    answered, ``enrol_code`` the account's code from ``vhouse staff enrol``. Raises
+    ``urllib.error.HTTPError`` as the server answers (403 ``login_not_fresh``: log in again;
+    403 ``enrol_code_required`` / ``enrol_code_wrong``: ask for a code).
     """
     body = {
         "hpke_public_key": keys.hpke_public_key,
         "sig_public_key": keys.sig_public_key,
         "fresh_login": fresh_login,
+        "enrol_code": enrol_code,
     }
     headers = {"Cookie": cookie, "X-CSRF-Token": csrf_token}
     keys.certified(post_json(base_url, "/staff/api/devices", body, headers))

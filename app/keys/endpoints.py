@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 
 from app.crypto.certs import DeviceCert
 from app.db import transaction
-from app.keys import devices
+from app.keys import devices, enrolment
 from app.keys import repository as keys_repo
 from app.keys.schemas import DeviceRequest, KeysInfo, PeriodInfo
 from app.keys.service import Period, current_period, describe_service_key
@@ -42,7 +42,9 @@ async def register_device(
 ) -> DeviceCert:
     """Certify a new device of the caller. 403 ``login_not_fresh`` unless ``fresh_login`` is
     this server's proof of a password+TOTP login in this session within
-    ``VH_DEVICE_FRESH_LOGIN_SECONDS`` (never a time read from the database)."""
+    ``VH_DEVICE_FRESH_LOGIN_SECONDS`` (never a time read from the database); then 403
+    ``enrol_code_required`` or ``enrol_code_wrong`` unless ``enrol_code`` is the account's
+    pending enrolment code (``vhouse staff enrol``), which this uses up."""
     state = get_state(request)
     settings = state.settings
     now = state.clock()
@@ -56,6 +58,13 @@ async def register_device(
     ):
         raise devices.LoginNotFresh("log in again (password and code) to register this device")
     async with transaction(state.sessionmaker) as session:
+        await enrolment.redeem(
+            session,
+            server_secret=get_guard(request).secret,
+            staff_id=current.staff.id,
+            code=body.enrol_code,
+            now=now,
+        )
         cert = await devices.register(
             session,
             service_key=state.service_key,

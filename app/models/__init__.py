@@ -4,7 +4,7 @@ from app.models.base import Base
 from app.models.canned import CannedReply
 from app.models.centre import CentreSetting
 from app.models.chat import Conversation, Envelope
-from app.models.devices import Device, HistoryGrant, ReturnWrap, Segment
+from app.models.devices import Device, DeviceEnrolment, HistoryGrant, ReturnWrap, Segment
 from app.models.keys import PeriodKey
 from app.models.queue import AlertAck, CloseStat, QueueStat, Ticket
 from app.models.staff import AuditEntry, LoginFailure, Shift, Staff, StaffSession
@@ -18,6 +18,7 @@ __all__ = [
     "CloseStat",
     "Conversation",
     "Device",
+    "DeviceEnrolment",
     "Envelope",
     "HistoryGrant",
     "LoginFailure",

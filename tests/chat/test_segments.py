@@ -17,7 +17,7 @@ from app.client.device import DeviceKeys
 from app.client.envelopes import open_text
 from app.crypto import certs, returncode
 from app.kit import b64
-from tests.conftest import Server
+from tests.conftest import Server, _enrol_code
 from tests.support import (
     Harness,
     call,
@@ -42,6 +42,7 @@ async def test_a_registered_device_is_certified_by_the_service_key(server: Serve
         "hpke_public_key": keys.hpke_public_key,
         "sig_public_key": keys.sig_public_key,
         "fresh_login": creds.fresh_login,
+        "enrol_code": await _enrol_code(server.database, account.staff_id),
     }
     status, info = await call(server, "POST", "/staff/api/devices", body, creds)
     assert status == 201, info
@@ -72,12 +73,15 @@ async def test_a_registered_device_is_certified_by_the_service_key(server: Serve
 
 
 async def test_device_registration_refuses_bad_requests(server: Server) -> None:
-    creds = await staff_login(server, await new_staff(server))
+    account = await new_staff(server)
+    creds = await staff_login(server, account)
     keys = DeviceKeys.generate()
     good = {
         "hpke_public_key": keys.hpke_public_key,
         "sig_public_key": keys.sig_public_key,
         "fresh_login": creds.fresh_login,
+        # Each refusal below leaves the code unused: the last request still registers.
+        "enrol_code": await _enrol_code(server.database, account.staff_id),
     }
 
     status, error = await call(server, "POST", "/staff/api/devices", good, creds, csrf=False)
@@ -100,6 +104,8 @@ async def test_device_registration_refuses_bad_requests(server: Server) -> None:
         assert status == 422, bad
         assert error["error"]["code"] == "invalid_request"
         assert off_curve not in json.dumps(error)
+    status, info = await call(server, "POST", "/staff/api/devices", good, creds)
+    assert status == 201, info
 
 
 async def test_the_keys_endpoint_names_the_service_key(server: Server) -> None:
@@ -465,3 +471,35 @@ async def test_a_share_sealed_for_an_earlier_segment_is_refused(server: Server) 
         await expect_error(youth, "wrong_state")
         await youth.send({**stale, "seg": 0})
         await expect_error(youth, "bad_keys")
+
+
+async def test_a_new_device_needs_the_accounts_enrolment_code(server: Server) -> None:
+    """SECURITY R-8, R-10 (issue 13 (1)): a fresh login is not enough for a new device; it also
+    needs the account's pending code of ``vhouse staff enrol``, which is single-use, replaced by
+    a newer one, and not another account's."""
+    account = await new_staff(server)
+    creds = await staff_login(server, account)
+    keys = DeviceKeys.generate()
+    body = {
+        "hpke_public_key": keys.hpke_public_key,
+        "sig_public_key": keys.sig_public_key,
+        "fresh_login": creds.fresh_login,
+    }
+
+    async def register(code: str | None) -> tuple[int, Any]:
+        return await call(server, "POST", "/staff/api/devices", {**body, "enrol_code": code}, creds)
+
+    status, error = await register(None)
+    assert (status, error["error"]["code"]) == (403, "enrol_code_required")
+    other = await new_staff(server)
+    for wrong in ("ABCDE-FGHJK", "not a code", await _enrol_code(server.database, other.staff_id)):
+        status, error = await register(wrong)
+        assert (status, error["error"]["code"]) == (403, "enrol_code_wrong"), wrong
+    replaced = await _enrol_code(server.database, account.staff_id)
+    code = await _enrol_code(server.database, account.staff_id)
+    status, error = await register(replaced)
+    assert (status, error["error"]["code"]) == (403, "enrol_code_wrong")
+    status, info = await register(f" {code.lower()} ")  # as typed: spaces and case do not matter
+    assert status == 201, info
+    status, error = await register(code)  # used up
+    assert (status, error["error"]["code"]) == (403, "enrol_code_wrong")

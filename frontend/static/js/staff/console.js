@@ -17,6 +17,7 @@ import { Attention } from "./attention.js";
 import { ChatList } from "./chatlist.js";
 import { Conversation } from "./conversation.js";
 import { LoginNotFresh, ensureDevice } from "./device.js";
+import { askEnrolCode } from "./enrol.js";
 import { showSharedHistory } from "./history.js";
 import { Offers } from "./offers.js";
 import { addNotice } from "./notices.js";
@@ -150,7 +151,14 @@ class StaffConsole {
     this.status.textContent = "Preparing this device's keys…";
     try {
       // `fresh_login`: only a login answers it (not /me after a reload), in memory only.
-      this.device = await ensureDevice(info.staff_id, this.csrf, info.fresh_login);
+      this.device = await ensureDevice(info.staff_id, this.csrf, info.fresh_login, (wrong) => {
+        this.status.textContent = "This new device needs its enrolment code.";
+        return askEnrolCode(
+          this.root.querySelector("[data-enrol-slot]"),
+          this.root.querySelector("[data-enrol-template]"),
+          wrong,
+        );
+      });
     } catch (error) {
       if (error instanceof LoginNotFresh) {
         // A new device is certified only right after a password+TOTP login (§6.2).

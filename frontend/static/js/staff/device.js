@@ -107,21 +107,35 @@ async function fetchJson(url, options) {
   return { status: response.status, body };
 }
 
-async function register(staffId, csrf, freshLogin) {
+/** The server's error code for a refused registration, or null. */
+function refusal(status, body) {
+  return status === 403 ? (body?.error?.code ?? null) : null;
+}
+
+async function register(staffId, csrf, freshLogin, askEnrolCode) {
   const hpkePair = await hpke.generateKeyPair({ extractable: false });
   const sigPair = await generateSigningKeyPair({ extractable: false });
   const hpkePublic = await hpke.publicKeyBytes(hpkePair.publicKey);
   const sigPublic = await publicKeyBytes(sigPair.publicKey);
-  const { status, body } = await fetchJson("/staff/api/devices", {
-    method: "POST",
-    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf ?? "" },
-    body: JSON.stringify({
-      hpke_public_key: b64urlEncode(hpkePublic),
-      sig_public_key: b64urlEncode(sigPublic),
-      fresh_login: freshLogin ?? null,
-    }),
-  });
-  if (status === 403 && body?.error?.code === "login_not_fresh") throw new LoginNotFresh();
+  const post = (enrolCode) =>
+    fetchJson("/staff/api/devices", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf ?? "" },
+      body: JSON.stringify({
+        hpke_public_key: b64urlEncode(hpkePublic),
+        sig_public_key: b64urlEncode(sigPublic),
+        fresh_login: freshLogin ?? null,
+        enrol_code: enrolCode,
+      }),
+    });
+  // First without a code: the server says whether the login is fresh before a code is asked
+  // for; then the counsellor's enrolment code (vhouse staff enrol), again while it is wrong.
+  let { status, body } = await post(null);
+  while (["enrol_code_required", "enrol_code_wrong"].includes(refusal(status, body))) {
+    const code = await askEnrolCode(refusal(status, body) === "enrol_code_wrong");
+    ({ status, body } = await post(code));
+  }
+  if (refusal(status, body) === "login_not_fresh") throw new LoginNotFresh();
   if (status !== 201 && status !== 200) {
     throw new DeviceError(`the device could not be registered (${status})`);
   }
@@ -146,11 +160,12 @@ async function register(staffId, csrf, freshLogin) {
  * The device of `staffId` on this browser, registered with the server: the stored one while
  * `GET /staff/api/devices/{id}` still knows it, otherwise a new one (keys made here, public
  * halves registered with the session's `csrf` token and `freshLogin`, the proof the login
- * answered, kept in memory only). Throws LoginNotFresh when the server wants a fresh
- * password+TOTP login before it certifies a new device (no proof, as after a reload, or an old
- * one), DeviceError otherwise.
+ * answered, kept in memory only). A new device also needs the account's enrolment code:
+ * `askEnrolCode(wrong)` resolves to the code the counsellor typed (`wrong`: the last one was
+ * refused). Throws LoginNotFresh when the server wants a fresh password+TOTP login before it
+ * certifies a new device (no proof, as after a reload, or an old one), DeviceError otherwise.
  */
-export async function ensureDevice(staffId, csrf, freshLogin) {
+export async function ensureDevice(staffId, csrf, freshLogin, askEnrolCode) {
   const stored = await loadRecord(staffId);
   if (stored) {
     const { status } = await fetchJson(`/staff/api/devices/${encodeURIComponent(stored.deviceId)}`);
@@ -158,5 +173,5 @@ export async function ensureDevice(staffId, csrf, freshLogin) {
     if (status !== 404) throw new DeviceError(`the device could not be checked (${status})`);
     // 404: expired or revoked. Its keys are useless now; a new device replaces the record.
   }
-  return new Device(await register(staffId, csrf, freshLogin));
+  return new Device(await register(staffId, csrf, freshLogin, askEnrolCode));
 }
