@@ -8,18 +8,21 @@ cannot add a key that young people would seal to. Services never commit.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import repository as audit_log
-from app.crypto import _p256, certs
+from app.crypto import _p256, certs, sign
 from app.crypto.certs import DeviceCert as DeviceCert  # the one type; relay and chat import it here
 from app.keys import repository as repo
 from app.kit import b64
 from app.kit.errors import DomainError, NotFound
 from app.models import Device
+
+log = logging.getLogger(__name__)
 
 
 class LoginNotFresh(DomainError):
@@ -90,13 +93,29 @@ async def register(
     return to_cert(row)
 
 
-async def usable(session: AsyncSession, staff_id: str, device_id: str, now: float) -> DeviceCert:
-    """The device if it is ``staff_id``'s, not revoked and not expired; ``NotFound`` otherwise."""
+async def usable(
+    session: AsyncSession,
+    staff_id: str,
+    device_id: str,
+    now: float,
+    *,
+    service_key: ec.EllipticCurvePrivateKey,
+) -> DeviceCert:
+    """The device if it is ``staff_id``'s, not revoked, not expired and its certificate is the
+    service key's signature of exactly this row; ``NotFound`` otherwise. A device row written
+    into the database without the service key (issue 13 (1)) is not a usable device: a console
+    naming it gets no device and cannot go on duty."""
     row = await repo.device(session, device_id) if b64.is_b64url(device_id, nbytes=16) else None
     unusable = row is None or row.revoked_at is not None or row.not_after <= now
     if unusable or row is None or row.staff_id != staff_id:
         raise NotFound("no usable device with this id: register the device again")
-    return to_cert(row)
+    cert = to_cert(row)
+    try:
+        cert.verify(sign.public_key_bytes(service_key), int(now))
+    except ValueError:  # VerificationError is one, as is a field of the wrong length
+        log.warning("device %s of staff_id=%s: certificate does not verify", row.id, staff_id)
+        raise NotFound("no usable device with this id: register the device again") from None
+    return cert
 
 
 async def by_id(session: AsyncSession, device_id: str) -> DeviceCert | None:

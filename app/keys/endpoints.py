@@ -108,5 +108,7 @@ async def device(
 ) -> DeviceCert:
     state = get_state(request)
     async with state.sessionmaker() as session:
-        cert = await devices.usable(session, current.staff.id, device_id, state.clock())
+        cert = await devices.usable(
+            session, current.staff.id, device_id, state.clock(), service_key=state.service_key
+        )
     return cert

@@ -359,7 +359,7 @@ async def test_a_device_needs_a_fresh_login(stale_server: Server) -> None:
 
 
 async def test_the_fresh_login_proof_is_the_servers_for_this_session_only(server: Server) -> None:
-    """SECURITY R-8, R-10 (issue 13 (1)): registering a device asks for the proof the login
+    """SECURITY R-25 (issue 13 (1)): registering a device asks for the proof the login
     answered, signed by this server for this staff member's this session; none, a made-up one,
     another session's or another account's is refused with 403 ``login_not_fresh``."""
     account = await new_staff(server)
@@ -474,7 +474,7 @@ async def test_a_share_sealed_for_an_earlier_segment_is_refused(server: Server) 
 
 
 async def test_a_new_device_needs_the_accounts_enrolment_code(server: Server) -> None:
-    """SECURITY R-8, R-10 (issue 13 (1)): a fresh login is not enough for a new device; it also
+    """SECURITY R-25 (issue 13 (1)): a fresh login is not enough for a new device; it also
     needs the account's pending code of ``vhouse staff enrol``, which is single-use, replaced by
     a newer one, and not another account's."""
     account = await new_staff(server)

@@ -43,7 +43,7 @@ def test_another_new_device_is_told_and_the_list_shows_this_one(
 def test_a_new_device_asks_for_its_enrolment_code(
     server: Server, counsellor: StaffAccount, contexts: Contexts, shot: Callable[[Any, str], None]
 ) -> None:
-    """SECURITY R-8, R-10 (issue 13 (1)): after password and code, a browser that is a new
+    """SECURITY R-25 (issue 13 (1)): after password and code, a browser that is a new
     device asks for the account's enrolment code (``vhouse staff enrol``); a wrong one is
     refused and asked again, the right one certifies the device and the console connects."""
     page = contexts.page()

@@ -1,4 +1,4 @@
-"""TOTP secrets sealed at rest (issue 13 (1), (4); SECURITY R-8, R-9): what the database keeps
+"""TOTP secrets sealed at rest (issue 13 (1), (4); SECURITY R-9, R-25): what the database keeps
 of a TOTP secret opens only with the server secret of the key directory and only for its own
 account; migration 0014 seals the secrets stored before it."""
 
