@@ -62,6 +62,20 @@ class CounsellorClient(SocketClient):
         cookie = f"{credentials.cookie_name}={credentials.cookie}"
         if self.device is None and self.device_file is not None and self.device_file.exists():
             self.device = DeviceKeys.load(self.device_file)
+        left = 0.0 if self.device is None else self.device.not_after - time.time()
+        if self.device is not None and 60 < left < device_mod.RENEW_WITHIN:
+            await asyncio.to_thread(
+                functools.partial(
+                    device_mod.renew,
+                    self.base_url,
+                    cookie,
+                    credentials.csrf_token,
+                    self.device,
+                    fresh_login=credentials.fresh_login,
+                )
+            )
+            if self.device_file is not None:
+                self.device.save(self.device_file)
         if self.device is None or self.device.not_after <= time.time() + 60:
             self.device = self.device or DeviceKeys.generate()
             await asyncio.to_thread(

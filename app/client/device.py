@@ -120,3 +120,17 @@ def register(
     }
     headers = {"Cookie": cookie, "X-CSRF-Token": csrf_token}
     keys.certified(post_json(base_url, "/staff/api/devices", body, headers))
+
+
+#: A certificate with less than this left is renewed at a fresh login (seconds).
+RENEW_WITHIN = 4 * 86400
+
+
+def renew(
+    base_url: str, cookie: str, csrf_token: str, keys: DeviceKeys, *, fresh_login: str | None
+) -> None:
+    """A new certificate for the registered ``keys`` (blocking; soon after login), recorded.
+    Raises ``urllib.error.HTTPError`` as the server answers (404: register the device again)."""
+    path = f"/staff/api/devices/{keys.device_id}/renew"
+    headers = {"Cookie": cookie, "X-CSRF-Token": csrf_token}
+    keys.certified(post_json(base_url, path, {"fresh_login": fresh_login or "-"}, headers))

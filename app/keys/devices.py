@@ -118,6 +118,38 @@ async def usable(
     return cert
 
 
+async def renew(
+    session: AsyncSession,
+    *,
+    service_key: ec.EllipticCurvePrivateKey,
+    staff_id: str,
+    device_id: str,
+    lifetime_seconds: int,
+    now: float,
+) -> DeviceCert:
+    """A new certificate of the same keys, valid ``lifetime_seconds`` from now, for a usable
+    device of ``staff_id`` whose fresh login the caller has checked (certificates are short,
+    and a counsellor who logs in keeps their device). ``NotFound`` for a device that is not
+    usable: revoked or expired ones are registered again, with an enrolment code."""
+    await usable(session, staff_id, device_id, now, service_key=service_key)
+    row = await repo.device(session, device_id)
+    assert row is not None  # noqa: S101 - usable found it
+    not_after = int(now) + lifetime_seconds
+    signature = certs.issue_device_cert(
+        service_key,
+        b64.decode(staff_id),
+        b64.decode(device_id),
+        b64.decode(row.hpke_public_key),
+        b64.decode(row.sig_public_key),
+        not_after,
+    )
+    row.not_after, row.certificate = not_after, b64.encode(signature)
+    detail = json.dumps({"device_id": row.id, "not_after": not_after})
+    await audit_log.audit(session, staff_id=staff_id, action="device.renew", detail=detail, now=now)
+    await session.flush()
+    return to_cert(row)
+
+
 async def by_id(session: AsyncSession, device_id: str) -> DeviceCert | None:
     row = await repo.device(session, device_id)
     return None if row is None else to_cert(row)

@@ -25,6 +25,14 @@ class DeviceRequest(BaseModel):
     enrol_code: str | None = Field(None, max_length=32)
 
 
+class RenewRequest(BaseModel):
+    """``fresh_login``: as for a registration (no enrolment code: the device is known)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fresh_login: str = Field(min_length=1, max_length=128)
+
+
 class PeriodInfo(BaseModel):
     period_id: str
     public_key: str

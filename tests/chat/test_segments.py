@@ -48,7 +48,7 @@ async def test_a_registered_device_is_certified_by_the_service_key(server: Serve
     assert status == 201, info
     assert info["staff_id"] == creds.staff_id
     assert info["hpke_public_key"] == keys.hpke_public_key
-    assert time.time() + 29 * 86400 < info["not_after"] <= time.time() + 30 * 86400 + 5
+    assert time.time() + 6 * 86400 < info["not_after"] <= time.time() + 7 * 86400 + 5
     certs.verify_device_cert(
         server.service_key,
         b64.decode(info["staff_id"]),
@@ -503,3 +503,66 @@ async def test_a_new_device_needs_the_accounts_enrolment_code(server: Server) ->
     assert status == 201, info
     status, error = await register(code)  # used up
     assert (status, error["error"]["code"]) == (403, "enrol_code_wrong")
+
+
+async def test_an_open_console_hears_of_a_new_device_of_its_account(server: Server) -> None:
+    """Issue 13 (1): every open console of the account is told ``device_added`` when a device
+    is certified for it, so one registered elsewhere (stolen password and code) shows at once."""
+    async with Harness(server) as h:
+        account = await new_staff(server)
+        first, _ = await h.console(account)
+        other = await new_staff(server)
+        bystander, _ = await h.console(other)
+        second, _ = await h.console(account)  # another device of the same account
+        assert second.device is not None
+        frame = await first.expect("device_added")
+        assert frame == {"type": "device_added", "device_id": second.device.device_id}
+        await bystander.send({"type": "watch_queue"})
+        while (seen := await bystander.recv())["type"] != "queue":
+            assert seen["type"] != "device_added"  # another account's consoles hear nothing
+
+
+short_server = shared_server(("sqlite",), VH_DEVICE_DAYS="1")
+
+
+async def test_a_short_lived_certificate_is_renewed_after_a_fresh_login(
+    short_server: Server,
+) -> None:
+    """Issue 13 (1): certificates are short-lived (``VH_DEVICE_DAYS``, here 1); a console that
+    logs in with one ending soon renews it (same device, same keys, a new ``not_after``), which
+    needs this session's fresh-login proof; another account's device, or no proof, is refused."""
+    async with Harness(short_server) as h:
+        account = await new_staff(short_server)
+        first, _ = await h.console(account)
+        assert first.device is not None
+        old = (first.device.not_after, first.device.certificate)
+        await asyncio.sleep(1.1)  # a later second: a later not_after
+        again, hello = await h.console(account, device=first.device)
+        assert hello["device"] == first.device.device_id
+        assert again.device is not None
+        assert again.device.not_after > old[0]
+        assert again.device.certificate != old[1]
+        certs.DeviceCert.from_dict(
+            {
+                "device_id": again.device.device_id,
+                "staff_id": account.staff_id,
+                "hpke_public_key": again.device.hpke_public_key,
+                "sig_public_key": again.device.sig_public_key,
+                "not_after": again.device.not_after,
+                "certificate": again.device.certificate,
+            }
+        ).verify(short_server.service_key, int(time.time()))
+
+        path = f"/staff/api/devices/{first.device.device_id}/renew"
+        creds = await staff_login(short_server, account)
+        status, error = await call(short_server, "POST", path, {"fresh_login": "v1.1.x"}, creds)
+        assert (status, error["error"]["code"]) == (403, "login_not_fresh")
+        intruder = await staff_login(short_server, await new_staff(short_server))
+        body = {"fresh_login": intruder.fresh_login}
+        status, error = await call(short_server, "POST", path, body, intruder)
+        assert (status, error["error"]["code"]) == (404, "not_found")
+        status, renewed = await call(
+            short_server, "POST", path, {"fresh_login": creds.fresh_login}, creds
+        )
+        assert status == 200, renewed
+        assert renewed["device_id"] == first.device.device_id

@@ -26,6 +26,10 @@ def test_another_new_device_is_told_and_the_list_shows_this_one(
 
     elsewhere = contexts.page()  # another browser: a second device for the same account
     open_console(elsewhere, server, counsellor, on_duty=False, code_at=time.time() + 30)
+    # Told at once, on the open console (device_added on its socket), not only after a reload.
+    pushed = laptop.locator("[data-my-devices-warning]")
+    expect(pushed).to_contain_text("Another device was registered for your account on")
+    expect(devices.locator("summary")).to_have_text("Your devices: 2 active")
 
     laptop.reload()
     expect(laptop.get_by_role("button", name="Go on duty")).to_be_visible()

@@ -216,7 +216,7 @@ async def test_a_login_gets_no_device_duty_or_key_from_database_writes(server: S
 
     # A device row of the writer's keys, with a certificate the service key never signed.
     device_id = b64.encode(secrets.token_bytes(certs.ID_BYTES))
-    not_after = int(time.time()) + 86400
+    not_after = int(time.time()) + 6 * 86400  # not due for renewal: the console uses it as is
     await _sql(
         server,
         "INSERT INTO devices (id, staff_id, hpke_public_key, sig_public_key, not_after,"

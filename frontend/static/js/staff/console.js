@@ -249,6 +249,11 @@ class StaffConsole {
           chat.sync();
         }
         break;
+      case "device_added":
+        // A device was certified for this account just now (this one, or another: then the
+        // list warns at once, not only at the next login).
+        showDevices(this.root, this.device?.id).catch(() => {});
+        break;
       case "duty":
         this.setDuty(frame.on);
         if (frame.on) this.openChats.hidden = true;
