@@ -12,7 +12,8 @@ COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
 COPY migrations ./migrations
 COPY frontend ./frontend
-# Editable install keeps migrations/ and frontend/ where the app looks for them (beside app/).
+COPY content ./content
+# Editable install keeps migrations/, frontend/ and content/ where the app looks for them (beside app/).
 RUN pip install -e . && mkdir -p var && chown vhouse var
 
 USER vhouse

@@ -8,12 +8,25 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./var/virtual-house.sqlite3"
 _QUEUE = re.compile(r"^(youth|professional)(/[a-z0-9_-]{1,32})?$")
+_LOCALE = re.compile(r"^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})?$")
+#: Where the quick exit leads when no setting names the page's language (SAFETY S-1): public
+#: front pages that are neither a search nor personalised, so nothing lands in a signed-in
+#: account's history and the page looks like ordinary browsing. Any other language: Swedish.
+QUICK_EXIT_DEFAULTS: dict[str, str] = {
+    "sv": "https://www.smhi.se/",
+    "en": "https://www.bbc.com/weather",
+    "ar": "https://ar.wikipedia.org/",
+}
+QUICK_EXIT_FALLBACK = "sv"
+#: Query parameters that make a page a search whose words stay in a signed-in account.
+_SEARCH_PARAMS = {"q", "query", "search", "s"}
 
 
 class Settings(BaseSettings):
@@ -31,8 +44,13 @@ class Settings(BaseSettings):
     #: Addresses of the reverse proxies whose X-Forwarded-For is believed (R-18). Only used to
     #: tell clients apart for rate limits, hashed, in memory (S-15); never stored or logged.
     trusted_proxies: list[str] = Field(default_factory=list)
-    #: Where the quick exit leads (S-1): a neutral, non-personalised page.
-    quick_exit_url: str = "https://www.google.com/search?q=weather"
+    #: Where the quick exit leads (S-1) in every language without its own entry in
+    #: ``quick_exit_urls``: a neutral page that is neither a search nor personalised. Unset:
+    #: ``QUICK_EXIT_DEFAULTS`` per language. An ``https://`` address or a path of this site.
+    quick_exit_url: str | None = None
+    #: Per-language destinations, e.g. ``{"sv": "https://www.smhi.se/", "ar": "…"}`` (JSON);
+    #: they win over ``quick_exit_url`` for their language.
+    quick_exit_urls: dict[str, str] = Field(default_factory=dict)
 
     # --- triage and entry (issue 4; app/triage/setup.py) ---
     #: The triage question set (JSON); default: the shipped set in sv, en, ar.
@@ -81,6 +99,9 @@ class Settings(BaseSettings):
     youth_join_window_seconds: int = 600
     #: Return-code lookups allowed per client bucket in the same window.
     youth_returns_per_window: int = 10
+    #: After-chat feedback answers tried per client bucket in the same window (a school shares
+    #: one address, and each chat answers at most once).
+    youth_feedback_per_window: int = Field(default=30, ge=1)
     queue_cap: int = 500
 
     # --- shifts (DESIGN.md §5) ---
@@ -138,6 +159,31 @@ class Settings(BaseSettings):
                 raise ValueError(f"{queue}: retention must be 1 to 365 days")
         return value
 
+    @field_validator("quick_exit_url")
+    @classmethod
+    def _exit_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return check_exit_url(value.strip())
+
+    @field_validator("quick_exit_urls")
+    @classmethod
+    def _exit_urls(cls, value: dict[str, str]) -> dict[str, str]:
+        for code in value:
+            if not _LOCALE.match(code):
+                raise ValueError(f"{code!r} is not a language code such as sv, ar or fa")
+        return {code: check_exit_url(url.strip()) for code, url in value.items()}
+
+    def quick_exit_for(self, locale: str | None) -> str:
+        """The quick exit's destination on a page in ``locale`` (None: a page of no language):
+        its own entry, else ``quick_exit_url``, else the shipped default for it, else Swedish's."""
+        code = locale or QUICK_EXIT_FALLBACK
+        if code in self.quick_exit_urls:
+            return self.quick_exit_urls[code]
+        if self.quick_exit_url is not None:
+            return self.quick_exit_url
+        return QUICK_EXIT_DEFAULTS.get(code, QUICK_EXIT_DEFAULTS[QUICK_EXIT_FALLBACK])
+
     @field_validator("metrics_bind")
     @classmethod
     def _bind(cls, value: str | None) -> str | None:
@@ -187,6 +233,27 @@ class Settings(BaseSettings):
         if not tail or tail.startswith(":memory:"):
             return None
         return Path(tail.split("?", 1)[0])
+
+
+def check_exit_url(url: str) -> str:
+    """``url`` if it can be the quick exit's destination (S-1); ``ValueError`` otherwise.
+
+    An absolute ``https://`` address, or a path of this site (``/…``, as the tests' stub page).
+    Never a search: a query such as ``?q=weather`` is kept in a signed-in account's history.
+    """
+    parts = urlsplit(url)
+    local = (
+        not parts.scheme and not parts.netloc and url.startswith("/") and not url.startswith("//")
+    )
+    if not local and (parts.scheme != "https" or not parts.hostname):
+        raise ValueError(f"{url!r}: the quick exit needs an https:// address or a path such as /x")
+    searched = {name.lower() for name, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    if searched & _SEARCH_PARAMS or "search" in parts.path.lower():
+        raise ValueError(
+            f"{url!r} looks like a search: its words stay in a signed-in account's history; "
+            "choose a front page that is neither a search nor personalised"
+        )
+    return url
 
 
 def parse_bind(text: str) -> tuple[str, int]:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
@@ -31,25 +31,27 @@ from app.events.broker import make_broker
 from app.expiry import endpoints as expiry
 from app.expiry.purge import Purge, PurgeChore
 from app.keys import endpoints as keys
-from app.keys.service import load_service_key, warn_without_period
+from app.keys.service import describe_service_key, load_service_key, warn_without_period
 from app.kit.clock import Clock, system_clock
 from app.kit.errors import DomainError, validation_message
 from app.kit.ratelimit import KeyedWindows
 from app.metrics import Metrics
 from app.pages import endpoints as pages
+from app.pages import errors as error_pages
+from app.pages import house as house_pages
 from app.pages import youth as youth_pages
 from app.pages.assets import STATIC, assets
 from app.relay import endpoints as relay
 from app.security.bodylimit import BodyLimitMiddleware
 from app.security.guard import make_guard
-from app.security.headers import SecurityHeadersMiddleware, header_map
+from app.security.headers import SecurityHeadersMiddleware, content_security_policy, header_map
 from app.security.prune import LoginPrune
 from app.security.secret import load_server_secret
 from app.staff import admin_endpoints as staff_admin
 from app.staff import endpoints as staff_api
 from app.staff.shifts import StaffSweep
 from app.state import AppState
-from app.supervision import auditlog, statsapi
+from app.supervision import auditlog, feedbackapi, statsapi
 from app.supervision import endpoints as supervision
 from app.supervision.live import BoardFeed
 from app.supervision.queuefeed import QueueFeed
@@ -159,7 +161,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.add_middleware(
         SecurityHeadersMiddleware, hsts=hsts, script_hashes=(assets().importmap_csp,)
     )
-    _add_error_handlers(app, metrics, hsts=hsts)
+    page_error = partial(
+        error_pages.error_page,
+        quick_exit_url=settings.quick_exit_url,
+        service_key=describe_service_key(service_key).public_key,
+    )
+    _add_error_handlers(app, metrics, page_error, hsts=hsts)
     app.include_router(health.router)
     app.include_router(keys.router)
     app.include_router(staff_api.router)
@@ -167,6 +174,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.include_router(returns.router)
     app.include_router(expiry.router)
     app.include_router(youth.router)
+    app.include_router(feedbackapi.router)
     app.include_router(supervision.router)
     app.include_router(canned.router)
     app.include_router(statsapi.router)
@@ -175,6 +183,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.include_router(relay.router)
     app.include_router(pages.router)
     app.include_router(youth_pages.router)
+    app.include_router(house_pages.router)  # after youth_pages: /sv/chat is the chat
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.openapi = partial(apidocs.document, app)  # type: ignore[method-assign]
     return app
@@ -204,7 +213,12 @@ def _error(
     return JSONResponse({"error": body}, status, headers=headers)
 
 
-def _add_error_handlers(app: FastAPI, metrics: Metrics, *, hsts: bool) -> None:
+def _add_error_handlers(
+    app: FastAPI, metrics: Metrics, page_error: Callable[..., Response], *, hsts: bool
+) -> None:
+    """JSON errors for the API (PROTOCOL.md §1); a page request's 404 and 500 are HTML pages
+    with the quick exit (``app/pages/errors.py``)."""
+
     def answer(
         status: int,
         code: str,
@@ -224,8 +238,11 @@ def _add_error_handlers(app: FastAPI, metrics: Metrics, *, hsts: bool) -> None:
         return answer(422, "invalid_request", validation_message(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        if exc.status_code == 404 and error_pages.is_page_request(request.url.path):
+            metrics.error("http", code)
+            return page_error(request, 404)
         return answer(exc.status_code, code, str(exc.detail), exc.headers)
 
     async def outage(_: Request, exc: Exception) -> JSONResponse:
@@ -245,9 +262,16 @@ def _add_error_handlers(app: FastAPI, metrics: Metrics, *, hsts: bool) -> None:
         app.add_exception_handler(outage_type, outage)
 
     @app.exception_handler(Exception)
-    async def crash(_: Request, exc: Exception) -> JSONResponse:
+    async def crash(request: Request, exc: Exception) -> Response:
         log.error("unhandled %s", type(exc).__name__, exc_info=exc)
         # Sent by ServerErrorMiddleware, outside SecurityHeadersMiddleware: add them here.
-        return answer(
-            500, "internal_error", "something went wrong on our side", header_map(hsts=hsts)
-        )
+        headers = header_map(hsts=hsts)
+        if error_pages.is_page_request(request.url.path):
+            try:
+                # The page's one inline script (the import map) is allowed by its hash.
+                csp = content_security_policy((assets().importmap_csp,))
+                metrics.error("http", "internal_error")
+                return page_error(request, 500, headers={**headers, "content-security-policy": csp})
+            except Exception:  # the page itself failed: the plain answer below, never a loop
+                log.error("the error page failed to render")
+        return answer(500, "internal_error", "something went wrong on our side", headers)

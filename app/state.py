@@ -44,9 +44,14 @@ class AppState:
     bucket_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     #: Open sockets per client bucket in this process (``ws_sockets_per_client``).
     socket_slots: KeyedSlots = field(init=False)
+    #: After-chat feedback answers per client bucket (``youth_feedback_per_window``).
+    feedback_limits: KeyedWindows = field(init=False)
 
     def __post_init__(self) -> None:
         self.socket_slots = KeyedSlots(self.settings.ws_sockets_per_client)
+        self.feedback_limits = KeyedWindows(
+            self.settings.youth_feedback_per_window, self.settings.youth_join_window_seconds
+        )
 
     def client_bucket(self, conn: HTTPConnection) -> str:
         """A keyed hash of the client's network address, for rate limits held in memory only.

@@ -137,6 +137,10 @@ def test_stats_export_refuses_from_after_to(database: Database) -> None:
     assert "--from 2026-05-02 is after --to 2026-05-01" in refused(backwards)
     same_day = vhouse("stats", "export", "--from", "2026-05-01", "--to", "2026-05-01", env=env)
     assert same_day.returncode == 0, same_day.stderr
+    backwards = vhouse("stats", "feedback", "--from", "2026-05-02", "--to", "2026-05-01", env=env)
+    assert "--from 2026-05-02 is after --to 2026-05-01" in refused(backwards)
+    empty = vhouse("stats", "feedback", env=env)
+    assert (empty.returncode, empty.stdout) == (0, "day,kind,answer,count\n"), empty.stderr
 
 
 # ---------------------------------------------------------------------- databases

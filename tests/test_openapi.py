@@ -50,3 +50,12 @@ def test_auth_errors_follow_the_access_table() -> None:
 def test_declared_answers_of_the_login() -> None:
     login = schema()["paths"]["/staff/api/login"]["post"]
     assert {"401", "422", "429", "503"} <= set(login["responses"])
+
+
+def test_declared_answers_of_the_feedback() -> None:
+    document = schema()
+    feedback = document["paths"]["/api/youth/feedback"]["post"]
+    assert {"204", "403", "404", "409", "422", "429", "503"} <= set(feedback["responses"])
+    body = document["components"]["schemas"]["FeedbackRequest"]
+    assert body["properties"]["answer"]["enum"] == ["yes", "partly", "no"]
+    assert body["additionalProperties"] is False

@@ -66,6 +66,13 @@ async def test_every_endpoint_answers_503_while_the_database_is_down(tmp_path: P
                         "/api/youth/return", json={"locator": LOCATOR}, headers=origin
                     )
                 )
+                _unavailable(
+                    await client.post(
+                        "/api/youth/feedback",
+                        json={"ticket": new_token(), "answer": "yes"},
+                        headers=origin,
+                    )
+                )
                 _unavailable(await client.get("/api/keys"))
                 ready = await client.get("/readyz")
                 assert ready.status_code == 503

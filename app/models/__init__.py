@@ -6,7 +6,7 @@ from app.models.centre import CentreSetting
 from app.models.chat import Conversation, Envelope
 from app.models.devices import Device, DeviceEnrolment, HistoryGrant, ReturnWrap, Segment
 from app.models.keys import PeriodKey
-from app.models.queue import AlertAck, CloseStat, QueueStat, Ticket
+from app.models.queue import AlertAck, CloseStat, FeedbackCount, QueueStat, Ticket
 from app.models.staff import AuditEntry, LoginFailure, Shift, Staff, StaffSession
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "Device",
     "DeviceEnrolment",
     "Envelope",
+    "FeedbackCount",
     "HistoryGrant",
     "LoginFailure",
     "PeriodKey",

@@ -48,6 +48,9 @@ class Ticket(Base):
     organisation: Mapped[str | None] = mapped_column(String(32), nullable=True)
     #: When the ticket was added to the anonymous aggregates (``queue_stats``); counted once.
     counted_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: True once the young person answered the after-chat feedback (``feedback_counts``); only
+    #: that it was answered, never the answer or when. Goes with the ticket when it is purged.
+    feedback_given: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
 class QueueStat(Base):
@@ -94,4 +97,19 @@ class CloseStat(Base):
     queue: Mapped[str] = mapped_column(String(64))
     dimension: Mapped[str] = mapped_column(String(16))
     value: Mapped[str] = mapped_column(String(32))
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class FeedbackCount(Base):
+    """After-chat feedback ("Did this chat help you?") as anonymous counts (issue 12 §3): per
+    local day of answering, queue kind and answer. Never linked to a ticket or conversation;
+    exported only suppressed (``supervision.feedback``)."""
+
+    __tablename__ = "feedback_counts"
+    __table_args__ = (UniqueConstraint("day", "kind", "answer"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[str] = mapped_column(String(10))  # local date of answering, YYYY-MM-DD
+    kind: Mapped[str] = mapped_column(String(16))  # youth | professional
+    answer: Mapped[str] = mapped_column(String(8))  # yes | partly | no
     count: Mapped[int] = mapped_column(Integer)

@@ -54,7 +54,8 @@ def _render(
         template,
         status_code=status_code,
         context={
-            "quick_exit_url": state.settings.quick_exit_url,
+            # Per page language (S-1): a youth page passes its ``lang``.
+            "quick_exit_url": state.settings.quick_exit_for(context.get("lang")),
             "mode": state.settings.mode,
             # The key every certificate is checked against (CRYPTO.md §2); its fingerprint is
             # published (docs/THREAT-MODEL.md).

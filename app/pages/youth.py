@@ -139,13 +139,6 @@ async def chat_default(request: Request) -> RedirectResponse:
     return RedirectResponse(target, status_code=307)
 
 
-@router.get("/{lang:vh_lang}/", response_class=HTMLResponse)
-async def house(request: Request, lang: str) -> HTMLResponse:
-    found = _language(lang)
-    response: HTMLResponse = _page(request, "house.html", found, "")
-    return response
-
-
 @router.get("/{lang:vh_lang}/chat", response_class=HTMLResponse)
 async def chat(request: Request, lang: str) -> HTMLResponse:
     found = _language(lang)

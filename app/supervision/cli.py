@@ -1,4 +1,5 @@
-"""``vhouse stats export``: the anonymous aggregates, with small cells suppressed (stats.py)."""
+"""``vhouse stats export`` / ``tags`` / ``feedback``: the anonymous aggregates, with small cells
+suppressed (stats.py)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,15 @@ def add_stats_parser(sub: Any) -> None:
     tags.add_argument("--from", dest="first", type=iso_day, help="first local day, YYYY-MM-DD")
     tags.add_argument("--to", dest="last", type=iso_day, help="last local day, YYYY-MM-DD")
     tags.set_defaults(func=cmd_tags, database=True)
+    answers = stats_sub.add_parser(
+        "feedback",
+        help='after-chat feedback ("Did this chat help you?") per day, queue kind and answer '
+        "(cells under 5 suppressed: empty/null)",
+    )
+    answers.add_argument("--format", choices=("csv", "json"), default="csv")
+    answers.add_argument("--from", dest="first", type=iso_day, help="first local day, YYYY-MM-DD")
+    answers.add_argument("--to", dest="last", type=iso_day, help="last local day, YYYY-MM-DD")
+    answers.set_defaults(func=cmd_feedback, database=True)
 
 
 async def _export(settings: Settings, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -87,4 +97,21 @@ def cmd_tags(settings: Settings, args: argparse.Namespace) -> int:
     if args.first is not None and args.last is not None and args.first > args.last:
         return fail(f"--from {args.first} is after --to {args.last}: nothing could match")
     _write(asyncio.run(_tags(settings, args)), args.format, exports.TAG_COLUMNS)
+    return 0
+
+
+async def _feedback(settings: Settings, args: argparse.Namespace) -> list[dict[str, Any]]:
+    engine = make_engine(settings)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            return await exports.feedback_rows(session, first=args.first, last=args.last)
+    finally:
+        await engine.dispose()
+
+
+def cmd_feedback(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the after-chat feedback's suppressed counts to stdout."""
+    if args.first is not None and args.last is not None and args.first > args.last:
+        return fail(f"--from {args.first} is after --to {args.last}: nothing could match")
+    _write(asyncio.run(_feedback(settings, args)), args.format, exports.FEEDBACK_COLUMNS)
     return 0

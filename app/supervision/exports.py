@@ -1,6 +1,6 @@
 """The suppressed exports as rows and CSV: one writer for ``vhouse stats export`` / ``stats
-tags`` and the statistics page's downloads (``GET /staff/api/stats.csv``), so both give the
-same cells."""
+tags`` / ``stats feedback`` and the statistics page's downloads (``GET /staff/api/stats.csv``
+and the others), so both give the same cells."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.supervision import closing, rollup, stats
+from app.supervision import closing, feedback, rollup, stats
+from app.supervision import repository as repo
 
 COLUMNS = (
     "day",
@@ -27,6 +28,7 @@ COLUMNS = (
     "wait_p90",
 )
 TAG_COLUMNS = ("day", "queue", "dimension", "value", "count")
+FEEDBACK_COLUMNS = ("day", "kind", "answer", "count")
 
 
 def row(export_row: stats.ExportRow) -> dict[str, Any]:
@@ -57,6 +59,27 @@ async def tag_rows(
     session: AsyncSession, *, first: date | None, last: date | None
 ) -> list[dict[str, Any]]:
     return await closing.export(session, first=first, last=last)
+
+
+async def feedback_cells(
+    session: AsyncSession, *, first: date | None, last: date | None
+) -> list[feedback.FeedbackCell]:
+    """The stored feedback counts between ``first`` and ``last`` (unsuppressed: internal)."""
+    found = await repo.feedback_cells(
+        session,
+        first_day=None if first is None else first.isoformat(),
+        last_day=None if last is None else last.isoformat(),
+    )
+    return [
+        feedback.FeedbackCell(date.fromisoformat(r.day), r.kind, r.answer, r.count) for r in found
+    ]
+
+
+async def feedback_rows(
+    session: AsyncSession, *, first: date | None, last: date | None
+) -> list[dict[str, Any]]:
+    """The after-chat feedback per day, kind and answer, counts under 5 suppressed."""
+    return feedback.export_rows(await feedback_cells(session, first=first, last=last))
 
 
 def to_csv(rows: Iterable[dict[str, Any]], columns: tuple[str, ...]) -> str:

@@ -8,7 +8,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import AlertAck, CloseStat, Conversation, QueueStat, Staff, Ticket
+from app.models import AlertAck, CloseStat, Conversation, FeedbackCount, QueueStat, Staff, Ticket
 from app.supervision.board import Ack, ActiveChat
 from app.supervision.glance import Profile
 from app.triage.engine import QueueKey
@@ -254,6 +254,47 @@ async def close_stat_cells(
     if last_day is not None:
         query = query.where(CloseStat.day <= last_day)
     order = (CloseStat.day, CloseStat.queue, CloseStat.dimension, CloseStat.value)
+    return list((await session.execute(query.order_by(*order))).scalars())
+
+
+# ---------------------------------------------------------------------- after-chat feedback
+
+
+async def mark_feedback_given(session: AsyncSession, ticket_id: int) -> bool:
+    """Flag the ticket as having answered the feedback; False if it already had (or is gone).
+    One statement, so two answers at once cannot both pass."""
+    query = (
+        update(Ticket)
+        .where(Ticket.id == ticket_id, Ticket.feedback_given.is_(None))
+        .values(feedback_given=True)
+    )
+    return int((await session.execute(query)).rowcount) == 1  # type: ignore[attr-defined]
+
+
+async def count_feedback(
+    session: AsyncSession, *, day: str, kind: str, added: dict[str, int]
+) -> None:
+    """Add ``added[answer]`` to each feedback cell of ``day`` and ``kind`` (an upsert, as
+    ``count_close_tag``), in the order given."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for answer, n in added.items():
+        statement = insert(FeedbackCount).values(day=day, kind=kind, answer=answer, count=n)
+        statement = statement.on_conflict_do_update(
+            index_elements=["day", "kind", "answer"],
+            set_={"count": FeedbackCount.count + statement.excluded.count},
+        )
+        await session.execute(statement)
+
+
+async def feedback_cells(
+    session: AsyncSession, *, first_day: str | None, last_day: str | None
+) -> list[FeedbackCount]:
+    query = select(FeedbackCount)
+    if first_day is not None:
+        query = query.where(FeedbackCount.day >= first_day)
+    if last_day is not None:
+        query = query.where(FeedbackCount.day <= last_day)
+    order = (FeedbackCount.day, FeedbackCount.kind, FeedbackCount.answer)
     return list((await session.execute(query.order_by(*order))).scalars())
 
 

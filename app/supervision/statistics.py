@@ -1,6 +1,7 @@
 """The statistics page (``/staff/stats``): today's figures and a range of days per day, close
-tags per value, read from the anonymous aggregates and drawn as SVG (``charts``). Reads only;
-the roll-up chore adds finished tickets about once a minute (``rollup.ROLL_UP_INTERVAL``)."""
+tags per value, the after-chat feedback for today and the last 30 days, read from the anonymous
+aggregates and drawn as SVG (``charts``). Reads only; the roll-up chore adds finished tickets
+about once a minute (``rollup.ROLL_UP_INTERVAL``); feedback is counted when it is given."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.supervision import charts, closetags, closing, report, rollup, stats
+from app.supervision import charts, closetags, closing, exports, feedback, report, rollup, stats
 from app.supervision import repository as repo
 from app.triage.questions import QuestionSet
 
@@ -27,6 +28,11 @@ class StatsView:
     now: report.Figures
     days: list[tuple[date, report.Figures]]
     tags: dict[str, list[report.TagCount]]  # topic | outcome | referral
+    #: "Did this chat help you?" answers today and over the 30 days up to today (of the queue
+    #: filter's kind, or all), suppressed as the export is.
+    feedback_today: list[feedback.AnswerCount]
+    feedback_recent: list[feedback.AnswerCount]
+    feedback_since: date
 
 
 async def load(
@@ -50,6 +56,9 @@ async def load(
         report.TagCell(date.fromisoformat(r.day), r.queue, r.dimension, r.value, r.count)
         for r in rows
     ]
+    since, _ = report.default_range(today)
+    answers = await exports.feedback_cells(session, first=since, last=today)
+    kind = feedback.kind_of_queue(queue)
     vocabulary = closing.vocabulary(questions)
     words = {
         "topic": [(t["id"], t["label"]) for t in vocabulary["topics"]],
@@ -68,6 +77,9 @@ async def load(
         tags={
             d: report.tag_totals(tag_cells, d, words[d], queue=queue) for d in closetags.DIMENSIONS
         },
+        feedback_today=feedback.totals(answers, today, today, kind=kind),
+        feedback_recent=feedback.totals(answers, since, today, kind=kind),
+        feedback_since=since,
     )
 
 
@@ -198,7 +210,22 @@ def chart_markup(view: StatsView) -> dict[str, Markup]:
             values=[c.count for c in counts],
             css=dimension,
         )
+    helped = view.feedback_recent
+    found["feedback"] = charts.bars(
+        chart_id="chart-feedback",
+        title="Did this chat help you? (asked after the chat)",
+        desc=f"Answers from {view.feedback_since.isoformat()} to {view.today.isoformat()}, "
+        f"{_kind_words(view)}. Counts under 5 are not shown.",
+        labels=[a.label for a in helped],
+        values=[a.count for a in helped],
+        css="feedback",
+    )
     return found
+
+
+def _kind_words(view: StatsView) -> str:
+    kind = feedback.kind_of_queue(view.queue)
+    return "all chats" if kind is None else f"{kind} chats"
 
 
 def context(view: StatsView) -> dict[str, Any]:
@@ -209,4 +236,5 @@ def context(view: StatsView) -> dict[str, Any]:
         "duration": duration,
         "suppressed": charts.SUPPRESSED,
         "few_served": FEW_SERVED,
+        "feedback_of": _kind_words(view),
     }

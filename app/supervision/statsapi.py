@@ -1,5 +1,6 @@
-"""The statistics downloads (``GET /staff/api/stats.csv``, ``/staff/api/stats/tags.csv``): the
-cells of ``vhouse stats export`` / ``stats tags``, suppressed alike, for supervisors and admins;
+"""The statistics downloads (``GET /staff/api/stats.csv``, ``/staff/api/stats/tags.csv``,
+``/staff/api/stats/feedback.csv``): the cells of ``vhouse stats export`` / ``stats tags`` /
+``stats feedback``, suppressed alike, for supervisors and admins;
 every download audited as ``stats.exported``."""
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ async def _download(
             body = exports.to_csv(
                 await exports.queue_rows(session, first=first, last=last), exports.COLUMNS
             )
+        elif table == "feedback":
+            body = exports.to_csv(
+                await exports.feedback_rows(session, first=first, last=last),
+                exports.FEEDBACK_COLUMNS,
+            )
         else:
             body = exports.to_csv(
                 await exports.tag_rows(session, first=first, last=last), exports.TAG_COLUMNS
@@ -65,7 +71,7 @@ async def _download(
             now=state.clock(),
         )
     span = "-".join(d.isoformat() for d in (first, last) if d is not None) or "all"
-    name = "vhouse-stats" if table == "queues" else "vhouse-close-tags"
+    name = {"queues": "vhouse-stats", "feedback": "vhouse-feedback"}.get(table, "vhouse-close-tags")
     return Response(
         body,
         media_type="text/csv; charset=utf-8",
@@ -89,3 +95,12 @@ async def tags_csv(
     """Close tags per day, queue, dimension and value, as ``vhouse stats tags``: counts under
     5 empty. Audited (``stats.exported``)."""
     return await _download(request, current, "tags", first, last)
+
+
+@router.get("/staff/api/stats/feedback.csv", response_class=Response, responses=CSV_RESPONSES)
+async def feedback_csv(
+    request: Request, current: Supervising, first: First = None, last: Last = None
+) -> Response:
+    """After-chat feedback ("Did this chat help you?") per day, queue kind and answer, as
+    ``vhouse stats feedback``: counts under 5 empty. Audited (``stats.exported``)."""
+    return await _download(request, current, "feedback", first, last)

@@ -2,7 +2,8 @@
 and the last 30 days as SVG charts with tables beside them (small cells never shown), filters
 by queue, downloads the CSV (audited) and finds that download in the audit log, filtered by
 action; a counsellor and an anonymous visitor are turned away; markup in an alias or an audit
-detail shows as text. Screenshots go to ``artifacts/screenshots``."""
+detail shows as text; the after-chat feedback is shown suppressed. Screenshots go to
+``artifacts/screenshots``."""
 
 from __future__ import annotations
 
@@ -81,6 +82,12 @@ def _seed_month(in_thread: Any, server: Server) -> None:
                 ("referral", "police"): 2,
                 ("topic", "forced_marriage"): 12,
             },
+            feedback={"yes": 6, "partly": 1},
+        )
+    ).result()
+    in_thread(
+        partial(
+            seed, server.database, skill=None, served_waits=[], feedback={"no": 3}, at=now - DAY
         )
     ).result()
 
@@ -126,6 +133,13 @@ def test_a_supervisor_reads_the_statistics_and_the_audit_log(
     expect(tags.get_by_role("row", name="Police")).to_contain_text("fewer than 5")
     outcomes = page.locator('[data-table="outcome"]')
     expect(outcomes.get_by_role("row", name="Safety plan made")).to_contain_text("11")
+    helped = page.locator('[data-table="feedback"]')
+    expect(page.get_by_role("img", name="Did this chat help you?")).to_be_visible()
+    expect(helped.get_by_role("row", name="Yes")).to_contain_text("6")
+    expect(helped.get_by_role("row", name="Partly")).to_contain_text("fewer than 5")
+    # 3 "no" yesterday: suppressed today (0) and over the 30 days (3).
+    expect(helped.get_by_role("row", name="No fewer than 5 fewer than 5")).to_be_visible()
+    page.locator("[data-feedback]").scroll_into_view_if_needed()
     shot(page, "3-stats-all-queues")
 
     page.get_by_label("Queue", exact=True).select_option("youth/police")

@@ -188,12 +188,12 @@ async def test_test_mode_keeps_the_docs(served: Server) -> None:
 async def test_a_crash_is_a_generic_500(production: FastAPI) -> None:
     marker = "secret-detail-4b1d"
 
-    @production.get("/boom")
+    @production.get("/api/boom")  # an API path: a page request gets the HTML 500 (tests/pages)
     async def boom() -> None:
         raise RuntimeError(f"database password is {marker}")
 
     async with _in_process(production) as client:
-        response = await client.get("/boom")
+        response = await client.get("/api/boom")
     assert response.status_code == 500
     assert response.json() == {
         "error": {"code": "internal_error", "message": "something went wrong on our side"}

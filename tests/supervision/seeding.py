@@ -10,6 +10,7 @@ from app.kit.ids import new_token, token_digest
 from app.models import Ticket
 from app.supervision import repository as repo
 from app.supervision import rollup, stats
+from app.supervision.feedback import increments
 from app.triage.hours import DEFAULT_TIMEZONE
 from tests.conftest import Database
 
@@ -22,10 +23,12 @@ async def seed(
     abandoned: int = 0,
     topic: str | None = "forced_marriage",
     tags: dict[tuple[str, str], int] | None = None,
+    feedback: dict[str, int] | None = None,
     at: float | None = None,
 ) -> str:
     """Tickets that joined at ``at`` (default: a minute ago) in queue ``youth[/skill]``, served
-    after each of ``served_waits`` seconds or left; rolled up. Returns the queue's name."""
+    after each of ``served_waits`` seconds or left; rolled up; ``feedback`` answers counted
+    on that day by the endpoint's upsert. Returns the queue's name."""
     now = time.time()
     joined = now - 60 if at is None else at
     engine = make_engine(database.settings())
@@ -57,6 +60,10 @@ async def seed(
                     await repo.count_close_tag(
                         session, day=day, queue=queue, dimension=dimension, value=value
                     )
+            for answer, n in (feedback or {}).items():
+                for _ in range(n):
+                    added = increments(answer)
+                    await repo.count_feedback(session, day=day, kind="youth", added=added)
     finally:
         await engine.dispose()
     return queue
