@@ -7,7 +7,9 @@ from how it is built, so they are added here rather than by hand on each route:
 - 401 ``not_authenticated`` for a route that needs a staff session;
 - 403 ``forbidden`` for one that checks a role, the Origin or the CSRF token;
 - 404 ``not_found`` for a route with a path parameter;
-- 422 ``invalid_request`` for a route with a body or parameters;
+- 413 ``too_large`` for a route with a body (app/security/bodylimit.py);
+- 422 ``invalid_request`` for a route with a body or parameters (a body that is not JSON text
+  too, app/main.py);
 - 503 ``unavailable`` for every route but the liveness probe (the database may be out);
 - 400, 409 and 429 where a route declares them (``responses={429: {}}``), with the same body.
 """
@@ -41,6 +43,7 @@ DESCRIPTIONS = {
     403: "Forbidden: a role, the Origin or the CSRF token does not allow it",
     404: "Not found",
     409: "Conflict with the current state (the message says which)",
+    413: "The request body is over the size limit",
     422: "Invalid request: the fields of ours that are invalid or missing",
     429: "Too many requests: wait Retry-After seconds",
     503: "The database is unreachable right now: retry after Retry-After seconds",
@@ -87,6 +90,8 @@ def errors_of(route: APIRoute) -> set[int]:
         found.add(403)
     if route.dependant.path_params:
         found.add(404)
+    if route.dependant.body_params:
+        found.add(413)
     if route.dependant.body_params or route.dependant.query_params or route.dependant.path_params:
         found.add(422)
     return found

@@ -163,7 +163,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     )
     page_error = partial(
         error_pages.error_page,
-        quick_exit_url=settings.quick_exit_url,
+        quick_exit_for=settings.quick_exit_for,
         service_key=describe_service_key(service_key).public_key,
     )
     _add_error_handlers(app, metrics, page_error, hsts=hsts)
@@ -239,6 +239,10 @@ def _add_error_handlers(
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400 and exc.__cause__ is not None:
+            # FastAPI's body parser failing on a body that is not JSON text (not UTF-8, nested
+            # too deep): the same invalid body as malformed JSON, not an undocumented 400.
+            return answer(422, "invalid_request", validation_message([{"loc": ("body",)}]))
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         if exc.status_code == 404 and error_pages.is_page_request(request.url.path):
             metrics.error("http", code)

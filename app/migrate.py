@@ -31,7 +31,7 @@ def alembic_config(database_url: str, key_dir: Path | None = None) -> Config:
 
 def upgrade(database_url: str, revision: str = "head", *, key_dir: Path | None = None) -> None:
     """Migrate to ``revision``. ``key_dir`` (the settings' key directory) is what migrations
-    that seal stored secrets under the server secret need (0015); without it they refuse to
+    that seal stored secrets under the server secret need (0016); without it they refuse to
     run on a database holding such secrets unsealed."""
     command.upgrade(alembic_config(database_url, key_dir), revision)
 

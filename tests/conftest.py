@@ -236,14 +236,31 @@ class Server:
                 self.process.wait()
 
 
-def start_server(database: Database, tmp_path: Path, *, migrate: bool = True, **env: str) -> Server:
-    port = free_port()
+def start_server(
+    database: Database,
+    tmp_path: Path,
+    *,
+    migrate: bool = True,
+    port: int | None = None,
+    key_file: Path | None = None,
+    **env: str,
+) -> Server:
+    """A server on ``database``; ``port`` and an existing ``key_file`` (and the key directory
+    beside it) make it the same service again, as ``restart_server`` does."""
+    port = port or free_port()
     base_url = f"http://127.0.0.1:{port}"
     log_path = tmp_path / f"server-{port}.log"
-    key_file = tmp_path / f"service-{port}.key"
-    service_key = sign.public_key_bytes(keys_files.create_service_key(key_file))
+    for n in range(2, 100):  # a restart keeps the earlier process's log
+        if not log_path.exists():
+            break
+        log_path = tmp_path / f"server-{port}-{n}.log"
+    if key_file is None:
+        key_file = tmp_path / f"service-{port}.key"
+        service_key = sign.public_key_bytes(keys_files.create_service_key(key_file))
+    else:
+        service_key = sign.public_key_bytes(keys_files.load_service_key(key_file))
     if database.key_dir is None:  # where the service key's bucket keys would be anyway
-        database.key_dir = tmp_path / "buckets"
+        database.key_dir = key_file.parent / "buckets"
     full_env = {
         **os.environ,
         "VH_MODE": "test",
@@ -290,6 +307,22 @@ def start_server(database: Database, tmp_path: Path, *, migrate: bool = True, **
             time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"server did not start:\n{server.log()}")
+
+
+def restart_server(old: Server) -> Server:
+    """The same service again after ``old`` ended (SIGTERM or SIGKILL): a new process on its
+    port, database, settings, service key and key directory (server secret, bucket keys)."""
+    assert not old.alive(), "stop the old process first"
+    assert old.service_key_file is not None
+    port = int(old.base_url.rsplit(":", 1)[1])
+    return start_server(
+        old.database,
+        old.log_path.parent,
+        migrate=False,
+        port=port,
+        key_file=old.service_key_file,
+        **old.env,
+    )
 
 
 @pytest.fixture

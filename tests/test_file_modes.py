@@ -32,6 +32,7 @@ def loose_umask() -> Iterator[None]:
 
 @pytest.mark.usefixtures("loose_umask")
 def test_a_new_database_and_its_wal_are_owner_only(tmp_path: Path) -> None:
+    """R-28: A new database and its wal are owner only."""
     path = tmp_path / "new" / "deeper" / "vh.sqlite3"
     settings = Settings(mode="test", database_url=f"sqlite+aiosqlite:///{path}")
 

@@ -25,6 +25,7 @@ async def test_healthz_and_readyz_when_all_is_well(served: Server) -> None:
 
 async def test_readyz_is_503_while_the_database_is_unreachable(tmp_path: Path) -> None:
     # A PostgreSQL URL whose port has no listener: the service starts (liveness) but is not ready.
+    """R-21: Readyz is 503 while the database is unreachable."""
     nowhere = Database("postgresql", f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/x")
     server = start_server(nowhere, tmp_path, migrate=False)
     try:

@@ -51,6 +51,7 @@ def _version(conn: Connection) -> str | None:
 
 
 def test_exactly_one_head() -> None:
+    """R-23: Exactly one head."""
     script = ScriptDirectory.from_config(alembic_config("sqlite+aiosqlite://"))
     assert len(script.get_heads()) == 1
     # Every revision is reachable from the head, down to one base.
@@ -61,6 +62,7 @@ def test_exactly_one_head() -> None:
 
 
 def test_upgrade_head_from_empty_creates_every_table(empty_database: Database) -> None:
+    """R-23: Upgrade head from empty creates every table."""
     assert _run(empty_database, _tables) == set()
     upgrade(empty_database.url)
     assert _run(empty_database, _tables) == ALL_TABLES
@@ -69,6 +71,7 @@ def test_upgrade_head_from_empty_creates_every_table(empty_database: Database) -
 
 
 def test_downgrade_base_then_upgrade_head_round_trip(empty_database: Database) -> None:
+    """R-23: Downgrade base then upgrade head round trip."""
     upgrade(empty_database.url)
     downgrade(empty_database.url, "base")
     assert _run(empty_database, _tables) == set()
@@ -80,5 +83,6 @@ def test_downgrade_base_then_upgrade_head_round_trip(empty_database: Database) -
 
 
 def test_no_drift_between_migrations_and_models(empty_database: Database) -> None:
+    """R-23: No drift between migrations and models."""
     upgrade(empty_database.url)
     assert _run(empty_database, _drift) == []

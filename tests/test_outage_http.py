@@ -30,6 +30,7 @@ def _unavailable(response: httpx.Response) -> None:
 
 
 async def test_every_endpoint_answers_503_while_the_database_is_down(tmp_path: Path) -> None:
+    """R-21: Every endpoint answers 503 while the database is down."""
     with pg_cluster(tmp_path) as cluster:
         database = Database("postgresql", cluster.url)
         server = start_server(database, tmp_path)

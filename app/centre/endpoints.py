@@ -89,7 +89,7 @@ async def change_setting(
     return await _changed(request, name)
 
 
-@router.delete("/{name}", responses={403: {}, 404: {}, 409: {}})
+@router.delete("/{name}", responses={400: {}, 403: {}, 404: {}, 409: {}})
 async def reset_setting(
     name: Name,
     request: Request,

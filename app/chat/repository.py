@@ -20,6 +20,7 @@ from app.models import (
     Segment,
     Staff,
     Ticket,
+    TranscriptSig,
 )
 from app.types import ConversationId, ConversationStatus, QueueKind, SenderRole
 
@@ -172,6 +173,27 @@ async def set_keys(session: AsyncSession, row: Segment, *, wrap_c: str, wrap_o: 
 
 async def set_accept(session: AsyncSession, row: Segment, sig: str) -> None:
     row.accept_sig = sig
+    await session.flush()
+
+
+async def put_transcript_sig(
+    session: AsyncSession,
+    *,
+    conv_id: str,
+    seg: int,
+    device_id: str,
+    n: int,
+    digest: str,
+    sig: str,
+    covers: str,
+    now: float,
+) -> None:
+    """Keep the latest transcript signature of (conv, seg, device): insert or replace."""
+    row = await session.get(TranscriptSig, (conv_id, seg, device_id))
+    if row is None:
+        row = TranscriptSig(conv_id=conv_id, seg=seg, device_id=device_id)
+        session.add(row)
+    row.n, row.digest, row.sig, row.covers, row.signed_at = n, digest, sig, covers, now
     await session.flush()
 
 

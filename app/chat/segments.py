@@ -126,6 +126,41 @@ async def store_accept(
     return True
 
 
+async def store_transcript_sig(
+    session: AsyncSession,
+    *,
+    conv_id: str,
+    seg: int,
+    device_id: str | None,
+    n: int,
+    digest: str,
+    sig: str,
+    covers: str,
+    now: float,
+) -> None:
+    """Keep a device's latest transcript signature of a segment (issue 13 (5)).
+
+    Only the device the segment is sealed to held its ``K``; its console may sign also after
+    the chat has left it (closed, handed over), so no link to the conversation is needed.
+    """
+    row = await repo.segment(session, conv_id, seg)
+    if row is None:
+        raise ProtocolError("unknown_segment", "this conversation has no such segment")
+    if device_id is None or row.device_id != device_id:
+        raise ProtocolError("wrong_device", "this segment is sealed to another device")
+    await repo.put_transcript_sig(
+        session,
+        conv_id=conv_id,
+        seg=seg,
+        device_id=device_id,
+        n=n,
+        digest=digest,
+        sig=sig,
+        covers=covers,
+        now=now,
+    )
+
+
 async def store_return_wrap(
     session: AsyncSession, sealer: Sealer, frame: ReturnCode, now: float
 ) -> None:

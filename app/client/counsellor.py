@@ -1,7 +1,8 @@
 """The counsellor's reference client: the console socket with a registered device.
 
 Segment keys sealed to the device are unsealed and accepted as the browser console does them;
-earlier chats a young person shares are opened with the same device.
+earlier chats a young person shares are opened with the same device. Before a transfer and at
+a close the device signs what it holds of the segment (``sign_transcript``, issue 13 (5)).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from app.client.api import Credentials
 from app.client.device import DeviceKeys
 from app.client.envelopes import Sender, open_envelope
 from app.client.socket import SocketClient
+from app.crypto import transcript
+from app.kit import b64
 
 
 @dataclass
@@ -146,6 +149,27 @@ class CounsellorClient(SocketClient):
         sig = self.device.accept(conv, seg, self.keys[(conv, seg)])
         await self.send({"type": "accept", "conv": conv, "seg": seg, "sig": sig})
 
+    def transcript_frame(self, conv: str, seg: int) -> dict[str, Any]:
+        """The ``transcript_sig`` frame signing what this device holds of segment ``seg``."""
+        assert self.device is not None  # noqa: S101 - connect registered one
+        signed = transcript.make_signature(
+            self.device.sig_key, b64.decode(conv), seg, self.held(conv, seg)
+        )
+        return {"type": "transcript_sig", **signed}
+
+    async def sign_transcript(self, conv: str) -> list[int]:
+        """Sign each segment of ``conv`` whose key this device holds (PROTOCOL.md §6.6); the
+        segments signed. Relay-only runs (no keys) sign nothing."""
+        segs = sorted(seg for (c, seg) in self.keys if c == conv)
+        for seg in segs:
+            await self.send(self.transcript_frame(conv, seg))
+        return segs
+
+    async def close_chat(self, conv: str, tags: dict[str, Any] | None = None) -> None:
+        """Sign the transcript, then close the chat (the close frame follows the signature)."""
+        await self.sign_transcript(conv)
+        await self.send({"type": "close", "conv": conv, **({"tags": tags} if tags else {})})
+
     async def transfer(
         self,
         conv: str,
@@ -157,9 +181,11 @@ class CounsellorClient(SocketClient):
         note: str | None = None,
         confirm: bool = False,
     ) -> None:
-        """Ask to hand ``conv`` to a colleague (``to_staff``) or a queue (PROTOCOL.md §7);
-        ``confirm``: cold to a queue even when nobody else on duty can serve it there."""
+        """Ask to hand ``conv`` to a colleague (``to_staff``) or a queue (PROTOCOL.md §7),
+        after signing the transcript; ``confirm``: cold to a queue even when nobody else on
+        duty can serve it there."""
         to: dict[str, Any] = {"staff": to_staff} if to_staff else {"queue": queue, "skill": skill}
+        await self.sign_transcript(conv)  # before handing off: what this device held
         frame = {"type": "transfer", "conv": conv, "mode": mode, "to": to, "note": note}
         await self.send({**frame, "confirm": confirm} if confirm else frame)
 

@@ -18,6 +18,8 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from app.chat.envelope import Envelope, SeqSet, parse_envelope
 from app.client.envelopes import Sender
+from app.crypto import transcript
+from app.kit import b64
 from app.kit.errors import ProtocolError
 
 Stream = tuple[int, str, str]
@@ -46,6 +48,8 @@ class SocketClient:
     #: Own envelopes sent and not acknowledged yet, by (stream, seq).
     unacked: dict[tuple[Stream, int], Envelope] = field(default_factory=dict)
     duplicates_received: int = 0
+    #: Own envelopes sent (for a transcript signature or check, once acknowledged).
+    sent: dict[tuple[str, int, str, str, int], Envelope] = field(default_factory=dict)
     #: Envelopes received that could not be opened (forged, or under a key not held): they
     #: leave their stream where it was.
     unreadable: list[Envelope] = field(default_factory=list)
@@ -80,8 +84,21 @@ class SocketClient:
         assert self.ws is not None, "connect first"  # noqa: S101
         await self.ws.send(data)
 
+    def held(self, conv: str, seg: int) -> dict[transcript.EnvelopeId, bytes]:
+        """``id -> d`` of what this client holds of a segment: every envelope received (that
+        opened) and its own acknowledged ones; never one it only sent and the server did not
+        store (a signature over it would cover an envelope the store lacks)."""
+        mine = [e for e in self.sent.values() if self.is_acked(e)]
+        ours = [e for e in (*self.envelopes, *mine) if e.conv == conv and e.seg == seg]
+        return transcript.digest_map(
+            b64.decode(conv),
+            seg,
+            [(e.role, b64.decode(e.inst), e.seq, b64.decode(e.ct)) for e in ours],
+        )
+
     async def send_envelope(self, envelope: Envelope) -> None:
         """Send ``envelope``, kept as unacknowledged until its own ack arrives."""
+        self.sent[envelope.key] = envelope
         if not self.is_acked(envelope):
             self.unacked[((envelope.seg, envelope.role, envelope.inst), envelope.seq)] = envelope
         await self.send({"type": "envelope", "envelope": envelope.as_dict()})

@@ -17,7 +17,7 @@ from app.chat.envelope import Envelope, parse_envelope
 from app.client.api import post_json
 from app.client.envelopes import Sender, open_envelope, open_text
 from app.client.socket import SocketClient
-from app.crypto import certs, returncode
+from app.crypto import certs, returncode, transcript
 from app.kit import b64
 
 
@@ -49,6 +49,8 @@ class YouthClient(SocketClient):
     _sig_keys: dict[int, bytes] = field(default_factory=dict)
     #: The device each segment is sealed to: (device_id, hpke public key).
     _devices: dict[int, tuple[bytes, bytes]] = field(default_factory=dict)
+    #: Each ``transcript_sig`` checked (the page's youth/integrity.js): (seg, "ok" or why not).
+    transcript_checks: list[tuple[int, str]] = field(default_factory=list)
 
     def role_letter(self) -> str:
         return "Y"
@@ -151,6 +153,30 @@ class YouthClient(SocketClient):
             await self._seal(frame)
         elif frame.get("type") == "accepted":
             self._check_acceptance(int(frame["seg"]), str(frame["sig"]))
+        elif frame.get("type") == "transcript_sig":
+            self.transcript_checks.append((int(frame["seg"]), self._check_transcript(frame)))
+
+    def _check_transcript(self, frame: dict[str, Any]) -> str:
+        """As the page does: the certified device signed exactly the envelopes it names, this
+        client holds them all with those bytes, and every counsellor envelope held is named."""
+        seg = int(frame["seg"])
+        if self.conv is None or frame.get("conv") != self.conv or seg not in self._sig_keys:
+            return "not this client's segment"
+        held = self.held(self.conv, seg)
+        try:
+            signed = transcript.SignedTranscript(
+                conv=b64.decode(self.conv),
+                seg=seg,
+                n=int(frame["n"]),
+                digest=b64.decode(frame["digest"]),
+                sig=b64.decode(frame["sig"]),
+                covers=transcript.parse_covers(frame["covers"]),
+            )
+            signed.verify(self._sig_keys[seg], held)
+        except (certs.VerificationError, ValueError, KeyError, TypeError) as exc:
+            return f"mismatch: {exc}"
+        unsigned = [i for i in held if i[0] == "C" and i not in signed.covers]
+        return "ok" if not unsigned else f"mismatch: {len(unsigned)} counsellor envelope(s)"
 
     async def _seal(self, frame: dict[str, Any]) -> None:
         assert self.service_key is not None  # noqa: S101 - checked by the caller

@@ -15,6 +15,7 @@ from app.models import (
     ReturnWrap,
     Segment,
     Ticket,
+    TranscriptSig,
 )
 from app.types import ConversationId
 
@@ -117,6 +118,7 @@ async def delete_conversations(session: AsyncSession, conv_ids: Sequence[str]) -
         )
     )
     await session.execute(delete(ReturnWrap).where(ReturnWrap.conv_id.in_(ids)))
+    await session.execute(delete(TranscriptSig).where(TranscriptSig.conv_id.in_(ids)))
     await session.execute(delete(Segment).where(Segment.conv_id.in_(ids)))
     result = await session.execute(delete(Conversation).where(Conversation.id.in_(ids)))
     return int(result.rowcount)  # type: ignore[attr-defined]

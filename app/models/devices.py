@@ -89,6 +89,28 @@ class HistoryGrant(Base):
     created_at: Mapped[float] = mapped_column(Float)
 
 
+class TranscriptSig(Base):
+    """The latest transcript signature of a segment by a counsellor device (issue 13 (5)): the
+    device's ECDSA signature over the digest of the envelopes it held (app/crypto/transcript.py).
+    Shapes only are checked here; the export and the young person's page verify it."""
+
+    __tablename__ = "transcript_sigs"
+
+    conv_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    seg: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), primary_key=True)
+    #: How many envelopes it covers, the 32-byte digest ``T`` and the 64-byte signature.
+    n: Mapped[int] = mapped_column(BigInteger)
+    digest: Mapped[str] = mapped_column(String(43))
+    sig: Mapped[str] = mapped_column(String(86))
+    #: The covered envelopes as sent: JSON ``[{"role","inst","seqs":[[first,last],…]}]``.
+    covers: Mapped[str] = mapped_column(Text)
+    #: When the server stored it (the server's clock: no more than a hint).
+    signed_at: Mapped[float] = mapped_column(Float)
+
+
 class DeviceEnrolment(Base):
     """A pending enrolment code for one new device of a staff member (issue 13 (1)): printed by
     ``vhouse staff enrol``, single-use, short-lived. Only a digest keyed with the server secret

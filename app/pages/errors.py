@@ -12,6 +12,7 @@ never names the exception, the path or anything the request sent.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 from fastapi import Request
@@ -55,7 +56,7 @@ def error_page(
     request: Request,
     status: int,
     *,
-    quick_exit_url: str,
+    quick_exit_for: Callable[[str | None], str],
     service_key: str,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
@@ -73,7 +74,7 @@ def error_page(
             status_code=status,
             headers=headers,
             context={
-                "quick_exit_url": quick_exit_url,
+                "quick_exit_url": quick_exit_for(found.code),
                 "service_key": service_key,
                 "lang": found.code,
                 "dir": found.dir,

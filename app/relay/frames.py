@@ -290,6 +290,19 @@ def accepted(conv: str, seg: int, sig: str) -> str:
     return dumps({"type": "accepted", "conv": conv, "seg": seg, "sig": sig})
 
 
+def transcript_sig(conv: str, seg: int, n: int, digest: str, sig: str, covers: str) -> str:
+    """``{"type":"transcript_sig","conv","seg","n","digest","sig","covers"}``: a counsellor
+    device's signature over the segment's envelopes, relayed to the young person as stored
+    (``covers`` is validated compact JSON)."""
+    head = dumps({"type": "transcript_sig", "conv": conv, "seg": seg, "n": n})
+    return f'{head[:-1]},"digest":"{digest}","sig":"{sig}","covers":{covers}}}'
+
+
+def transcript_sig_stored(conv: str, seg: int) -> str:
+    """``{"type":"transcript_sig_stored","conv","seg"}``: the answer to ``transcript_sig``."""
+    return dumps({"type": "transcript_sig_stored", "conv": conv, "seg": seg})
+
+
 def return_code_stored(conv: str, seg: int) -> str:
     """``{"type":"return_code_stored","conv","seg"}``: the answer to ``return_code``."""
     return dumps({"type": "return_code_stored", "conv": conv, "seg": seg})

@@ -5,10 +5,12 @@ Part of ``protocol``, which re-exports these and dispatches to the parsers by fr
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Final
 
 from app.chat.wraps import Keys, ReturnCode, SharedSegment, ShareHistory
+from app.crypto import transcript
 from app.kit.errors import ProtocolError
 from app.relay.fields import bytes_field, conv_field, seg_field
 
@@ -24,6 +26,19 @@ class Accept:
     conv: str
     seg: int
     sig: str
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptSig:
+    """A counsellor device's signature over the envelopes it holds of one segment (issue 13
+    (5)): ``covers`` is the validated list as compact JSON, stored and relayed as it came."""
+
+    conv: str
+    seg: int
+    n: int
+    digest: str
+    sig: str
+    covers: str
 
 
 #: Most earlier segments one ``share_history`` frame may carry.
@@ -88,3 +103,29 @@ def parse_share_history(obj: dict[str, Any]) -> ShareHistory:
         )
     locator = None if obj.get("locator") is None else bytes_field(obj, "locator", 16)
     return ShareHistory(conv=conv, seg=seg_field(obj), locator=locator, segments=tuple(shared))
+
+
+def parse_transcript_sig(obj: dict[str, Any]) -> TranscriptSig:
+    """Shapes only (the server cannot check the signature against envelopes it never opens):
+    ``n`` a u32 equal to the number of envelopes ``covers`` names (``transcript.parse_covers``:
+    bounded, canonical ranges), a 32-byte digest and a 64-byte signature."""
+    conv = conv_field(obj, required=True)
+    assert conv is not None  # noqa: S101 - required=True
+    n = obj.get("n")
+    if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= transcript.MAX_COVERED:
+        raise ProtocolError("bad_frame", "n must be the number of envelopes signed")
+    raw = obj.get("covers")
+    try:
+        covered = transcript.parse_covers(raw)
+    except ValueError as exc:
+        raise ProtocolError("bad_frame", f"covers: {exc}") from None
+    if len(covered) != n:
+        raise ProtocolError("bad_frame", "n must be the number of envelopes covers names")
+    return TranscriptSig(
+        conv=conv,
+        seg=seg_field(obj, "bad_frame"),
+        n=n,
+        digest=bytes_field(obj, "digest", transcript.DIGEST_BYTES, "bad_frame"),
+        sig=bytes_field(obj, "sig", SIGNATURE_BYTES, "bad_frame"),
+        covers=json.dumps(raw, separators=(",", ":")),
+    )

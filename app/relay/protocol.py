@@ -28,6 +28,7 @@ from app.relay.keyframes import HISTORY_SEGMENTS_MAX as HISTORY_SEGMENTS_MAX
 from app.relay.keyframes import SEALED_KEY_BYTES as SEALED_KEY_BYTES
 from app.relay.keyframes import SIGNATURE_BYTES as SIGNATURE_BYTES
 from app.relay.keyframes import Accept as Accept
+from app.relay.keyframes import TranscriptSig as TranscriptSig
 from app.supervision.closetags import REFERRALS, CloseTags
 from app.triage.questions import ANSWER_ID_MAX, Triage
 
@@ -150,6 +151,7 @@ Frame = (
     | Signal
     | Keys
     | Accept
+    | TranscriptSig
     | ReturnCode
     | Undecryptable
     | Transfer
@@ -181,6 +183,7 @@ STAFF_TYPES: Final = frozenset(
         "close",
         "typing",
         "accept",
+        "transcript_sig",
         "undecryptable",
         "transfer",
         "offer_answer",
@@ -424,6 +427,7 @@ _FRAMES: Final[dict[str, tuple[type[Any], Callable[[dict[str, Any]], Frame]]]] =
     "typing": (Signal, _parse_typing),
     "keys": (Keys, keyframes.parse_keys),
     "accept": (Accept, keyframes.parse_accept),
+    "transcript_sig": (TranscriptSig, keyframes.parse_transcript_sig),
     "return_code": (ReturnCode, keyframes.parse_return_code),
     "undecryptable": (Undecryptable, _parse_undecryptable),
     "transfer": (Transfer, _parse_transfer),

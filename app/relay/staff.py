@@ -20,7 +20,7 @@ from app.events.messages import encode
 from app.keys.devices import DeviceCert
 from app.kit.errors import ProtocolError
 from app.models import Staff
-from app.relay import consolewatch, frames, protocol, states, transferframes
+from app.relay import consolewatch, frames, protocol, signatures, states, transferframes
 from app.relay.base import SocketHandler, unavailable
 from app.relay.connection import Outbox
 from app.relay.states import StaffEvent, StaffPhase
@@ -208,6 +208,8 @@ class StaffHandler(SocketHandler):
                 self._typing(frame)
             case protocol.Accept():
                 await self._accept(frame)
+            case protocol.TranscriptSig():
+                await self._transcript_sig(frame)
             case protocol.Undecryptable():
                 self._undecryptable(frame)
             case protocol.Transfer():
@@ -386,18 +388,16 @@ class StaffHandler(SocketHandler):
     async def _accept(self, frame: protocol.Accept) -> None:
         link = self._link_for(frame.conv)
         device_id = None if self.device is None else self.device.device_id
-        try:
-            async with transaction(self.state.sessionmaker) as session:
-                new = await segments.store_accept(
-                    session, conv_id=link.conv_id, seg=frame.seg, device_id=device_id, sig=frame.sig
-                )
-        except ProtocolError:
-            raise
-        except Exception as exc:
-            raise unavailable() from exc
-        if new:
+        if await signatures.accept(self.state, device_id, link.conv_id, frame):
             self._signal(link.conv_id, frames.accepted(link.conv_id, frame.seg, frame.sig))
         self.outbox.send(frames.accept_stored(link.conv_id, frame.seg))
+
+    async def _transcript_sig(self, frame: protocol.TranscriptSig) -> None:
+        """Stored, then relayed: also for a chat that just left this console (PROTOCOL.md §6.6)."""
+        f, device_id = frame, None if self.device is None else self.device.device_id
+        await signatures.transcript_sig(self.state, device_id, f)
+        self._signal(f.conv, frames.transcript_sig(f.conv, f.seg, f.n, f.digest, f.sig, f.covers))
+        self.outbox.send(frames.transcript_sig_stored(f.conv, f.seg))
 
     async def _close(self, frame: protocol.Close) -> None:
         """Close a chat, counting its close categories (anonymously) in the same transaction."""

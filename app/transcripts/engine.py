@@ -70,6 +70,9 @@ class SegmentReport:
     device_id: str | None
     staff_id: str | None
     envelopes: int
+    #: The transcript signature's status (``signatures.SignatureStatus``) and why, once checked.
+    signature: str | None = None
+    signature_reason: str = ""
 
     @property
     def readable(self) -> bool:
@@ -94,6 +97,8 @@ class Message:
     seq: int
     body: dict[str, Any] | None
     error: str | None
+    #: Covered by the segment's counsellor signature (``app/transcripts/signatures.py``).
+    signed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +131,11 @@ class Transcript:
     @property
     def undecryptable(self) -> int:
         return sum(1 for m in self.messages if m.body is None)
+
+    @property
+    def unsigned(self) -> int:
+        """Messages no counsellor signature covers."""
+        return sum(1 for m in self.messages if not m.signed)
 
     @property
     def unverified_segments(self) -> list[int]:

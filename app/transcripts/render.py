@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from app.transcripts.engine import NOT_READABLE, Gap, Message, SegmentReport, Transcript
+from app.transcripts.signatures import NOT_COVERED, SIGNED
 
 FORMAT: Final = "vh-transcript/1"
 ROLE_NAMES: Final = {"Y": "young person", "C": "counsellor"}
@@ -76,6 +77,7 @@ def to_json(transcript: Transcript) -> str:
         "exported_at": transcript.exported_at,
         "verified": not transcript.unverified_segments,
         "warning": warning(transcript),
+        "unsigned_messages": transcript.unsigned,
         "segments": [_segment_json(s) for s in transcript.segments],
         "messages": [_message_json(m) for m in transcript.messages],
         "gaps": [
@@ -99,6 +101,8 @@ def _segment_json(report: SegmentReport) -> dict[str, Any]:
         "device_id": report.device_id,
         "staff_id": report.staff_id,
         "envelopes": report.envelopes,
+        "signature": report.signature,
+        "signature_reason": report.signature_reason or None,
     }
 
 
@@ -112,6 +116,8 @@ def _message_json(message: Message) -> dict[str, Any]:
         "decrypted": message.body is not None,
         "body": message.body,
         "error": message.error,
+        "signed": message.signed,
+        "signature": SIGNED if message.signed else NOT_COVERED,
     }
 
 
@@ -131,11 +137,15 @@ def to_text(transcript: Transcript) -> str:
         f"exported:     {_when(transcript.exported_at)}",
         f"messages:     {transcript.decrypted} decrypted, "
         f"{transcript.undecryptable} could not be decrypted",
+        f"signatures:   {len(transcript.messages) - transcript.unsigned} {SIGNED}, "
+        f"{transcript.unsigned} {NOT_COVERED}",
         "",
         "segments:",
         *(_segment_line(s) for s in transcript.segments),
         "",
-        "times are each sender's own clock",
+        "times are each sender's own clock; anyone holding a segment's key can write under",
+        "either name: a message not covered by the counsellor device's signature may not be",
+        "what the counsellor's device sent or received",
         "",
     ]
     labels = _instance_labels(transcript.messages)
@@ -156,15 +166,24 @@ def _seq_range(gap: Gap) -> str:
     return f"seq {first}" if first == last else f"seq {first}..{last}"
 
 
+def _signature_text(report: SegmentReport) -> str:
+    if report.signature == "signed":
+        return "; transcript signed by that device"
+    if report.signature is None:
+        return ""
+    return f"; transcript signature {report.signature} ({report.signature_reason})"
+
+
 def _segment_line(report: SegmentReport) -> str:
     count = f"{report.envelopes} envelope{'' if report.envelopes == 1 else 's'}"
+    signature = _signature_text(report)
     if report.status == "verified":
         return (
             f"  segment {report.seg}: accepted by device {report.device_id} "
-            f"(staff {report.staff_id}), {count}"
+            f"(staff {report.staff_id}), {count}{signature}"
         )
     if report.status == "unverified":
-        return f"  segment {report.seg}: NOT VERIFIED ({report.reason}), {count}"
+        return f"  segment {report.seg}: NOT VERIFIED ({report.reason}), {count}{signature}"
     return f"  segment {report.seg}: {NOT_READABLE} ({report.reason}), {count}"
 
 
@@ -183,7 +202,8 @@ def _instance_labels(messages: tuple[Message, ...]) -> dict[tuple[str, str], str
 
 def _message_line(message: Message, labels: dict[tuple[str, str], str]) -> str:
     who = labels[(message.role, message.inst)]
-    where = f"seg {message.seg} seq {message.seq}"
+    mark = "signed" if message.signed else NOT_COVERED.upper()
+    where = f"seg {message.seg} seq {message.seq}; {mark}"
     if message.body is None:
         return f"[?] {who} ({where}): [COULD NOT BE DECRYPTED: {message.error}]"
     body = message.body

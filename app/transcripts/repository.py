@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Conversation, Device, Envelope, PeriodKey, Segment
+from app.models import Conversation, Device, Envelope, PeriodKey, Segment, TranscriptSig
 
 
 async def conversation_by_id(session: AsyncSession, conv_id: str) -> Conversation | None:
@@ -32,4 +32,9 @@ async def devices_by_id(session: AsyncSession, device_ids: set[str]) -> dict[str
 async def envelopes_of(session: AsyncSession, conv_id: str) -> list[Envelope]:
     """Every stored envelope of the conversation in stored order (by id)."""
     query = select(Envelope).where(Envelope.conv_id == conv_id).order_by(Envelope.id)
+    return list((await session.execute(query)).scalars())
+
+
+async def transcript_sigs_of(session: AsyncSession, conv_id: str) -> list[TranscriptSig]:
+    query = select(TranscriptSig).where(TranscriptSig.conv_id == conv_id)
     return list((await session.execute(query)).scalars())

@@ -7,6 +7,7 @@ returned plaintext anywhere.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 
@@ -21,7 +22,7 @@ from app.keys import devices as keys_devices
 from app.keys import engine as keys_engine
 from app.kit import b64
 from app.models import Device, Envelope, PeriodKey, Segment
-from app.transcripts import engine
+from app.transcripts import engine, signatures
 from app.transcripts import repository as repo
 from app.transcripts.engine import ExportRefused
 
@@ -79,12 +80,15 @@ async def export_transcript(
         raise engine.NotTrusted(f"segment {first.seg} is not trusted: {first.reason}")
 
     readable = [e for e in envelopes if e.envelope.seg in keys]
+    checks = await _signature_checks(session, conv, conversation_id, opened, devices, readable)
     messages = tuple(
-        engine.decrypt(keys[e.envelope.seg], conv, e) for e in engine.in_order(readable)
+        dataclasses.replace(
+            engine.decrypt(keys[e.envelope.seg], conv, e), signed=checks[e.envelope.seg].covers(e)
+        )
+        for e in engine.in_order(readable)
     )
-    reports = [o.report for o in opened] + engine.unknown_segments(
-        envelopes, (row.seg for row in segment_rows)
-    )
+    reports = [_with_signature(o.report, checks.get(o.report.seg)) for o in opened]
+    reports += engine.unknown_segments(envelopes, (row.seg for row in segment_rows))
     transcript = engine.Transcript(
         conversation_id=conversation.id,
         opened_at=conversation.opened_at,
@@ -100,6 +104,46 @@ async def export_transcript(
         session, staff_id=None, action=AUDIT_ACTION, detail=_audit_detail(transcript), now=now
     )
     return transcript
+
+
+async def _signature_checks(
+    session: AsyncSession,
+    conv: bytes,
+    conversation_id: str,
+    opened: list[engine.OpenedSegment],
+    devices: dict[str, Device],
+    readable: list[engine.StoredEnvelope],
+) -> dict[int, signatures.SignatureReport]:
+    """Each readable segment's transcript signature by its own device, checked (issue 13 (5))."""
+    stored = {
+        (row.seg, row.device_id): signatures.StoredSignature(
+            row.seg, row.device_id, row.n, row.digest, row.sig, row.covers, row.signed_at
+        )
+        for row in await repo.transcript_sigs_of(session, conversation_id)
+    }
+    checks = {}
+    for o in opened:
+        report = o.report
+        if o.key is None or report.device_id is None:
+            continue
+        device = devices.get(report.device_id)
+        trusted = report.status == "verified" and device is not None
+        checks[report.seg] = signatures.check(
+            conv,
+            report.seg,
+            stored.get((report.seg, report.device_id)),
+            device.sig_public_key if trusted and device is not None else None,
+            [e for e in readable if e.envelope.seg == report.seg],
+        )
+    return checks
+
+
+def _with_signature(
+    report: engine.SegmentReport, check: signatures.SignatureReport | None
+) -> engine.SegmentReport:
+    if check is None:
+        return report
+    return dataclasses.replace(report, signature=check.status, signature_reason=check.reason)
 
 
 async def _usable_period(
@@ -141,6 +185,7 @@ def _audit_detail(transcript: engine.Transcript) -> str:
             "undecryptable": transcript.undecryptable,
             "segments": [s.seg for s in transcript.segments if s.readable],
             "unverified_segments": transcript.unverified_segments,
+            "unsigned": transcript.unsigned,
         }
     )
 

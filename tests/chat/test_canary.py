@@ -32,6 +32,7 @@ async def _postgres_dump(url: str) -> bytes:
 
 
 async def test_the_phrase_never_reaches_the_database_or_the_logs(server: Server) -> None:
+    """R-15: a unique phrase sent both ways is in no database file, WAL, PostgreSQL or log."""
     phrase = f"canary-{secrets.token_hex(8)}-ÅÄÖ"
     async with Harness(server) as h:
         language = unique_language()

@@ -345,6 +345,7 @@ stale_server = shared_server(("sqlite",), VH_DEVICE_FRESH_LOGIN_SECONDS="0")
 
 
 async def test_a_device_needs_a_fresh_login(stale_server: Server) -> None:
+    """R-25: a device is certified only soon after a password + TOTP login."""
     creds = await staff_login(stale_server, await new_staff(stale_server))
     keys = DeviceKeys.generate()
     body = {

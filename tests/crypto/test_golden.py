@@ -13,7 +13,7 @@ import pytest
 
 from app import crypto
 from app.chat.envelope import parse_envelope
-from app.crypto import certs, hpke, returncode
+from app.crypto import certs, hpke, returncode, transcript
 from app.kit import b64
 from tests.vectors import GOLDEN_PATH, load, make_v1
 
@@ -141,3 +141,24 @@ def test_message_envelope_decrypts() -> None:
     assert crypto.decrypt_message(K, CONV, SEG, m["role"], inst, m["seq"], ct) == m["plaintext_obj"]
     envelope = parse_envelope(m["envelope"])
     assert (envelope.seq, envelope.ct) == (m["seq"], m["ct"])
+
+
+def test_transcript_signature_verifies_and_its_digests_reproduce() -> None:
+    t = G["transcript"]
+    held = {}
+    for entry in t["envelopes"]:
+        e = parse_envelope(entry["envelope"])
+        inst, ct = D(e.inst), D(e.ct)
+        assert crypto.decrypt_message(K, CONV, SEG, e.role, inst, e.seq, ct)["type"] == "text"
+        digest = transcript.envelope_digest(CONV, SEG, e.role, inst, e.seq, ct)
+        assert b64.encode(digest) == entry["digest"]
+        held[(e.role, inst, e.seq)] = digest
+    assert transcript.covers_of(held) == t["covers"]
+    assert transcript.parse_covers(t["covers"]) == frozenset(held)
+    digest = transcript.transcript_digest(CONV, SEG, held.items())
+    assert b64.encode(digest) == t["digest"]
+    assert b64.encode(transcript.signature_message(CONV, SEG, t["n"], digest)) == t["message"]
+    signed = transcript.SignedTranscript(
+        CONV, SEG, t["n"], digest, D(t["signature"]), transcript.parse_covers(t["covers"])
+    )
+    signed.verify(D(DEV["sig"]["public"]), held)

@@ -19,6 +19,7 @@ XSS = '<img src=x onerror=alert(1)><script>alert(2)</script>"&amp;'
 def test_youth_and_counsellor_chat(
     contexts: Contexts, server: Server, counsellor: StaffAccount
 ) -> None:
+    """R-14: a whole chat both ways in the real pages; an XSS payload shows as text on both."""
     youth = contexts.page()
     start_youth_chat(youth, server)
     expect(youth.locator("[data-queue-status]")).to_contain_text("number 1 in the queue")

@@ -56,6 +56,7 @@ def _spellings(text: str) -> list[str]:
 def test_a_message_is_delivered_only_by_its_own_ack(
     contexts: Contexts, server: Server, counsellor: StaffAccount
 ) -> None:
+    """R-26: A message is delivered only by its own ack."""
     youth, socket, panel = _chat(contexts, server, counsellor)
     socket.hold_types.add("ack")
     send(youth, "Först")

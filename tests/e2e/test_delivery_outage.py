@@ -124,6 +124,7 @@ def _delivered_only_after_own_ack(page: Any) -> None:
 def test_messages_written_during_a_database_outage_are_delivered_once_in_order(
     contexts: Contexts, server: Server, counsellor: StaffAccount, cluster: PgCluster
 ) -> None:
+    """R-21: Messages written during a database outage are delivered once in order."""
     youth_context, staff_context = contexts.new(), contexts.new()
     youth_context.add_init_script(WATCH)
     staff_context.add_init_script(WATCH)

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -24,7 +25,7 @@ from playwright.sync_api import expect
 from app.crypto import hpke
 from app.kit import b64
 from tests.canary import canary_phrase, find_canary
-from tests.conftest import ROOT, Server, StaffAccount
+from tests.conftest import ROOT, Server, StaffAccount, restart_server
 from tests.e2e.conftest import Contexts
 from tests.e2e.pages import (
     YouthSocket,
@@ -202,7 +203,7 @@ def _cli(server: Server, *args: str, stdin: str = "") -> str:
 def test_canary_phrase_never_reaches_the_database_or_the_logs(
     contexts: Contexts, server: Server, counsellor: StaffAccount, tmp_path: Path
 ) -> None:
-    """CRYPTO.md §7: a full chat between the real pages with a unique phrase both ways, sealed
+    """R-15: CRYPTO.md §7: a full chat between the real pages with a unique phrase both ways, sealed
     to the counsellor's device and to a registered period key. The phrase is nowhere in the
     database file, its WAL or the server's log; the organisation's export (period key) reads it,
     so the search above was not looking at something that never carried it."""
@@ -425,11 +426,14 @@ def test_console_asks_for_a_fresh_login_to_register_a_new_device(
     assert "?device=" in sockets[0]
 
 
-def test_keys_survive_a_dropped_youth_connection(
+def test_keys_survive_a_real_server_restart(
     contexts: Contexts, server: Server, counsellor: StaffAccount
 ) -> None:
-    """A resume brings `paired` again with keys_stored and the acceptance: the page keeps its K
-    (in memory), seals nothing new, and the chat goes on readable both ways."""
+    """R-20: the server process gets SIGTERM mid-chat (both pages' sockets close with 1012) and
+    a new one starts on the same database, port and keys. Both pages reconnect by themselves;
+    the youth page's resume brings `paired` again with keys_stored and the acceptance: it keeps
+    its K (in memory), seals nothing new, and the chat goes on readable both ways, each message
+    once. (The 1012 itself is checked with the Python clients: tests/relay/test_restart.py.)"""
     youth = contexts.page()
     socket = YouthSocket(youth)
     staff = contexts.page()
@@ -437,27 +441,32 @@ def test_keys_survive_a_dropped_youth_connection(
     start_youth_chat(youth, server)
     wait_paired(youth)
     panel = staff.locator("[data-chat]")
-    send(youth, "before the drop")
-    expect(panel.locator(".message-body")).to_have_text(["before the drop"])
+    send(youth, "before the restart")
+    expect(panel.locator(".message-body")).to_have_text(["before the restart"])
     expect(youth.locator(".message-pending")).to_have_count(0)
 
-    socket.route.close(code=1012, reason="restarting")
-    _wait_until(youth, lambda: sum(f.get("type") == "resume" for f in socket.sent) == 1)
-    send(staff, "while you were away", panel)
-    expect(youth.locator("[role=log] .message-body")).to_have_text(
-        ["before the drop", "while you were away"]
-    )
-    send(youth, "after the drop")
-    expect(panel.locator(".message-body")).to_have_text(
-        ["before the drop", "while you were away", "after the drop"]
-    )
-    pairs = [f for f in socket.received if f.get("type") == "paired"]
-    assert len(pairs) == 2
-    assert pairs[1]["keys_stored"] is True
-    assert pairs[1]["accepted"] == next(
-        f["sig"] for f in socket.received if f.get("type") == "accepted"
-    )
-    assert socket.sent_types().count("keys") == 1
-    expect(youth.get_by_text("could not be decrypted")).to_have_count(0)
-    expect(panel.get_by_text("could not be decrypted")).to_have_count(0)
-    expect(youth.get_by_text(CONNECTED)).to_be_visible()
+    server.process.send_signal(signal.SIGTERM)
+    server.process.wait(timeout=20)
+    restarted = restart_server(server)
+    try:
+        _wait_until(youth, lambda: sum(f.get("type") == "resume" for f in socket.sent) == 1)
+        send(staff, "while you were away", panel)
+        expect(youth.locator("[role=log] .message-body")).to_have_text(
+            ["before the restart", "while you were away"]
+        )
+        send(youth, "after the restart")
+        expect(panel.locator(".message-body")).to_have_text(
+            ["before the restart", "while you were away", "after the restart"]
+        )
+        pairs = [f for f in socket.received if f.get("type") == "paired"]
+        assert len(pairs) == 2
+        assert pairs[1]["keys_stored"] is True
+        assert pairs[1]["accepted"] == next(
+            f["sig"] for f in socket.received if f.get("type") == "accepted"
+        )
+        assert socket.sent_types().count("keys") == 1
+        expect(youth.get_by_text("could not be decrypted")).to_have_count(0)
+        expect(panel.get_by_text("could not be decrypted")).to_have_count(0)
+        expect(youth.get_by_text(CONNECTED)).to_be_visible()
+    finally:
+        restarted.stop()

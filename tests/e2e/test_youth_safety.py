@@ -35,6 +35,7 @@ async () => ({
 
 
 def test_youth_page_headers_and_markup(contexts: Contexts, server: Server) -> None:
+    """R-13: the youth page's headers, its CSP-hashed import map, and SRI on every script."""
     page = contexts.page()
     for path in YOUTH_PAGES:
         _check_youth_page(page, server, path)

@@ -94,6 +94,7 @@ async def _pg_physical(server: Server, tables: tuple[str, ...]) -> bytes:
 async def test_readable_before_expiry_then_gone_even_from_a_copy(
     server: Server, tmp_path: Path
 ) -> None:
+    """R-19: Readable before expiry then gone even from a copy."""
     async with Harness(server) as h:
         ended = await chat_with_every_key(h, server, tmp_path)
     ((wrap_c, wrap_o),) = await rows(

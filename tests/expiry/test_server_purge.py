@@ -15,6 +15,7 @@ server = shared_server(VH_RETENTION_DAYS="1", VH_PURGE_INTERVAL_SECONDS="1")
 async def test_the_server_purges_an_expired_conversation_by_itself(
     server: Server, tmp_path: Path
 ) -> None:
+    """R-19: The server purges an expired conversation by itself."""
     async with Harness(server) as h:
         ended = await chat_with_every_key(h, server, tmp_path)
         kept = await chat_with_every_key(h, server, tmp_path)

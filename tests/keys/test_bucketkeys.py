@@ -18,6 +18,7 @@ def _mode(path: Path) -> int:
 
 
 def test_the_directory_and_the_keys_are_owner_only(tmp_path: Path) -> None:
+    """R-28: The directory and the keys are owner only."""
     keys = BucketKeys(tmp_path / "keys" / "buckets")
     key = keys.get_or_create("2026-W49")
     assert len(key) == 32

@@ -8,12 +8,14 @@ PROXY = "10.0.0.2"
 
 
 def test_direct_clients_are_their_peer_address_and_cannot_forge_one() -> None:
+    """R-18: Direct clients are their peer address and cannot forge one."""
     assert client_address("203.0.113.7", None, []) == "203.0.113.7"
     assert client_address("203.0.113.7", "198.51.100.1", []) == "203.0.113.7"
     assert client_address("203.0.113.7", "198.51.100.1", [PROXY]) == "203.0.113.7"
 
 
 def test_behind_a_trusted_proxy_the_nearest_untrusted_hop_counts() -> None:
+    """R-18: Behind a trusted proxy the nearest untrusted hop counts."""
     assert client_address(PROXY, "198.51.100.1", [PROXY]) == "198.51.100.1"
     # A client may prepend anything; only the hop our proxy appended is believed.
     assert client_address(PROXY, "1.2.3.4, 198.51.100.1", [PROXY]) == "198.51.100.1"

@@ -15,6 +15,7 @@ def test_our_fields_are_named() -> None:
 
 
 def test_unexpected_keys_are_counted_not_named() -> None:
+    """R-17: Unexpected keys are counted not named."""
     errors = [
         {"type": "extra_forbidden", "loc": ("body", "hunter2-my-password"), "input": 1},
         {"type": "extra_forbidden", "loc": ("body", "Another Key"), "input": 1},

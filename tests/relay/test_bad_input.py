@@ -86,6 +86,7 @@ async def test_unknown_frame_types(served: Server) -> None:
 
 
 async def test_envelope_for_someone_elses_conversation(served: Server) -> None:
+    """R-4: an envelope for a conversation the sender is not in is refused, never delivered."""
     async with Harness(served) as h:
         a = await h.chat()
         b = await h.chat()
@@ -120,6 +121,7 @@ async def test_envelope_for_someone_elses_conversation(served: Server) -> None:
 
 
 async def test_envelope_with_the_wrong_role(served: Server) -> None:
+    """R-4: the role comes from the socket, never the frame: the other role is refused."""
     async with Harness(served) as h:
         chat = await h.chat()
         as_counsellor = Sender(conv=chat.conv, role="C").test_envelope()
@@ -191,6 +193,7 @@ async def _received(staff: Any, sent: dict[str, Any]) -> Any:
 
 
 async def test_largest_envelope_passes_and_an_oversized_frame_closes_1009(served: Server) -> None:
+    """R-5: the largest envelope passes; a frame over 64 KiB closes the socket with 1009."""
     async with Harness(served) as h:
         chat = await h.chat()
         assert chat.youth.sender is not None
@@ -219,6 +222,8 @@ async def _refused(url: str, **kw: Any) -> int:
 
 
 async def test_upgrades_from_foreign_or_missing_origins_are_refused(served: Server) -> None:
+    """R-1, R-2: a foreign, null or missing Origin, and a staff socket without a valid session,
+    are refused with 403 before accept."""
     async with Harness(served) as h:
         chat = await h.chat()
         assert chat.staff.credentials is not None
@@ -243,6 +248,7 @@ async def test_upgrades_from_foreign_or_missing_origins_are_refused(served: Serv
 
 
 async def test_frame_rate_limit_errors_then_closes(rate_limited_server: Server) -> None:
+    """R-6: over the frames-per-minute limit: an error frame, then a close."""
     async with Harness(rate_limited_server) as h:
         chat = await h.chat(envelopes=0)  # the youth has sent one frame: join
         assert chat.youth.sender is not None
@@ -265,6 +271,7 @@ async def test_frame_rate_limit_errors_then_closes(rate_limited_server: Server) 
 
 
 async def test_join_flood_gets_try_again_later(join_limited_server: Server) -> None:
+    """R-7: too many joins from one client bucket are told to try again later."""
     async with Harness(join_limited_server) as h:
         chat = await h.chat()  # join 1
         nobody_speaks = unique_language()
@@ -286,6 +293,7 @@ async def test_join_flood_gets_try_again_later(join_limited_server: Server) -> N
 
 
 async def test_full_queue_is_told_honestly(small_queue_server: Server) -> None:
+    """R-7: a full queue says "queue full": never a 5xx, never a silent wait."""
     async with Harness(small_queue_server) as h:
         chat = await h.chat()  # paired: no longer waiting
         nobody_speaks = unique_language()

@@ -18,6 +18,7 @@ served = shared_server()
 async def test_seq_1_3_2_is_acked_relayed_live_and_replayed_by_a_cursor_sync(
     served: Server,
 ) -> None:
+    """R-26: Seq 1 3 2 is acked relayed live and replayed by a cursor sync."""
     async with Harness(served) as h:
         chat = await h.chat(envelopes=0)
         staff, youth, conv = chat.staff, chat.youth, chat.conv
@@ -84,6 +85,7 @@ async def test_envelopes_for_a_segment_that_does_not_exist_are_refused(served: S
 
 
 async def test_non_canonical_ids_are_refused(served: Server) -> None:
+    """R-26: Non canonical ids are refused."""
     async with Harness(served) as h:
         chat = await h.chat(envelopes=0)
         youth = chat.youth

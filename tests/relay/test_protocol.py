@@ -87,6 +87,7 @@ def test_arbitrary_text_only_ever_raises_protocol_error(text: str) -> None:
 
 @given(json_values)
 def test_arbitrary_json_only_ever_raises_protocol_error(value: Any) -> None:
+    """R-24: Arbitrary json only ever raises protocol error."""
     _parse(json.dumps(value), YOUTH_TYPES)
 
 

@@ -40,6 +40,7 @@ def _carry_over(old: YouthClient) -> YouthClient:
 
 @pytest.mark.parametrize("drop", ["close_after_some_acks", "abort_without_acks"])
 async def test_youth_reconnects_and_nothing_is_lost_or_doubled(served: Server, drop: str) -> None:
+    """R-20: Youth reconnects and nothing is lost or doubled."""
     async with Harness(served) as h:
         chat = await h.chat(envelopes=0)
         staff, youth, conv = chat.staff, chat.youth, chat.conv

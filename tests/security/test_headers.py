@@ -77,6 +77,7 @@ def assert_security_headers(headers: httpx.Headers, *, hsts: bool = False) -> No
 
 
 async def test_every_response_carries_the_security_headers(served: Server) -> None:
+    """R-13: Every response carries the security headers."""
     async with httpx.AsyncClient(base_url=served.base_url) as client:
         responses = [await client.get(path) for path in PATHS]
         responses.append(await client.get("/staff/api/login"))  # 405
@@ -153,6 +154,7 @@ def _in_process(app: FastAPI) -> httpx.AsyncClient:
 
 
 async def test_production_has_no_api_docs_and_sends_hsts(production: FastAPI) -> None:
+    """R-13, R-18: Production has no api docs and sends hsts."""
     async with _in_process(production) as client:
         for path in ("/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"):
             response = await client.get(path)
@@ -186,6 +188,7 @@ async def test_test_mode_keeps_the_docs(served: Server) -> None:
 
 
 async def test_a_crash_is_a_generic_500(production: FastAPI) -> None:
+    """R-17: A crash is a generic 500."""
     marker = "secret-detail-4b1d"
 
     @production.get("/api/boom")  # an API path: a page request gets the HTML 500 (tests/pages)

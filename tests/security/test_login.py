@@ -70,6 +70,7 @@ def _wrong(code: str) -> str:
 
 
 async def test_unknown_user_wrong_password_and_wrong_code_look_the_same(served: Server) -> None:
+    """R-10: unknown user, wrong password and wrong code answer identically."""
     account = await new_staff(served)
     code = current_code(account.totp_secret, time.time())
     refusals = [
@@ -92,6 +93,7 @@ async def test_unknown_user_wrong_password_and_wrong_code_look_the_same(served: 
 
 
 async def test_an_accepted_code_cannot_be_used_again(served: Server) -> None:
+    """R-9: An accepted code cannot be used again."""
     account = await new_staff(served)
     code = await next_code(account)
     assert (await _login(served, account.username, account.password, code)).status_code == 200
@@ -102,6 +104,7 @@ async def test_an_accepted_code_cannot_be_used_again(served: Server) -> None:
 
 
 async def test_sixth_bad_attempt_is_locked_out_with_retry_after(served: Server) -> None:
+    """R-9: Sixth bad attempt is locked out with retry after."""
     account = await new_staff(served)
     other = await new_staff(served)
     code = current_code(account.totp_secret, time.time())
@@ -126,6 +129,7 @@ async def test_sixth_bad_attempt_is_locked_out_with_retry_after(served: Server) 
 
 
 async def test_login_from_a_foreign_origin_is_refused(served: Server) -> None:
+    """R-1: Login from a foreign origin is refused."""
     account = await new_staff(served)
     body = {"username": account.username, "password": account.password, "totp": "123456"}
     for headers in ({"Origin": "https://evil.example"}, {}):
@@ -140,6 +144,7 @@ async def test_login_from_a_foreign_origin_is_refused(served: Server) -> None:
 
 
 async def test_session_cookie_flags(served: Server) -> None:
+    """R-11: Session cookie flags."""
     account = await new_staff(served)
     response = await _good_login(served, account)
     assert len(response.headers.get_list("set-cookie")) == 1
@@ -157,6 +162,7 @@ async def test_session_cookie_flags(served: Server) -> None:
 
 
 async def test_each_login_gets_a_new_session(served: Server) -> None:
+    """R-11: Each login gets a new session."""
     account = await new_staff(served)
     first = await _good_login(served, account)
     old = _session_cookie(first).value
@@ -177,6 +183,8 @@ async def test_each_login_gets_a_new_session(served: Server) -> None:
 
 
 async def test_logout_needs_csrf_then_ends_the_session_and_its_sockets(served: Server) -> None:
+    """R-3, R-11: logout needs the CSRF token, then ends the session and closes its sockets
+    (1008)."""
     account = await new_staff(served)
     logged_in = await _good_login(served, account)
     cookie, csrf = _session_cookie(logged_in).value, logged_in.json()["csrf_token"]
@@ -244,6 +252,7 @@ async def test_me_without_a_session_is_401(served: Server) -> None:
 
 
 async def test_validation_errors_do_not_echo_submitted_values(served: Server) -> None:
+    """R-17: Validation errors do not echo submitted values."""
     marker = "canary-7f3a9c1e-never-echo"
     bodies: list[dict[str, Any]] = [
         {"json": {"username": "someone", "password": marker}},  # totp missing

@@ -84,7 +84,7 @@ def _client(server: Server) -> httpx.AsyncClient:
 async def test_100_concurrent_wrong_logins_reach_the_hash_at_most_5_times(
     served: tuple[Server, str],
 ) -> None:
-    """R-9: each attempt is reserved (counted) before its password is hashed."""
+    """R-9, R-27: each attempt is reserved (counted) before its password is hashed."""
     server, metrics_url = served
     account = await new_staff(server)
     before = await _checks(metrics_url)
@@ -115,9 +115,9 @@ async def test_100_concurrent_wrong_logins_reach_the_hash_at_most_5_times(
 async def test_a_session_row_written_into_the_database_does_not_authenticate(
     served: tuple[Server, str],
 ) -> None:
-    """Issue 13 (1): session digests are keyed with the server secret, so a database writer who
-    inserts the plain SHA-256 of a cookie of their choice (``created_at`` now, a "fresh login")
-    gets neither a session nor a device."""
+    """R-25: Issue 13 (1): session digests are keyed with the server secret, so a database writer
+    who inserts the plain SHA-256 of a cookie of their choice (``created_at`` now, a "fresh
+    login") gets neither a session nor a device."""
     server, _ = served
     account = await new_staff(server)
     cookie, csrf, now = new_token(32), new_token(32), time.time()

@@ -38,7 +38,7 @@ async def _login(
 async def test_the_sixth_login_a_minute_from_one_address_is_429_whatever_the_name(
     limited: Server,
 ) -> None:
-    """Per client bucket, whatever the username: 429 ``login_rate_limited`` with Retry-After;
+    """R-27: Per client bucket, whatever the username: 429 ``login_rate_limited`` with Retry-After;
     an X-Forwarded-For from a peer that is not a trusted proxy does not pick another bucket;
     the address is in no log line."""
     account = await new_staff(limited)

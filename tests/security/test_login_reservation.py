@@ -82,7 +82,7 @@ async def _try(
 async def test_100_racing_wrong_logins_reach_the_hash_at_most_5_times(
     database: Database, sessions: async_sessionmaker[AsyncSession], hash_calls: list[str]
 ) -> None:
-    """R-9: the failure is reserved before the hash, under a per-name lock."""
+    """R-9, R-27: the failure is reserved before the hash, under a per-name lock."""
     account = await _create_staff(database, f"c{secrets.token_hex(4)}", "Sara")
     gate = _gate(concurrency=4)  # several hashes at once: the race the issue found
     outcomes = await asyncio.gather(
@@ -120,7 +120,8 @@ async def test_a_success_clears_its_reservation_and_the_failures(
 async def test_failures_keep_a_keyed_digest_never_the_typed_text_and_are_pruned(
     database: Database, sessions: async_sessionmaker[AsyncSession], hash_calls: list[str]
 ) -> None:
-    """Issue 13 (3): a password typed into the username field is not kept."""
+    """R-9, issue 13 (3): failures older than the window are pruned (a lock ends by itself),
+    and a password typed into the username field is not kept."""
     typed = "  My-Secret-Passw0rd typed in the wrong field "
     gate = _gate()
     now = time.time()
@@ -167,6 +168,7 @@ async def test_a_login_held_waiting_does_not_count_more_than_one_hash(
 async def test_the_prune_forgets_sessions_past_their_limits(
     database: Database, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
+    """R-11: sessions past their idle or absolute limit are forgotten by the prune."""
     account = await _create_staff(database, f"c{secrets.token_hex(4)}", "Sara")
     now = time.time()
     idle, absolute = SETTINGS.session_idle_seconds, SETTINGS.session_absolute_seconds
@@ -196,7 +198,7 @@ async def test_the_prune_forgets_sessions_past_their_limits(
 async def test_no_more_hashes_run_at_once_than_the_gate_allows(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Issue 13 (2): the argon2 work is bounded, so logins cannot take every core."""
+    """R-27: Issue 13 (2): the argon2 work is bounded, so logins cannot take every core."""
     running, most = 0, 0
     lock = threading.Lock()
     real = passwords.verify_password

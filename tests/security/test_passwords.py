@@ -33,6 +33,7 @@ def test_long_passphrases_are_accepted() -> None:
     "common", ["password1234", "PassWord1234", "qwertyuiop123", "123456789012"]
 )
 def test_common_passwords_are_refused(common: str) -> None:
+    """R-8: Common passwords are refused."""
     with pytest.raises(WeakPassword, match="common"):
         check_policy(common)
 
@@ -44,6 +45,7 @@ def test_a_password_containing_the_username_is_refused() -> None:
 
 
 def test_argon2id_parameters_and_a_64_character_password_round_trip() -> None:
+    """R-8: Argon2id parameters and a 64 character password round trip."""
     password = "a 64-character passphrase: " + "x" * 37
     assert len(password) == 64
     hashed = hash_password(password)

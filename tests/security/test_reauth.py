@@ -37,6 +37,7 @@ async def _audit_actions(server: Server, staff_id: str) -> list[str]:
 async def test_a_console_on_duty_outlives_the_idle_timeout_and_reauth_renews_it(
     short: Server,
 ) -> None:
+    """R-11: A console on duty outlives the idle timeout and reauth renews it."""
     account = await new_staff(short)
     async with Harness(short) as h:
         console, _ = await h.console(account)

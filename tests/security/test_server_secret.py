@@ -25,6 +25,7 @@ from app.security.secret import (
 
 
 def test_made_on_first_start_owner_only_then_read_back(tmp_path: Path) -> None:
+    """R-28: Made on first start owner only then read back."""
     directory = tmp_path / "keys"
     old = os.umask(0o022)
     try:

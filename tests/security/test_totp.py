@@ -19,6 +19,7 @@ def code_at(step: int) -> str:
 
 
 def test_current_code_is_accepted_once() -> None:
+    """R-9: Current code is accepted once."""
     code = code_at(STEP)
     assert code == pyotp.TOTP(SECRET).at(int(NOW))
     assert accepted_step(SECRET, code, last_step=0, now=NOW) == STEP

@@ -1,6 +1,6 @@
 """TOTP secrets sealed at rest (issue 13 (1), (4); SECURITY R-9, R-25): what the database keeps
 of a TOTP secret opens only with the server secret of the key directory and only for its own
-account; migration 0015 seals the secrets stored before it."""
+account; migration 0016 seals the secrets stored before it."""
 
 from __future__ import annotations
 
@@ -83,8 +83,8 @@ async def _add_plain(url: str, username: str, plain: str) -> str:
     return staff_id
 
 
-def test_migration_0015_seals_the_stored_secrets(empty_database: Database, tmp_path: Path) -> None:
-    upgrade(empty_database.url, "0014")
+def test_migration_0016_seals_the_stored_secrets(empty_database: Database, tmp_path: Path) -> None:
+    upgrade(empty_database.url, "0015")
     plain = totp.new_secret()
     staff_id = asyncio.run(_add_plain(empty_database.url, "anna", plain))
     # Without the key directory there is no key to seal with: refused, nothing changed.
@@ -98,6 +98,6 @@ def test_migration_0015_seals_the_stored_secrets(empty_database: Database, tmp_p
     assert totpseal.unseal(ensure_secret(key_dir), staff_id, stored) == plain
     # And back: the downgrade opens them again, with the same key directory only.
     with pytest.raises(RuntimeError, match="VH_KEY_DIR"):
-        downgrade(empty_database.url, "0014")
-    downgrade(empty_database.url, "0014", key_dir=key_dir)
+        downgrade(empty_database.url, "0015")
+    downgrade(empty_database.url, "0015", key_dir=key_dir)
     assert asyncio.run(_stored(empty_database, "anna")) == (staff_id, plain)

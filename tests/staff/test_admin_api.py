@@ -122,6 +122,7 @@ async def test_add_answers_the_secrets_once_and_checks_the_centre(server: Server
 
 
 async def test_edit_changes_checks_and_audits(server: Server) -> None:
+    """R-12: Edit changes checks and audits."""
     actor, admin = await _admin(server)
     target = await new_staff(server, alias=f"Edit {time.monotonic_ns()}")
     other = await new_staff(server, alias=f"Taken {time.monotonic_ns()}")
@@ -219,6 +220,7 @@ async def test_a_routing_edit_applies_to_the_next_pairing(server: Server) -> Non
 async def test_a_reset_or_disable_closes_the_console_and_requeues_its_chats(
     server: Server, action: str
 ) -> None:
+    """R-3: A reset or disable closes the console and requeues its chats."""
     async with Harness(server) as h:
         _, admin = await _admin(server)
         account = await new_staff(server, alias=f"Reset {time.monotonic_ns()}", languages=["sv"])

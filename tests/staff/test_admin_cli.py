@@ -105,6 +105,7 @@ async def _details(database: Database, action: str) -> list[dict[str, object]]:
 
 
 async def test_a_reset_from_the_cli_closes_a_served_console_within_5_s(server: Server) -> None:
+    """R-3: A reset from the cli closes a served console within 5 s."""
     async with Harness(server) as h:
         account: StaffAccount = await new_staff(server, languages=["sv"])
         console, _ = await h.console(account)

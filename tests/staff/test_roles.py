@@ -136,6 +136,7 @@ def served_routes() -> set[tuple[str, str]]:
 
 
 def test_every_route_has_a_decision() -> None:
+    """R-12: Every route has a decision."""
     served = served_routes()
     assert served - ACCESS.keys() == set(), "routes without a line in ACCESS"
     assert ACCESS.keys() - served == set(), "lines in ACCESS for routes that no longer exist"
@@ -183,6 +184,7 @@ def people(server: Server) -> dict[str, Credentials]:
 def test_each_role_is_let_in_or_refused(
     server: Server, people: dict[str, Credentials], route: tuple[str, str]
 ) -> None:
+    """R-12: Each role is let in or refused."""
     method, path = route
     level = ACCESS[route]
     status, body = _request(server, method, path, None)
@@ -223,6 +225,7 @@ def test_logout_needs_a_session(server: Server) -> None:
 async def test_the_staff_socket_needs_a_session_and_roles_for_frames(
     server: Server, people: dict[str, Credentials]
 ) -> None:
+    """R-2: The staff socket needs a session and roles for frames."""
     url = server.base_url.replace("http", "ws", 1) + "/ws/staff"
     name = people["counsellor"].cookie_name
     for cookie in ({}, {"Cookie": f"{name}={'x' * 43}"}):

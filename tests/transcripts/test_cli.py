@@ -65,8 +65,14 @@ def test_export_through_the_real_command(world: World) -> None:
 
     printed = _vhouse(world, *common, "--passphrase-stdin", stdin=PASSPHRASE + "\n")
     assert printed.returncode == 0, printed.stderr
-    assert f"young person 1 (seg 0 seq 1): {canary}\n" in printed.stdout
-    assert "counsellor 1 (seg 0 seq 1): Hej, jag heter Sara.\n" in printed.stdout
+    assert (
+        f"young person 1 (seg 0 seq 1; NOT COVERED BY A COUNSELLOR SIGNATURE): {canary}\n"
+        in printed.stdout
+    )
+    assert (
+        "counsellor 1 (seg 0 seq 1; NOT COVERED BY A COUNSELLOR SIGNATURE): Hej, jag heter Sara.\n"
+        in printed.stdout
+    )
     assert printed.stderr == ""
 
     written = _vhouse(
@@ -141,7 +147,10 @@ def test_an_unaccepted_segment_exits_1_unless_allowed_and_then_warns_loudly(
     allowed = capsys.readouterr()
     assert code == 0
     assert allowed.out.startswith("!!! NOT VERIFIED: ")
-    assert "young person 1 (seg 0 seq 1): hello\n" in allowed.out
+    assert (
+        "young person 1 (seg 0 seq 1; NOT COVERED BY A COUNSELLOR SIGNATURE): hello\n"
+        in allowed.out
+    )
     assert allowed.err.startswith("vhouse: WARNING: NOT VERIFIED: ")
     assert _audits(world) == 1
 

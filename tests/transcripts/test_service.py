@@ -26,6 +26,8 @@ from tests.conftest import Database
 from tests.transcripts.world import NOW, PASSPHRASE, World, in_transaction, make_world
 
 T0 = 1_795_000_000_000  # unix ms: 2026-11-18 11:06:40 UTC
+#: How an unsigned message is marked (no signature is stored in these worlds).
+NC = "; NOT COVERED BY A COUNSELLOR SIGNATURE"
 
 
 @pytest.fixture
@@ -79,6 +81,7 @@ def _chat(world: World, canary: str) -> None:
 def test_export_decrypts_every_message_in_order_and_audits_without_plaintext(
     world: World,
 ) -> None:
+    """R-12: Export decrypts every message in order and audits without plaintext."""
     canary = canary_phrase()
     _chat(world, canary)
     other_period, _ = world.add_period("other.pem")
@@ -100,11 +103,11 @@ def test_export_decrypts_every_message_in_order_and_audits_without_plaintext(
     ]
     text = render.to_text(transcript)
     assert text.splitlines()[-5:] == [
-        f"[2026-11-18 11:06:40 UTC] young person 1 (seg 0 seq 1): hej, {canary}",
-        "[2026-11-18 11:07:40 UTC] counsellor 1 (seg 0 seq 1): Hej! Jag heter Sara.",
-        "[2026-11-18 11:08:40 UTC] young person 1 (seg 0 seq 2): två rader",
+        f"[2026-11-18 11:06:40 UTC] young person 1 (seg 0 seq 1{NC}): hej, {canary}",
+        f"[2026-11-18 11:07:40 UTC] counsellor 1 (seg 0 seq 1{NC}): Hej! Jag heter Sara.",
+        f"[2026-11-18 11:08:40 UTC] young person 1 (seg 0 seq 2{NC}): två rader",
         "    andra raden",
-        "[2026-11-18 11:09:40 UTC] young person 2 (seg 0 seq 1): مرحبا",
+        f"[2026-11-18 11:09:40 UTC] young person 2 (seg 0 seq 1{NC}): مرحبا",
     ]
     assert f"  segment 0: accepted by device {world.device.device_id}" in text
     assert "  segment 1: not readable with this key (sealed to another period key), 1 envelope" in (
@@ -127,6 +130,7 @@ def test_export_decrypts_every_message_in_order_and_audits_without_plaintext(
         "undecryptable": 0,
         "segments": [0],
         "unverified_segments": [],
+        "unsigned": 4,
     }
     # The export wrote an audit row and read the database: no plaintext went into it.
     assert find_canary(canary, database=world.database) == []
@@ -153,8 +157,9 @@ def test_a_tampered_envelope_is_shown_as_undecryptable_not_dropped(world: World)
         (2, False),
         (3, True),
     ]
-    assert "young person 1 (seg 0 seq 2): [COULD NOT BE DECRYPTED: the message could not be " in (
-        render.to_text(transcript)
+    assert (
+        f"young person 1 (seg 0 seq 2{NC}): [COULD NOT BE DECRYPTED: the message could not be "
+        in (render.to_text(transcript))
     )
     assert _exports_audited(world)[0]["undecryptable"] == 1
     assert _exports_audited(world)[0]["count"] == 2
@@ -185,7 +190,7 @@ def test_an_acceptance_that_does_not_verify_refuses_the_export(world: World, acc
     text = render.to_text(allowed)
     assert text.startswith("!!! NOT VERIFIED: ")
     assert text.rstrip("\n").splitlines()[-1].startswith("!!! NOT VERIFIED: ")
-    assert "young person 1 (seg 0 seq 1): hello" in text
+    assert "young person 1 (seg 0 seq 1; NOT COVERED BY A COUNSELLOR SIGNATURE): hello" in text
     assert json.loads(render.to_json(allowed))["verified"] is False
     assert _exports_audited(world)[0]["unverified_segments"] == [0]
 

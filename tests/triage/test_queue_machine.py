@@ -1,4 +1,4 @@
-"""A stateful model of the queue, driven through the pure engine and transfer rules.
+"""R-24: A stateful model of the queue, driven through the pure engine and transfer rules.
 
 Hypothesis runs random sequences of joins, leaves, duty changes, capacity changes, assignments,
 answers, transfers (warm and cold, to people and queues), offer replies, disconnects and clock

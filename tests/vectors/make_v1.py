@@ -16,7 +16,7 @@ from typing import Any, Final
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from app.crypto import certs, hpke, message, returncode, sign
+from app.crypto import certs, hpke, message, returncode, sign, transcript
 from app.kit import b64
 
 GOLDEN_PATH: Final = Path(__file__).resolve().parent / "v1.json"
@@ -99,6 +99,52 @@ def _hpke_entry(
         "base_nonce": _e(schedule.base_nonce),
         "exporter_secret": _e(schedule.exporter_secret),
         "sealed": _e(sealed),
+    }
+
+
+def _transcript_section(sig_key: ec.EllipticCurvePrivateKey) -> dict[str, Any]:
+    """Four envelopes of segment SEG (two streams per role would do; one Y and two C
+    instances here, listed out of order) and the device's signature over them."""
+    streams = [("C", bytes(range(0x90, 0xA0)), 1), ("Y", bytes([0xFF] * 16), 1)]
+    streams += [("C", bytes(16), 2), ("Y", bytes([0xFF] * 16), 2)]
+    entries, held = [], {}
+    for i, (role, inst, seq) in enumerate(streams):
+        body = {"type": "text", "body": f"transcript {i}", "sent_at": 1767225600000 + i}
+        ct = message.encrypt_message(K, CONV, SEG, role, inst, seq, body)
+        digest = transcript.envelope_digest(CONV, SEG, role, inst, seq, ct)
+        held[(role, inst, seq)] = digest
+        entries.append(
+            {
+                "envelope": {
+                    "v": 1,
+                    "cs": message.CS,
+                    "conv": _e(CONV),
+                    "seg": SEG,
+                    "role": role,
+                    "inst": _e(inst),
+                    "seq": seq,
+                    "ct": _e(ct),
+                },
+                "digest": _e(digest),
+            }
+        )
+    digest = transcript.transcript_digest(CONV, SEG, held.items())
+    n = len(held)
+    return {
+        "about": "Transcript signature (docs/PROTOCOL.md 'Transcript signatures'): each "
+        "envelope's digest d = SHA-256(aad || ct); T = SHA-256('vh/v1/transcript' || conv || "
+        "u32 seg || u32 n || d_1 || ... || d_n) with the envelopes sorted by (role byte, inst "
+        "bytes, seq); message = 'vh/v1/transcript-sig' || conv || u32 seg || u32 n || T, "
+        "signed by the device's ECDSA key; covers lists the signed envelopes per stream as "
+        "[first, last] seq ranges. The envelopes are listed in no particular order.",
+        "envelopes": entries,
+        "n": n,
+        "covers": transcript.covers_of(held),
+        "digest": _e(digest),
+        "message": _e(transcript.signature_message(CONV, SEG, n, digest)),
+        "signature": _e(
+            transcript.sign_transcript(sig_key, CONV, SEG, n, digest, deterministic=True)
+        ),
     }
 
 
@@ -244,6 +290,7 @@ def build() -> dict[str, Any]:
                 "ct": _e(ct),
             },
         },
+        "transcript": _transcript_section(sig_key),
     }
 
 

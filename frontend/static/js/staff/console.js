@@ -323,6 +323,8 @@ class StaffConsole {
       case "closed": {
         const chat = this.chats.get(frame.conv);
         if (!chat) break;
+        // Ended by the young person (or by us): the device signs what it holds, last.
+        if (frame.reason !== "deleted") await chat.signTranscript();
         const wasErased = chat.erased;
         chat.closed(frame);
         if (chat.erased && !wasErased) {
@@ -342,6 +344,8 @@ class StaffConsole {
         this.chats.get(frame.conv)?.transfer.update(frame);
         break;
       case "transferred":
+        // It left this console: the device signs what it held before the keys go.
+        await this.chats.get(frame.conv)?.signTranscript();
         this.transferred(frame);
         break;
       case "open_chats":

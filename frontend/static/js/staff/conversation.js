@@ -5,6 +5,7 @@
 // the device's signing key, and only then can read and write. K stays in memory.
 // A conversation deleted by the young person or a supervisor (SAFETY S-18, `closed` with
 // reason "deleted") keeps only a notice: its messages, shared history, keys and drafts go.
+// Before a transfer and at close the device signs what it holds of the segment (signing.js).
 
 import { b64urlDecode, b64urlEncode } from "../crypto/bytes.js";
 import { openSegmentKeyAsDevice, signAcceptance } from "../crypto/certs.js";
@@ -14,6 +15,7 @@ import { Sender, openEnvelope } from "../chat/envelopes.js";
 import { Transcript } from "../chat/transcript.js";
 import { attachCanned } from "./canned.js";
 import { CloseControl } from "./closing.js";
+import { TranscriptLog } from "./signing.js";
 import { ago } from "./labels.js";
 import { addNotice, sentAt, stamp } from "./notices.js";
 import { TransferControl } from "./transfer.js";
@@ -69,8 +71,14 @@ export class Conversation {
     this.closeButton = this.element.querySelector("[data-close-chat]");
     this.dismissButton = this.element.querySelector("[data-dismiss]");
     this.number = number;
-    this.transfer = new TransferControl(this.element, this.conv, number, send);
-    this.closing = new CloseControl(this.element, this.conv, number, send);
+    // A transfer or a close goes after the device's transcript signature (issue 13 (5)).
+    this.signatures = new TranscriptLog(this.conv);
+    const signed = async (frame) => {
+      await this.signTranscript({ wait: true });
+      return this.sendFrame(frame);
+    };
+    this.transfer = new TransferControl(this.element, this.conv, number, signed);
+    this.closing = new CloseControl(this.element, this.conv, number, signed);
     this.streams = new Streams(); // what was received (and decrypted) of each stream
     this.unreadable = new Set(); // envelopes already reported as undecryptable
     // Sent, not yet acknowledged: shown as pending until each one's own ack (PROTOCOL.md §4).
@@ -289,6 +297,7 @@ export class Conversation {
       return false;
     }
     this.keys.set(seg, key);
+    this.signatures.opened(seg);
     if (!this.sender || seg > this.sender.seg) {
       this.sender = new Sender(this.conv, "C", seg);
       this.ownInsts.set(this.sender.inst, seg);
@@ -325,6 +334,7 @@ export class Conversation {
     }
     // Only what decrypted moves the stream on: a forged seq cannot block the real one.
     this.streams.add(envelope);
+    this.signatures.received(envelope);
     // A "rekey" says the young person moved on to a new segment (CRYPTO.md §5): not shown.
     if (body.type !== "rekey") {
       if (body.type === "text" && typeof body.body === "string") {
@@ -367,6 +377,25 @@ export class Conversation {
   acknowledged(frame) {
     if (!this.ownInsts.has(frame.inst)) return;
     this.unacked.acknowledged(frame);
+    this.signatures.acked(frame);
+  }
+
+  /**
+   * Sign what this device holds of each of its segments and send it (PROTOCOL.md §6.6), unless
+   * nothing changed since the last signature. `wait`: first let the last messages be
+   * acknowledged (never inside the console's frame loop, which delivers the acks).
+   */
+  async signTranscript({ wait = false } = {}) {
+    if (this.erased || !this.device?.signingKey) return;
+    try {
+      await this.chain;
+      if (wait) await this.signatures.settled();
+      for (const frame of await this.signatures.frames(this.device.signingKey)) {
+        this.sendFrame(frame);
+      }
+    } catch {
+      addNotice(this.transcript, "error", "This chat's transcript could not be signed.");
+    }
   }
 
   /** True when the error frame's `ref` names one of this panel's unacknowledged envelopes. */
@@ -383,6 +412,7 @@ export class Conversation {
     this.chain = this.chain
       .then(async () => {
         const envelope = await sender.textEnvelope(key, text);
+        this.signatures.sent(envelope);
         this.unacked.add(envelope, item);
       })
       .catch(() => addNotice(this.transcript, "error", "The message could not be sent."));
@@ -476,6 +506,7 @@ export class Conversation {
     this.open = false;
     clearTimeout(this.lostTimer);
     this.forget();
+    this.signatures.clear();
     this.element.querySelector("[data-chat-summary]").textContent = ""; // its metadata too
     this.streams = new Streams();
     this.unreadable.clear();
@@ -570,6 +601,7 @@ export class Conversation {
   forget() {
     for (const key of this.keys.values()) key.fill(0);
     this.keys.clear();
+    this.signatures.clear(); // signed already, if it was to be (console.js signs first)
     this.held = [];
     clearTimeout(this.gapTimer);
     this.unacked.clear();

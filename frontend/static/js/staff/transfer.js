@@ -66,7 +66,8 @@ async function fetchColleagues() {
 export class TransferControl {
   /**
    * `element` is the panel; `conv` the conversation id (base64url); `number` the panel's
-   * number; `send(frame)` writes to the console socket and returns false when it is down.
+   * number; `send(frame)` writes to the console socket (after the device's transcript
+   * signature) and resolves to false when it is down.
    */
   constructor(element, conv, number, send) {
     this.conv = conv;
@@ -203,7 +204,7 @@ export class TransferControl {
       this.status.textContent = "Choose a colleague or a queue.";
       return;
     }
-    if (!this.send({ type: "transfer", conv: this.conv, mode, to, note, confirm })) {
+    if (!(await this.send({ type: "transfer", conv: this.conv, mode, to, note, confirm }))) {
       this.status.textContent = "Not connected: the transfer was not sent.";
       return;
     }

@@ -25,6 +25,7 @@ import { Transcript } from "../chat/transcript.js";
 import { pinnedServiceKey } from "../crypto/certs.js";
 import { checkAcceptance, newSegmentKeys, returnCodeFrame, verifiedPeers } from "./keys.js";
 import { HistoryShare } from "./history-share.js";
+import { TranscriptCheck } from "./integrity.js";
 import { DeleteControl, requestDelete } from "./delete-now.js";
 import { onEnd, session } from "./session.js";
 import { UnservedNotice, renderHelplines } from "./unserved.js";
@@ -97,6 +98,7 @@ class YouthChat {
     this.ownInsts = new Set(); // every instance this page sent with (one per segment)
     this.aliases = new Map(); // seg -> the counsellor's alias in that segment
     this.streams = new Streams(); // what was received (and decrypted) of each stream
+    this.integrity = new TranscriptCheck((text) => this.transcript.addNotice(text)); // §6.6
     this.unreadable = new Set(); // envelopes already reported as undecryptable
     clearTimeout(this.gapTimer);
     this.gapTimer = undefined;
@@ -305,6 +307,9 @@ class YouthChat {
       case "envelope":
         await this.received(frame.envelope);
         break;
+      case "transcript_sig": // the counsellor device's signature (youth/integrity.js)
+        if (frame.conv === this.conv) await this.integrity.signature(frame);
+        break;
       case "typing":
         this.chatStatus.textContent = frame.typing ? _("{alias} is typing…", { alias: this.alias }) : "";
         break;
@@ -377,6 +382,7 @@ class YouthChat {
         // Never seal K to a key the pinned service key did not certify (CRYPTO.md §3).
         const now = Math.floor(Date.now() / 1000);
         this.peers = await verifiedPeers(pinnedServiceKey(), frame, now);
+        this.integrity.peer(seg, this.peers.device.sigPub, this.alias);
       } catch {
         this.refuse(
           _(
@@ -462,6 +468,7 @@ class YouthChat {
     try {
       const body = { type: "rekey", body: { seg }, sent_at: Date.now() };
       const envelope = await oldSender.messageEnvelope(this.keys.get(oldSeg), body);
+      await this.integrity.record(envelope);
       this.unacked.add(envelope);
     } catch {
       // The rekey is a courtesy to the old segment's readers; the new segment does not need it.
@@ -593,6 +600,7 @@ class YouthChat {
     }
     // Only what decrypted moves the stream on: a forged seq cannot block the real one.
     this.streams.add(envelope);
+    await this.integrity.record(envelope);
     if (body.type !== "rekey") {
       // (a rekey is a segment change, not a message)
       if (body.type === "text" && typeof body.body === "string") {
@@ -629,6 +637,7 @@ class YouthChat {
     this.chain = this.chain
       .then(async () => {
         const envelope = await sender.textEnvelope(key, text);
+        await this.integrity.record(envelope);
         this.unacked.add(envelope, item);
       })
       .catch(() => this.transcript.addNotice(_("The message could not be sent."), "error"));

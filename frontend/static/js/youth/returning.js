@@ -151,7 +151,8 @@ class Returning {
         transcript.addNotice(
           _(
             "Part of this conversation could not be checked as accepted by a counsellor of the " +
-              "centre. The messages themselves could only be written by you or the counsellor.",
+              "centre. Anyone who had this chat's key, such as you or the counsellor, could " +
+              "have written messages here under either name.",
           ),
           "error",
         );

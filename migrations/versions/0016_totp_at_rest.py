@@ -12,8 +12,8 @@ or lock every account out; an empty staff table migrates without a key directory
 
 Downgrading opens the sealed secrets again (it needs the same key directory).
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-01
 """
 
@@ -26,8 +26,8 @@ from alembic import context, op
 from app.security import totpseal
 from app.security.secret import ensure_secret
 
-revision: str = "0015"
-down_revision: str | None = "0014"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -43,7 +43,7 @@ def _server_secret(why: str) -> bytes:
     key_dir = context.config.attributes.get("key_dir")
     if not isinstance(key_dir, Path):
         raise RuntimeError(
-            f"migration 0015 must {why} under the server secret: run `vhouse migrate` with "
+            f"migration 0016 must {why} under the server secret: run `vhouse migrate` with "
             "VH_KEY_DIR (or VH_SERVICE_KEY_FILE) naming the server's key directory"
         )
     return ensure_secret(key_dir)
