@@ -24,6 +24,8 @@ def _valid(token: str | None, **kw: object) -> bool:
 
 
 def test_only_the_proof_of_this_login_passes() -> None:
+    """SECURITY R-25: a proof for another account, session, purpose or server secret, an old
+    one, one from the future or a malformed one is refused."""
     token = freshlogin.issue(SECRET, staff_id="staffA", session_digest="d" * 64, now=NOW)
     assert token.startswith("v1.1800000000.")
     assert _valid(token)

@@ -24,6 +24,8 @@ from tests.conftest import Database, create_staff
 
 
 def test_a_sealed_secret_opens_only_for_its_account_and_key() -> None:
+    """SECURITY R-25: a sealed TOTP secret opens under its server secret, for its account only;
+    a plaintext, altered or moved value opens nowhere."""
     key, other_key = secrets.token_bytes(32), secrets.token_bytes(32)
     plain = totp.new_secret()
     sealed = totpseal.seal(key, "staffA", plain)
@@ -53,6 +55,7 @@ async def _stored(database: Database, username: str) -> tuple[str, str]:
 
 
 def test_a_database_reader_sees_no_totp_secret(database: Database) -> None:
+    """SECURITY R-25: what the database keeps of an account's TOTP secret is not the secret."""
     account = create_staff(database, "anna", "Anna")
     staff_id, stored = asyncio.run(_stored(database, "anna"))
     assert account.totp_secret not in stored
