@@ -42,7 +42,7 @@ DEMO_PERIOD_KEY = DEMO_DIR / "demo-period.key"
 
 
 def _migrate(settings: Settings) -> None:
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, key_dir=settings.bucket_key_dir())
 
 
 # ---------------------------------------------------------------------- serve and demo
@@ -127,6 +127,7 @@ def cmd_demo(_settings: Settings, args: argparse.Namespace) -> int:
     service_key = keys_files.ensure_service_key(DEMO_SERVICE_KEY)
     creds = _ensure_demo_counsellor(settings)
     creds = asyncio.run(_ensure_demo_period(settings, service_key, creds))
+    enrol_code = _demo_enrol_code(settings)
     out("Virtual House demo (SQLite, in-process broker). Not for real conversations.")
     out(f"  youth chat:    http://127.0.0.1:{args.port}/sv/chat  (also /en/chat, /ar/chat)")
     out(f"  staff console: http://127.0.0.1:{args.port}/staff")
@@ -135,6 +136,10 @@ def cmd_demo(_settings: Settings, args: argparse.Namespace) -> int:
     out(f"  TOTP secret:   {creds['totp_secret']}  (add it to an authenticator app)")
     out(f"  current code:  {totp.current_code(creds['totp_secret'], time.time())}")
     out("  a fresh code without an app: vhouse demo-code")
+    out(
+        f"  device code:   {enrol_code}  (asked once, when this browser's console sets up its keys;"
+    )
+    out("                 another: vhouse --demo staff enrol demo)")
     out("  other commands on this demo: vhouse --demo staff list (and so on)")
     if "period_passphrase" in creds:
         out(f"  period key:    {DEMO_PERIOD_KEY}, passphrase {creds['period_passphrase']}")
@@ -174,6 +179,26 @@ async def _ensure_demo_period(
     saved = {**creds, "period_passphrase": passphrase}
     _save_credentials(saved)
     return saved
+
+
+def _demo_enrol_code(settings: Settings) -> str:
+    """Demo only: a new enrolment code for the demo counsellor's next device, made as
+    ``vhouse staff enrol demo`` makes it (the demo's key directory holds the server secret)."""
+    from app.security.secret import load_server_secret
+    from app.staff import device_cli
+
+    secret = load_server_secret(settings)
+
+    async def issue() -> str:
+        engine = make_engine(settings)
+        try:
+            async with transaction(make_sessionmaker(engine)) as session:
+                issued = await device_cli.issue_code(session, "demo", settings, secret, time.time())
+        finally:
+            await engine.dispose()
+        return issued.code
+
+    return asyncio.run(issue())
 
 
 def cmd_demo_code(_settings: Settings, _args: argparse.Namespace) -> int:

@@ -123,10 +123,12 @@ class Settings(BaseSettings):
     youth_grace_seconds: float = 120.0
 
     # --- devices (CRYPTO.md §2) ---
-    #: A counsellor device certificate's lifetime.
-    device_days: int = 30
+    #: A counsellor device certificate's lifetime; a console renews it at a fresh login.
+    device_days: int = Field(7, ge=1, le=90)
     #: A device is certified only this soon after a password+TOTP login.
     device_fresh_login_seconds: int = 10 * 60
+    #: How long an enrolment code of ``vhouse staff enrol`` (a new device's second factor) lives.
+    device_enrol_seconds: int = Field(15 * 60, ge=60, le=7 * 86400)
 
     # --- retention (CRYPTO.md §6; docs/OPERATIONS.md) ---
     #: Days a conversation is kept after it ends (or after the young person's last return

@@ -21,19 +21,23 @@ from app.db import make_engine
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def alembic_config(database_url: str) -> Config:
+def alembic_config(database_url: str, key_dir: Path | None = None) -> Config:
     cfg = Config(str(ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
     cfg.attributes["database_url"] = database_url
+    cfg.attributes["key_dir"] = key_dir
     return cfg
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(database_url: str, revision: str = "head", *, key_dir: Path | None = None) -> None:
+    """Migrate to ``revision``. ``key_dir`` (the settings' key directory) is what migrations
+    that seal stored secrets under the server secret need (0016); without it they refuse to
+    run on a database holding such secrets unsealed."""
+    command.upgrade(alembic_config(database_url, key_dir), revision)
 
 
-def downgrade(database_url: str, revision: str) -> None:
-    command.downgrade(alembic_config(database_url), revision)
+def downgrade(database_url: str, revision: str, *, key_dir: Path | None = None) -> None:
+    command.downgrade(alembic_config(database_url, key_dir), revision)
 
 
 # ---------------------------------------------------------------------- is it ready?

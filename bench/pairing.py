@@ -291,7 +291,7 @@ def _pin(cpu: int) -> list[str]:
 
 
 @contextmanager
-def _server(url: str) -> Iterator[str]:
+def _server(url: str, key_dir: Path) -> Iterator[str]:
     from bench.relay import _free_port, _wait_http
 
     port = _free_port()
@@ -308,6 +308,7 @@ def _server(url: str) -> Iterator[str]:
         # The bench's young people relay without sealing keys: nothing is ever accepted.
         "VH_ACCEPT_TIMEOUT_SECONDS": "86400",
         "VH_REFUSE_WHEN_UNSTAFFED": "false",
+        "VH_KEY_DIR": str(key_dir),  # the secret the staff's TOTP secrets are sealed under
     }
     proc = subprocess.Popen(  # noqa: S603
         [*_pin(1), sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
@@ -370,20 +371,20 @@ async def _youth_socket(base: str, first: dict[str, Any]) -> Youth:
     return youth
 
 
-async def _console(base: str, username: str, secret: str) -> Any:
+async def _console(base: str, username: str, secret: str, code: str) -> Any:
     from app.client import CounsellorClient, login
     from app.security.totp import current_code
 
     creds = await asyncio.to_thread(
         login, base, username, STAFF_PASSWORD, current_code(secret, time.time())
     )
-    console = CounsellorClient(base)
+    console = CounsellorClient(base, enrol_code=code)
     await console.connect(creds)
     return console
 
 
 async def _server_run(
-    base: str, tokens: list[str], staff: list[tuple[str, str]], args: argparse.Namespace
+    base: str, tokens: list[str], staff: list[tuple[str, str, str]], args: argparse.Namespace
 ) -> list[dict[str, Any]]:
     youths: list[Youth] = []
     readers: list[asyncio.Task[None]] = []
@@ -406,7 +407,7 @@ async def _server_run(
         flush=True,
     )
 
-    consoles = [await _console(base, u, s) for u, s in staff]
+    consoles = [await _console(base, u, s, c) for u, s, c in staff]
     for console in consoles:
         await console.duty(True)
     open_convs: list[tuple[Any, str]] = []
@@ -539,8 +540,8 @@ def scenario_server(args: argparse.Namespace) -> list[dict[str, Any]]:
     try:
         migrate.upgrade(url)
         tokens = asyncio.run(_seed(url, args.waiting, 0))
-        staff = asyncio.run(_make_staff(url, 10, 2))
-        with _server(url) as base:
+        staff = asyncio.run(_make_staff(url, 10, 2, tmp / "keys"))
+        with _server(url, tmp / "keys") as base:
             return asyncio.run(_server_run(base, tokens, staff, args))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

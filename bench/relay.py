@@ -113,7 +113,7 @@ def l0_server() -> Iterator[tuple[str, int]]:
 @contextmanager
 def app_server(
     counsellors: int, capacity: int, database_url: str | None = None
-) -> Iterator[tuple[str, list[tuple[str, str]], int]]:
+) -> Iterator[tuple[str, list[tuple[str, str, str]], int]]:
     """The real app (``vhouse serve``) on a fresh SQLite file; yields its URL and staff logins."""
     tmp = Path(tempfile.mkdtemp(prefix="vh-bench-"))
     url = database_url or f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
@@ -130,11 +130,13 @@ def app_server(
         "VH_QUEUE_CAP": "100000",
         # The bench's young people relay without sealing keys: nothing is ever accepted.
         "VH_ACCEPT_TIMEOUT_SECONDS": "86400",
+        # The server secret the staff's sealed TOTP secrets are made under (issue 13).
+        "VH_KEY_DIR": str(tmp / "keys"),
     }
     from app import migrate
 
     migrate.upgrade(url)
-    staff = asyncio.run(_make_staff(url, counsellors, capacity))
+    staff = asyncio.run(_make_staff(url, counsellors, capacity, tmp / "keys"))
     proc = subprocess.Popen(  # noqa: S603
         [*_pin(1), sys.executable, "-m", "app.cli", "serve", "--port", str(port)], cwd=ROOT, env=env
     )
@@ -147,11 +149,15 @@ def app_server(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-async def _make_staff(url: str, n: int, capacity: int) -> list[tuple[str, str]]:
+async def _make_staff(url: str, n: int, capacity: int, key_dir: Path) -> list[tuple[str, str, str]]:
+    """``n`` counsellors: (username, TOTP secret, enrolment code of their one device)."""
     from app.config import Settings
     from app.db import make_engine, make_sessionmaker, transaction
+    from app.keys import enrolment
+    from app.security.secret import ensure_secret
     from app.staff import service
 
+    server_secret = ensure_secret(key_dir)
     engine = make_engine(Settings(mode="test", database_url=url))
     out = []
     try:
@@ -167,8 +173,16 @@ async def _make_staff(url: str, n: int, capacity: int) -> list[tuple[str, str]]:
                     skills=["youth"],
                     capacity=capacity,
                     now=time.time(),
+                    server_secret=server_secret,
                 )
-            out.append((f"bench{i}", created.totp_secret))
+                issued = await enrolment.issue(
+                    session,
+                    server_secret=server_secret,
+                    staff_id=created.staff_id,
+                    now=time.time(),
+                    lifetime=3600,
+                )
+            out.append((f"bench{i}", created.totp_secret, issued.code))
     finally:
         await engine.dispose()
     return out
@@ -277,16 +291,16 @@ async def l0_pairs(
 
 
 async def app_pairs(
-    base: str, staff: list[tuple[str, str]], n: int, demux: Demux
+    base: str, staff: list[tuple[str, str, str]], n: int, demux: Demux
 ) -> tuple[list[Pair], list[ClientConnection], list[Any]]:
     from app.security.totp import current_code
 
     consoles: list[CounsellorClient] = []
-    for username, secret in staff:
+    for username, secret, code in staff:
         creds = await asyncio.to_thread(
             login, base, username, STAFF_PASSWORD, current_code(secret, time.time())
         )
-        console = CounsellorClient(base)
+        console = CounsellorClient(base, enrol_code=code)
         await console.connect(creds)
         await console.duty(True)
         consoles.append(console)
@@ -409,7 +423,7 @@ def _cpu_seconds(pid: int) -> float:
 
 
 async def _measure(
-    kind: str, base: str, staff: list[tuple[str, str]], args: argparse.Namespace, pid: int
+    kind: str, base: str, staff: list[tuple[str, str, str]], args: argparse.Namespace, pid: int
 ) -> dict[str, Any]:
     demux = Demux()
     extra: list[Any] = []

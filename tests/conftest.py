@@ -13,6 +13,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -25,8 +26,10 @@ import pytest
 from app.config import Settings
 from app.crypto import sign
 from app.db import make_engine, make_sessionmaker, transaction
+from app.keys import enrolment
 from app.keys import files as keys_files
 from app.migrate import upgrade
+from app.security.secret import ensure_secret
 from app.security.totp import current_code
 from app.staff import service as staff_service
 
@@ -67,8 +70,21 @@ class Database:
     kind: str
     url: str
     path: Path | None = None  # the SQLite file
+    #: The key directory whose server secret seals the staff's TOTP secrets (issue 13): the
+    #: servers on this database and the fixtures that add staff to it use the same one.
+    key_dir: Path | None = None
+
+    def keys(self) -> Path:
+        """The key directory, chosen now (a fresh temporary one) if none was."""
+        if self.key_dir is None:
+            self.key_dir = Path(tempfile.mkdtemp(prefix="vh-keys-")) / "keys"
+        return self.key_dir
+
+    def server_secret(self) -> bytes:
+        return ensure_secret(self.keys())
 
     def settings(self, **overrides: object) -> Settings:
+        overrides.setdefault("key_dir", self.keys())
         return Settings(mode="test", database_url=self.url, cookie_secure=False, **overrides)  # type: ignore[arg-type]
 
 
@@ -91,11 +107,11 @@ def database_of(kind: str, tmp: Path) -> Iterator[Database]:
     """An empty database of ``kind`` that lives as long as the ``with`` block."""
     if kind == "sqlite":
         path = tmp / "vh.sqlite3"
-        yield Database("sqlite", f"sqlite+aiosqlite:///{path}", path)
+        yield Database("sqlite", f"sqlite+aiosqlite:///{path}", path, tmp / "buckets")
         return
     name, url = _new_postgres_database()
     try:
-        yield Database("postgresql", url)
+        yield Database("postgresql", url, key_dir=tmp / "buckets")
     finally:
         _drop_postgres_database(name)
 
@@ -128,8 +144,11 @@ class StaffAccount:
         return current_code(self.totp_secret, time.time() if at is None else at)
 
 
-async def _create_staff(url: str, username: str, alias: str, **kw: object) -> StaffAccount:
-    engine = make_engine(Settings(mode="test", database_url=url))
+async def _create_staff(
+    database: Database, username: str, alias: str, **kw: object
+) -> StaffAccount:
+    server_secret = database.server_secret()
+    engine = make_engine(Settings(mode="test", database_url=database.url))
     try:
         async with transaction(make_sessionmaker(engine)) as session:
             created = await staff_service.add_staff(
@@ -142,16 +161,41 @@ async def _create_staff(url: str, username: str, alias: str, **kw: object) -> St
                 skills=kw.get("skills", ["youth", "professional"]),  # type: ignore[arg-type]
                 capacity=kw.get("capacity", 2),  # type: ignore[arg-type]
                 now=time.time(),
+                server_secret=server_secret,
             )
     finally:
         await engine.dispose()
     return StaffAccount(username, STAFF_PASSWORD, created.totp_secret, created.staff_id)
 
 
+async def _enrol_code(database: Database, staff_id: str) -> str:
+    """A new enrolment code for one device of ``staff_id``, made as ``vhouse staff enrol``
+    makes it (``app.keys.enrolment.issue`` under the servers' key directory): the fixtures
+    that register devices go through the same second factor a counsellor does."""
+    server_secret = database.server_secret()
+    engine = make_engine(Settings(mode="test", database_url=database.url))
+    try:
+        async with transaction(make_sessionmaker(engine)) as session:
+            issued = await enrolment.issue(
+                session,
+                server_secret=server_secret,
+                staff_id=staff_id,
+                now=time.time(),
+                lifetime=15 * 60,
+            )
+    finally:
+        await engine.dispose()
+    return issued.code
+
+
+def enrol_code(database: Database, staff_id: str) -> str:
+    return asyncio.run(_enrol_code(database, staff_id))
+
+
 def create_staff(
     database: Database, username: str, alias: str = "Sara", **kw: object
 ) -> StaffAccount:
-    return asyncio.run(_create_staff(database.url, username, alias, **kw))
+    return asyncio.run(_create_staff(database, username, alias, **kw))
 
 
 # ---------------------------------------------------------------------- servers
@@ -215,6 +259,8 @@ def start_server(
         service_key = sign.public_key_bytes(keys_files.create_service_key(key_file))
     else:
         service_key = sign.public_key_bytes(keys_files.load_service_key(key_file))
+    if database.key_dir is None:  # where the service key's bucket keys would be anyway
+        database.key_dir = key_file.parent / "buckets"
     full_env = {
         **os.environ,
         "VH_MODE": "test",
@@ -236,6 +282,7 @@ def start_server(
         # Servers that share a Redis (VH_BROKER_URL=redis://…) keep to channels of their own:
         # ticket ids are row numbers, the same in every test's database.
         "VH_BROKER_PREFIX": f"vhtest-{secrets.token_hex(6)}:",
+        "VH_KEY_DIR": str(database.key_dir),
         **env,
     }
     with log_path.open("wb") as log:

@@ -32,6 +32,7 @@ from tests.conftest import (
     Server,
     StaffAccount,
     _create_staff,
+    _enrol_code,
     database_of,
     start_server,
 )
@@ -70,7 +71,7 @@ def unique_language() -> str:
 
 async def new_staff(server: Server, *, alias: str = "Sara", **kw: object) -> StaffAccount:
     username = f"c{secrets.token_hex(6)}"
-    return await _create_staff(server.database.url, username, alias, **kw)
+    return await _create_staff(server.database, username, alias, **kw)
 
 
 _last_step: dict[str, int] = {}
@@ -179,6 +180,10 @@ class Harness:
         self, account: StaffAccount, **options: Any
     ) -> tuple[CounsellorClient, dict[str, Any]]:
         credentials = await staff_login(self.server, account)
+        if options.get("device") is None:  # a new device: its second factor, as staff get it
+            options.setdefault(
+                "enrol_code", await _enrol_code(self.server.database, account.staff_id)
+            )
         client = CounsellorClient(self.server.base_url, **options)
         self.clients.append(client)
         hello = await client.connect(credentials)

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.client.device import DeviceKeys
 from app.client.envelopes import open_text
 from app.kit import b64
 from tests.conftest import ROOT, STAFF_PASSWORD, Database, Server, free_port
@@ -85,6 +86,30 @@ def test_demo_serves_and_its_printed_login_works(tmp_path: Path) -> None:
         assert response.status_code == 200, response.text
         assert response.json()["alias"] == "Sara"
         assert httpx.get(base + "/sv/chat").status_code == 200
+        # A device of the demo counsellor: a fresh login and an enrolment code of the demo's.
+        enrol = subprocess.run(  # noqa: S603
+            [*VHOUSE, "--demo", "staff", "enrol", "demo"],
+            cwd=tmp_path,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        device_code = re.search(r"shown once\): ([A-Z0-9-]{11})", enrol)
+        assert device_code is not None, enrol
+        keys = DeviceKeys.generate()
+        device = httpx.post(
+            base + "/staff/api/devices",
+            json={
+                "hpke_public_key": keys.hpke_public_key,
+                "sig_public_key": keys.sig_public_key,
+                "fresh_login": response.json()["fresh_login"],
+                "enrol_code": device_code.group(1),
+            },
+            headers={"Origin": base, "X-CSRF-Token": response.json()["csrf_token"]},
+            cookies=response.cookies,
+        )
+        assert device.status_code == 201, device.text
 
         # The other commands reach the demo's database with --demo, and without it they say
         # so instead of "no such table".
@@ -114,6 +139,8 @@ def test_demo_serves_and_its_printed_login_works(tmp_path: Path) -> None:
     assert f"password:      {creds['password']}" in output
     assert f"TOTP secret:   {creds['totp_secret']}" in output
     assert "vhouse demo-code" in output
+    assert re.search(r"device code: +[A-Z2-9]{5}-[A-Z2-9]{5}", output)
+    assert "vhouse --demo staff enrol demo" in output
     assert "vhouse --demo staff list" in output
     assert f"http://127.0.0.1:{port}/staff" in output
     # A period key for this month, so that the organisation's export can be tried too.
@@ -123,7 +150,7 @@ def test_demo_serves_and_its_printed_login_works(tmp_path: Path) -> None:
 
 
 def test_migrate_then_staff_add_and_list(database: Database) -> None:
-    env = _env(VH_DATABASE_URL=database.url)
+    env = _env(VH_DATABASE_URL=database.url, VH_KEY_DIR=str(database.keys()))
     migrate = subprocess.run(  # noqa: S603
         [*VHOUSE, "migrate"], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
@@ -174,7 +201,7 @@ def test_migrate_then_staff_add_and_list(database: Database) -> None:
 
 
 def test_staff_add_refuses_a_weak_password_and_a_duplicate(database: Database) -> None:
-    env = _env(VH_DATABASE_URL=database.url)
+    env = _env(VH_DATABASE_URL=database.url, VH_KEY_DIR=str(database.keys()))
     weak = subprocess.run(  # noqa: S603
         [*VHOUSE, "staff", "add", "bo", "--alias", "B", "--password-stdin"],
         cwd=ROOT,
@@ -313,3 +340,68 @@ async def test_client_youth_chats_end_to_end_with_a_pinned_service_key(server: S
             if process.returncode is None:
                 process.terminate()
                 await process.wait()
+
+
+async def test_staff_enrol_prints_a_code_for_one_device(server: Server) -> None:
+    """``vhouse staff enrol`` (issue 13 (1)): a code for one new device, needing the server's
+    key directory; the database keeps no code, only a keyed digest."""
+    account = await new_staff(server)
+    bare = _env(VH_DATABASE_URL=server.database.url)
+    refused = await asyncio.to_thread(
+        subprocess.run,
+        [*VHOUSE, "staff", "enrol", account.username],
+        cwd=ROOT,
+        env=bare,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert "VH_KEY_DIR" in refused.stderr
+    made = await asyncio.to_thread(
+        subprocess.run,
+        [*VHOUSE, "staff", "enrol", account.username],
+        cwd=ROOT,
+        env={**bare, "VH_KEY_DIR": str(server.database.keys())},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = re.search(r"shown once\): ([A-Z2-9]{5}-[A-Z2-9]{5})", made.stdout)
+    assert found is not None, made.stdout
+    code = found.group(1)
+    dump = await asyncio.to_thread(_dump_table, server.database, "device_enrolments")
+    assert dump
+    assert code not in dump
+    assert code.replace("-", "") not in dump
+    creds = await staff_login(server, account)
+    keys = DeviceKeys.generate()
+    body = {
+        "hpke_public_key": keys.hpke_public_key,
+        "sig_public_key": keys.sig_public_key,
+        "fresh_login": creds.fresh_login,
+        "enrol_code": code,
+    }
+    status, info = await call(server, "POST", "/staff/api/devices", body, creds)
+    assert status == 201, info
+    status, info = await call(server, "POST", "/staff/api/devices", body, creds)
+    assert (status, info["error"]["code"]) == (403, "enrol_code_wrong")
+
+
+def _dump_table(database: Database, table: str) -> str:
+    """Every row of ``table`` as text, as a database reader would see it."""
+    from sqlalchemy import text
+
+    from app.config import Settings
+    from app.db import make_engine
+
+    async def read() -> str:
+        engine = make_engine(Settings(mode="test", database_url=database.url))
+        try:
+            async with engine.connect() as conn:
+                rows = (await conn.execute(text(f"SELECT * FROM {table}"))).all()  # noqa: S608
+        finally:
+            await engine.dispose()
+        return repr(rows)
+
+    return asyncio.run(read())

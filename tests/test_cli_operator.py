@@ -70,7 +70,7 @@ def add_staff(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[st
 def test_staff_add_takes_only_the_centres_languages_skills_and_a_free_alias(
     database: Database,
 ) -> None:
-    env = {"VH_DATABASE_URL": database.url}
+    env = {"VH_DATABASE_URL": database.url, "VH_KEY_DIR": str(database.keys())}
     klingon = refused(add_staff(env, "bo", "--alias", "Bo", "--languages", "swedish,klingon"))
     assert "klingon, swedish" in klingon
     assert "sv, en, ar" in klingon

@@ -35,7 +35,7 @@ async def test_every_endpoint_answers_503_while_the_database_is_down(tmp_path: P
         database = Database("postgresql", cluster.url)
         server = start_server(database, tmp_path)
         try:
-            account = await _create_staff(database.url, "nadia", "Nadia", role="supervisor")
+            account = await _create_staff(database, "nadia", "Nadia", role="supervisor")
             origin = {"Origin": server.base_url}
             async with httpx.AsyncClient(base_url=server.base_url, timeout=15) as client:
                 login = {"username": "nadia", "password": account.password}

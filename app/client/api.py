@@ -18,6 +18,8 @@ class Credentials:
     cookie: str
     csrf_token: str
     staff_id: str
+    #: The login's fresh-login proof, which registering a device asks for (a few minutes).
+    fresh_login: str | None = None
 
 
 def login(base_url: str, username: str, password: str, code: str) -> Credentials:
@@ -38,7 +40,9 @@ def login(base_url: str, username: str, password: str, code: str) -> Credentials
         for header in response.headers.get_all("Set-Cookie") or []:
             jar.load(header)
     name, morsel = next(iter(jar.items()))
-    return Credentials(name, morsel.value, info["csrf_token"], info["staff_id"])
+    return Credentials(
+        name, morsel.value, info["csrf_token"], info["staff_id"], info.get("fresh_login")
+    )
 
 
 def post_json(

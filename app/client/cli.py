@@ -63,6 +63,9 @@ def add_client_parser(sub: Any) -> None:
     counsellor.add_argument(
         "--device-file", type=Path, help="keep the device keys in this 0600 file and reuse them"
     )
+    counsellor.add_argument(
+        "--enrol-code", help="the code of `vhouse staff enrol`, when a new device is registered"
+    )
     counsellor.add_argument("--seconds", type=float, default=60.0, help="stay this long")
     counsellor.set_defaults(func=cmd_counsellor, demo=True)
 
@@ -144,7 +147,7 @@ async def _counsellor(args: argparse.Namespace, password: str) -> int:
         credentials = await asyncio.to_thread(login, args.url, args.username, password, args.totp)
     except urllib.error.HTTPError as exc:
         raise Refused(_login_refusal(args.url, exc)) from None
-    client = CounsellorClient(args.url, device_file=args.device_file)
+    client = CounsellorClient(args.url, device_file=args.device_file, enrol_code=args.enrol_code)
     _print(await client.connect(credentials))
     _print(await client.duty(True))
     loop = asyncio.get_running_loop()

@@ -8,6 +8,7 @@ a close the device signs what it holds of the segment (``sign_transcript``, issu
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,9 @@ class CounsellorClient(SocketClient):
     senders: dict[str, Sender] = field(default_factory=dict)
     device: DeviceKeys | None = None
     device_file: Path | None = None
+    #: The account's enrolment code (``vhouse staff enrol``) for a device registered here;
+    #: single-use, so it is forgotten once used.
+    enrol_code: str | None = None
     auto_accept: bool = True
     #: Segment keys by (conv, seg), in memory only.
     keys: dict[tuple[str, int], bytes] = field(default_factory=dict)
@@ -61,11 +65,34 @@ class CounsellorClient(SocketClient):
         cookie = f"{credentials.cookie_name}={credentials.cookie}"
         if self.device is None and self.device_file is not None and self.device_file.exists():
             self.device = DeviceKeys.load(self.device_file)
+        left = 0.0 if self.device is None else self.device.not_after - time.time()
+        if self.device is not None and 60 < left < device_mod.RENEW_WITHIN:
+            await asyncio.to_thread(
+                functools.partial(
+                    device_mod.renew,
+                    self.base_url,
+                    cookie,
+                    credentials.csrf_token,
+                    self.device,
+                    fresh_login=credentials.fresh_login,
+                )
+            )
+            if self.device_file is not None:
+                self.device.save(self.device_file)
         if self.device is None or self.device.not_after <= time.time() + 60:
             self.device = self.device or DeviceKeys.generate()
             await asyncio.to_thread(
-                device_mod.register, self.base_url, cookie, credentials.csrf_token, self.device
+                functools.partial(
+                    device_mod.register,
+                    self.base_url,
+                    cookie,
+                    credentials.csrf_token,
+                    self.device,
+                    fresh_login=credentials.fresh_login,
+                    enrol_code=self.enrol_code,
+                )
             )
+            self.enrol_code = None
             if self.device_file is not None:
                 self.device.save(self.device_file)
         self.path = f"/ws/staff?device={self.device.device_id}"

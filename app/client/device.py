@@ -96,12 +96,41 @@ class DeviceKeys:
         return b64.encode(certs.sign_acceptance(self.sig_key, b64.decode(conv), seg, key))
 
 
-def register(base_url: str, cookie: str, csrf_token: str, keys: DeviceKeys) -> None:
+def register(
+    base_url: str,
+    cookie: str,
+    csrf_token: str,
+    keys: DeviceKeys,
+    *,
+    fresh_login: str | None,
+    enrol_code: str | None,
+) -> None:
     """Register ``keys`` with the service (blocking; soon after login) and record the answer.
 
-    ``cookie`` is ``name=value`` of the staff session. Raises ``urllib.error.HTTPError`` as the
-    server answers (403 ``login_not_fresh``: log in again).
+    ``cookie`` is ``name=value`` of the staff session, ``fresh_login`` the proof its login
+    answered, ``enrol_code`` the account's code from ``vhouse staff enrol``. Raises
+    ``urllib.error.HTTPError`` as the server answers (403 ``login_not_fresh``: log in again;
+    403 ``enrol_code_required`` / ``enrol_code_wrong``: ask for a code).
     """
-    body = {"hpke_public_key": keys.hpke_public_key, "sig_public_key": keys.sig_public_key}
+    body = {
+        "hpke_public_key": keys.hpke_public_key,
+        "sig_public_key": keys.sig_public_key,
+        "fresh_login": fresh_login,
+        "enrol_code": enrol_code,
+    }
     headers = {"Cookie": cookie, "X-CSRF-Token": csrf_token}
     keys.certified(post_json(base_url, "/staff/api/devices", body, headers))
+
+
+#: A certificate with less than this left is renewed at a fresh login (seconds).
+RENEW_WITHIN = 4 * 86400
+
+
+def renew(
+    base_url: str, cookie: str, csrf_token: str, keys: DeviceKeys, *, fresh_login: str | None
+) -> None:
+    """A new certificate for the registered ``keys`` (blocking; soon after login), recorded.
+    Raises ``urllib.error.HTTPError`` as the server answers (404: register the device again)."""
+    path = f"/staff/api/devices/{keys.device_id}/renew"
+    headers = {"Cookie": cookie, "X-CSRF-Token": csrf_token}
+    keys.certified(post_json(base_url, path, {"fresh_login": fresh_login or "-"}, headers))

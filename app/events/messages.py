@@ -128,6 +128,14 @@ class Duty:
     on: bool
 
 
+@_message("device_added")
+@dataclass(frozen=True, slots=True)
+class DeviceAdded:
+    """A new device was certified for this account (issue 13 (1)): its open consoles say so."""
+
+    device_id: str
+
+
 #: ``Logout.session`` for every session of the account.
 ALL_SESSIONS: Final = "*"
 
@@ -241,6 +249,7 @@ Message = (
     | Replaced
     | Assigned
     | Duty
+    | DeviceAdded
     | Logout
     | Offer
     | OfferWithdrawn

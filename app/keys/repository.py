@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Device, PeriodKey
+from app.models import Device, DeviceEnrolment, PeriodKey
 
 
 def add_period(session: AsyncSession, period: PeriodKey) -> None:
@@ -62,3 +62,37 @@ async def device(session: AsyncSession, device_id: str) -> Device | None:
 async def devices_of(session: AsyncSession, staff_id: str) -> list[Device]:
     query = select(Device).where(Device.staff_id == staff_id)
     return list((await session.execute(query)).scalars())
+
+
+async def replace_enrolment(session: AsyncSession, enrolment: DeviceEnrolment) -> None:
+    """``enrolment`` as its staff member's one pending code: any earlier one is dropped."""
+    await session.execute(
+        delete(DeviceEnrolment).where(DeviceEnrolment.staff_id == enrolment.staff_id)
+    )
+    session.add(enrolment)
+    await session.flush()
+
+
+async def take_enrolment(
+    session: AsyncSession, code_digest: str, staff_id: str, now: float
+) -> bool:
+    """Use up the pending code with ``code_digest`` of ``staff_id`` if it has not expired: one
+    conditional delete, so two registrations racing with one code cannot both win."""
+    query = delete(DeviceEnrolment).where(
+        DeviceEnrolment.code_digest == code_digest,
+        DeviceEnrolment.staff_id == staff_id,
+        DeviceEnrolment.expires_at > now,
+    )
+    return bool((await session.execute(query)).rowcount)  # type: ignore[attr-defined]
+
+
+async def pending_enrolments(session: AsyncSession, staff_id: str, now: float) -> int:
+    query = select(DeviceEnrolment).where(
+        DeviceEnrolment.staff_id == staff_id, DeviceEnrolment.expires_at > now
+    )
+    return len(list((await session.execute(query)).scalars()))
+
+
+async def prune_enrolments(session: AsyncSession, now: float) -> int:
+    query = delete(DeviceEnrolment).where(DeviceEnrolment.expires_at <= now)
+    return int((await session.execute(query)).rowcount)  # type: ignore[attr-defined]

@@ -109,3 +109,17 @@ class TranscriptSig(Base):
     covers: Mapped[str] = mapped_column(Text)
     #: When the server stored it (the server's clock: no more than a hint).
     signed_at: Mapped[float] = mapped_column(Float)
+
+
+class DeviceEnrolment(Base):
+    """A pending enrolment code for one new device of a staff member (issue 13 (1)): printed by
+    ``vhouse staff enrol``, single-use, short-lived. Only a digest keyed with the server secret
+    is kept (``app.keys.enrolment``): a database reader cannot recover a code, and a row
+    written without the key directory matches none."""
+
+    __tablename__ = "device_enrolments"
+
+    code_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)

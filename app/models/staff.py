@@ -18,7 +18,8 @@ class Staff(Base):
     alias: Mapped[str] = mapped_column(String(64))
     role: Mapped[StaffRole] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(255))
-    totp_secret: Mapped[str] = mapped_column(String(64))
+    #: Sealed under the server secret (``app.security.totpseal``), never the base32 secret.
+    totp_secret: Mapped[str] = mapped_column(String(128))
     #: Last accepted TOTP time step: a code is accepted once (pyotp.verify alone allows reuse).
     totp_last_step: Mapped[int] = mapped_column(BigInteger, default=0)
     languages: Mapped[str] = mapped_column(String(255), default="sv")  # comma-separated

@@ -148,7 +148,9 @@ async def _device(
     if found is None or not device_id:
         return None
     try:
-        return await devices.usable(session, found[1].id, device_id, state.clock())
+        return await devices.usable(
+            session, found[1].id, device_id, state.clock(), service_key=state.service_key
+        )
     except NotFound:
         return None
 

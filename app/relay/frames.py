@@ -431,6 +431,12 @@ def duty(on: bool) -> str:
     return dumps({"type": "duty", "on": on})
 
 
+def device_added(device_id: str) -> str:
+    """``{"type":"device_added","device_id"}``: a new device was certified for this account
+    (issue 13 (1)); the console lists its devices again and warns if it is not this one."""
+    return dumps({"type": "device_added", "device_id": device_id})
+
+
 def open_chats(conversations: Sequence[str]) -> str:
     """``{"type":"open_chats","conversations":[…]}``: the answer to ``duty`` off while chats are
     still open."""

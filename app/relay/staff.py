@@ -285,6 +285,8 @@ class StaffHandler(SocketHandler):
                 self._notice(transferframes.transfer_pending(message))
             case messages.TransferReturned():
                 self._notice(transferframes.transfer_returned(message))
+            case messages.DeviceAdded(device_id=device_id):
+                self._notice(frames.device_added(device_id))
             case messages.Logout(session=session) if session in (
                 messages.ALL_SESSIONS,
                 self._session_digest,

@@ -195,7 +195,8 @@ class StaffEvent(StrEnum):
     SESSION_ENDED = "session_ended"  # broker ``Logout`` for this session, or found by the check
     ASSIGNED = "assigned"  # broker ``Assigned``: a conversation is this counsellor's now
     TRANSFERRED = "transferred"  # broker ``Transferred``: a conversation left this console
-    NOTICE = "notice"  # ``Offer``, ``OfferWithdrawn``, ``TransferPending``, ``TransferReturned``
+    NOTICE = "notice"  # ``Offer``, ``OfferWithdrawn``, ``TransferPending``, ``TransferReturned``,
+    # ``DeviceAdded``
 
 
 _LIVE: Final = (StaffPhase.OFF_DUTY, StaffPhase.ON_DUTY)

@@ -28,7 +28,7 @@ from app.db import transaction
 from app.kit.ids import new_token
 from app.models import Staff, StaffSession
 from app.security import repository as repo
-from app.security import totp
+from app.security import totp, totpseal
 from app.security.guard import HashGate
 from app.security.secret import name_digest, session_digest
 
@@ -89,8 +89,8 @@ async def login(
         password_ok = await hashes.verify(password_hash, password)
     step = None
     if password_ok and account is not None:
-        step = totp.accepted_step(
-            account.totp_secret, code, last_step=account.totp_last_step, now=now
+        step = _accepted_step(
+            secret, account.id, account.totp_secret, code, account.totp_last_step, now
         )
     if account is not None and step is not None:
         async with transaction(sessionmaker) as session:
@@ -109,6 +109,19 @@ async def login(
     # The reservation stays: it is this attempt's failure.
     log.info("login outcome=failure staff_id=%s", account.id if account else "unknown")
     return Refused()
+
+
+def _accepted_step(
+    secret: bytes, staff_id: str, stored: str, code: str, last_step: int, now: float
+) -> int | None:
+    """The time step of ``code`` for the account's sealed TOTP secret (``totpseal``); a stored
+    value that does not open under the server secret (written into the database by someone
+    without the key directory, or moved from another account) accepts no code."""
+    plain = totpseal.unseal(secret, staff_id, stored)
+    if plain is None:
+        log.warning("login totp_secret_unusable staff_id=%s", staff_id)
+        return None
+    return totp.accepted_step(plain, code, last_step=last_step, now=now)
 
 
 async def _reserve(
@@ -238,7 +251,7 @@ async def reauthenticate(
             )
         password_ok = await hashes.verify(password_hash, password)
     step = (
-        totp.accepted_step(totp_secret, code, last_step=last_step, now=now) if password_ok else None
+        _accepted_step(secret, staff.id, totp_secret, code, last_step, now) if password_ok else None
     )
     if step is not None:
         async with transaction(sessionmaker) as session:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.keys import devices
 from app.kit.errors import Conflict
 from app.models import Staff
-from app.security import passwords, totp
+from app.security import passwords, totp, totpseal
 from app.security import repository as security_repo
 from app.security.secret import name_digest
 from app.staff import repository as repo
@@ -180,13 +180,19 @@ async def reset_password(
 
 
 async def reset_totp(
-    session: AsyncSession, username: str, now: float, *, actor: str | None = None
+    session: AsyncSession,
+    username: str,
+    now: float,
+    *,
+    server_secret: bytes,
+    actor: str | None = None,
 ) -> Reset:
-    """A new TOTP secret (returned once, with its provisioning URI). Ends the account's sessions
-    and revokes its devices. Raises ``NotFound``. Audited as ``staff.reset_totp``."""
+    """A new TOTP secret (returned once, with its provisioning URI; stored sealed under
+    ``server_secret``). Ends the account's sessions and revokes its devices. Raises
+    ``NotFound``. Audited as ``staff.reset_totp``."""
     staff = await service.account(session, username)
     secret = totp.new_secret()
-    repo.set_totp_secret(staff, secret)
+    repo.set_totp_secret(staff, totpseal.seal(server_secret, staff.id, secret))
     held = await _end_access(session, staff, now)
     await service.audited(session, actor, "staff.reset_totp", staff.username, now)
     return Reset(

@@ -174,7 +174,13 @@ def cmd_reset_password(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_reset_totp(settings: Settings, args: argparse.Namespace) -> int:
-    done = _run(settings, lambda s: admin.reset_totp(s, args.username, time.time()))
+    try:  # the running server's: the new TOTP secret is stored sealed under it
+        secret = load_server_secret(settings)
+    except (SecretFileError, ValueError) as exc:
+        return fail(str(exc))
+    done = _run(
+        settings, lambda s: admin.reset_totp(s, args.username, time.time(), server_secret=secret)
+    )
     if isinstance(done, int):
         return done
     out(f"TOTP secret (shown once): {done.totp_secret}")

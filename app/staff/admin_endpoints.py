@@ -132,6 +132,7 @@ async def add(body: AddStaffRequest, request: Request, current: AdminChange) -> 
                 capacity=body.capacity,
                 organisation=body.organisation,
                 now=state.clock(),
+                server_secret=get_guard(request).secret,
                 centre=get_dispatcher(request).setup.questions,
                 actor=current.staff.id,
             )
@@ -253,7 +254,13 @@ async def reset_totp(username: Username, request: Request, current: AdminChange)
     consoles close and its chats go back to the queue."""
     state = get_state(request)
     async with transaction(state.sessionmaker) as session:
-        done = await admin.reset_totp(session, username, state.clock(), actor=current.staff.id)
+        done = await admin.reset_totp(
+            session,
+            username,
+            state.clock(),
+            server_secret=get_guard(request).secret,
+            actor=current.staff.id,
+        )
         ended = await _end_access(request, session, done.staff_id)
     _after_end(request, done.staff_id, ended)
     return {

@@ -22,6 +22,7 @@ from app.db import make_engine, make_sessionmaker, snapshot, transaction
 from app.kit.cliout import CHECK_FAILED, fail, listing, out
 from app.kit.errors import DomainError
 from app.security import passwords
+from app.security.secret import SecretFileError, load_server_secret
 from app.staff import repository as repo
 from app.staff import service
 from app.staff.admin_cli import add_admin_parsers
@@ -92,7 +93,10 @@ async def create_account(
     centre: QuestionSet | None = None,
 ) -> service.NewStaff:
     """The account of ``args`` (username, alias, role, languages, skills, capacity,
-    organisation); with ``centre``, checked against it (``service.add_staff``)."""
+    organisation); with ``centre``, checked against it (``service.add_staff``). Its TOTP
+    secret is sealed under the server secret of the settings' key directory: raises
+    ``SecretFileError`` or ``ValueError`` (no key directory outside test mode)."""
+    server_secret = load_server_secret(settings)
     engine = make_engine(settings)
     try:
         async with transaction(make_sessionmaker(engine)) as session:
@@ -107,6 +111,7 @@ async def create_account(
                 capacity=args.capacity,
                 organisation=args.organisation,
                 now=time.time(),
+                server_secret=server_secret,
                 centre=centre,
             )
     finally:
@@ -137,7 +142,7 @@ def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
         password = getpass.getpass("Password (12+ characters): ")
     try:
         created = asyncio.run(create_account(settings, args, password, centre))
-    except (ValueError, passwords.WeakPassword) as exc:
+    except (ValueError, SecretFileError, passwords.WeakPassword) as exc:
         return fail(str(exc))
     except DomainError as exc:
         return fail(exc.message)

@@ -14,7 +14,7 @@ from app.events.channels import staff_channel
 from app.events.messages import encode
 from app.keys import devices
 from app.kit.errors import Conflict, NotAuthenticated, NotFound, TooManyRequests
-from app.security import service
+from app.security import freshlogin, service
 from app.security.dependencies import (
     CurrentStaff,
     check_origin,
@@ -22,6 +22,7 @@ from app.security.dependencies import (
     staff_for_change,
 )
 from app.security.guard import get_guard
+from app.security.secret import session_digest
 from app.staff import repository as staff_repo
 from app.staff import shifts
 from app.staff.schemas import LoginRequest, LogoutRequest, ReauthRequest, Renewed, SessionInfo
@@ -91,6 +92,12 @@ async def login(body: LoginRequest, request: Request, response: Response) -> Ses
         alias=found[1].alias,
         role=found[1].role,
         csrf_token=outcome.csrf_token,
+        fresh_login=freshlogin.issue(
+            guard.secret,
+            staff_id=found[1].id,
+            session_digest=session_digest(guard.secret, outcome.token),
+            now=state.clock(),
+        ),
     )
 
 
@@ -154,7 +161,8 @@ async def reauth(
     current: CurrentStaff = Depends(staff_for_change),  # noqa: B008
 ) -> Renewed:
     """Password + TOTP again, before the absolute limit: the session (and its open consoles,
-    with their chats) lives on for another ``VH_SESSION_ABSOLUTE_SECONDS``. Audited."""
+    with their chats) lives on for another ``VH_SESSION_ABSOLUTE_SECONDS``. Audited. Answers a
+    new fresh-login proof (a device may be registered after it)."""
     state = get_state(request)
     outcome = _accepted(
         await service.reauthenticate(
@@ -178,7 +186,13 @@ async def reauth(
         httponly=True,
         samesite="strict",
     )
-    return Renewed(expires_at=int(outcome))
+    proof = freshlogin.issue(
+        get_guard(request).secret,
+        staff_id=current.staff.id,
+        session_digest=current.record.token_digest,
+        now=state.clock(),
+    )
+    return Renewed(expires_at=int(outcome), fresh_login=proof)
 
 
 @router.get("/colleagues")

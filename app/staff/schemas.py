@@ -18,6 +18,9 @@ class SessionInfo(BaseModel):
     alias: str
     role: str
     csrf_token: str
+    #: Answered by a login only (``app.security.freshlogin``): the proof of a fresh password +
+    #: TOTP login that registering a device asks for, good for ``VH_DEVICE_FRESH_LOGIN_SECONDS``.
+    fresh_login: str | None = None
 
 
 class LogoutRequest(BaseModel):
@@ -37,6 +40,7 @@ class ReauthRequest(BaseModel):
 
 
 class Renewed(BaseModel):
-    """The session's new absolute expiry (unix seconds)."""
+    """The session's new absolute expiry (unix seconds), and a new fresh-login proof."""
 
     expires_at: int
+    fresh_login: str

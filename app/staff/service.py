@@ -13,7 +13,7 @@ from app.keys import devices
 from app.kit.errors import Conflict, NotFound
 from app.kit.ids import new_id
 from app.models import Staff
-from app.security import passwords, totp
+from app.security import passwords, totp, totpseal
 from app.security import repository as security_repo
 from app.staff import repository as repo
 from app.staff import rules
@@ -67,6 +67,7 @@ async def add_staff(
     skills: list[str],
     capacity: int,
     now: float,
+    server_secret: bytes,
     organisation: str = "municipality",
     centre: QuestionSet | None = None,
     actor: str | None = None,
@@ -77,7 +78,8 @@ async def add_staff(
     and skills must be the centre's (``check_routing``) and the alias must be free: two
     counsellors young people cannot tell apart are refused. Without it anything well-formed
     is taken (tests route with made-up languages to keep apart; the demo seeds its own).
-    Audited (``staff.add``) with ``actor`` (the admin's staff id; None from the CLI).
+    Audited (``staff.add``) with ``actor`` (the admin's staff id; None from the CLI). The TOTP
+    secret is stored sealed under ``server_secret`` (``totpseal``) and returned once.
     """
     username = rules.check_username(username)
     alias = rules.check_alias(alias)
@@ -96,14 +98,15 @@ async def add_staff(
             "the two apart"
         )
     secret = totp.new_secret()
+    staff_id = StaffId(new_id())
     staff = repo.add_account(
         session,
-        staff_id=StaffId(new_id()),
+        staff_id=staff_id,
         username=username,
         alias=alias,
         role=role,
         password_hash=passwords.hash_password(password),
-        totp_secret=secret,
+        totp_secret=totpseal.seal(server_secret, staff_id, secret),
         languages=stored_languages,
         skills=rules.csv(skills) or "youth",
         capacity=capacity,

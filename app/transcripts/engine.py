@@ -155,7 +155,7 @@ def open_segment(
     """Open one segment's organisation wrap and check who accepted it.
 
     The device certificate must verify under ``service_public_key`` and must have been valid
-    when the segment was made (devices expire after 30 days, transcripts are read later); the
+    when the segment was made (certificates expire after 7 days, transcripts are read later); the
     acceptance must be the certified device's signature over ``conv``, ``seg`` and ``K``.
     A segment that opens but fails either check is ``unverified``: the caller decides whether
     to refuse. Never raises for bad data; raises ``ValueError`` only for a malformed ``conv``.

@@ -21,7 +21,7 @@ HOURS = {
 
 
 def test_export_import_show_and_reset(database: Database, tmp_path: Path) -> None:
-    env = {"VH_DATABASE_URL": database.url}
+    env = {"VH_DATABASE_URL": database.url, "VH_KEY_DIR": str(database.keys())}
     shown = vhouse("settings", "show", env=env)
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.splitlines()[0].split() == list(

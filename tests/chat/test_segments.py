@@ -17,7 +17,7 @@ from app.client.device import DeviceKeys
 from app.client.envelopes import open_text
 from app.crypto import certs, returncode
 from app.kit import b64
-from tests.conftest import Server
+from tests.conftest import Server, _enrol_code
 from tests.support import (
     Harness,
     call,
@@ -38,12 +38,17 @@ async def test_a_registered_device_is_certified_by_the_service_key(server: Serve
     account = await new_staff(server)
     creds = await staff_login(server, account)
     keys = DeviceKeys.generate()
-    body = {"hpke_public_key": keys.hpke_public_key, "sig_public_key": keys.sig_public_key}
+    body = {
+        "hpke_public_key": keys.hpke_public_key,
+        "sig_public_key": keys.sig_public_key,
+        "fresh_login": creds.fresh_login,
+        "enrol_code": await _enrol_code(server.database, account.staff_id),
+    }
     status, info = await call(server, "POST", "/staff/api/devices", body, creds)
     assert status == 201, info
     assert info["staff_id"] == creds.staff_id
     assert info["hpke_public_key"] == keys.hpke_public_key
-    assert time.time() + 29 * 86400 < info["not_after"] <= time.time() + 30 * 86400 + 5
+    assert time.time() + 6 * 86400 < info["not_after"] <= time.time() + 7 * 86400 + 5
     certs.verify_device_cert(
         server.service_key,
         b64.decode(info["staff_id"]),
@@ -68,9 +73,16 @@ async def test_a_registered_device_is_certified_by_the_service_key(server: Serve
 
 
 async def test_device_registration_refuses_bad_requests(server: Server) -> None:
-    creds = await staff_login(server, await new_staff(server))
+    account = await new_staff(server)
+    creds = await staff_login(server, account)
     keys = DeviceKeys.generate()
-    good = {"hpke_public_key": keys.hpke_public_key, "sig_public_key": keys.sig_public_key}
+    good = {
+        "hpke_public_key": keys.hpke_public_key,
+        "sig_public_key": keys.sig_public_key,
+        "fresh_login": creds.fresh_login,
+        # Each refusal below leaves the code unused: the last request still registers.
+        "enrol_code": await _enrol_code(server.database, account.staff_id),
+    }
 
     status, error = await call(server, "POST", "/staff/api/devices", good, creds, csrf=False)
     assert status == 403
@@ -86,11 +98,14 @@ async def test_device_registration_refuses_bad_requests(server: Server) -> None:
         {**good, "sig_public_key": good["hpke_public_key"]},
         {"hpke_public_key": good["hpke_public_key"]},
         {**good, "extra": 1},
+        {**good, "fresh_login": "v1." + "1" * 200},
     ):
         status, error = await call(server, "POST", "/staff/api/devices", bad, creds)
         assert status == 422, bad
         assert error["error"]["code"] == "invalid_request"
         assert off_curve not in json.dumps(error)
+    status, info = await call(server, "POST", "/staff/api/devices", good, creds)
+    assert status == 201, info
 
 
 async def test_the_keys_endpoint_names_the_service_key(server: Server) -> None:
@@ -333,11 +348,44 @@ async def test_a_device_needs_a_fresh_login(stale_server: Server) -> None:
     """R-25: a device is certified only soon after a password + TOTP login."""
     creds = await staff_login(stale_server, await new_staff(stale_server))
     keys = DeviceKeys.generate()
-    body = {"hpke_public_key": keys.hpke_public_key, "sig_public_key": keys.sig_public_key}
-    await asyncio.sleep(0.01)
+    body = {
+        "hpke_public_key": keys.hpke_public_key,
+        "sig_public_key": keys.sig_public_key,
+        "fresh_login": creds.fresh_login,
+    }
+    await asyncio.sleep(1.1)  # the proof is good for 0 s here
     status, error = await call(stale_server, "POST", "/staff/api/devices", body, creds)
     assert status == 403
     assert error["error"]["code"] == "login_not_fresh"
+
+
+async def test_the_fresh_login_proof_is_the_servers_for_this_session_only(server: Server) -> None:
+    """SECURITY R-25 (issue 13 (1)): registering a device asks for the proof the login
+    answered, signed by this server for this staff member's this session; none, a made-up one,
+    another session's or another account's is refused with 403 ``login_not_fresh``."""
+    account = await new_staff(server)
+    creds = await staff_login(server, account)
+    second = await staff_login(server, account)
+    other = await staff_login(server, await new_staff(server))
+    assert creds.fresh_login is not None
+    assert second.fresh_login is not None
+    assert other.fresh_login is not None
+    issued = creds.fresh_login.split(".")[1]
+    keys = DeviceKeys.generate()
+    body = {"hpke_public_key": keys.hpke_public_key, "sig_public_key": keys.sig_public_key}
+    for proof in (
+        None,
+        "",
+        f"v1.{issued}.{'A' * 43}",
+        f"v1.{int(issued) + 1}.{creds.fresh_login.split('.')[2]}",
+        second.fresh_login,
+        other.fresh_login,
+    ):
+        status, error = await call(
+            server, "POST", "/staff/api/devices", {**body, "fresh_login": proof}, creds
+        )
+        assert status == 403, proof
+        assert error["error"]["code"] == "login_not_fresh"
 
 
 async def test_a_returning_young_person_shares_history_only_by_consent(server: Server) -> None:
@@ -424,3 +472,98 @@ async def test_a_share_sealed_for_an_earlier_segment_is_refused(server: Server) 
         await expect_error(youth, "wrong_state")
         await youth.send({**stale, "seg": 0})
         await expect_error(youth, "bad_keys")
+
+
+async def test_a_new_device_needs_the_accounts_enrolment_code(server: Server) -> None:
+    """SECURITY R-25 (issue 13 (1)): a fresh login is not enough for a new device; it also
+    needs the account's pending code of ``vhouse staff enrol``, which is single-use, replaced by
+    a newer one, and not another account's."""
+    account = await new_staff(server)
+    creds = await staff_login(server, account)
+    keys = DeviceKeys.generate()
+    body = {
+        "hpke_public_key": keys.hpke_public_key,
+        "sig_public_key": keys.sig_public_key,
+        "fresh_login": creds.fresh_login,
+    }
+
+    async def register(code: str | None) -> tuple[int, Any]:
+        return await call(server, "POST", "/staff/api/devices", {**body, "enrol_code": code}, creds)
+
+    status, error = await register(None)
+    assert (status, error["error"]["code"]) == (403, "enrol_code_required")
+    other = await new_staff(server)
+    for wrong in ("ABCDE-FGHJK", "not a code", await _enrol_code(server.database, other.staff_id)):
+        status, error = await register(wrong)
+        assert (status, error["error"]["code"]) == (403, "enrol_code_wrong"), wrong
+    replaced = await _enrol_code(server.database, account.staff_id)
+    code = await _enrol_code(server.database, account.staff_id)
+    status, error = await register(replaced)
+    assert (status, error["error"]["code"]) == (403, "enrol_code_wrong")
+    status, info = await register(f" {code.lower()} ")  # as typed: spaces and case do not matter
+    assert status == 201, info
+    status, error = await register(code)  # used up
+    assert (status, error["error"]["code"]) == (403, "enrol_code_wrong")
+
+
+async def test_an_open_console_hears_of_a_new_device_of_its_account(server: Server) -> None:
+    """Issue 13 (1): every open console of the account is told ``device_added`` when a device
+    is certified for it, so one registered elsewhere (stolen password and code) shows at once."""
+    async with Harness(server) as h:
+        account = await new_staff(server)
+        first, _ = await h.console(account)
+        other = await new_staff(server)
+        bystander, _ = await h.console(other)
+        second, _ = await h.console(account)  # another device of the same account
+        assert second.device is not None
+        frame = await first.expect("device_added")
+        assert frame == {"type": "device_added", "device_id": second.device.device_id}
+        await bystander.send({"type": "watch_queue"})
+        while (seen := await bystander.recv())["type"] != "queue":
+            assert seen["type"] != "device_added"  # another account's consoles hear nothing
+
+
+short_server = shared_server(("sqlite",), VH_DEVICE_DAYS="1")
+
+
+async def test_a_short_lived_certificate_is_renewed_after_a_fresh_login(
+    short_server: Server,
+) -> None:
+    """Issue 13 (1): certificates are short-lived (``VH_DEVICE_DAYS``, here 1); a console that
+    logs in with one ending soon renews it (same device, same keys, a new ``not_after``), which
+    needs this session's fresh-login proof; another account's device, or no proof, is refused."""
+    async with Harness(short_server) as h:
+        account = await new_staff(short_server)
+        first, _ = await h.console(account)
+        assert first.device is not None
+        old = (first.device.not_after, first.device.certificate)
+        await asyncio.sleep(1.1)  # a later second: a later not_after
+        again, hello = await h.console(account, device=first.device)
+        assert hello["device"] == first.device.device_id
+        assert again.device is not None
+        assert again.device.not_after > old[0]
+        assert again.device.certificate != old[1]
+        certs.DeviceCert.from_dict(
+            {
+                "device_id": again.device.device_id,
+                "staff_id": account.staff_id,
+                "hpke_public_key": again.device.hpke_public_key,
+                "sig_public_key": again.device.sig_public_key,
+                "not_after": again.device.not_after,
+                "certificate": again.device.certificate,
+            }
+        ).verify(short_server.service_key, int(time.time()))
+
+        path = f"/staff/api/devices/{first.device.device_id}/renew"
+        creds = await staff_login(short_server, account)
+        status, error = await call(short_server, "POST", path, {"fresh_login": "v1.1.x"}, creds)
+        assert (status, error["error"]["code"]) == (403, "login_not_fresh")
+        intruder = await staff_login(short_server, await new_staff(short_server))
+        body = {"fresh_login": intruder.fresh_login}
+        status, error = await call(short_server, "POST", path, body, intruder)
+        assert (status, error["error"]["code"]) == (404, "not_found")
+        status, renewed = await call(
+            short_server, "POST", path, {"fresh_login": creds.fresh_login}, creds
+        )
+        assert status == 200, renewed
+        assert renewed["device_id"] == first.device.device_id

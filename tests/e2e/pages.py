@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.conftest import Server, StaffAccount
+from tests.conftest import Server, StaffAccount, enrol_code
 
 
 def open_console(
@@ -30,12 +31,28 @@ def open_console(
     page.get_by_role("button", name="Log in").click()
     duty = page.get_by_role("button", name="Go on duty")
     expect(duty).to_be_visible()
-    # The device keys are registered before the socket opens (PROTOCOL.md §6.2).
-    expect(page.get_by_role("status").filter(has_text="Connected")).to_be_visible()
+    # The device keys are registered before the socket opens (PROTOCOL.md §6.2); a new device
+    # asks for the account's enrolment code first.
+    connected = page.get_by_role("status").filter(has_text="Connected")
+    enter_enrol_code(page, server, account, connected)
+    expect(connected).to_be_visible()
     if on_duty:
         expect(page.get_by_role("status").filter(has_text="Connected")).to_be_visible()
         duty.click()
         expect(page.get_by_role("button", name="Go off duty")).to_be_visible()
+
+
+def enter_enrol_code(page: Any, server: Server, account: StaffAccount, done: Any) -> None:
+    """If the console asks for an enrolment code (a new device) before ``done`` shows, type a
+    new one of the account's, made as ``vhouse staff enrol`` makes it."""
+    field = page.get_by_label("Enrolment code")
+    expect(field.or_(done)).to_be_visible()
+    if not field.is_visible():
+        return
+    with ThreadPoolExecutor(1) as pool:  # outside Playwright's event loop
+        code = pool.submit(enrol_code, server.database, account.staff_id).result()
+    field.fill(code)
+    page.get_by_role("button", name="Set up this device").click()
 
 
 def start_youth_chat(page: Any, server: Server, *, language: str = "sv") -> None:

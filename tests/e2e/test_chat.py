@@ -145,12 +145,14 @@ def test_console_reload_syncs_open_chats(
     unseals their keys again, syncs them and shows their history."""
     youth = contexts.page()
     staff = contexts.page()
-    registrations: list[str] = []
+    registrations: list[str] = []  # devices certified (a first try asks for the enrol code)
     staff.on(
-        "request",
+        "response",
         lambda r: (
             registrations.append(r.url)
-            if r.method == "POST" and r.url.endswith("/staff/api/devices")
+            if r.request.method == "POST"
+            and r.url.endswith("/staff/api/devices")
+            and r.status == 201
             else None
         ),
     )

@@ -17,7 +17,7 @@ from app.client.api import login
 from app.client.envelopes import Sender
 from app.crypto import transcript
 from app.kit import b64
-from tests.conftest import Server, StaffAccount
+from tests.conftest import Server, StaffAccount, _enrol_code
 from tests.e2e.conftest import Contexts
 from tests.e2e.pages import open_console, send, start_youth_chat, wait_paired
 from tests.vectors import GOLDEN_PATH, load
@@ -154,14 +154,16 @@ def test_the_browser_consoles_signature_at_close_verifies_in_python(
     assert [c["role"] for c in frame["covers"]] == ["C", "Y"]
 
 
-async def _python_counsellor(base_url: str, account: StaffAccount, forge: bool) -> None:
+async def _python_counsellor(server: Server, account: StaffAccount, forge: bool) -> None:
     """A Python counsellor: takes the chat, answers, and (with ``forge``) lets a K holder that
     is not its device write one more counsellor message; then signs only its own holdings and
     closes."""
     credentials = await asyncio.to_thread(
-        login, base_url, account.username, account.password, account.code()
+        login, server.base_url, account.username, account.password, account.code()
     )
-    staff = CounsellorClient(base_url)
+    staff = CounsellorClient(
+        server.base_url, enrol_code=await _enrol_code(server.database, account.staff_id)
+    )
     await staff.connect(credentials)
     try:
         await staff.duty(True)
@@ -186,7 +188,7 @@ async def _python_counsellor(base_url: str, account: StaffAccount, forge: bool) 
 def test_the_young_persons_page_checks_the_counsellor_signature(
     contexts: Contexts, server: Server, counsellor: StaffAccount, in_thread: Any, forge: bool
 ) -> None:
-    done = in_thread(_python_counsellor, server.base_url, counsellor, forge)
+    done = in_thread(_python_counsellor, server, counsellor, forge)
     page = contexts.page()
     start_youth_chat(page, server)
     wait_paired(page)

@@ -17,7 +17,14 @@ from playwright.sync_api import expect
 
 from tests.conftest import Database, Server, StaffAccount, start_server
 from tests.e2e.conftest import EXIT_PATH, Contexts, staff_account
-from tests.e2e.pages import handed_over, open_console, send, start_youth_chat, wait_paired
+from tests.e2e.pages import (
+    enter_enrol_code,
+    handed_over,
+    open_console,
+    send,
+    start_youth_chat,
+    wait_paired,
+)
 from tests.support import Harness
 
 pytestmark = pytest.mark.browser
@@ -67,7 +74,9 @@ def test_a_new_console_of_a_counsellor_on_duty_takes_over_with_its_own_device(
     console_b.get_by_label("Password").fill(counsellor.password)
     console_b.get_by_label("6-digit code").fill(counsellor.code(time.time() + 30))
     console_b.get_by_role("button", name="Log in").click()
-    expect(console_b.get_by_role("status").filter(has_text="Connected. On duty.")).to_be_visible()
+    on_duty = console_b.get_by_role("status").filter(has_text="Connected. On duty.")
+    enter_enrol_code(console_b, server, counsellor, on_duty)  # B is a new device
+    expect(on_duty).to_be_visible()
     expect(console_b.get_by_role("button", name="Go off duty")).to_be_visible()
 
     youth = contexts.page()

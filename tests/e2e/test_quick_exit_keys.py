@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.client import CounsellorClient, login
-from tests.conftest import Server, StaffAccount
+from tests.conftest import Server, StaffAccount, _enrol_code
 from tests.e2e.conftest import EXIT_PATH, Contexts
 from tests.e2e.pages import start_youth_chat, wait_paired
 
@@ -64,12 +64,14 @@ def _pause(page: Any) -> None:
     page.clock.pause_at(page.evaluate("Date.now()") + 500)
 
 
-async def _counsellor_takes_the_chat(base_url: str, account: StaffAccount) -> dict[str, Any]:
+async def _counsellor_takes_the_chat(server: Server, account: StaffAccount) -> dict[str, Any]:
     """A Python counsellor on duty who takes the chat and returns the ``closed`` frame."""
     credentials = await asyncio.to_thread(
-        login, base_url, account.username, account.password, account.code()
+        login, server.base_url, account.username, account.password, account.code()
     )
-    staff = CounsellorClient(base_url)
+    staff = CounsellorClient(
+        server.base_url, enrol_code=await _enrol_code(server.database, account.staff_id)
+    )
     await staff.connect(credentials)
     try:
         await staff.duty(True)
@@ -86,7 +88,7 @@ def test_typing_capitals_in_the_message_box_neither_exits_nor_announces(
     in_thread: Callable[..., Any],
     shot: Callable[[Any, str], None],
 ) -> None:
-    closed = in_thread(_counsellor_takes_the_chat, server.base_url, counsellor)
+    closed = in_thread(_counsellor_takes_the_chat, server, counsellor)
     page = contexts.page()
     start_youth_chat(page, server)
     wait_paired(page)

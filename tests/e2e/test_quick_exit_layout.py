@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.client import CounsellorClient, login
-from tests.conftest import Server, StaffAccount
+from tests.conftest import Server, StaffAccount, _enrol_code
 from tests.e2e.conftest import Contexts
 
 pytestmark = pytest.mark.browser
@@ -148,12 +148,14 @@ def test_every_target_on_the_house_and_the_triage_is_44_px(
     shot(page, "skip-link-focused")
 
 
-async def _counsellor_takes_the_chat(base_url: str, account: StaffAccount) -> None:
+async def _counsellor_takes_the_chat(server: Server, account: StaffAccount) -> None:
     """A Python counsellor on duty who takes the chat and stays until it ends."""
     credentials = await asyncio.to_thread(
-        login, base_url, account.username, account.password, account.code()
+        login, server.base_url, account.username, account.password, account.code()
     )
-    staff = CounsellorClient(base_url)
+    staff = CounsellorClient(
+        server.base_url, enrol_code=await _enrol_code(server.database, account.staff_id)
+    )
     await staff.connect(credentials)
     try:
         await staff.duty(True)
@@ -189,7 +191,7 @@ def test_every_target_while_waiting_and_chatting_is_44_px(
     _top(page)
     shot(page, "waiting-targets")
 
-    in_thread(_counsellor_takes_the_chat, server.base_url, counsellor)
+    in_thread(_counsellor_takes_the_chat, server, counsellor)
     expect(page.locator("[data-conversation]")).to_be_visible(timeout=20_000)
     expect(page.locator("#message")).to_be_enabled(timeout=20_000)
     assert _small_targets(page) == [], f"{lang}: chatting"

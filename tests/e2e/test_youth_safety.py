@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.client import CounsellorClient, YouthClient, login
-from tests.conftest import Server, StaffAccount
+from tests.conftest import Server, StaffAccount, _enrol_code
 from tests.e2e.conftest import EXIT_PATH, Contexts
 from tests.e2e.pages import send, start_youth_chat, wait_paired
 
@@ -118,12 +118,14 @@ def test_triage_form(contexts: Contexts, server: Server) -> None:
     assert box.get_attribute("autocapitalize") == "off"
 
 
-async def _counsellor_until_closed(base_url: str, account: StaffAccount) -> dict[str, Any]:
+async def _counsellor_until_closed(server: Server, account: StaffAccount) -> dict[str, Any]:
     """A Python counsellor: on duty, takes the chat, returns the ``closed`` frame it gets."""
     credentials = await asyncio.to_thread(
-        login, base_url, account.username, account.password, account.code()
+        login, server.base_url, account.username, account.password, account.code()
     )
-    staff = CounsellorClient(base_url)
+    staff = CounsellorClient(
+        server.base_url, enrol_code=await _enrol_code(server.database, account.staff_id)
+    )
     await staff.connect(credentials)
     try:
         await staff.duty(True)
@@ -171,7 +173,7 @@ def _capture_ticket(page: Any) -> list[str]:
 def test_quick_exit_blanks_leaves_and_ends_the_chat(
     contexts: Contexts, server: Server, counsellor: StaffAccount, in_thread: Any
 ) -> None:
-    closed = in_thread(_counsellor_until_closed, server.base_url, counsellor)
+    closed = in_thread(_counsellor_until_closed, server, counsellor)
     page = contexts.page()
     tickets = _capture_ticket(page)
     start_youth_chat(page, server)

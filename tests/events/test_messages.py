@@ -24,6 +24,7 @@ JSON_MESSAGES = (
     messages.Replaced,
     messages.Assigned,
     messages.Duty,
+    messages.DeviceAdded,
     messages.Logout,
     messages.Offer,
     messages.OfferWithdrawn,

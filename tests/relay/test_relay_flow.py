@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 
 from app.client import CounsellorClient, YouthClient, login
-from tests.conftest import Server, StaffAccount
+from tests.conftest import Server, StaffAccount, _enrol_code
 
 
 async def _counsellor(server: Server, account: StaffAccount) -> CounsellorClient:
     credentials = await asyncio.to_thread(
         login, server.base_url, account.username, account.password, account.code()
     )
-    client = CounsellorClient(server.base_url)
+    client = CounsellorClient(
+        server.base_url, enrol_code=await _enrol_code(server.database, account.staff_id)
+    )
     hello = await client.connect(credentials)
     assert hello["staff"]["alias"] == "Sara"
     assert hello["on_duty"] is False

@@ -14,7 +14,7 @@ from app.client import CounsellorClient
 from app.client.api import Credentials
 from app.config import Settings
 from app.security.totp import current_code
-from tests.conftest import Server, StaffAccount
+from tests.conftest import Server, StaffAccount, _enrol_code
 from tests.support import frames_until_closed, new_staff, next_code, shared_server
 
 served = shared_server()
@@ -189,15 +189,20 @@ async def test_logout_needs_csrf_then_ends_the_session_and_its_sockets(served: S
     logged_in = await _good_login(served, account)
     cookie, csrf = _session_cookie(logged_in).value, logged_in.json()["csrf_token"]
     other_login = await _good_login(served, account)  # a second session of the same person
-    credentials = Credentials(SETTINGS.cookie_name, cookie, csrf, account.staff_id)
+    credentials = Credentials(
+        SETTINGS.cookie_name, cookie, csrf, account.staff_id, logged_in.json()["fresh_login"]
+    )
     other = Credentials(
         SETTINGS.cookie_name,
         _session_cookie(other_login).value,
         other_login.json()["csrf_token"],
         account.staff_id,
+        other_login.json()["fresh_login"],
     )
     console, bystander = CounsellorClient(served.base_url), CounsellorClient(served.base_url)
+    console.enrol_code = await _enrol_code(served.database, account.staff_id)
     await console.connect(credentials)
+    bystander.enrol_code = await _enrol_code(served.database, account.staff_id)
     await bystander.connect(other)
     await console.duty(True)
     assert (await bystander.expect("duty"))["on"] is True

@@ -145,6 +145,8 @@ async def test_a_session_row_written_into_the_database_does_not_authenticate(
                 f"{SETTINGS.cookie_name}={cookie}",
                 csrf,
                 DeviceKeys.generate(),
+                fresh_login=None,
+                enrol_code=None,
             )
         refused.value.close()
         assert refused.value.code == 401

@@ -65,11 +65,12 @@ async def _try(
     password: str,
     code: str = "000000",
     now: float | None = None,
+    secret: bytes = SECRET,
 ) -> service.LoginOutcome:
     return await service.login(
         sessions,
         SETTINGS,
-        secret=SECRET,
+        secret=secret,
         hashes=gate,
         username=username,
         password=password,
@@ -82,7 +83,7 @@ async def test_100_racing_wrong_logins_reach_the_hash_at_most_5_times(
     database: Database, sessions: async_sessionmaker[AsyncSession], hash_calls: list[str]
 ) -> None:
     """R-9, R-27: the failure is reserved before the hash, under a per-name lock."""
-    account = await _create_staff(database.url, f"c{secrets.token_hex(4)}", "Sara")
+    account = await _create_staff(database, f"c{secrets.token_hex(4)}", "Sara")
     gate = _gate(concurrency=4)  # several hashes at once: the race the issue found
     outcomes = await asyncio.gather(
         *(_try(sessions, gate, account.username, f"wrong password {i}") for i in range(100))
@@ -101,15 +102,19 @@ async def test_100_racing_wrong_logins_reach_the_hash_at_most_5_times(
 async def test_a_success_clears_its_reservation_and_the_failures(
     database: Database, sessions: async_sessionmaker[AsyncSession], hash_calls: list[str]
 ) -> None:
-    account = await _create_staff(database.url, f"c{secrets.token_hex(4)}", "Sara")
+    account = await _create_staff(database, f"c{secrets.token_hex(4)}", "Sara")
+    secret = database.server_secret()  # the one its TOTP secret is sealed under
     gate = _gate()
     for _ in range(4):
-        assert isinstance(await _try(sessions, gate, account.username, "nope"), service.Refused)
-    ok = await _try(sessions, gate, account.username, account.password, account.code())
+        refused = await _try(sessions, gate, account.username, "nope", secret=secret)
+        assert isinstance(refused, service.Refused)
+    ok = await _try(
+        sessions, gate, account.username, account.password, account.code(), secret=secret
+    )
     assert isinstance(ok, service.LoggedIn), ok
     async with transaction(sessions) as session:
         rows = (await session.execute(select(LoginFailure))).scalars().all()
-    assert [r for r in rows if r.name_digest == name_digest(SECRET, account.username)] == []
+    assert [r for r in rows if r.name_digest == name_digest(secret, account.username)] == []
 
 
 async def test_failures_keep_a_keyed_digest_never_the_typed_text_and_are_pruned(
@@ -164,7 +169,7 @@ async def test_the_prune_forgets_sessions_past_their_limits(
     database: Database, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     """R-11: sessions past their idle or absolute limit are forgotten by the prune."""
-    account = await _create_staff(database.url, f"c{secrets.token_hex(4)}", "Sara")
+    account = await _create_staff(database, f"c{secrets.token_hex(4)}", "Sara")
     now = time.time()
     idle, absolute = SETTINGS.session_idle_seconds, SETTINGS.session_absolute_seconds
     rows = {

@@ -62,6 +62,12 @@ async def test_a_console_on_duty_outlives_the_idle_timeout_and_reauth_renews_it(
         assert status == 200, answer
         assert answer["expires_at"] > first_expiry
         assert "staff.reauth" in await _audit_actions(short, account.staff_id)
+        # A re-authentication is a fresh login (SECURITY R-25): its proof renews the device.
+        assert console.device is not None
+        renew = {"fresh_login": answer["fresh_login"]}
+        path = f"/staff/api/devices/{console.device.device_id}/renew"
+        status, renewed = await call(short, "POST", path, renew, credentials)
+        assert status == 200, renewed
 
         # The console sends nothing for longer than the idle timeout, and stays.
         await asyncio.sleep(8)

@@ -71,7 +71,7 @@ def test_enable_and_the_last_admin(database: Database) -> None:
 
 
 def test_resets_print_secrets_once_and_never_audit_them(database: Database) -> None:
-    env = {"VH_DATABASE_URL": database.url}
+    env = {"VH_DATABASE_URL": database.url, "VH_KEY_DIR": str(database.keys())}
     create_staff(database, "anna", "Anna")
     weak = vhouse("staff", "reset-password", "anna", "--password-stdin", env=env, stdin="short\n")
     assert "password: use at least 12 characters" in refused(weak)
@@ -111,7 +111,7 @@ async def test_a_reset_from_the_cli_closes_a_served_console_within_5_s(server: S
         console, _ = await h.console(account)
         await console.duty(True)
         youth, conv = await h.pair(console, "sv")
-        env = {"VH_DATABASE_URL": server.database.url}
+        env = {"VH_DATABASE_URL": server.database.url, "VH_KEY_DIR": str(server.database.keys())}
         result = await asyncio.to_thread(vhouse, "staff", "reset-totp", account.username, env=env)
         started = time.monotonic()  # the reset is committed when the command has ended
         assert result.returncode == 0, result.stderr

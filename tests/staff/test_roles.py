@@ -64,6 +64,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/staff/api/devices"): STAFF,
     ("GET", "/staff/api/devices"): STAFF,
     ("GET", "/staff/api/devices/{device_id}"): STAFF,
+    ("POST", "/staff/api/devices/{device_id}/renew"): STAFF,
     ("GET", "/staff/api/colleagues"): STAFF,
     ("GET", "/staff/api/queue-served"): STAFF,
     ("GET", "/staff/api/conversations/{conv_id}/summary"): STAFF,

@@ -78,7 +78,7 @@ async def _is_on_duty(sessionmaker: Any, staff_id: str) -> bool:
 async def test_silence_counts_only_while_the_database_is_up(
     database: Database, outage: bool
 ) -> None:
-    account = await _create_staff(database.url, "sara", "Sara")
+    account = await _create_staff(database, "sara", "Sara")
     async with _world(database) as (sessionmaker, flaky, clock, sweep):
         await _on_duty(sessionmaker, account.staff_id, heartbeat_at=95.0)
         clock.now = 100.0

@@ -228,6 +228,7 @@ def make_world(database: Database, tmp: Path) -> World:
             skills=["youth"],
             capacity=2,
             now=NOW,
+            server_secret=bytes(32),  # no login here: the export reads devices, not TOTP
         )
         await session.flush()
         device = await _add_device(session, staff.staff_id, service_key)

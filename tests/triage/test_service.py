@@ -291,6 +291,7 @@ async def test_staff_organisation_is_a_checked_routing_attribute(engine: AsyncEn
                 capacity=2,
                 organisation=organisation,
                 now=NOW,
+                server_secret=bytes(32),  # no login in this test
             )
         return created.staff_id
 

@@ -17,6 +17,7 @@ import { Attention } from "./attention.js";
 import { ChatList } from "./chatlist.js";
 import { Conversation } from "./conversation.js";
 import { LoginNotFresh, ensureDevice } from "./device.js";
+import { askEnrolCode } from "./enrol.js";
 import { showSharedHistory } from "./history.js";
 import { Offers } from "./offers.js";
 import { addNotice } from "./notices.js";
@@ -149,7 +150,15 @@ class StaffConsole {
     this.panel.hidden = false;
     this.status.textContent = "Preparing this device's keys…";
     try {
-      this.device = await ensureDevice(info.staff_id, this.csrf);
+      // `fresh_login`: only a login answers it (not /me after a reload), in memory only.
+      this.device = await ensureDevice(info.staff_id, this.csrf, info.fresh_login, (wrong) => {
+        this.status.textContent = "This new device needs its enrolment code.";
+        return askEnrolCode(
+          this.root.querySelector("[data-enrol-slot]"),
+          this.root.querySelector("[data-enrol-template]"),
+          wrong,
+        );
+      });
     } catch (error) {
       if (error instanceof LoginNotFresh) {
         // A new device is certified only right after a password+TOTP login (§6.2).
@@ -239,6 +248,11 @@ class StaffConsole {
           // These links hold live envelopes until we say what we have (sync).
           chat.sync();
         }
+        break;
+      case "device_added":
+        // A device was certified for this account just now (this one, or another: then the
+        // list warns at once, not only at the next login).
+        showDevices(this.root, this.device?.id).catch(() => {});
         break;
       case "duty":
         this.setDuty(frame.on);

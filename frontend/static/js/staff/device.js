@@ -8,7 +8,8 @@
 // One record per staff member (keyed by staff_id), so two counsellors sharing a browser profile
 // do not replace each other's device. Logging out keeps the record on purpose: the device is the
 // counsellor's (their keys open the chats sealed to it while they are still open); it is
-// replaced when the server no longer knows it (expired after 30 days, or revoked).
+// renewed at a login when its certificate ends within 4 days (certificates last VH_DEVICE_DAYS,
+// 7), and replaced when the server no longer knows it (expired, or revoked).
 
 import { b64urlDecode, b64urlEncode } from "../crypto/bytes.js";
 import * as hpke from "../crypto/hpke.js";
@@ -107,20 +108,35 @@ async function fetchJson(url, options) {
   return { status: response.status, body };
 }
 
-async function register(staffId, csrf) {
+/** The server's error code for a refused registration, or null. */
+function refusal(status, body) {
+  return status === 403 ? (body?.error?.code ?? null) : null;
+}
+
+async function register(staffId, csrf, freshLogin, askEnrolCode) {
   const hpkePair = await hpke.generateKeyPair({ extractable: false });
   const sigPair = await generateSigningKeyPair({ extractable: false });
   const hpkePublic = await hpke.publicKeyBytes(hpkePair.publicKey);
   const sigPublic = await publicKeyBytes(sigPair.publicKey);
-  const { status, body } = await fetchJson("/staff/api/devices", {
-    method: "POST",
-    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf ?? "" },
-    body: JSON.stringify({
-      hpke_public_key: b64urlEncode(hpkePublic),
-      sig_public_key: b64urlEncode(sigPublic),
-    }),
-  });
-  if (status === 403 && body?.error?.code === "login_not_fresh") throw new LoginNotFresh();
+  const post = (enrolCode) =>
+    fetchJson("/staff/api/devices", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf ?? "" },
+      body: JSON.stringify({
+        hpke_public_key: b64urlEncode(hpkePublic),
+        sig_public_key: b64urlEncode(sigPublic),
+        fresh_login: freshLogin ?? null,
+        enrol_code: enrolCode,
+      }),
+    });
+  // First without a code: the server says whether the login is fresh before a code is asked
+  // for; then the counsellor's enrolment code (vhouse staff enrol), again while it is wrong.
+  let { status, body } = await post(null);
+  while (["enrol_code_required", "enrol_code_wrong"].includes(refusal(status, body))) {
+    const code = await askEnrolCode(refusal(status, body) === "enrol_code_wrong");
+    ({ status, body } = await post(code));
+  }
+  if (refusal(status, body) === "login_not_fresh") throw new LoginNotFresh();
   if (status !== 201 && status !== 200) {
     throw new DeviceError(`the device could not be registered (${status})`);
   }
@@ -141,19 +157,46 @@ async function register(staffId, csrf) {
   return record;
 }
 
+/** A certificate with less than this left is renewed at a fresh login (milliseconds). */
+const RENEW_WITHIN_MS = 4 * 24 * 60 * 60 * 1000;
+
+/**
+ * `record` with a new certificate when its certificate ends soon and this login is fresh
+ * (certificates are short-lived: POST /staff/api/devices/{id}/renew); `record` itself when it
+ * need not or cannot be renewed now (it stays usable until it expires).
+ */
+async function renewed(record, csrf, freshLogin) {
+  if (!freshLogin || record.notAfter * 1000 - Date.now() > RENEW_WITHIN_MS) return record;
+  const { status, body } = await fetchJson(
+    `/staff/api/devices/${encodeURIComponent(record.deviceId)}/renew`,
+    {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf ?? "" },
+      body: JSON.stringify({ fresh_login: freshLogin }),
+    },
+  );
+  if (status !== 200 || body?.hpke_public_key !== b64urlEncode(record.hpkePublicKey)) return record;
+  const fresh = { ...record, notAfter: body.not_after, certificate: body.certificate };
+  await saveRecord(fresh);
+  return fresh;
+}
+
 /**
  * The device of `staffId` on this browser, registered with the server: the stored one while
  * `GET /staff/api/devices/{id}` still knows it, otherwise a new one (keys made here, public
- * halves registered with the session's `csrf` token). Throws LoginNotFresh when the server
- * wants a fresh password+TOTP login before it certifies a new device, DeviceError otherwise.
+ * halves registered with the session's `csrf` token and `freshLogin`, the proof the login
+ * answered, kept in memory only). A new device also needs the account's enrolment code:
+ * `askEnrolCode(wrong)` resolves to the code the counsellor typed (`wrong`: the last one was
+ * refused). Throws LoginNotFresh when the server wants a fresh password+TOTP login before it
+ * certifies a new device (no proof, as after a reload, or an old one), DeviceError otherwise.
  */
-export async function ensureDevice(staffId, csrf) {
+export async function ensureDevice(staffId, csrf, freshLogin, askEnrolCode) {
   const stored = await loadRecord(staffId);
   if (stored) {
     const { status } = await fetchJson(`/staff/api/devices/${encodeURIComponent(stored.deviceId)}`);
-    if (status === 200) return new Device(stored);
+    if (status === 200) return new Device(await renewed(stored, csrf, freshLogin));
     if (status !== 404) throw new DeviceError(`the device could not be checked (${status})`);
     // 404: expired or revoked. Its keys are useless now; a new device replaces the record.
   }
-  return new Device(await register(staffId, csrf));
+  return new Device(await register(staffId, csrf, freshLogin, askEnrolCode));
 }
