@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from app.client import CounsellorClient, login
 from app.client.youth import YouthClient
-from tests.conftest import Server, StaffAccount
+from tests.conftest import Server, StaffAccount, _enrol_code
 from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import Contexts, staff_account
 from tests.e2e.pages import send, start_youth_chat, wait_paired
@@ -24,12 +24,14 @@ Shot = Callable[[Any, str], None]
 REPLY = "I am here and I am listening."
 
 
-async def _counsellor_who_closes(base_url: str, account: StaffAccount) -> str:
+async def _counsellor_who_closes(server: Server, account: StaffAccount) -> str:
     """Takes the chat, waits for the young person's first message, replies, and closes it."""
+    base_url = server.base_url
     credentials = await asyncio.to_thread(
         login, base_url, account.username, account.password, account.code()
     )
-    staff = CounsellorClient(base_url)
+    code = await _enrol_code(server.database, account.staff_id)
+    staff = CounsellorClient(base_url, enrol_code=code)
     await staff.connect(credentials)
     try:
         await staff.duty(True)
@@ -62,7 +64,7 @@ def test_a_code_is_offered_after_the_counsellor_ended_the_chat(
     youth = contexts.page()
     youth.set_viewport_size({"width": 360, "height": 640})
     start_youth_chat(youth, server, language="en")
-    closed = in_thread(_counsellor_who_closes, server.base_url, counsellor)
+    closed = in_thread(_counsellor_who_closes, server, counsellor)
     wait_paired(youth, "Noor")
     send(youth, "I need to talk to someone")
     expect(youth.get_by_text(REPLY)).to_be_visible(timeout=30_000)

@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.client import CounsellorClient, YouthClient, login
-from tests.conftest import Database, Server, StaffAccount, start_server
+from tests.conftest import Database, Server, StaffAccount, _enrol_code, start_server
 from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import EXIT_PATH, Contexts, staff_account
 
@@ -108,12 +108,14 @@ def _leave(base_url: str, ticket: str) -> None:
         assert response.status == 204
 
 
-async def _on_duty(base_url: str, account: StaffAccount, ready: threading.Event) -> None:
+async def _on_duty(server: Server, account: StaffAccount, ready: threading.Event) -> None:
     """A Python counsellor goes on duty and stays until a chat is assigned."""
+    base_url = server.base_url
     credentials = await asyncio.to_thread(
         login, base_url, account.username, account.password, account.code()
     )
-    staff = CounsellorClient(base_url)
+    code = await _enrol_code(server.database, account.staff_id)
+    staff = CounsellorClient(base_url, enrol_code=code)
     await staff.connect(credentials)
     try:
         await staff.duty(True)
@@ -174,7 +176,7 @@ def test_every_refusal_is_a_screen_with_112_helplines_and_a_retry_in_place(
     if door == "no_one_on_duty":  # the door opens: someone goes on duty
         account = staff_account(server, f"sara-{lang}", "Sara", languages=["sv", "ar"])
         ready = threading.Event()
-        in_thread(_on_duty, server.base_url, account, ready)
+        in_thread(_on_duty, server, account, ready)
         assert ready.wait(20)
     elif door == "queue_full":  # a place frees up
         assert before is not None
