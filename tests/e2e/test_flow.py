@@ -321,23 +321,25 @@ def test_clear_this_screen_leaves_a_neutral_line(
     expect(youth.locator("[data-triage]")).to_be_visible()
 
 
+@pytest.mark.parametrize("lang", ["sv", "ar"])
 def test_danger_yes_shows_112_and_queues_as_urgent(
-    contexts: Contexts, server: Server, in_thread: Any, shot: Shot
+    contexts: Contexts, server: Server, in_thread: Any, shot: Shot, lang: str
 ) -> None:
+    words = WORDS[lang]
     youth = contexts.page()
     youth.set_viewport_size({"width": 360, "height": 640})
     tickets = _tickets(youth)
-    youth.goto(server.base_url + "/ar/chat")
+    youth.goto(server.base_url + f"/{lang}/chat")
     emergency = youth.locator("[data-emergency]")
     expect(emergency).to_be_hidden()
     youth.locator("#danger-yes").check()
     expect(emergency).to_be_visible()
     expect(emergency.get_by_role("link", name="112")).to_have_attribute("href", "tel:112")
-    expect(emergency).to_contain_text("ابدأ المحادثة")  # they may still queue
+    expect(emergency).to_contain_text(words["start"])  # they may still queue
     shot(youth, "danger-yes")
-    assert_accessible(youth, "danger yes, ar")
-    youth.get_by_role("button", name=WORDS["ar"]["start"]).click()
-    expect(youth.locator("[data-queue-status]")).to_contain_text(WORDS["ar"]["queue"])
+    assert_accessible(youth, f"danger yes, {lang}")
+    youth.get_by_role("button", name=words["start"]).click()
+    expect(youth.locator("[data-queue-status]")).to_contain_text(words["queue"])
     assert len(tickets) == 1
     query = "SELECT urgent FROM tickets WHERE token_digest = :digest"
     digest = token_digest(tickets[0])
