@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Final, Literal, Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -26,7 +26,7 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 #: The Content-Type of the text format ``render`` writes.
@@ -61,6 +61,19 @@ class Live:
     on_duty: Mapping[str, int] = field(default_factory=dict)
     #: Open conversations.
     active_chats: int = 0
+
+
+class BrokerReading(Protocol):
+    """What a scrape shows of the process's broker (``app.events.broker.BrokerStatus``)."""
+
+    @property
+    def up(self) -> bool: ...
+    @property
+    def connects(self) -> int: ...
+    @property
+    def dropped(self) -> int: ...
+    @property
+    def channels(self) -> int: ...
 
 
 class Metrics:
@@ -129,22 +142,51 @@ class Metrics:
         self.pairing_latency.labels(queue).observe(max(0.0, latency))
         self.pairing_wait.labels(queue).observe(max(0.0, wait))
 
-    def render(self, live: Live | None) -> bytes:
-        """The text format of everything: the instruments, the process, and ``live`` (with
-        ``vhouse_database_up`` 1), or, when the database could not be read, ``None`` (0)."""
-        return generate_latest(_Scrape(self.registry, live))
+    def render(self, live: Live | None, broker: BrokerReading | None = None) -> bytes:
+        """The text format of everything: the instruments, the process, the broker's figures,
+        and ``live`` (with ``vhouse_database_up`` 1), or, when the database could not be read,
+        ``None`` (0)."""
+        return generate_latest(_Scrape(self.registry, live, broker))
 
 
 class _Scrape:
     """One scrape: the registry's metrics followed by the live figures (a ``Collector``)."""
 
-    def __init__(self, registry: CollectorRegistry, live: Live | None) -> None:
+    def __init__(
+        self, registry: CollectorRegistry, live: Live | None, broker: BrokerReading | None
+    ) -> None:
         self._registry = registry
         self._live = live
+        self._broker = broker
 
     def collect(self) -> Iterable[Metric]:
         yield from self._registry.collect()
+        if self._broker is not None:
+            yield from _broker_families(self._broker)
         yield from _live_families(self._live)
+
+
+def _broker_families(broker: BrokerReading) -> Iterator[Metric]:
+    yield GaugeMetricFamily(
+        "vhouse_broker_up",
+        "1 when this process's broker is connected and subscribed (always 1 in process)",
+        value=1 if broker.up else 0,
+    )
+    yield CounterMetricFamily(
+        "vhouse_broker_connects",
+        "Broker connections this process made (the first, and one per reconnection)",
+        value=broker.connects,
+    )
+    yield CounterMetricFamily(
+        "vhouse_broker_dropped",
+        "Messages this process could not publish (the store holds them; peers catch up)",
+        value=broker.dropped,
+    )
+    yield GaugeMetricFamily(
+        "vhouse_broker_channels",
+        "Broker channels this process listens on (each one subscription)",
+        value=broker.channels,
+    )
 
 
 def _live_families(live: Live | None) -> Iterator[Metric]:

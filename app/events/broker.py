@@ -17,6 +17,7 @@ import abc
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 
 Handler = Callable[[str], None]
 #: Called when the subscription may have missed messages (the broker lost its connection, or a
@@ -25,6 +26,20 @@ MissedHandler = Callable[[], None]
 Unsubscribe = Callable[[], None]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerStatus:
+    """What ``/metrics`` shows of this process's broker (``app.metrics.BrokerReading``)."""
+
+    #: Connected and subscribed (always for the in-process broker).
+    up: bool
+    #: Connections made so far (the first, and one per reconnection; 0 in process).
+    connects: int
+    #: Messages this process could not publish (the store holds them; 0 in process).
+    dropped: int
+    #: Channels with a local handler.
+    channels: int
 
 
 class Broker(abc.ABC):
@@ -56,6 +71,10 @@ class Broker(abc.ABC):
     @abc.abstractmethod
     async def ping(self) -> None:
         """Raise when the broker is unreachable (used by /readyz)."""
+
+    @abc.abstractmethod
+    def status(self) -> BrokerStatus:
+        """The figures ``/metrics`` shows; never blocks, never raises."""
 
 
 class MemoryBroker(Broker):
@@ -97,6 +116,9 @@ class MemoryBroker(Broker):
 
     async def ping(self) -> None:
         return None
+
+    def status(self) -> BrokerStatus:
+        return BrokerStatus(up=True, connects=0, dropped=0, channels=self.channel_count())
 
     def channel_count(self) -> int:
         return len(self._handlers)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from redis.asyncio.connection import AbstractConnection
 
-from app.events.broker import Broker, Handler, MissedHandler, Unsubscribe
+from app.events.broker import Broker, BrokerStatus, Handler, MissedHandler, Unsubscribe
 from app.events.redisconn import ALL_CHANNELS, CONTROL, Connections, connect, disconnect
 from app.events.redispublish import Publisher
 
@@ -149,6 +149,14 @@ class RedisBroker(Broker):
         if not self.subscriber_up:
             raise ConnectionError("the broker's Redis subscription is down")
         await self._publisher.round_trip()
+
+    def status(self) -> BrokerStatus:
+        return BrokerStatus(
+            up=self.subscriber_up and self._publisher.up,
+            connects=self.connects,
+            dropped=self._publisher.dropped,
+            channels=len(self._subs),
+        )
 
     @property
     def publisher_up(self) -> bool:

@@ -74,7 +74,8 @@ async def exposition(state: AppState, questions: QuestionSet) -> Response:
             log.warning("metrics: database unavailable (%s)", type(exc).__name__)
         else:
             log.exception("metrics: reading the queue failed")
-    return Response(state.metrics.render(figures), media_type=CONTENT_TYPE)
+    body = state.metrics.render(figures, state.broker.status())
+    return Response(body, media_type=CONTENT_TYPE)
 
 
 def internal_app(main: Starlette) -> Starlette:

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.events import messages
-from app.events.broker import make_broker
+from app.events.broker import BrokerStatus, make_broker
 from app.events.redisbroker import RedisBroker
 from tests.events.test_messages import ANY_MESSAGE
 from tests.redisserver import RedisServer, new_prefix, own_redis, shared_redis_url
@@ -202,9 +202,11 @@ async def _outage(server: RedisServer, a: RedisBroker, b: RedisBroker) -> None:
     a.publish("conv:c", "before")
     await eventually(lambda: got == ["before"])
     assert missed == []  # connected at start: nothing missed
+    assert b.status() == BrokerStatus(up=True, connects=1, dropped=0, channels=1)
 
     server.stop()
     await eventually(lambda: not b.subscriber_up)
+    assert not b.status().up  # what /metrics shows as vhouse_broker_up 0
     with pytest.raises(ConnectionError):
         await b.ping()
     loop = asyncio.get_running_loop()
@@ -224,6 +226,11 @@ async def _outage(server: RedisServer, a: RedisBroker, b: RedisBroker) -> None:
     # Both subscriptions are told they may have missed messages (and catch up from the store).
     await eventually(lambda: sorted(set(missed)) == ["conv:c", "conv:new"])
     assert a.dropped >= 100
+    assert a.status().dropped == a.dropped
+    status = b.status()
+    assert status.up
+    assert status.connects >= 2
+    assert status.channels == 2
     a.publish("conv:c", "after")
     a.publish("conv:new", "new")
     await eventually(lambda: got[-1:] == ["after"] and later == ["new"])

@@ -142,6 +142,10 @@ async def test_the_figures_move_with_a_chat_and_name_no_one(server: Server) -> N
         assert value(after, "vhouse_queue_waiting", queue="youth", language="other") == 0
         assert value(after, "vhouse_staff_on_duty", role="counsellor") == 1
         assert value(after, "vhouse_chats_active") == 1
+        # The in-process broker: always up, never reconnects or drops; a channel per listener.
+        assert value(after, "vhouse_broker_up") == 1
+        assert value(after, "vhouse_broker_dropped_total") == 0
+        assert value(after, "vhouse_broker_channels") >= 2
         relayed = "vhouse_envelopes_relayed_total"
         assert value(after, relayed) - value(before, relayed) == 3
         bad_json = {"transport": "websocket", "code": "bad_json"}
