@@ -98,6 +98,25 @@ def test_a_counsellor_message_forged_after_the_signature_is_not_covered(world: W
     assert json.loads(render.to_json(exported))["unsigned_messages"] == 1
 
 
+def test_a_young_persons_message_forged_by_a_k_holder_is_flagged(world: World) -> None:
+    """Sender authentication (issue 13 (5)): a K holder writing under role Y after the
+    counsellor device's signature (a return-code holder, a database writer with K) is shown
+    in the export marked not covered, beside the young person's own signed messages."""
+    rows, _ = _chat(world)
+    _sign(world, rows)
+    forger = Sender(conv=world.conv_id, role="Y")
+    world.send(forger, "jag tar tillbaka allt jag sa", sent_at=T0 + 3000)
+
+    assert _marks(world) == [
+        ("Y", "hej", True),
+        ("C", "Hej! Jag heter Sara.", True),
+        ("Y", "tack", True),
+        ("Y", "jag tar tillbaka allt jag sa", False),
+    ]
+    text = render.to_text(_export(world))
+    assert "NOT COVERED BY A COUNSELLOR SIGNATURE): jag tar tillbaka allt jag sa" in text
+
+
 def test_a_forged_message_under_an_existing_counsellor_stream_is_not_covered(
     world: World,
 ) -> None:
