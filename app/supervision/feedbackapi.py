@@ -9,10 +9,10 @@ ticket or the conversation, and nothing here is logged.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from app.db import transaction
-from app.kit.errors import Conflict, NotFound, TooManyRequests
+from app.kit.errors import Conflict, TooManyRequests
 from app.kit.ids import token_digest
 from app.security.dependencies import check_origin
 from app.state import get_state
@@ -20,7 +20,7 @@ from app.supervision import feedback, stats
 from app.supervision import repository as repo
 from app.triage import repository as triage_repo
 from app.triage.dispatcher import get_dispatcher
-from app.types import TicketToken
+from app.triage.schemas import TicketField, TicketUnknown
 
 router = APIRouter(tags=["youth"])
 
@@ -28,12 +28,8 @@ router = APIRouter(tags=["youth"])
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ticket: TicketToken = Field(min_length=22, max_length=22, pattern=r"^[A-Za-z0-9_-]{22}$")
+    ticket: TicketField
     answer: feedback.Answer
-
-
-class TicketUnknown(NotFound):
-    code = "ticket_unknown"
 
 
 class AlreadyAnswered(Conflict):

@@ -14,12 +14,12 @@ from app.chat import latecode, segments
 from app.chat.sealing import get_sealer
 from app.chat.wraps import ReturnCode
 from app.db import transaction
-from app.kit.errors import Conflict, NotFound, ProtocolError, TooManyRequests
+from app.kit.errors import Conflict, ProtocolError, TooManyRequests
 from app.kit.ids import token_digest
 from app.security.dependencies import check_origin
 from app.state import get_state
 from app.triage import repository as triage_repo
-from app.types import TicketToken
+from app.triage.schemas import TicketField, TicketUnknown
 
 router = APIRouter(tags=["youth"])
 
@@ -44,13 +44,9 @@ class LateWrap(BaseModel):
 class LateCodeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ticket: TicketToken = Field(min_length=22, max_length=22, pattern=r"^[A-Za-z0-9_-]{22}$")
+    ticket: TicketField
     conv: str = Field(min_length=22, max_length=22, pattern=B64_16)
     segments: list[LateWrap] = Field(min_length=1, max_length=64)
-
-
-class TicketUnknown(NotFound):
-    code = "ticket_unknown"
 
 
 class TooLate(Conflict):
