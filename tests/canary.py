@@ -8,19 +8,19 @@ instead of encrypting it is caught too. It answers with the places, so a failing
 where the phrase leaked.
 
 Limits: PostgreSQL is searched as a client sees it (live rows of the ``public`` schema); its WAL
-and dead tuples are on the server's disk, out of a client's reach. There is no Redis search: the
-project has no Redis client yet.
+and dead tuples are on the server's disk, out of a client's reach. Redis keeps nothing (pub/sub
+only): what crosses it is watched with MONITOR by
+``tests/events/test_redis_server.py::test_the_canary_phrase_never_crosses_redis``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
-from tests.conftest import Database, _asyncpg_dsn
+from tests.conftest import Database, _asyncpg_dsn, run_sync
 
 _SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
 
@@ -88,6 +88,6 @@ def find_canary(
         if path.is_file():
             found += _search(path.read_bytes(), forms, str(path))
     if database is not None and database.kind == "postgresql":
-        for table, text in asyncio.run(_postgres_rows(database.url)):
+        for table, text in run_sync(_postgres_rows(database.url)):
             found += _search(text.encode("utf-8"), forms, f"postgresql table {table}")
     return found

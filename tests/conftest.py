@@ -3,6 +3,17 @@
 Service-backed tests run on SQLite always and on PostgreSQL when it is reachable. Outside CI an
 unreachable PostgreSQL skips those cases with the reason; under CI (``CI=true``) it fails them,
 so CI never silently skips the service-backed tests.
+
+``VH_TEST_STACK`` chooses the stack those tests run on (``scripts/check`` runs both passes, one
+after the other):
+
+- ``embedded``: the SQLite file and the in-process broker, what ``vhouse serve`` runs by default.
+  Every test runs in this pass.
+- ``scaled``: PostgreSQL and Redis (every server gets ``VH_BROKER_URL`` of the shared Redis),
+  the production topology of DESIGN.md §5. Only the stack-dependent tests run in this pass:
+  those whose database fixture is chosen by the stack, and every browser test. Tests that run
+  no server, or that name their database themselves, ran in the embedded pass already.
+- unset: both databases with the in-process broker, in one pass (a developer's quick check).
 """
 
 from __future__ import annotations
@@ -11,15 +22,18 @@ import asyncio
 import os
 import secrets
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -38,7 +52,49 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_ADMIN_URL = os.environ.get(
     "VH_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
+T = TypeVar("T")
 STAFF_PASSWORD = "correct horse battery staple 42"
+STACK = os.environ.get("VH_TEST_STACK", "")
+if STACK not in ("", "embedded", "scaled"):
+    raise RuntimeError(f"VH_TEST_STACK must be embedded or scaled, not {STACK!r}")
+KINDS = ("sqlite", "postgresql")
+
+
+def stack_kinds(kinds: tuple[str, ...] = KINDS) -> list[str]:
+    """The database kinds a stack-chosen fixture runs on: ``kinds`` when no stack is chosen,
+    SQLite in the embedded pass and PostgreSQL in the scaled one. A fixture that asked for SQLite
+    only because its tests do not depend on the database runs on PostgreSQL there too."""
+    if STACK == "embedded":
+        return [kind for kind in kinds if kind == "sqlite"]
+    if STACK == "scaled":
+        return ["postgresql"]
+    return list(kinds)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The scaled pass keeps the stack-dependent tests only (see the module's docstring)."""
+    if STACK != "scaled":
+        return
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        on_stack = any(value in KINDS for value in params.values())
+        in_browser = item.nodeid.startswith("tests/e2e/")
+        (kept if on_stack or in_browser else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if STACK == "embedded":
+        return "stack: embedded (SQLite + in-process broker)"
+    if STACK == "scaled":
+        return (
+            "stack: scaled (PostgreSQL + Redis); stack-independent tests ran in the embedded pass"
+        )
+    return "stack: none chosen (SQLite and PostgreSQL, in-process broker)"
 
 
 def unavailable(reason: str) -> None:
@@ -53,6 +109,17 @@ def unavailable(reason: str) -> None:
 
 def _asyncpg_dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+def run_sync(coroutine: Coroutine[object, object, T]) -> T:
+    """``asyncio.run`` from any thread: in a thread of its own where a loop already runs (the
+    browser tests' thread, where Playwright's sync API keeps its loop)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 async def _pg_admin(sql: str) -> None:
@@ -83,6 +150,28 @@ class Database:
     def server_secret(self) -> bytes:
         return ensure_secret(self.keys())
 
+    def row(self, sql: str, *args: object) -> tuple[object, ...] | None:
+        """The first row of ``sql`` (``?`` placeholders) on either kind of database, from any
+        thread: the browser tests call it where Playwright's loop runs (no ``asyncio.run``)."""
+        if self.path is not None:
+            with sqlite3.connect(self.path) as db:
+                found = db.execute(sql, args).fetchone()
+            return None if found is None else tuple(found)
+        parts = sql.split("?")
+        numbered = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))
+
+        async def fetch() -> tuple[object, ...] | None:
+            import asyncpg
+
+            conn = await asyncpg.connect(_asyncpg_dsn(self.url), timeout=5)
+            try:
+                record = await conn.fetchrow(numbered, *args)
+            finally:
+                await conn.close()
+            return None if record is None else tuple(record)
+
+        return run_sync(fetch())
+
     def settings(self, **overrides: object) -> Settings:
         overrides.setdefault("key_dir", self.keys())
         return Settings(mode="test", database_url=self.url, cookie_secure=False, **overrides)  # type: ignore[arg-type]
@@ -91,7 +180,7 @@ class Database:
 def _new_postgres_database() -> tuple[str, str]:
     name = f"vh_test_{secrets.token_hex(6)}"
     try:
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        run_sync(_pg_admin(f'CREATE DATABASE "{name}"'))
     except Exception as exc:
         unavailable(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {type(exc).__name__}")
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
@@ -99,7 +188,7 @@ def _new_postgres_database() -> tuple[str, str]:
 
 
 def _drop_postgres_database(name: str) -> None:
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    run_sync(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @contextmanager
@@ -116,7 +205,7 @@ def database_of(kind: str, tmp: Path) -> Iterator[Database]:
         _drop_postgres_database(name)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=stack_kinds())
 def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """An empty database of each kind (no tables)."""
     with database_of(request.param, tmp_path) as database:
@@ -189,13 +278,13 @@ async def _enrol_code(database: Database, staff_id: str) -> str:
 
 
 def enrol_code(database: Database, staff_id: str) -> str:
-    return asyncio.run(_enrol_code(database, staff_id))
+    return run_sync(_enrol_code(database, staff_id))
 
 
 def create_staff(
     database: Database, username: str, alias: str = "Sara", **kw: object
 ) -> StaffAccount:
-    return asyncio.run(_create_staff(database, username, alias, **kw))
+    return run_sync(_create_staff(database, username, alias, **kw))
 
 
 # ---------------------------------------------------------------------- servers
@@ -234,6 +323,15 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def _stack_env() -> dict[str, str]:
+    """The scaled pass's servers publish through the shared Redis (each under its own prefix)."""
+    if STACK != "scaled":
+        return {}
+    from tests.redisserver import shared_redis_url  # it imports this module
+
+    return {"VH_BROKER_URL": shared_redis_url()}
 
 
 def start_server(
@@ -283,6 +381,7 @@ def start_server(
         # ticket ids are row numbers, the same in every test's database.
         "VH_BROKER_PREFIX": f"vhtest-{secrets.token_hex(6)}:",
         "VH_KEY_DIR": str(database.key_dir),
+        **_stack_env(),
         **env,
     }
     with log_path.open("wb") as log:
@@ -298,7 +397,7 @@ def start_server(
             stderr=subprocess.STDOUT,
         )
     server = Server(database, base_url, log_path, process, env, service_key, key_file)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # a loaded machine (two test workers, Chromium) starts slowly
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{server.log()}")

@@ -34,6 +34,7 @@ from tests.conftest import (
     _create_staff,
     _enrol_code,
     database_of,
+    stack_kinds,
     start_server,
 )
 
@@ -46,7 +47,7 @@ Client = YouthClient | CounsellorClient
 def shared_server(kinds: tuple[str, ...] = ("sqlite", "postgresql"), **env: str) -> Any:
     """A module-scoped fixture: one real server per database kind, with ``env`` settings."""
 
-    @pytest.fixture(scope="module", params=list(kinds))
+    @pytest.fixture(scope="module", params=stack_kinds(kinds))
     def fixture(
         request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     ) -> Iterator[Server]:

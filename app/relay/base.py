@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.chat import repository as chat_repository
 from app.chat import segments
 from app.chat.envelope import Envelope
 from app.chat.sealing import Sealer
@@ -25,7 +26,7 @@ from app.events.channels import conv_channel
 from app.events.messages import encode, envelope_event
 from app.kit.errors import ProtocolError
 from app.relay import frames, protocol
-from app.relay.connection import ConversationLink, Outbox
+from app.relay.connection import ConversationLink, Outbox, ended_message
 from app.state import AppState
 from app.triage import service as triage_service
 from app.triage.announce import publish_closed
@@ -95,6 +96,7 @@ class SocketHandler(abc.ABC):
             self._on_closed,
             min_seg=min_seg,
             top_seg=top_seg,
+            ended=self._ended_in_store,
         )
         self.links[conv_id] = link
         return link
@@ -105,6 +107,14 @@ class SocketHandler(abc.ABC):
         link = self._new_link(conv_id, min_seg=min_seg, top_seg=top_seg)
         await link.open(catch_up=catch_up)
         return link
+
+    async def _ended_in_store(self, conv_id: str) -> messages.Closed | None:
+        """How the store says ``conv_id`` ended, if it did (a link's catch-up asks)."""
+        async with self.state.sessionmaker() as session:
+            row = await chat_repository.conversation_row(session, conv_id)
+        if row is None:
+            return ended_message(conv_id, None, None)
+        return ended_message(conv_id, row.status, row.closed_by)
 
     def _on_closed(self, conv_id: str) -> None:
         link = self.links.pop(conv_id, None)

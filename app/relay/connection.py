@@ -9,7 +9,8 @@ envelope stored out of order (1, 3, 2) is relayed and replayed, never taken for 
 When the broker says the channel may have missed messages (``on_missed``: Redis was away, or a
 publisher dropped some), the link catches up from the store by itself: every stored envelope of
 the other side that it has not relayed yet is sent, so that nothing acknowledged is lost even
-when no later envelope shows the client a gap (docs/PROTOCOL.md §4).
+when no later envelope shows the client a gap (docs/PROTOCOL.md §4). The catch-up also asks the
+store whether the conversation ended meanwhile (``ended``): a lost ``Closed`` is recovered too.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import contextlib
 import logging
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from starlette.websockets import WebSocket
 
@@ -36,6 +37,22 @@ log = logging.getLogger(__name__)
 MAX_PENDING_FRAMES = 10_000
 
 Stream = tuple[int, str, str]  # (seg, role, inst)
+#: Whether a conversation has ended, as the store says (``None``: it goes on).
+EndedCheck = Callable[[str], Awaitable[messages.Closed | None]]
+
+
+def ended_message(
+    conv_id: str, status: str | None, closed_by: str | None
+) -> messages.Closed | None:
+    """The ``Closed`` a conversation's stored row implies, for a link that may have missed it:
+    none while it is open or requeued; ``deleted`` when the row is gone. The stored row keeps no
+    finer reason (a quick exit's ``left`` reads as ``closed``)."""
+    if status is None:
+        return messages.Closed(conv_id, by=closed_by or "C", reason="deleted")
+    if status in ("closed", "abandoned"):
+        return messages.Closed(conv_id, by=closed_by or "Y", reason=status)
+    return None
+
 
 #: Catch-ups reading the store at once in one process: after a broker outage every link of the
 #: process catches up, and they must not take every database connection from the relay.
@@ -113,6 +130,7 @@ class ConversationLink:
         *,
         min_seg: int = 0,
         top_seg: int = -1,
+        ended: EndedCheck | None = None,
     ) -> None:
         self.conv_id = conv_id
         self.role = role
@@ -127,6 +145,7 @@ class ConversationLink:
         self._store = store
         self._broker = broker
         self._on_closed = on_closed
+        self._ended = ended
         self._delivered: dict[Stream, SeqSet] = {}
         self._syncing = 0
         #: Until the client's first sync, live envelopes are held so that replay comes first.
@@ -198,6 +217,10 @@ class ConversationLink:
                 stream = (envelope.seg, envelope.role, envelope.inst)
                 self._deliver(stream, envelope.seq, envelope.delivery_frame())
         self._release_held()
+        if self._ended is not None:
+            closed = await self._ended(self.conv_id)
+            if closed is not None and self._unsubscribe is not None:  # not closed meanwhile
+                self._closed(closed)
 
     async def sync(
         self, have: tuple[StreamCursor, ...], *, own_streams: bool = True, announce: bool = True
@@ -265,10 +288,13 @@ class ConversationLink:
                 if role != self.role:
                     self._outbox.send(frame)
             case messages.Closed():
-                self._outbox.send(frames.closed(message))
-                self._on_closed(self.conv_id)
+                self._closed(message)
             case _:
                 log.warning("dropped a %s on a conversation channel", type(message).__name__)
+
+    def _closed(self, message: messages.Closed) -> None:
+        self._outbox.send(frames.closed(message))
+        self._on_closed(self.conv_id)
 
     def _on_envelope(self, relayed: messages.EnvelopeRelayed) -> None:
         if relayed.role == self.role or relayed.seg < self.min_seg:

@@ -18,10 +18,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import (
+    STACK,
     Database,
     Server,
     StaffAccount,
     create_staff,
+    database_of,
     start_server,
     unavailable,
 )
@@ -43,15 +45,16 @@ ARTIFACTS = Path(os.environ.get("VH_ARTIFACTS", Path(__file__).resolve().parents
 
 
 @pytest.fixture
-def empty_database(tmp_path: Path) -> Database:
-    """SQLite only, overriding the SQLite+PostgreSQL pair of tests/conftest.py.
+def empty_database(tmp_path: Path) -> Iterator[Database]:
+    """One database per browser test, overriding the SQLite+PostgreSQL pair of tests/conftest.py:
+    SQLite, or PostgreSQL (with Redis for the broker) in the scaled pass (``VH_TEST_STACK``).
 
-    These tests check the pages and their JavaScript; the server's storage is exercised on both
-    databases by tests/chat. Running every browser test twice would double their time for no
-    extra coverage of what they test.
+    Without a stack chosen these tests run on SQLite only: they check the pages and their
+    JavaScript, and running each twice in one pass would double their time. ``scripts/check``
+    runs them in both passes, so the pages are used on the production topology too.
     """
-    path = tmp_path / "vh.sqlite3"
-    return Database("sqlite", f"sqlite+aiosqlite:///{path}", path)
+    with database_of("postgresql" if STACK == "scaled" else "sqlite", tmp_path) as database:
+        yield database
 
 
 @pytest.fixture

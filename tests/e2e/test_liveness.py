@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -58,10 +57,8 @@ def server(empty_database: Database, tmp_path: Path) -> Iterator[Server]:
 
 
 def _status_of(server: Server, conv: str) -> str:
-    path = server.database.path
-    assert path is not None
-    with sqlite3.connect(path) as db:
-        row = db.execute("SELECT status FROM conversations WHERE id = ?", (conv,)).fetchone()
+    row = server.database.row("SELECT status FROM conversations WHERE id = ?", conv)
+    assert row is not None, conv
     return str(row[0])
 
 

@@ -9,7 +9,8 @@ from typing import Any
 from app.chat.envelope import Envelope
 from app.events import messages
 from app.events.broker import Handler, MemoryBroker, MissedHandler, Unsubscribe
-from app.relay.connection import ConversationLink
+from app.relay import frames
+from app.relay.connection import ConversationLink, ended_message
 
 CONV = "c" * 22
 
@@ -89,3 +90,43 @@ async def test_before_the_clients_first_sync_a_catch_up_waits_for_that_sync() ->
     await asyncio.sleep(0.05)
     assert outbox.sent == []  # the client's sync replays it; no second copy before it
     link.close()
+
+
+def test_the_stored_row_says_how_a_conversation_ended() -> None:
+    assert ended_message(CONV, "open", None) is None
+    assert ended_message(CONV, "requeued", None) is None  # it waits again: nothing ended
+    assert ended_message(CONV, "closed", "Y") == messages.Closed(CONV, by="Y", reason="closed")
+    assert ended_message(CONV, "abandoned", None) == messages.Closed(
+        CONV, by="Y", reason="abandoned"
+    )
+    assert ended_message(CONV, None, None) == messages.Closed(CONV, by="C", reason="deleted")
+
+
+async def test_a_lost_close_is_found_in_the_store_by_the_catch_up() -> None:
+    broker, store, outbox = Broker(), Store(), Outbox()
+    ended: list[str] = []
+    status = {"now": "open"}
+
+    async def in_store(conv_id: str) -> messages.Closed | None:
+        return ended_message(conv_id, status["now"], "C")
+
+    link = ConversationLink(
+        CONV,
+        "Y",
+        outbox,
+        store,
+        broker,
+        ended.append,
+        ended=in_store,  # type: ignore[arg-type]
+    )
+    await link.open(catch_up=True)
+    broker.missed[0]()  # still open: the catch-up says nothing
+    await settle(store, 2)
+    assert outbox.sent == []
+    assert ended == []
+    status["now"] = "closed"  # the counsellor closed it; the Closed message was lost
+    broker.missed[0]()
+    await settle(store, 3)
+    closed = frames.closed(messages.Closed(CONV, by="C", reason="closed"))
+    assert outbox.sent == [closed]
+    assert ended == [CONV]

@@ -15,10 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 
+from app.client.envelopes import open_text
+from tests.canary import canary_phrase, encodings
 from tests.conftest import Server, database_of, start_server
 from tests.redisserver import RedisServer, new_prefix, own_redis, shared_redis_url
-from tests.support import Harness, exchange, until
+from tests.support import Harness, exchange, frames_until_closed, new_staff, unique_language, until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -102,4 +105,74 @@ async def test_redis_down_the_chat_goes_on_from_the_store_and_nothing_acknowledg
         # And live relaying is back.
         chat.stored += during
         await exchange(chat, 2)
+    assert server.alive(), server.log()
+
+
+async def test_the_canary_phrase_never_crosses_redis(redis_server: Server) -> None:
+    """R-15 over the broker (CRYPTO.md §7 names Redis): every command Redis receives while a
+    unique phrase is sent both ways, watched with MONITOR, carries ciphertext only. Pub/sub
+    keeps nothing, so what crosses it is all there is to look at."""
+    phrase = canary_phrase()
+    seen: list[str] = []
+    client = aioredis.Redis.from_url(shared_redis_url())
+    monitor = client.monitor()
+    await monitor.connect()
+    connection = monitor.connection
+    assert connection is not None
+    await connection.send_command("MONITOR")
+    assert await connection.read_response() in (b"OK", "OK")
+
+    async def watch() -> None:
+        while True:
+            seen.append((await monitor.next_command())["command"])
+
+    watcher = asyncio.create_task(watch())
+    try:
+        async with Harness(redis_server) as h:
+            language = unique_language()
+            staff, _ = await h.console(await new_staff(redis_server, languages=[language]))
+            await staff.duty(True)
+            youth = await h.youth(e2e=True)
+            await youth.join(language=language)
+            conv = (await youth.wait_paired())["conv"]
+            key, _ = await asyncio.gather(staff.wait_keys(conv), youth.wait_connected())
+            assert youth.sender is not None
+            await youth.send_envelope(youth.sender.text_envelope(youth.key, f"{phrase} (youth)"))
+            await staff.send_envelope(staff.senders[conv].text_envelope(key, phrase))
+            await until(youth, lambda: any(e.role == "C" for e in youth.envelopes))
+            assert open_text(youth.key, youth.envelopes[-1]) == phrase
+            await until(staff, lambda: any(e.role == "Y" for e in staff.envelopes))
+            assert open_text(key, staff.envelopes[-1]) == f"{phrase} (youth)"
+            await asyncio.sleep(0.5)  # MONITOR's lines trail the commands a little
+    finally:
+        watcher.cancel()
+        await connection.disconnect()
+        await client.aclose()
+    prefix = redis_server.env["VH_BROKER_PREFIX"]
+    relayed = [line for line in seen if line.upper().startswith("PUBLISH") and prefix in line]
+    assert len(relayed) >= 2, "MONITOR saw too little of this server's traffic to prove anything"
+    forms = {name: form.decode("latin-1") for name, form in encodings(phrase).items()}
+    assert [name for line in seen for name, form in forms.items() if form in line] == []
+
+
+async def test_a_close_lost_while_redis_was_down_reaches_both_sides_when_it_returns(
+    outage: tuple[Server, RedisServer],
+) -> None:
+    """The young person ends the chat while Redis is stopped: the ``Closed`` published then is
+    lost, and no later envelope would show a gap. Once Redis is back, each side's link catches
+    up from the store, finds the conversation closed and says so, without any reconnect."""
+    server, redis = outage
+    async with Harness(server) as harness:
+        chat = await harness.chat(envelopes=1)
+        youth, staff = chat.youth, chat.staff
+        redis.stop()
+        await asyncio.sleep(0.5)
+        await youth.send({"type": "close"})
+        with pytest.raises(TimeoutError):  # the close went nowhere: Redis is down
+            await staff.expect("closed", timeout=2.0)
+        redis.start()
+        closed = await staff.expect("closed", timeout=20)
+        assert (closed["conv"], closed["by"], closed["reason"]) == (chat.conv, "youth", "closed")
+        frames, _code = await frames_until_closed(youth, timeout=20)
+        assert any(f.get("type") == "closed" and f["conv"] == chat.conv for f in frames)
     assert server.alive(), server.log()

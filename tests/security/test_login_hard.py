@@ -28,13 +28,13 @@ from app.config import Settings
 from app.db import make_engine, make_sessionmaker, transaction
 from app.kit.ids import new_token
 from app.models import LoginFailure, StaffSession
-from tests.conftest import Server, database_of, free_port, start_server
+from tests.conftest import Server, database_of, free_port, stack_kinds, start_server
 from tests.support import new_staff, next_code
 
 SETTINGS = Settings(mode="test", cookie_secure=False)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=stack_kinds())
 def served(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Server, str]]:

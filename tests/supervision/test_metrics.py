@@ -17,7 +17,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.client.api import Credentials
-from tests.conftest import Database, Server, database_of, free_port, start_server
+from tests.conftest import Database, Server, database_of, free_port, stack_kinds, start_server
 from tests.support import (
     Harness,
     new_staff,
@@ -189,7 +189,7 @@ async def until_closed(server: Server, admin: Credentials) -> None:
 # ---------------------------------------------------------------------- the internal listener
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=stack_kinds())
 def internal(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Server, str]]:
     """A server with ``VH_METRICS_BIND`` on a free loopback port, and that port's base URL."""
     port = free_port()
