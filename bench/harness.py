@@ -226,8 +226,13 @@ class Generators:
     conns: list[Any] = field(default_factory=list)
 
     def run(
-        self, probe: Callable[[], float] = lambda: 0.0, window: float = 0.0
+        self,
+        probe: Callable[[], float] = lambda: 0.0,
+        window: float = 0.0,
+        during: Callable[[], None] | None = None,
     ) -> tuple[list[dict[str, Any]], float]:
+        """``during`` (when given) runs in this process instead of sleeping ``window``: e.g. a
+        sampler of the servers that returns when the run ends."""
         ctx = multiprocessing.get_context("spawn")
         try:
             for index, payload in enumerate(self.payloads):
@@ -244,7 +249,10 @@ class Generators:
                 conn.send(go_at)
             time.sleep(max(0.0, go_at - time.time()))
             before = probe()
-            time.sleep(window)
+            if during is not None:
+                during()
+            else:
+                time.sleep(window)
             grown = probe() - before
             return [self._expect(conn, "done") for conn in self.conns], grown
         finally:
