@@ -311,9 +311,15 @@ def app_jobs(args: argparse.Namespace) -> list[tuple[dict[str, Any], list[int]]]
 
 
 def measure(
-    kind: str, args: argparse.Namespace, base: str, pids: list[int], jobs: list[dict[str, Any]]
+    kind: str,
+    args: argparse.Namespace,
+    base: str,
+    pids: list[int],
+    jobs: list[dict[str, Any]],
+    **fields: Any,
 ) -> dict[str, Any]:
-    """Run ``jobs`` (one per generator process) against ``base``; one merged result row."""
+    """Run ``jobs`` (one per generator process) against ``base`` (the server processes
+    ``pids``); one merged result row, with ``fields`` (e.g. another scenario name)."""
     window = args.seconds if args.scenario == "p2" else args.seconds + 0.5
     common = {"base": base, "scenario": args.scenario, "seconds": args.seconds}
     for job in jobs:
@@ -322,7 +328,7 @@ def measure(
         lambda: sum(harness.cpu_seconds(pid) for pid in pids), window
     )
     row: dict[str, Any] = {"scenario": "P-2" if args.scenario == "p2" else "P-3", "server": kind}
-    row["pairs"] = args.pairs
+    row.update(fields, pairs=args.pairs)
     if args.scenario == "p2":
         relayed = sum(r["relayed"] for r in results)
         row.update(seconds=args.seconds, frames_per_s=round(relayed / args.seconds, 1))
