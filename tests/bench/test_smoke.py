@@ -111,6 +111,19 @@ def test_p9_samples_memory_files_and_tasks() -> None:
     assert set(row) >= GENERATOR
 
 
+def test_p4_pairs_and_fans_out_on_a_real_server() -> None:
+    rows, out = bench("pairing", "--scenario", "server", "--waiting", "40", "--rounds", "2")
+    told = [r for r in rows if str(r.get("scenario", "")).startswith("server: close")]
+    assert len(told) == 2
+    for row in told:
+        numbers(row, "n", "p50_ms", "p99_ms", "max_ms")
+    assert only(rows, rounds_without_assignment=0)["paired_not_told"] == 0
+    with_joins = only(rows, scenario="server: close -> both sides told (20.0 joins/s)")
+    assert with_joins["double_assignments"] == 0
+    assert set(rows[-1]) >= GENERATOR
+    assert "p50 ms" in out
+
+
 def _reachable(url: str, default_port: int) -> bool:
     parts = urlsplit(url.replace("+asyncpg", ""))
     try:
