@@ -365,8 +365,14 @@ def app_env(db: AppDatabase, base: str, **extra: str) -> dict[str, str]:
     }
 
 
-def start_app(db: AppDatabase, port: int | None = None, **extra: str) -> Server:
-    """``vhouse serve`` on ``db`` (pinned to the server CPU); ``extra`` are VH_ settings."""
+def start_app(
+    db: AppDatabase,
+    port: int | None = None,
+    on_spawn: Callable[[int], None] | None = None,
+    **extra: str,
+) -> Server:
+    """``vhouse serve`` on ``db`` (pinned to the server CPU); ``extra`` are VH_ settings;
+    ``on_spawn`` gets the process id before the server answers."""
     port = port or free_port()
     base = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(  # noqa: S603
@@ -374,6 +380,8 @@ def start_app(db: AppDatabase, port: int | None = None, **extra: str) -> Server:
         cwd=ROOT,
         env=app_env(db, base, **extra),
     )
+    if on_spawn is not None:
+        on_spawn(proc.pid)
     try:
         wait_http(base + "/healthz", proc)
     except BaseException:
@@ -395,7 +403,7 @@ def stop(server: Server) -> None:
 
 @contextmanager
 def app_server(db: AppDatabase, **extra: str) -> Iterator[Server]:
-    server = start_app(db, **extra)
+    server = start_app(db, None, None, **extra)
     try:
         yield server
     finally:

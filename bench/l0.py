@@ -40,7 +40,7 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     else:
         future = asyncio.get_running_loop().create_future()
         _waiting[pair_id] = (send, future)
-        await asyncio.wait({future, pending}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({future, pending}, return_when=asyncio.FIRST_COMPLETED)  # type: ignore[type-var]
         if not future.done():
             _waiting.pop(pair_id, None)
             return

@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import json
 import statistics
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -441,4 +440,4 @@ def summary(args: argparse.Namespace, results: dict[str, list[dict[str, Any]]]) 
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

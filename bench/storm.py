@@ -10,7 +10,7 @@ retrying with doubling back-off up to 2 s — and sends ``resume`` with its tick
 resumed when its position (or pairing) arrives. Reported: the time from the stop to each
 resume (p50, p99, the last), how many resumed within 30 s and within ``--timeout``, error
 frames, failed attempts, and the new server's peak RSS against the old one's steady RSS
-(sampled every 0.1 s). Prints JSON lines and a table.
+(sampled every 0.1 s from the new process's start). Prints JSON lines and a table.
 
 Not covered yet: chats with envelopes in flight across the restart (P-7's "no acknowledged
 envelope lost or duplicated" is tested by tests/chat and the multi-process test, not here).
@@ -101,15 +101,18 @@ async def storm(
             await asyncio.sleep(0.1)
         await asyncio.sleep(args.settle)
         steady = harness.rss_bytes(server.pid)
-        pid_of, peaks, stop_sampling = [server.pid], [], threading.Event()
+        pid_of, peaks, stop_sampling = [server.pid], list[int](), threading.Event()
         sampler = threading.Thread(target=_sampler, args=(pid_of, peaks, stop_sampling))
         t0 = time.perf_counter()
         await asyncio.to_thread(harness.stop, server)
         stopped_s = time.perf_counter() - t0
         peaks.clear()
-        new = await asyncio.to_thread(harness.start_app, db, port)
-        pid_of[0] = new.pid
-        sampler.start()
+
+        def spawned(pid: int) -> None:
+            pid_of[0] = pid
+            sampler.start()
+
+        new = await asyncio.to_thread(harness.start_app, db, port, spawned)
         started_s = time.perf_counter() - t0
         limit = time.monotonic() + args.timeout
         while time.monotonic() < limit:
