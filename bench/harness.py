@@ -354,6 +354,8 @@ def app_env(db: AppDatabase, base: str, **extra: str) -> dict[str, str]:
         "VH_ALLOWED_ORIGINS": json.dumps([base]),
         "VH_COOKIE_SECURE": "false",
         "VH_WS_FRAMES_PER_MINUTE": "100000000",
+        # Every bench socket comes from 127.0.0.1: one client bucket (issue 13's limit of 50).
+        "VH_WS_SOCKETS_PER_CLIENT": "1000000",
         "VH_YOUTH_JOINS_PER_WINDOW": "100000000",
         "VH_QUEUE_CAP": "100000",
         # The bench's young people relay without sealing keys: nothing is ever accepted.
