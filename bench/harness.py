@@ -55,13 +55,19 @@ UVICORN_FLAGS = [
 # ---------------------------------------------------------------------- CPUs and processes
 
 
+#: The CPUs this run may use, read once (before ``pin_self`` narrows this process's own).
+CPUS: frozenset[int] = frozenset(
+    os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else {0}
+)
+
+
 def cpus() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    return len(CPUS)
 
 
 def server_cpu() -> int | None:
     """The CPU servers are pinned to (the last one), or None on a one-CPU machine."""
-    return max(os.sched_getaffinity(0)) if cpus() > 1 else None
+    return max(CPUS) if cpus() > 1 else None
 
 
 def generator_cpu(index: int) -> int | None:
@@ -69,8 +75,15 @@ def generator_cpu(index: int) -> int | None:
     server = server_cpu()
     if server is None:
         return None
-    others = sorted(os.sched_getaffinity(0) - {server})
+    others = sorted(CPUS - {server})
     return others[index % len(others)]
+
+
+def pin_self() -> None:
+    """Pin this process (a generator that runs in the main process) as generator 0."""
+    core = generator_cpu(0)
+    if core is not None:
+        os.sched_setaffinity(0, {core})
 
 
 def pin(cpu: int | None) -> list[str]:

@@ -132,6 +132,7 @@ def main() -> None:
     parser.add_argument("--counsellors", type=int, default=200)
     parser.add_argument("--settle", type=float, default=3.0, help="seconds of quiet before RSS")
     args = parser.parse_args()
+    harness.pin_self()  # the generator; the servers run on the last CPU
     n = args.waiting + args.counsellors
     limits = harness.raise_nofile(n + 256)
     with harness.l0_server() as l0:

@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import resource
 import shutil
@@ -514,8 +513,9 @@ def main() -> None:
     parser.add_argument("--joins-per-second", type=float, default=20.0)
     parser.add_argument("--database-url", help="service: an empty database (default: SQLite)")
     args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
-        os.sched_setaffinity(0, {0})  # the server (if any) runs on CPU 1
+    from bench import harness
+
+    harness.pin_self()  # the server (if any) runs on the last CPU
     run = {"engine": scenario_engine, "service": scenario_service, "server": scenario_server}
     _table(run[args.scenario](args))
 

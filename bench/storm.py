@@ -173,6 +173,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=120.0, help="give up after seconds")
     parser.add_argument("--settle", type=float, default=2.0, help="quiet seconds around it")
     args = parser.parse_args()
+    harness.pin_self()  # the generator; the servers run on the last CPU
     harness.raise_nofile(args.connections + 256)
     with harness.app_database() as db:
         tokens = harness.run_loop(_seed(db.url, args.connections, 0))
