@@ -142,27 +142,42 @@ class Metrics:
         self.pairing_latency.labels(queue).observe(max(0.0, latency))
         self.pairing_wait.labels(queue).observe(max(0.0, wait))
 
-    def render(self, live: Live | None, broker: BrokerReading | None = None) -> bytes:
+    def render(
+        self, live: Live | None, broker: BrokerReading | None = None, tasks: int | None = None
+    ) -> bytes:
         """The text format of everything: the instruments, the process, the broker's figures,
-        and ``live`` (with ``vhouse_database_up`` 1), or, when the database could not be read,
-        ``None`` (0)."""
-        return generate_latest(_Scrape(self.registry, live, broker))
+        the event loop's ``tasks`` (when given), and ``live`` (with ``vhouse_database_up`` 1),
+        or, when the database could not be read, ``None`` (0)."""
+        return generate_latest(_Scrape(self.registry, live, broker, tasks))
 
 
 class _Scrape:
     """One scrape: the registry's metrics followed by the live figures (a ``Collector``)."""
 
     def __init__(
-        self, registry: CollectorRegistry, live: Live | None, broker: BrokerReading | None
+        self,
+        registry: CollectorRegistry,
+        live: Live | None,
+        broker: BrokerReading | None,
+        tasks: int | None,
     ) -> None:
         self._registry = registry
         self._live = live
         self._broker = broker
+        self._tasks = tasks
 
     def collect(self) -> Iterable[Metric]:
         yield from self._registry.collect()
         if self._broker is not None:
             yield from _broker_families(self._broker)
+        if self._tasks is not None:
+            # A leak of tasks (one left behind per socket or chat) shows as growth here: the
+            # soak benchmark (bench/soak.py, P-9) watches it.
+            yield GaugeMetricFamily(
+                "vhouse_tasks",
+                "asyncio tasks alive in this process's event loop at scrape time",
+                value=self._tasks,
+            )
         yield from _live_families(self._live)
 
 

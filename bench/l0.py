@@ -2,7 +2,8 @@
 
 No auth, no storage, no crypto: the limit a Python relay reaches on this machine. Served with the
 same uvicorn settings as the app (bench/relay.py). A client's first frame is its pair id; the
-second client with that id completes the pair.
+second client with that id completes the pair; a client that never gets its pair just holds
+an idle connection (P-1).
 """
 
 from __future__ import annotations
@@ -30,15 +31,23 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "websocket.accept"})
     first = await receive()
     pair_id = str(first.get("text", ""))
+    # The next frame is read from the start, so that a socket that leaves before its pair
+    # came (P-1's idle sockets) ends its handler instead of waiting for ever.
+    pending = asyncio.ensure_future(receive())
     if pair_id in _waiting:
         peer_send, future = _waiting.pop(pair_id)
         future.set_result(send)
     else:
         future = asyncio.get_running_loop().create_future()
         _waiting[pair_id] = (send, future)
-        peer_send = await future
+        await asyncio.wait({future, pending}, return_when=asyncio.FIRST_COMPLETED)  # type: ignore[type-var]
+        if not future.done():
+            _waiting.pop(pair_id, None)
+            return
+        peer_send = future.result()
+    message = await pending
     while True:
-        message = await receive()
         if message["type"] != "websocket.receive":
             return
         await peer_send({"type": "websocket.send", "text": message.get("text")})
+        message = await receive()

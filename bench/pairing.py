@@ -32,16 +32,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -285,44 +282,6 @@ def scenario_service(args: argparse.Namespace) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------- server (sockets)
 
 
-def _pin(cpu: int) -> list[str]:
-    cpus = os.cpu_count() or 1
-    return ["taskset", "-c", str(cpu)] if shutil.which("taskset") and cpus > 1 else []
-
-
-@contextmanager
-def _server(url: str, key_dir: Path) -> Iterator[str]:
-    from bench.relay import _free_port, _wait_http
-
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "VH_MODE": "test",
-        "VH_DATABASE_URL": url,
-        "VH_ALLOWED_ORIGINS": json.dumps([base]),
-        "VH_COOKIE_SECURE": "false",
-        "VH_WS_FRAMES_PER_MINUTE": "100000000",
-        "VH_YOUTH_JOINS_PER_WINDOW": "100000000",
-        "VH_QUEUE_CAP": "100000",
-        # The bench's young people relay without sealing keys: nothing is ever accepted.
-        "VH_ACCEPT_TIMEOUT_SECONDS": "86400",
-        "VH_REFUSE_WHEN_UNSTAFFED": "false",
-        "VH_KEY_DIR": str(key_dir),  # the secret the staff's TOTP secrets are sealed under
-    }
-    proc = subprocess.Popen(  # noqa: S603
-        [*_pin(1), sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        _wait_http(base + "/healthz", proc)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait()
-
-
 class Youth:
     """One raw youth socket: remembers its latest position and when each frame arrived."""
 
@@ -386,6 +345,8 @@ async def _console(base: str, username: str, secret: str, code: str) -> Any:
 async def _server_run(
     base: str, tokens: list[str], staff: list[tuple[str, str, str]], args: argparse.Namespace
 ) -> list[dict[str, Any]]:
+    from bench import harness
+
     youths: list[Youth] = []
     readers: list[asyncio.Task[None]] = []
     for start in range(0, len(tokens), 250):
@@ -519,7 +480,7 @@ async def _server_run(
             f"server: the same ({args.joins_per_second} joins/s)",
             fanout_ms[True],
             joined=len(joiners),
-            generator_cpu=round(cpu / wall, 2),
+            **harness.generator_check([{"cpu": 0, "cpu_fraction": cpu / wall}]),
         ),
     ]
     for console in consoles:
@@ -532,19 +493,13 @@ async def _server_run(
 
 
 def scenario_server(args: argparse.Namespace) -> list[dict[str, Any]]:
-    from app import migrate
-    from bench.relay import _make_staff
+    from bench import harness
 
-    tmp = Path(tempfile.mkdtemp(prefix="vh-bench-"))
-    url = f"sqlite+aiosqlite:///{tmp}/pairing.sqlite3"
-    try:
-        migrate.upgrade(url)
-        tokens = asyncio.run(_seed(url, args.waiting, 0))
-        staff = asyncio.run(_make_staff(url, 10, 2, tmp / "keys"))
-        with _server(url, tmp / "keys") as base:
-            return asyncio.run(_server_run(base, tokens, staff, args))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with harness.app_database() as db:
+        tokens = asyncio.run(_seed(db.url, args.waiting, 0))
+        staff = harness.make_staff(db, [2] * 10)
+        with harness.app_server(db) as server:
+            return asyncio.run(_server_run(server.base, tokens, staff, args))
 
 
 def main() -> None:
@@ -558,8 +513,9 @@ def main() -> None:
     parser.add_argument("--joins-per-second", type=float, default=20.0)
     parser.add_argument("--database-url", help="service: an empty database (default: SQLite)")
     args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
-        os.sched_setaffinity(0, {0})  # the server (if any) runs on CPU 1
+    from bench import harness
+
+    harness.pin_self()  # the server (if any) runs on the last CPU
     run = {"engine": scenario_engine, "service": scenario_service, "server": scenario_server}
     _table(run[args.scenario](args))
 

@@ -74,7 +74,7 @@ async def exposition(state: AppState, questions: QuestionSet) -> Response:
             log.warning("metrics: database unavailable (%s)", type(exc).__name__)
         else:
             log.exception("metrics: reading the queue failed")
-    body = state.metrics.render(figures, state.broker.status())
+    body = state.metrics.render(figures, state.broker.status(), len(asyncio.all_tasks()))
     return Response(body, media_type=CONTENT_TYPE)
 
 

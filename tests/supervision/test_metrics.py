@@ -42,6 +42,7 @@ EXPECTED = {
     "vhouse_pairing_wait_seconds",
     "vhouse_errors",
     "vhouse_database_up",
+    "vhouse_tasks",
     "process_resident_memory_bytes",
 }
 
@@ -146,6 +147,8 @@ async def test_the_figures_move_with_a_chat_and_name_no_one(server: Server) -> N
         assert value(after, "vhouse_broker_up") == 1
         assert value(after, "vhouse_broker_dropped_total") == 0
         assert value(after, "vhouse_broker_channels") >= 2
+        # The young person's socket and chat run as tasks of the event loop: the count grew.
+        assert value(after, "vhouse_tasks") > value(before, "vhouse_tasks")
         relayed = "vhouse_envelopes_relayed_total"
         assert value(after, relayed) - value(before, relayed) == 3
         bad_json = {"transport": "websocket", "code": "bad_json"}
