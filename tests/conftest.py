@@ -334,6 +334,10 @@ def _stack_env() -> dict[str, str]:
     return {"VH_BROKER_URL": shared_redis_url()}
 
 
+class PortTaken(RuntimeError):
+    """The chosen port was taken between choosing it and binding it (another test worker)."""
+
+
 def start_server(
     database: Database,
     tmp_path: Path,
@@ -344,8 +348,25 @@ def start_server(
     **env: str,
 ) -> Server:
     """A server on ``database``; ``port`` and an existing ``key_file`` (and the key directory
-    beside it) make it the same service again, as ``restart_server`` does."""
-    port = port or free_port()
+    beside it) make it the same service again, as ``restart_server`` does. A free port chosen
+    here that another process takes first is chosen again."""
+    for _ in range(4 if port is None else 1):
+        try:
+            return _start_server(database, tmp_path, migrate, port or free_port(), key_file, env)
+        except PortTaken:
+            if port is not None:
+                raise
+    raise RuntimeError("no free port held long enough for a server to bind it")
+
+
+def _start_server(
+    database: Database,
+    tmp_path: Path,
+    migrate: bool,
+    port: int,
+    key_file: Path | None,
+    env: dict[str, str],
+) -> Server:
     base_url = f"http://127.0.0.1:{port}"
     log_path = tmp_path / f"server-{port}.log"
     for n in range(2, 100):  # a restart keeps the earlier process's log
@@ -400,6 +421,8 @@ def start_server(
     deadline = time.monotonic() + 60  # a loaded machine (two test workers, Chromium) starts slowly
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            if "address already in use" in server.log().lower():
+                raise PortTaken(port)
             raise RuntimeError(f"server exited early:\n{server.log()}")
         try:
             with urllib.request.urlopen(base_url + "/healthz", timeout=1) as r:  # noqa: S310
