@@ -11,6 +11,7 @@ import asyncio
 import os
 import secrets
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -243,12 +244,15 @@ def start_server(
     migrate: bool = True,
     port: int | None = None,
     key_file: Path | None = None,
+    args: tuple[str, ...] = (),
+    tls: ssl.SSLContext | None = None,
     **env: str,
 ) -> Server:
     """A server on ``database``; ``port`` and an existing ``key_file`` (and the key directory
-    beside it) make it the same service again, as ``restart_server`` does."""
+    beside it) make it the same service again, as ``restart_server`` does. ``args`` go to
+    ``vhouse serve``; with ``tls`` (the client's context) it is an ``https://`` server."""
     port = port or free_port()
-    base_url = f"http://127.0.0.1:{port}"
+    base_url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     log_path = tmp_path / f"server-{port}.log"
     for n in range(2, 100):  # a restart keeps the earlier process's log
         if not log_path.exists():
@@ -291,6 +295,7 @@ def start_server(
                 sys.executable,
                 *("-m", "app.cli", "serve", "--port", str(port)),
                 *(["--migrate"] if migrate else []),
+                *args,
             ],
             cwd=ROOT,
             env=full_env,
@@ -303,7 +308,7 @@ def start_server(
         if process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{server.log()}")
         try:
-            with urllib.request.urlopen(base_url + "/healthz", timeout=1) as r:  # noqa: S310
+            with urllib.request.urlopen(base_url + "/healthz", timeout=1, context=tls) as r:  # noqa: S310
                 if r.status == 200:
                     return server
         except OSError:
