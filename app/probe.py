@@ -14,6 +14,8 @@ import sys
 import urllib.request
 
 DEFAULT_PORT = 8000
+#: Ready means the database and the broker answer (app/health.py).
+READY_PATH = "/readyz"
 
 
 def probe(port: int, cert_file: str | None, timeout: float = 2.0) -> bool:
@@ -25,7 +27,7 @@ def probe(port: int, cert_file: str | None, timeout: float = 2.0) -> bool:
         context.check_hostname = False
     try:
         with urllib.request.urlopen(  # noqa: S310 - a fixed loopback address
-            f"{scheme}://127.0.0.1:{port}/readyz", timeout=timeout, context=context
+            f"{scheme}://127.0.0.1:{port}{READY_PATH}", timeout=timeout, context=context
         ) as answer:
             return int(answer.status) == 200
     except OSError:
