@@ -23,6 +23,8 @@ from tests.conftest import ROOT
 DOCKERFILE = ROOT / "Dockerfile"
 COMPOSE = ROOT / "deploy" / "compose.yaml"
 NGINX = ROOT / "deploy" / "nginx.conf"
+APP_PROXY = ROOT / "deploy" / "nginx" / "app-proxy.conf"
+SITES = ROOT / "deploy" / "nginx" / "house.conf.template"
 
 
 def instructions(text: str) -> list[tuple[str, str]]:
@@ -154,23 +156,45 @@ def test_every_app_process_shares_one_key_directory_and_believes_only_the_proxy(
         assert PurePosixPath(target) in PurePosixPath(path).parents
 
 
+def _directives(path: Path) -> list[list[str]]:
+    lines = [line.split("#")[0].strip() for line in path.read_text("utf-8").splitlines()]
+    return [shlex.split(line.rstrip(";")) for line in lines if line.endswith(";")]
+
+
 def test_the_proxy_upgrades_websockets_to_the_app() -> None:
-    text = NGINX.read_text("utf-8")
-    lines = [line.split("#")[0].strip() for line in text.splitlines()]
-    directives = [shlex.split(line.rstrip(";")) for line in lines if line.endswith(";")]
+    directives = _directives(APP_PROXY)
     assert ["proxy_http_version", "1.1"] in directives
     assert ["proxy_set_header", "Upgrade", "$http_upgrade"] in directives
     assert ["proxy_set_header", "Connection", "$connection_upgrade"] in directives
     assert ["proxy_set_header", "X-Forwarded-For", "$remote_addr"] in directives
-    assert ["access_log", "off"] in directives
     assert ["set", "$app", "http://app:8000"] in directives
     assert ["proxy_pass", "$app"] in directives
-    assert ["ssl_protocols", "TLSv1.2", "TLSv1.3"] in directives
     # Longer than the app's ping interval, so idle sockets are not cut by the proxy.
     (read_timeout,) = [d[1] for d in directives if d[0] == "proxy_read_timeout"]
     assert float(read_timeout.rstrip("s")) > Settings(mode="test").ws_ping_interval_seconds
+    main = _directives(NGINX)
+    assert ["access_log", "off"] in main
+    assert ["ssl_protocols", "TLSv1.2", "TLSv1.3"] in main
+    assert ["include", "/etc/nginx/conf.d/house.conf"] in main
 
 
-@pytest.mark.parametrize("path", [DOCKERFILE, COMPOSE, NGINX])
+def test_the_youth_host_serves_nothing_of_the_staff_console() -> None:
+    text = SITES.read_text("utf-8")
+    youth, staff = re.split(r"\n(?=# The staff console)", text)
+    assert "server_name ${VH_YOUTH_HOST};" in youth
+    assert "server_name ${VH_STAFF_HOST};" in staff
+    for blocked in ("location ^~ /staff { return 404; }", "location = /ws/staff { return 404; }"):
+        assert blocked in youth
+    for site in (youth, staff):
+        assert "include /etc/nginx/snippets/app-proxy.conf;" in site
+    # The files the proxy reads are the ones mounted where these includes look.
+    mounts = {m.split(":")[1]: m.split(":")[0] for m in compose()["services"]["proxy"]["volumes"]}
+    assert mounts["/etc/nginx/snippets/app-proxy.conf"] == "./nginx/app-proxy.conf"
+    assert mounts["/etc/nginx/templates/house.conf.template"] == "./nginx/house.conf.template"
+    assert mounts["/etc/nginx/nginx.conf"] == "./nginx.conf"
+    assert set(compose()["services"]["proxy"]["environment"]) == {"VH_YOUTH_HOST", "VH_STAFF_HOST"}
+
+
+@pytest.mark.parametrize("path", [DOCKERFILE, COMPOSE, NGINX, APP_PROXY, SITES])
 def test_the_deploy_files_are_in_the_repository(path: Path) -> None:
     assert path.is_file()

@@ -39,8 +39,8 @@ from tests.support import (
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 #: A console's server writes its heartbeat every 5 s (app/relay/consolewatch.py) and the sweep
-#: runs every 5 s: 8 s of silence is a dead process without taking a live console off duty.
-HEARTBEAT_TIMEOUT = "8"
+#: runs every 5 s: 10 s of silence is a dead process without taking a live console off duty.
+HEARTBEAT_TIMEOUT = "10"
 ABNORMAL = 1006  # the TCP connection dropped without a close frame
 
 
