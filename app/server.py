@@ -44,6 +44,10 @@ class MetricsBindError(OSError):
 
 #: The import string of the worker processes' app factory (``--workers``).
 WORKER_APP = "app.server:worker_app"
+#: How long uvicorn's supervisor waits for a worker to answer its health ping before it kills
+#: and replaces it. uvicorn's 5 s is shorter than a new worker's imports on a busy machine: the
+#: workers were killed before they could answer, again and again, and never served.
+WORKER_HEALTHCHECK_SECONDS = 30
 
 
 def worker_app() -> DirectSockets:
@@ -106,6 +110,7 @@ def uvicorn_config(
         WORKER_APP if workers > 1 else DirectSockets(app or create_app(settings)),
         factory=workers > 1,
         workers=workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         host=host,
         port=port,
         ssl_certfile=settings.tls_cert_file if tls else None,

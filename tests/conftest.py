@@ -246,6 +246,7 @@ def start_server(
     key_file: Path | None = None,
     args: tuple[str, ...] = (),
     tls: ssl.SSLContext | None = None,
+    start_within: float = 30,
     **env: str,
 ) -> Server:
     """A server on ``database``; ``port`` and an existing ``key_file`` (and the key directory
@@ -303,7 +304,7 @@ def start_server(
             stderr=subprocess.STDOUT,
         )
     server = Server(database, base_url, log_path, process, env, service_key, key_file)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + start_within
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{server.log()}")

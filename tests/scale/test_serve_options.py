@@ -208,20 +208,27 @@ def postgres(tmp_path: Path) -> Iterator[Database]:
 
 @pytest.mark.postgres
 @pytest.mark.redis
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
 async def test_two_workers_on_postgresql_and_redis_serve_a_chat(
-    postgres: Database, tmp_path: Path
+    postgres: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tls: bool
 ) -> None:
     """``--workers 2``: two worker processes share the port; a young person and a counsellor on
-    separate connections (whichever workers took them) chat; SIGTERM stops every worker."""
-    server = start_server(
-        postgres,
-        tmp_path,
-        args=("--workers", "2"),
-        VH_BROKER_URL=shared_redis_url(),
-        VH_BROKER_PREFIX=new_prefix(),
-    )
+    separate connections (whichever workers took them) chat, over plain http or with every
+    worker terminating TLS (staff login with Secure cookies, wss); SIGTERM stops every worker."""
+    args: tuple[str, ...] = ("--workers", "2")
+    trust = None
+    env = {"VH_BROKER_URL": shared_redis_url(), "VH_BROKER_PREFIX": new_prefix()}
+    if tls:
+        cert, key = self_signed(tmp_path)
+        args += ("--tls-cert", str(cert), "--tls-key", str(key))
+        trust = ssl.create_default_context(cafile=str(cert))
+        env["VH_COOKIE_SECURE"] = "true"
+        # The test's clients (urllib for the login, websockets for wss) trust this certificate.
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    # Two workers import the whole app at once: slow on a busy two-core machine.
+    server = start_server(postgres, tmp_path, args=args, tls=trust, start_within=120, **env)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while len(workers := _workers_of(server.process.pid)) < 2:
             assert time.monotonic() < deadline, server.log()
             time.sleep(0.2)
@@ -230,6 +237,9 @@ async def test_two_workers_on_postgresql_and_redis_serve_a_chat(
             chat = await h.chat(envelopes=3)
             await exchange(chat, 3)
             await h.assert_unharmed(chat)
+            if tls:
+                assert chat.staff.credentials is not None
+                assert chat.staff.credentials.cookie_name == "__Host-vh_staff"
     finally:
         server.stop()
     assert server.process.returncode is not None
