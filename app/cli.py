@@ -55,8 +55,15 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from app.server import MetricsBindError, serve
+    from app.server import MetricsBindError, serve, serving_settings, workers_refusal
 
+    try:
+        settings = serving_settings(settings, cert=args.tls_cert, key=args.tls_key)
+    except ValueError as exc:
+        return fail(str(exc))
+    refusal = workers_refusal(settings, args.workers)
+    if refusal is not None:
+        return fail(refusal)
     if args.migrate:
         _migrate(settings)
     else:
@@ -66,7 +73,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             if exc.reachable:  # an unreachable database may come back: serve, not ready
                 return fail(str(exc))
     try:
-        serve(settings, host=args.host, port=args.port)
+        serve(settings, host=args.host, port=args.port, workers=args.workers)
     except MetricsBindError as exc:
         return fail(str(exc))
     return 0
@@ -227,6 +234,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--migrate", action="store_true", help="apply migrations first")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes on the one port (more than 1 needs PostgreSQL and Redis)",
+    )
+    serve.add_argument("--tls-cert", type=Path, help="PEM certificate chain (VH_TLS_CERT_FILE)")
+    serve.add_argument("--tls-key", type=Path, help="PEM private key (VH_TLS_KEY_FILE)")
     serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="SQLite demo with a demo counsellor on 127.0.0.1")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qsl, urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./var/virtual-house.sqlite3"
@@ -154,6 +154,12 @@ class Settings(BaseSettings):
     #: a loopback or private address. Unset: ``/metrics`` is on the service's port, for admins.
     metrics_bind: str | None = None
 
+    # --- TLS (docs/OPERATIONS.md "TLS") ---
+    #: PEM certificate chain and private key: ``vhouse serve`` terminates TLS itself (TLS 1.2 at
+    #: least), ``wss://`` without a proxy. Both or neither; ``--tls-cert``/``--tls-key`` win.
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+
     @field_validator("retention_by_queue")
     @classmethod
     def _queues(cls, value: dict[str, int]) -> dict[str, int]:
@@ -199,6 +205,15 @@ class Settings(BaseSettings):
         parse_bind(value)
         return value.strip()
 
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        check_tls(self.tls_cert_file, self.tls_key_file)
+        return self
+
+    @property
+    def serves_tls(self) -> bool:
+        return self.tls_cert_file is not None
+
     def metrics_address(self) -> tuple[str, int] | None:
         """``VH_METRICS_BIND`` as (host, port), or None when unset."""
         return None if self.metrics_bind is None else parse_bind(self.metrics_bind)
@@ -217,6 +232,8 @@ class Settings(BaseSettings):
             raise ValueError("VH_ALLOWED_ORIGINS must name the public origin(s) in production")
         if self.mode == "production" and not self.cookie_secure:
             raise ValueError("VH_COOKIE_SECURE must stay on in production")
+        if self.serves_tls and not self.cookie_secure:
+            raise ValueError("VH_COOKIE_SECURE must stay on when serving TLS")
         if self.mode != "test" and self.service_key_file is None:
             raise ValueError("VH_SERVICE_KEY_FILE must name the service key ('vhouse keys init')")
 
@@ -261,6 +278,23 @@ def check_exit_url(url: str) -> str:
             "choose a front page that is neither a search nor personalised"
         )
     return url
+
+
+def check_tls(cert: Path | None, key: Path | None) -> None:
+    """``ValueError`` unless both or neither of the certificate and key are given, and each
+    given one is a readable file (read now, so that a typo stops the server before it starts)."""
+    if (cert is None) != (key is None):
+        raise ValueError("TLS needs both VH_TLS_CERT_FILE and VH_TLS_KEY_FILE, or neither")
+    for what, path in (("certificate", cert), ("key", key)):
+        if path is None:
+            continue
+        try:
+            with path.open("rb") as f:
+                first = f.read(65536)
+        except OSError as exc:
+            raise ValueError(f"TLS {what} {path}: {exc.strerror or exc}") from None
+        if b"-----BEGIN" not in first:
+            raise ValueError(f"TLS {what} {path}: not a PEM file")
 
 
 def parse_bind(text: str) -> tuple[str, int]:

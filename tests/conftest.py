@@ -23,6 +23,7 @@ import os
 import secrets
 import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -345,14 +346,28 @@ def start_server(
     migrate: bool = True,
     port: int | None = None,
     key_file: Path | None = None,
+    args: tuple[str, ...] = (),
+    tls: ssl.SSLContext | None = None,
+    start_within: float = 60,  # a loaded machine (two test workers, Chromium) starts slowly
     **env: str,
 ) -> Server:
     """A server on ``database``; ``port`` and an existing ``key_file`` (and the key directory
-    beside it) make it the same service again, as ``restart_server`` does. A free port chosen
-    here that another process takes first is chosen again."""
+    beside it) make it the same service again, as ``restart_server`` does. ``args`` go to
+    ``vhouse serve``; with ``tls`` (the client's context) it is an ``https://`` server. A free
+    port chosen here that another process takes first is chosen again."""
     for _ in range(4 if port is None else 1):
         try:
-            return _start_server(database, tmp_path, migrate, port or free_port(), key_file, env)
+            return _start_server(
+                database,
+                tmp_path,
+                migrate=migrate,
+                port=port or free_port(),
+                key_file=key_file,
+                args=args,
+                tls=tls,
+                start_within=start_within,
+                env=env,
+            )
         except PortTaken:
             if port is not None:
                 raise
@@ -362,12 +377,16 @@ def start_server(
 def _start_server(
     database: Database,
     tmp_path: Path,
+    *,
     migrate: bool,
     port: int,
     key_file: Path | None,
+    args: tuple[str, ...],
+    tls: ssl.SSLContext | None,
+    start_within: float,
     env: dict[str, str],
 ) -> Server:
-    base_url = f"http://127.0.0.1:{port}"
+    base_url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     log_path = tmp_path / f"server-{port}.log"
     for n in range(2, 100):  # a restart keeps the earlier process's log
         if not log_path.exists():
@@ -411,6 +430,7 @@ def _start_server(
                 sys.executable,
                 *("-m", "app.cli", "serve", "--port", str(port)),
                 *(["--migrate"] if migrate else []),
+                *args,
             ],
             cwd=ROOT,
             env=full_env,
@@ -418,14 +438,14 @@ def _start_server(
             stderr=subprocess.STDOUT,
         )
     server = Server(database, base_url, log_path, process, env, service_key, key_file)
-    deadline = time.monotonic() + 60  # a loaded machine (two test workers, Chromium) starts slowly
+    deadline = time.monotonic() + start_within
     while time.monotonic() < deadline:
         if process.poll() is not None:
             if "address already in use" in server.log().lower():
                 raise PortTaken(port)
             raise RuntimeError(f"server exited early:\n{server.log()}")
         try:
-            with urllib.request.urlopen(base_url + "/healthz", timeout=1) as r:  # noqa: S310
+            with urllib.request.urlopen(base_url + "/healthz", timeout=1, context=tls) as r:  # noqa: S310
                 if r.status == 200:
                     return server
         except OSError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +55,8 @@ class SocketClient:
     #: leave their stream where it was.
     unreadable: list[Envelope] = field(default_factory=list)
     _resends: set[asyncio.Task[None]] = field(default_factory=set)
+    #: For ``wss://``: the TLS context to verify the server with (None: the system's CAs).
+    ssl_context: ssl.SSLContext | None = None
 
     @property
     def acked(self) -> dict[Stream, int]:
@@ -67,6 +70,7 @@ class SocketClient:
 
     async def _open(self, headers: dict[str, str]) -> None:
         origin = self.base_url.rstrip("/")
+        tls: dict[str, Any] = {} if self.ssl_context is None else {"ssl": self.ssl_context}
         self.ws = await connect(
             _ws_url(self.base_url, self.path),
             origin=origin,  # type: ignore[arg-type]
@@ -74,6 +78,7 @@ class SocketClient:
             compression=None,
             max_size=2**20,
             open_timeout=10,
+            **tls,
         )
 
     async def send(self, frame: dict[str, Any]) -> None:
