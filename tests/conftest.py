@@ -8,11 +8,12 @@ so CI never silently skips the service-backed tests.
 after the other):
 
 - ``embedded``: the SQLite file and the in-process broker, what ``vhouse serve`` runs by default.
-  Every test runs in this pass.
+  Every test runs in this pass but those marked ``redis``.
 - ``scaled``: PostgreSQL and Redis (every server gets ``VH_BROKER_URL`` of the shared Redis),
   the production topology of DESIGN.md §5. Only the stack-dependent tests run in this pass:
-  those whose database fixture is chosen by the stack, and every browser test. Tests that run
-  no server, or that name their database themselves, ran in the embedded pass already.
+  those whose database fixture is chosen by the stack, every browser test, and the tests marked
+  ``redis`` (several processes, Redis outages: PostgreSQL and Redis by their own choice). Tests
+  that run no server, or that name their database themselves, ran in the embedded pass.
 - unset: both databases with the in-process broker, in one pass (a developer's quick check).
 """
 
@@ -73,8 +74,10 @@ def stack_kinds(kinds: tuple[str, ...] = KINDS) -> list[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The scaled pass keeps the stack-dependent tests only (see the module's docstring)."""
-    if STACK != "scaled":
+    """Each pass keeps its tests (see the module's docstring): the tests marked ``redis`` run on
+    PostgreSQL and Redis by their own choice, in the scaled pass; the scaled pass keeps only the
+    stack-dependent tests besides."""
+    if not STACK:
         return
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
@@ -82,7 +85,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         params = getattr(getattr(item, "callspec", None), "params", {})
         on_stack = any(value in KINDS for value in params.values())
         in_browser = item.nodeid.startswith("tests/e2e/")
-        (kept if on_stack or in_browser else dropped).append(item)
+        scaled = item.get_closest_marker("redis") is not None
+        if STACK == "scaled":
+            keep = on_stack or in_browser or scaled
+        else:
+            keep = not scaled
+        (kept if keep else dropped).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
