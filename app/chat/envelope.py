@@ -7,7 +7,7 @@ this one definition.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from app.kit.b64 import is_b64url
@@ -33,7 +33,9 @@ class Envelope:
     seq: int
     ct: str
     #: The young person's page's signature (role Y only), shape-checked, never verified here.
-    sig: str | None = None
+    #: Not part of equality: two copies of one envelope are the same envelope, signed or not
+    #: (the store keeps the first; the export and the console check the signature).
+    sig: str | None = field(default=None, compare=False)
 
     @property
     def key(self) -> tuple[str, int, str, str, int]:
