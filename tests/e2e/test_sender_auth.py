@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import queue
+import re
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -18,7 +19,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.client import CounsellorClient
+from app.client import CounsellorClient, YouthClient
 from app.client.api import login
 from app.client.envelopes import Sender
 from app.crypto import youthsig
@@ -26,7 +27,7 @@ from app.kit import b64
 from app.models import Conversation, Envelope, Ticket
 from tests.conftest import Server, StaffAccount, _enrol_code
 from tests.e2e.conftest import Contexts
-from tests.e2e.pages import YouthSocket, send, start_youth_chat, wait_paired
+from tests.e2e.pages import YouthSocket, open_console, send, start_youth_chat, wait_paired
 from tests.transcripts.test_real_chat import PASSPHRASE, _vhouse
 from tests.transcripts.world import in_transaction
 from tests.vectors import GOLDEN_PATH, load
@@ -217,3 +218,50 @@ def test_a_k_holders_young_person_message_is_flagged_by_the_page_and_the_export(
     assert document["not_from_youth_page"] == 1
     # Covered by the counsellor device's signature, and still flagged.
     assert [m["signed"] for m in document["messages"] if m["body"]["body"] == FORGED] == [True]
+
+
+async def _youth_and_a_forger(base_url: str, service_key: bytes) -> None:
+    """A Python young person (its page key sent in ``join``) writes one message; then someone
+    holding K writes two under role Y: one signed with another key, one unsigned."""
+    youth = YouthClient(base_url, service_key=service_key)
+    await youth.connect()
+    try:
+        await youth.join(language="sv", kind="youth")
+        await youth.wait_connected(timeout=20)
+        assert youth.sender is not None
+        await youth.send_envelope(youth.sender.text_envelope(youth.key, "Hej från min sida"))
+        await youth.expect("ack")
+        other = YouthClient(base_url, service_key=service_key)  # only its key is used
+        forged = other.signed(youth.sender.text_envelope(youth.key, "Förfalskat med annan nyckel"))
+        await youth.send_envelope(forged)  # already signed: sent as it is
+        await youth.expect("ack")
+        youth.sig_key = None  # the next one goes unsigned
+        await youth.send_envelope(youth.sender.text_envelope(youth.key, "Förfalskat utan signatur"))
+        await youth.expect("ack")
+        await youth.expect("envelope", timeout=30)  # the console's answer: all were shown
+    finally:
+        await youth.close()
+
+
+def test_the_console_does_not_show_a_k_holders_message_as_the_young_persons(
+    contexts: Contexts, server: Server, counsellor: StaffAccount, in_thread: Any
+) -> None:
+    """R-4: the console checks each young person's message against the page key given with the
+    pairing: one signed with another key, or unsigned, is shown as not from their page with a
+    calm notice; the page's own message as the young person's."""
+    staff = contexts.page()
+    open_console(staff, server, counsellor)
+    done = in_thread(_youth_and_a_forger, server.base_url, server.service_key)
+    panel = staff.locator("[data-chat]")
+    expect(panel.locator(".message-body")).to_have_count(3, timeout=20_000)
+    flagged = panel.locator(".message-not-you")
+    expect(flagged).to_have_count(2)
+    expect(flagged.first).to_contain_text("Not from the young person's page")
+    expect(flagged.first).to_contain_text("Förfalskat med annan nyckel")
+    expect(flagged.last).to_contain_text("Förfalskat utan signatur")
+    genuine = panel.locator(".message").filter(has_text="Hej från min sida")
+    expect(genuine).to_contain_text("Young person")
+    expect(genuine).not_to_have_class(re.compile(r"\bmessage-not-you\b"))
+    expect(panel.get_by_text("was not signed by their page")).to_have_count(1)
+    send(staff, "Jag ser det.", panel)
+    done.result(timeout=40)
