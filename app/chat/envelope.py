@@ -7,7 +7,7 @@ this one definition.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from app.kit.b64 import is_b64url
@@ -20,6 +20,8 @@ CT_MAX_CHARS: Final = 60 * 1024
 
 
 _ENVELOPE_FIELDS: Final = frozenset({"v", "cs", "conv", "seg", "role", "inst", "seq", "ct"})
+#: A role-Y envelope may carry ``sig``: the young person's page's signature (PROTOCOL.md §6.7).
+_SIGNED_FIELDS: Final = _ENVELOPE_FIELDS | {"sig"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,10 @@ class Envelope:
     inst: str
     seq: int
     ct: str
+    #: The young person's page's signature (role Y only), shape-checked, never verified here.
+    #: Not part of equality: two copies of one envelope are the same envelope, signed or not
+    #: (the store keeps the first; the export and the console check the signature).
+    sig: str | None = field(default=None, compare=False)
 
     @property
     def key(self) -> tuple[str, int, str, str, int]:
@@ -38,7 +44,7 @@ class Envelope:
 
     def as_dict(self) -> dict[str, object]:
         """The envelope as a JSON object, fields as in ``to_json`` (for frames built as dicts)."""
-        return {
+        out: dict[str, object] = {
             "v": 1,
             "cs": 1,
             "conv": self.conv,
@@ -48,12 +54,16 @@ class Envelope:
             "seq": self.seq,
             "ct": self.ct,
         }
+        if self.sig is not None:
+            out["sig"] = self.sig
+        return out
 
     def to_json(self) -> str:
         """The envelope exactly as it travels and is stored (fixed key order)."""
         return (
             f'{{"v":1,"cs":1,"conv":"{self.conv}","seg":{self.seg},"role":"{self.role}",'
-            f'"inst":"{self.inst}","seq":{self.seq},"ct":"{self.ct}"}}'
+            f'"inst":"{self.inst}","seq":{self.seq},"ct":"{self.ct}"'
+            + ("}" if self.sig is None else f',"sig":"{self.sig}"}}')
         )
 
     def ack_frame(self, *, duplicate: bool) -> str:
@@ -89,7 +99,7 @@ def _is_sealed_length(ct: str) -> bool:
 
 def parse_envelope(raw: object) -> Envelope:
     """Check an envelope's shape (CRYPTO.md §4) and return it; raise ``ProtocolError`` otherwise."""
-    if not isinstance(raw, dict) or set(raw) != _ENVELOPE_FIELDS:
+    if not isinstance(raw, dict) or set(raw) not in (_ENVELOPE_FIELDS, _SIGNED_FIELDS):
         raise ProtocolError("bad_envelope", "an envelope has exactly the fields of CRYPTO.md §4")
     if raw["v"] != 1 or not is_int(raw["v"]) or raw["cs"] != 1 or not is_int(raw["cs"]):
         raise ProtocolError("unsupported_version", "only v=1, cs=1 envelopes are accepted")
@@ -109,7 +119,14 @@ def parse_envelope(raw: object) -> Envelope:
         raise ProtocolError(
             "bad_envelope", "ct must be base64url of 256*k + 16 bytes (padded plaintext + tag)", ref
         )
-    return Envelope(conv=conv, seg=seg, role=role, inst=inst, seq=seq, ct=ct)
+    sig = raw.get("sig")
+    if sig is not None and (
+        role != "Y" or not isinstance(sig, str) or not is_b64url(sig, nbytes=64)
+    ):
+        raise ProtocolError(
+            "bad_envelope", "sig is only a role-Y envelope's 64-byte signature (base64url)", ref
+        )
+    return Envelope(conv=conv, seg=seg, role=role, inst=inst, seq=seq, ct=ct, sig=sig)
 
 
 @dataclass(frozen=True, slots=True)

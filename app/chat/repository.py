@@ -352,3 +352,13 @@ async def keep_until(session: AsyncSession, conv_ids: list[str], until: float) -
         )
         .values(kept_until=until)
     )
+
+
+async def youth_key_of(session: AsyncSession, conv_id: str) -> str | None:
+    """The young person's page key stored with the conversation's ticket at join (§6.7)."""
+    query = (
+        select(Ticket.youth_sig_key)
+        .join(Conversation, Conversation.ticket_id == Ticket.id)
+        .where(Conversation.id == conv_id)
+    )
+    return (await session.execute(query)).scalar_one_or_none()

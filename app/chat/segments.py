@@ -35,6 +35,8 @@ class SegmentState:
     wrap_c: str | None
     wrap_o: str | None
     accept_sig: str | None
+    #: The young person's page key (PROTOCOL.md §6.7), for the console to check signatures.
+    youth_key: str | None = None
 
 
 async def open_segment(
@@ -64,6 +66,7 @@ async def _state(session: AsyncSession, sealer: Sealer, row: Segment) -> Segment
         wrap_c=sealer.open(row.wrap_c, device_place(row.conv_id, row.seg)),
         wrap_o=sealer.open(row.wrap_o, period_place(row.conv_id, row.seg)),
         accept_sig=row.accept_sig,
+        youth_key=await repo.youth_key_of(session, row.conv_id),
     )
 
 

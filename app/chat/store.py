@@ -94,14 +94,18 @@ class EnvelopeStore:
     async def read(self, conv_id: str) -> list[Envelope]:
         """Every stored envelope of a conversation, in the order they were stored."""
         query = (
-            select(_TABLE.c.seg, _TABLE.c.role, _TABLE.c.inst, _TABLE.c.seq, _TABLE.c.ct)
+            select(
+                _TABLE.c.seg, _TABLE.c.role, _TABLE.c.inst, _TABLE.c.seq, _TABLE.c.ct, _TABLE.c.sig
+            )
             .where(_TABLE.c.conv_id == conv_id)
             .order_by(_TABLE.c.id)
         )
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [
-            Envelope(conv=conv_id, seg=r.seg, role=r.role, inst=r.inst, seq=r.seq, ct=r.ct)
+            Envelope(
+                conv=conv_id, seg=r.seg, role=r.role, inst=r.inst, seq=r.seq, ct=r.ct, sig=r.sig
+            )
             for r in rows
         ]
 
@@ -135,6 +139,7 @@ class EnvelopeStore:
                 "inst": e.inst,
                 "seq": e.seq,
                 "ct": e.ct,
+                "sig": e.sig,
             }
             for e in unique.values()
         ]
@@ -170,8 +175,8 @@ class EnvelopeStore:
 
 
 _SQLITE_INSERT = (
-    "INSERT INTO envelopes (conv_id, seg, role, inst, seq, ct) "
-    "VALUES (:conv_id, :seg, :role, :inst, :seq, :ct) ON CONFLICT DO NOTHING"
+    "INSERT INTO envelopes (conv_id, seg, role, inst, seq, ct, sig) "
+    "VALUES (:conv_id, :seg, :role, :inst, :seq, :ct, :sig) ON CONFLICT DO NOTHING"
 )
 
 

@@ -7,17 +7,20 @@ keeps segment keys in memory only, and reads earlier chats with a return code.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from app import crypto
 from app.chat.envelope import Envelope, parse_envelope
 from app.client.api import post_json
 from app.client.envelopes import Sender, open_envelope, open_text
 from app.client.socket import SocketClient
-from app.crypto import certs, returncode, transcript
+from app.crypto import certs, returncode, sign, transcript, youthsig
 from app.kit import b64
 
 
@@ -51,6 +54,10 @@ class YouthClient(SocketClient):
     _devices: dict[int, tuple[bytes, bytes]] = field(default_factory=dict)
     #: Each ``transcript_sig`` checked (the page's youth/integrity.js): (seg, "ok" or why not).
     transcript_checks: list[tuple[int, str]] = field(default_factory=list)
+    #: The page's signing key for this conversation (PROTOCOL.md §6.7): its public point goes
+    #: in ``join``, and every envelope sent is signed with it. ``None``: an older client that
+    #: does not sign (its messages show as "sender not verifiable").
+    sig_key: ec.EllipticCurvePrivateKey | None = field(default_factory=sign.generate_private_key)
 
     def role_letter(self) -> str:
         return "Y"
@@ -267,15 +274,34 @@ class YouthClient(SocketClient):
     async def join(
         self, language: str = "sv", kind: str = "youth", danger_now: bool = False
     ) -> str:
-        await self.send(
-            {
-                "type": "join",
-                "triage": {"language": language, "kind": kind, "danger_now": danger_now},
-            }
-        )
-        frame = await self.expect("ticket")
-        self.ticket = str(frame["ticket"])
+        frame: dict[str, Any] = {
+            "type": "join",
+            "triage": {"language": language, "kind": kind, "danger_now": danger_now},
+        }
+        if self.sig_key is not None:
+            frame["sig_key"] = b64.encode(sign.public_key_bytes(self.sig_key))
+        await self.send(frame)
+        ticket = await self.expect("ticket")
+        self.ticket = str(ticket["ticket"])
         return self.ticket
+
+    def signed(self, envelope: Envelope) -> Envelope:
+        """``envelope`` with this client's signature (unchanged without a key or if signed)."""
+        if self.sig_key is None or envelope.sig is not None or envelope.role != "Y":
+            return envelope
+        raw = youthsig.sign_envelope(
+            self.sig_key,
+            b64.decode(envelope.conv),
+            envelope.seg,
+            b64.decode(envelope.inst),
+            envelope.seq,
+            b64.decode(envelope.ct),
+        )
+        return dataclasses.replace(envelope, sig=b64.encode(raw))
+
+    async def send_envelope(self, envelope: Envelope) -> None:
+        """Sign (PROTOCOL.md §6.7) and send ``envelope``, kept until its own ack arrives."""
+        await super().send_envelope(self.signed(envelope))
 
     async def wait_paired(self, timeout: float = 10.0) -> dict[str, Any]:
         frame = await self.expect("paired", timeout)

@@ -56,3 +56,6 @@ class Envelope(Base):
     inst: Mapped[str] = mapped_column(String(22))
     seq: Mapped[int] = mapped_column(BigInteger)
     ct: Mapped[str] = mapped_column(Text)
+    #: The young person's page's signature of a role-Y envelope (PROTOCOL.md §6.7), as sent;
+    #: checked by the export and the console, never by the server.
+    sig: Mapped[str | None] = mapped_column(String(86), nullable=True)

@@ -51,6 +51,9 @@ class Ticket(Base):
     #: True once the young person answered the after-chat feedback (``feedback_counts``); only
     #: that it was answered, never the answer or when. Goes with the ticket when it is purged.
     feedback_given: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    #: The young person's page's public signing key (65-byte point, base64url; PROTOCOL.md
+    #: §6.7), set by the ``join`` frame before any counsellor is paired and never changed.
+    youth_sig_key: Mapped[str | None] = mapped_column(String(87), nullable=True)
 
 
 class QueueStat(Base):

@@ -70,6 +70,8 @@ class Segment(Protocol):
     def wrap_c(self) -> str | None: ...
     @property
     def accept_sig(self) -> str | None: ...
+    @property
+    def youth_key(self) -> str | None: ...
 
 
 # --------------------------------------------------------------------------- errors (§5)
@@ -394,6 +396,7 @@ def console_conversation(
         body["device"] = segment.device.device_id
         body["wrap"] = segment.wrap_c
         body["accepted"] = segment.accept_sig is not None
+        body["youth_key"] = segment.youth_key  # §6.7: the console checks the page's signatures
     return body
 
 

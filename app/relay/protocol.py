@@ -24,24 +24,19 @@ from app.kit.b64 import is_b64url
 from app.kit.errors import ProtocolError
 from app.relay import keyframes
 from app.relay.fields import bytes_field, conv_field, seg_field
+from app.relay.joinframe import Join as Join
+from app.relay.joinframe import parse_join
 from app.relay.keyframes import HISTORY_SEGMENTS_MAX as HISTORY_SEGMENTS_MAX
 from app.relay.keyframes import SEALED_KEY_BYTES as SEALED_KEY_BYTES
 from app.relay.keyframes import SIGNATURE_BYTES as SIGNATURE_BYTES
 from app.relay.keyframes import Accept as Accept
 from app.relay.keyframes import TranscriptSig as TranscriptSig
 from app.supervision.closetags import REFERRALS, CloseTags
-from app.triage.questions import ANSWER_ID_MAX, Triage
 
-LANGUAGE_MAX: Final = 8
 _TAG_ID: Final = re.compile(r"^[a-z0-9_]{1,32}$")
 
 
 # --------------------------------------------------------------------------- client frames
-
-
-@dataclass(frozen=True, slots=True)
-class Join:
-    triage: Triage
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,46 +220,6 @@ def parse_frame(text: str, allowed: frozenset[str]) -> Frame:
     return frame
 
 
-def _parse_join(obj: dict[str, Any]) -> Join:
-    triage = obj.get("triage")
-    if not isinstance(triage, dict):
-        raise ProtocolError("bad_triage", "join needs a triage object")
-    language, kind, danger = triage.get("language"), triage.get("kind"), triage.get("danger_now")
-    if not isinstance(language, str) or not 2 <= len(language) <= LANGUAGE_MAX:
-        raise ProtocolError("bad_triage", "language must be a language code such as 'sv'")
-    if not language.replace("-", "").isascii() or not language.replace("-", "").isalpha():
-        raise ProtocolError("bad_triage", "language must be a language code such as 'sv'")
-    if kind not in ("youth", "professional"):
-        raise ProtocolError("bad_triage", "kind must be 'youth' or 'professional'")
-    if not isinstance(danger, bool):
-        raise ProtocolError("bad_triage", "danger_now must be true or false")
-    return Join(
-        Triage(
-            language=language.lower(),
-            kind=kind,
-            danger_now=danger,
-            topic=_answer_id(triage, "topic"),
-            age_band=_answer_id(triage, "age_band"),
-        )
-    )
-
-
-def _answer_id(triage: dict[str, Any], name: str) -> str | None:
-    """An optional answer: absent or null, or an option id (1-32 of a-z, 0-9, '_')."""
-    value = triage.get(name)
-    if value is None:
-        return None
-    if (
-        not isinstance(value, str)
-        or not 1 <= len(value) <= ANSWER_ID_MAX
-        or not value.isascii()
-        or not value.replace("_", "").isalnum()
-        or value.lower() != value
-    ):
-        raise ProtocolError("bad_triage", f"{name} must be an option id of the question, or null")
-    return value
-
-
 def _parse_resume(obj: dict[str, Any]) -> Resume:
     ticket = obj.get("ticket")
     if not isinstance(ticket, str) or not is_b64url(ticket, nbytes=16):
@@ -414,7 +369,7 @@ def _parse_offer_answer(obj: dict[str, Any]) -> OfferAnswer:
 
 #: Each frame type's class and parser.
 _FRAMES: Final[dict[str, tuple[type[Any], Callable[[dict[str, Any]], Frame]]]] = {
-    "join": (Join, _parse_join),
+    "join": (Join, parse_join),
     "resume": (Resume, _parse_resume),
     "leave": (Leave, _parse_leave),
     "envelope": (SendEnvelope, _parse_envelope_frame),

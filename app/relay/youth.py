@@ -121,6 +121,7 @@ class YouthHandler(SocketHandler):
                     setup=self.dispatcher.setup,
                     token_digest=self._token_digest,
                     now=now,
+                    youth_sig_key=frame.sig_key,
                 )
                 ticket_id, queue = ticket.id, str(QueueKey(ticket.kind, ticket.skill))
                 self._urgent = ticket.urgent

@@ -99,6 +99,8 @@ class Message:
     error: str | None
     #: Covered by the segment's counsellor signature (``app/transcripts/signatures.py``).
     signed: bool = False
+    #: Role Y: whether the young person's page signed it (``app/transcripts/senders.py``).
+    sender: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +138,11 @@ class Transcript:
     def unsigned(self) -> int:
         """Messages no counsellor signature covers."""
         return sum(1 for m in self.messages if not m.signed)
+
+    @property
+    def not_from_youth_page(self) -> int:
+        """Young person's messages whose page signature is missing or does not hold."""
+        return sum(1 for m in self.messages if m.sender in ("unsigned", "bad_signature"))
 
     @property
     def unverified_segments(self) -> list[int]:

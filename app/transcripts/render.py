@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from app.transcripts.engine import NOT_READABLE, Gap, Message, SegmentReport, Transcript
+from app.transcripts.senders import label as sender_label
 from app.transcripts.signatures import NOT_COVERED, SIGNED
 
 FORMAT: Final = "vh-transcript/1"
@@ -78,6 +79,7 @@ def to_json(transcript: Transcript) -> str:
         "verified": not transcript.unverified_segments,
         "warning": warning(transcript),
         "unsigned_messages": transcript.unsigned,
+        "not_from_youth_page": transcript.not_from_youth_page,
         "segments": [_segment_json(s) for s in transcript.segments],
         "messages": [_message_json(m) for m in transcript.messages],
         "gaps": [
@@ -118,6 +120,8 @@ def _message_json(message: Message) -> dict[str, Any]:
         "error": message.error,
         "signed": message.signed,
         "signature": SIGNED if message.signed else NOT_COVERED,
+        "sender": message.sender,
+        "sender_note": sender_label(message.sender),
     }
 
 
@@ -139,13 +143,15 @@ def to_text(transcript: Transcript) -> str:
         f"{transcript.undecryptable} could not be decrypted",
         f"signatures:   {len(transcript.messages) - transcript.unsigned} {SIGNED}, "
         f"{transcript.unsigned} {NOT_COVERED}",
+        f"young person: {_youth_summary(transcript)}",
         "",
         "segments:",
         *(_segment_line(s) for s in transcript.segments),
         "",
         "times are each sender's own clock; anyone holding a segment's key can write under",
         "either name: a message not covered by the counsellor device's signature may not be",
-        "what the counsellor's device sent or received",
+        "what the counsellor's device sent or received; a young person's message is theirs only",
+        "when the young person's page signed it (the key it sent when it joined)",
         "",
     ]
     labels = _instance_labels(transcript.messages)
@@ -159,6 +165,22 @@ def to_text(transcript: Transcript) -> str:
     if banner:
         lines += ["", f"!!! {banner}"]
     return "\n".join(lines) + "\n"
+
+
+def _youth_summary(transcript: Transcript) -> str:
+    """How many of the young person's messages their page signed, and how many it did not."""
+    counts: dict[str, int] = {}
+    for message in transcript.messages:
+        if message.sender is not None:
+            counts[message.sender] = counts.get(message.sender, 0) + 1
+    parts = [
+        f"{counts['verified']} written on their page" if "verified" in counts else "",
+        f"{transcript.not_from_youth_page} NOT FROM THEIR PAGE"
+        if transcript.not_from_youth_page
+        else "",
+        f"{counts['not_verifiable']} sender not verifiable" if "not_verifiable" in counts else "",
+    ]
+    return ", ".join(p for p in parts if p) or "no messages"
 
 
 def _seq_range(gap: Gap) -> str:
@@ -203,7 +225,10 @@ def _instance_labels(messages: tuple[Message, ...]) -> dict[tuple[str, str], str
 def _message_line(message: Message, labels: dict[tuple[str, str], str]) -> str:
     who = labels[(message.role, message.inst)]
     mark = "signed" if message.signed else NOT_COVERED.upper()
-    where = f"seg {message.seg} seq {message.seq}; {mark}"
+    # The young person's page signature is named only when it is not there: the header counts
+    # both, and a line is marked when it needs a second look.
+    sender = sender_label(message.sender) if message.sender not in (None, "verified") else None
+    where = f"seg {message.seg} seq {message.seq}; {mark}" + (f"; {sender}" if sender else "")
     if message.body is None:
         return f"[?] {who} ({where}): [COULD NOT BE DECRYPTED: {message.error}]"
     body = message.body

@@ -5,7 +5,15 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Conversation, Device, Envelope, PeriodKey, Segment, TranscriptSig
+from app.models import (
+    Conversation,
+    Device,
+    Envelope,
+    PeriodKey,
+    Segment,
+    Ticket,
+    TranscriptSig,
+)
 
 
 async def conversation_by_id(session: AsyncSession, conv_id: str) -> Conversation | None:
@@ -38,3 +46,9 @@ async def envelopes_of(session: AsyncSession, conv_id: str) -> list[Envelope]:
 async def transcript_sigs_of(session: AsyncSession, conv_id: str) -> list[TranscriptSig]:
     query = select(TranscriptSig).where(TranscriptSig.conv_id == conv_id)
     return list((await session.execute(query)).scalars())
+
+
+async def youth_key_of(session: AsyncSession, conversation: Conversation) -> str | None:
+    """The young person's page key stored with the conversation's ticket at join (§6.7)."""
+    query = select(Ticket.youth_sig_key).where(Ticket.id == conversation.ticket_id)
+    return (await session.execute(query)).scalar_one_or_none()

@@ -22,7 +22,7 @@ from app.keys import devices as keys_devices
 from app.keys import engine as keys_engine
 from app.kit import b64
 from app.models import Device, Envelope, PeriodKey, Segment
-from app.transcripts import engine, signatures
+from app.transcripts import engine, senders, signatures
 from app.transcripts import repository as repo
 from app.transcripts.engine import ExportRefused
 
@@ -81,9 +81,12 @@ async def export_transcript(
 
     readable = [e for e in envelopes if e.envelope.seg in keys]
     checks = await _signature_checks(session, conv, conversation_id, opened, devices, readable)
+    youth_key = await repo.youth_key_of(session, conversation)
     messages = tuple(
         dataclasses.replace(
-            engine.decrypt(keys[e.envelope.seg], conv, e), signed=checks[e.envelope.seg].covers(e)
+            engine.decrypt(keys[e.envelope.seg], conv, e),
+            signed=checks[e.envelope.seg].covers(e),
+            sender=senders.check(conv, youth_key, e),
         )
         for e in engine.in_order(readable)
     )
@@ -186,12 +189,13 @@ def _audit_detail(transcript: engine.Transcript) -> str:
             "segments": [s.seg for s in transcript.segments if s.readable],
             "unverified_segments": transcript.unverified_segments,
             "unsigned": transcript.unsigned,
+            "not_from_youth_page": transcript.not_from_youth_page,
         }
     )
 
 
 def _stored(row: Envelope) -> engine.StoredEnvelope:
-    envelope = ChatEnvelope(row.conv_id, row.seg, row.role, row.inst, row.seq, row.ct)
+    envelope = ChatEnvelope(row.conv_id, row.seg, row.role, row.inst, row.seq, row.ct, row.sig)
     return engine.StoredEnvelope(row.id, envelope)
 
 

@@ -47,6 +47,7 @@ async def add_ticket(
     topic: str | None = None,
     age_band: str | None = None,
     skill: str | None = None,
+    youth_sig_key: str | None = None,
 ) -> Ticket:
     ticket = Ticket(
         token_digest=token_digest,
@@ -58,6 +59,7 @@ async def add_ticket(
         topic=topic,
         age_band=age_band,
         skill=skill,
+        youth_sig_key=youth_sig_key,
     )
     session.add(ticket)
     await session.flush()

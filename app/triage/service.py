@@ -88,8 +88,11 @@ async def join(
     setup: TriageSetup,
     token_digest: str,
     now: float,
+    youth_sig_key: str | None = None,
 ) -> Ticket:
     """Put a new ticket in its queue, if the entry decision (``hours.entry_decision``) allows.
+    ``youth_sig_key`` is the page's public signing key (PROTOCOL.md §6.7): stored now, before
+    any pairing, and never written again.
 
     Raises ``BadTriage`` when the answers do not fit the question set, ``EntryRefused`` when
     the house is closed, no one is on duty (if ``setup.refuse_when_unstaffed``) or the queue
@@ -120,6 +123,7 @@ async def join(
         topic=triage.topic,
         age_band=triage.age_band,
         skill=skill,
+        youth_sig_key=youth_sig_key,
     )
 
 

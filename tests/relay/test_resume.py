@@ -11,6 +11,8 @@ import pytest
 
 from app.chat.envelope import Envelope
 from app.client import CounsellorClient, YouthClient
+from app.crypto import sign
+from app.kit import b64
 from tests.conftest import Server
 from tests.support import (
     Harness,
@@ -140,6 +142,7 @@ async def test_console_reconnect_gets_open_conversations_and_full_history(served
         # Key segment 0 is sealed to the first console's device; this relay-only young person
         # never sent keys, so there is nothing to unseal or accept yet.
         assert staff.device is not None
+        assert youth.sig_key is not None
         assert hello["conversations"] == [
             {
                 "conv": conv,
@@ -151,6 +154,8 @@ async def test_console_reconnect_gets_open_conversations_and_full_history(served
                 "device": staff.device.device_id,
                 "wrap": None,
                 "accepted": False,
+                # The page key the young person's client sent in its join (PROTOCOL.md §6.7).
+                "youth_key": b64.encode(sign.public_key_bytes(youth.sig_key)),
             }
         ]
         history = await read_back(console, conv)

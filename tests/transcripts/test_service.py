@@ -131,6 +131,7 @@ def test_export_decrypts_every_message_in_order_and_audits_without_plaintext(
         "segments": [0],
         "unverified_segments": [],
         "unsigned": 4,
+        "not_from_youth_page": 0,
     }
     # The export wrote an audit row and read the database: no plaintext went into it.
     assert find_canary(canary, database=world.database) == []
@@ -158,7 +159,8 @@ def test_a_tampered_envelope_is_shown_as_undecryptable_not_dropped(world: World)
         (3, True),
     ]
     assert (
-        f"young person 1 (seg 0 seq 2{NC}): [COULD NOT BE DECRYPTED: the message could not be "
+        f"young person 1 (seg 0 seq 2{NC}; NOT FROM THE YOUNG PERSON'S PAGE (the signature "
+        "does not hold)): [COULD NOT BE DECRYPTED: the message could not be "
         in (render.to_text(transcript))
     )
     assert _exports_audited(world)[0]["undecryptable"] == 1

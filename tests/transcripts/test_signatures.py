@@ -105,7 +105,7 @@ def test_a_young_persons_message_forged_by_a_k_holder_is_flagged(world: World) -
     rows, _ = _chat(world)
     _sign(world, rows)
     forger = Sender(conv=world.conv_id, role="Y")
-    world.send(forger, "jag tar tillbaka allt jag sa", sent_at=T0 + 3000)
+    world.send(forger, "jag tar tillbaka allt jag sa", sent_at=T0 + 3000, signed=False)
 
     assert _marks(world) == [
         ("Y", "hej", True),
@@ -114,7 +114,10 @@ def test_a_young_persons_message_forged_by_a_k_holder_is_flagged(world: World) -
         ("Y", "jag tar tillbaka allt jag sa", False),
     ]
     text = render.to_text(_export(world))
-    assert "NOT COVERED BY A COUNSELLOR SIGNATURE): jag tar tillbaka allt jag sa" in text
+    assert (
+        "NOT COVERED BY A COUNSELLOR SIGNATURE; NOT FROM THE YOUNG PERSON'S PAGE (no signature)): "
+        "jag tar tillbaka allt jag sa" in text
+    )
 
 
 def test_a_forged_message_under_an_existing_counsellor_stream_is_not_covered(

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.client.envelopes import Sender
-from app.crypto import certs, hpke, sign
+from app.crypto import certs, hpke, sign, youthsig
 from app.db import make_engine, make_sessionmaker, transaction
 from app.keys import files
 from app.keys import service as keys_service
@@ -62,6 +62,8 @@ class World:
     period_file: Path
     device: CounsellorDevice
     conv: bytes
+    #: The young person's page key whose public point the ticket holds (PROTOCOL.md §6.7).
+    youth_key: ec.EllipticCurvePrivateKey = field(default_factory=sign.generate_private_key)
     segment_keys: dict[int, bytes] = field(default_factory=dict)
 
     @property
@@ -131,9 +133,31 @@ class World:
         self.segment_keys[seg] = key
         return key
 
-    def send(self, sender: Sender, text: str, *, sent_at: int) -> Envelope:
-        """Store ``sender``'s next text message, encrypted under its segment's key."""
+    def send(
+        self,
+        sender: Sender,
+        text: str,
+        *,
+        sent_at: int,
+        signed: bool = True,
+        signer: ec.EllipticCurvePrivateKey | None = None,
+    ) -> Envelope:
+        """Store ``sender``'s next text message, encrypted under its segment's key; a role-Y
+        one signed as the young person's page signs it (with ``signer`` instead of the page's
+        key, or not at all without ``signed``)."""
         envelope = sender.text_envelope(self.segment_keys[sender.seg], text, sent_at=sent_at)
+        sig = None
+        if envelope.role == "Y" and signed:
+            sig = b64.encode(
+                youthsig.sign_envelope(
+                    signer or self.youth_key,
+                    self.conv,
+                    envelope.seg,
+                    b64.decode(envelope.inst),
+                    envelope.seq,
+                    b64.decode(envelope.ct),
+                )
+            )
         row = Envelope(
             conv_id=envelope.conv,
             seg=envelope.seg,
@@ -141,6 +165,7 @@ class World:
             inst=envelope.inst,
             seq=envelope.seq,
             ct=envelope.ct,
+            sig=sig,
         )
 
         async def add(session: AsyncSession) -> None:
@@ -148,6 +173,18 @@ class World:
 
         in_transaction(self.database, add)
         return row
+
+    def forget_youth_key(self) -> None:
+        """As a conversation from before PROTOCOL.md §6.7: its ticket holds no page key."""
+
+        async def clear(session: AsyncSession) -> None:
+            conversation = await session.get(Conversation, self.conv_id)
+            assert conversation is not None
+            ticket = await session.get(Ticket, conversation.ticket_id)
+            assert ticket is not None
+            ticket.youth_sig_key = None
+
+        in_transaction(self.database, clear)
 
     def sender(self, role: str, seg: int = 0) -> Sender:
         return Sender(conv=self.conv_id, role=role, seg=seg)
@@ -186,8 +223,9 @@ async def _add_device(
     return CounsellorDevice(staff_id, b64.encode(device_id), hpke_key, sig_key)
 
 
-async def _conversation(session: AsyncSession, staff_id: str) -> bytes:
+async def _conversation(session: AsyncSession, staff_id: str, youth_key: str) -> bytes:
     ticket = Ticket(
+        youth_sig_key=youth_key,
         token_digest=secrets.token_hex(32),
         kind="youth",
         language="sv",
@@ -232,8 +270,10 @@ def make_world(database: Database, tmp: Path) -> World:
         )
         await session.flush()
         device = await _add_device(session, staff.staff_id, service_key)
-        return device, await _conversation(session, staff.staff_id)
+        public = b64.encode(sign.public_key_bytes(youth_key))
+        return device, await _conversation(session, staff.staff_id, public)
 
+    youth_key = sign.generate_private_key()
     device, conv = in_transaction(database, build)
     world = World(
         database=database,
@@ -244,6 +284,7 @@ def make_world(database: Database, tmp: Path) -> World:
         period_file=tmp / "period.pem",
         device=device,
         conv=conv,
+        youth_key=youth_key,
     )
     world.period, world.period_file = world.add_period("period.pem")
     return world

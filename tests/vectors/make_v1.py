@@ -16,7 +16,7 @@ from typing import Any, Final
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from app.crypto import certs, hpke, message, returncode, sign, transcript
+from app.crypto import certs, hpke, message, returncode, sign, transcript, youthsig
 from app.kit import b64
 
 GOLDEN_PATH: Final = Path(__file__).resolve().parent / "v1.json"
@@ -145,6 +145,36 @@ def _transcript_section(sig_key: ec.EllipticCurvePrivateKey) -> dict[str, Any]:
         "signature": _e(
             transcript.sign_transcript(sig_key, CONV, SEG, n, digest, deterministic=True)
         ),
+    }
+
+
+def _youth_signature_section() -> dict[str, Any]:
+    """One role-Y envelope of segment SEG signed by the young person's page key."""
+    youth_key, youth = _key(0xA5)
+    inst, seq = bytes([0xFF] * 16), 1
+    body = {"type": "text", "body": "hej, det är jag", "sent_at": 1767225600200}
+    ct = message.encrypt_message(K, CONV, SEG, "Y", inst, seq, body)
+    digest = transcript.envelope_digest(CONV, SEG, "Y", inst, seq, ct)
+    signature = youthsig.sign_envelope(youth_key, CONV, SEG, inst, seq, ct, deterministic=True)
+    return {
+        "about": "The young person's envelope signature (docs/PROTOCOL.md §6.7): the page's "
+        "ECDSA P-256 key (its public point sent in the join frame) signs "
+        "'vh/v1/youth-envelope-sig' || d with d = SHA-256(aad || ct) of the role-Y envelope; "
+        "the signature travels as the envelope's 'sig'.",
+        "key": youth,
+        "envelope": {
+            "v": 1,
+            "cs": message.CS,
+            "conv": _e(CONV),
+            "seg": SEG,
+            "role": "Y",
+            "inst": _e(inst),
+            "seq": seq,
+            "ct": _e(ct),
+            "sig": _e(signature),
+        },
+        "digest": _e(digest),
+        "message": _e(youthsig.signature_message(digest)),
     }
 
 
@@ -291,6 +321,7 @@ def build() -> dict[str, Any]:
             },
         },
         "transcript": _transcript_section(sig_key),
+        "youth_signature": _youth_signature_section(),
     }
 
 

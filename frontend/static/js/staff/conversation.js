@@ -13,6 +13,7 @@ import { Compose } from "../chat/compose.js";
 import { Streams, Unacked, undeliveredText, wellFormed } from "../chat/delivery.js";
 import { Sender, openEnvelope } from "../chat/envelopes.js";
 import { Transcript } from "../chat/transcript.js";
+import { verifySigned } from "../crypto/youthsig.js";
 import { attachCanned } from "./canned.js";
 import { CloseControl } from "./closing.js";
 import { TranscriptLog } from "./signing.js";
@@ -335,12 +336,30 @@ export class Conversation {
     // Only what decrypted moves the stream on: a forged seq cannot block the real one.
     this.streams.add(envelope);
     this.signatures.received(envelope);
+    // PROTOCOL.md §6.7: with the page key stored at join, a young person's message is theirs
+    // only if that key signed it (without one, an older conversation: shown as before).
+    const youthKey = this.info.youth_key;
+    const notTheirs = !own && typeof youthKey === "string" && !(await verifySigned(youthKey, envelope));
     // A "rekey" says the young person moved on to a new segment (CRYPTO.md §5): not shown.
     if (body.type !== "rekey") {
       if (body.type === "text" && typeof body.body === "string") {
         const at = sentAt(body);
-        const who = own ? "You" : KIND_NAMES[this.info.kind] === "professional" ? "Professional" : "Young person";
-        stamp(this.transcript.addMessage(who, body.body, { own }), at);
+        const them = KIND_NAMES[this.info.kind] === "professional" ? "Professional" : "Young person";
+        const who = own ? "You" : notTheirs ? `Not from the ${them.toLowerCase()}'s page` : them;
+        const item = this.transcript.addMessage(who, body.body, { own });
+        stamp(item, at);
+        if (notTheirs) {
+          item.classList.add("message-not-you");
+          if (!this.notTheirsShown) {
+            this.notTheirsShown = true;
+            addNotice(
+              this.transcript,
+              "info",
+              "A message in the young person's name was not signed by their page. Someone else " +
+                "who holds this chat's key may have written it: do not take it as their words.",
+            );
+          }
+        }
         if (!own) {
           this.lastFromThem = Math.max(this.lastFromThem ?? 0, at);
           if (this.counting) {

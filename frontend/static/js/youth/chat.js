@@ -29,6 +29,7 @@ import { pinnedServiceKey } from "../crypto/certs.js";
 import { checkAcceptance, newSegmentKeys, verifiedPeers } from "./keys.js";
 import { HistoryShare } from "./history-share.js";
 import { TranscriptCheck } from "./integrity.js";
+import { PageSignature, notYouLabel, notYouNotice } from "./sendersig.js";
 import { DeleteControl, requestDelete } from "./delete-now.js";
 import { clearNow, onEnd, session } from "./session.js";
 import { UnservedNotice } from "./unserved.js";
@@ -113,6 +114,7 @@ class YouthChat {
     this.socket = null;
     this.hidden = false;
     this.attempt = 0;
+    this.pageSig = new PageSignature(); // §6.7: made at join, kept across resumes
     this.reset();
     // Frames are handled one after another: decryption is async, order must hold.
     this.chain = Promise.resolve();
@@ -134,6 +136,7 @@ class YouthChat {
     this.streams = new Streams(); // what was received (and decrypted) of each stream
     this.integrity = new TranscriptCheck((text) => this.transcript.addNotice(text)); // §6.6
     this.unreadable = new Set(); // envelopes already reported as undecryptable
+    this.notYouShown = false; // the notice of a message in the young person's name not from here
     clearTimeout(this.gapTimer);
     this.gapTimer = undefined;
     this.syncing = false; // a sync was sent and its `synced` has not come yet
@@ -215,12 +218,16 @@ class YouthChat {
     if (session.exiting) return;
     const socket = new WebSocket(socketUrl("/ws/youth"));
     this.socket = socket;
-    socket.addEventListener("open", () => {
+    socket.addEventListener("open", async () => {
       this.attempt = 0;
       if (resume) {
         socket.send(JSON.stringify({ type: "resume", ticket: session.ticket }));
       } else {
-        socket.send(JSON.stringify({ type: "join", triage: this.triage }));
+        // A new conversation: a new signing key (§6.7), its public point in the join.
+        const sigKey = await this.pageSig.renew();
+        if (this.socket === socket && socket.readyState === WebSocket.OPEN) {
+          socket.send(JSON.stringify({ type: "join", triage: this.triage, sig_key: sigKey }));
+        }
       }
     });
     socket.addEventListener("message", (event) => {
@@ -505,7 +512,9 @@ class YouthChat {
   async sendRekey(oldSender, oldSeg, seg) {
     try {
       const body = { type: "rekey", body: { seg }, sent_at: Date.now() };
-      const envelope = await oldSender.messageEnvelope(this.keys.get(oldSeg), body);
+      const envelope = await this.pageSig.sign(
+        await oldSender.messageEnvelope(this.keys.get(oldSeg), body),
+      );
       await this.integrity.record(envelope);
       this.unacked.add(envelope);
     } catch {
@@ -607,7 +616,10 @@ class YouthChat {
     if (this.keys.size === 0 || !wellFormed(envelope) || envelope.conv !== this.conv) return;
     if (envelope.role === "Y" && this.ownInsts.has(envelope.inst)) return; // our own, shown
     if (this.streams.has(envelope)) return; // a duplicate or a replay
-    const who = envelope.role === "Y" ? _("You") : (this.aliases.get(envelope.seg) ?? this.alias);
+    // Under the young person's role but not from this page's own instances: someone else who
+    // holds K wrote it (youth/sendersig.js). Shown, marked, never as the young person's words.
+    const notYou = envelope.role === "Y";
+    const who = notYou ? notYouLabel() : (this.aliases.get(envelope.seg) ?? this.alias);
     let body;
     try {
       const key = this.keys.get(envelope.seg);
@@ -623,7 +635,12 @@ class YouthChat {
     if (body.type !== "rekey") {
       // (a rekey is a segment change, not a message)
       if (body.type === "text" && typeof body.body === "string") {
-        this.transcript.addMessage(who, body.body, { own: envelope.role === "Y" });
+        const item = this.transcript.addMessage(who, body.body, { own: false });
+        if (notYou) {
+          item.classList.add("message-not-you");
+          if (!this.notYouShown) this.transcript.addNotice(notYouNotice());
+          this.notYouShown = true;
+        }
         if (envelope.role === "C" && this.typingShown) this.showTyping(false); // it came
       } else {
         this.transcript.addNotice(_("A message could not be shown."), "error");
@@ -657,7 +674,7 @@ class YouthChat {
     const { sender, key } = this;
     this.chain = this.chain
       .then(async () => {
-        const envelope = await sender.textEnvelope(key, text);
+        const envelope = await this.pageSig.sign(await sender.textEnvelope(key, text));
         await this.integrity.record(envelope);
         this.unacked.add(envelope, item);
       })
@@ -815,6 +832,7 @@ class YouthChat {
   /** Nothing of the last chat stays: socket, ticket, keys, code, messages, answers. */
   forgetChat() {
     this.chatTicket = null;
+    this.pageSig.forget();
     this.deleting = false;
     session.ticket = null;
     const socket = this.socket;
@@ -870,6 +888,7 @@ class YouthChat {
   forget() {
     this.phase = "ended";
     this.chatTicket = null;
+    this.pageSig.forget();
     this.deleting = false;
     const socket = this.socket;
     this.socket = null;
