@@ -57,8 +57,9 @@ POSITIONS_INTERVAL = 0.25
 #: behind all of them (PERFORMANCE.md P-4). A slice is a few milliseconds of sending.
 FANOUT_SLICE = 50
 #: Longest a position pass waits, in all, for matching and pairing announcements to go first:
-#: under a steady stream of joins positions must still move.
-PAIRING_FIRST_MAX = 0.5
+#: under a steady stream of joins positions must still move, and the front of the line hears
+#: within about a quarter of a second (PROTOCOL.md §2.1); a pairing is told in milliseconds.
+PAIRING_FIRST_MAX = 0.1
 
 
 class Dispatcher:
