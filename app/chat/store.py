@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
@@ -174,10 +175,19 @@ class EnvelopeStore:
             future.set_result(new)
 
 
-_SQLITE_INSERT = (
-    "INSERT INTO envelopes (conv_id, seg, role, inst, seq, ct, sig) "
-    "VALUES (:conv_id, :seg, :role, :inst, :seq, :ct, :sig) ON CONFLICT DO NOTHING"
-)
+#: Rows per INSERT statement of the sqlite3 writer: one statement inserts them all and returns
+#: the keys of the new ones, instead of one statement (and one rowcount) per envelope.
+_SQLITE_ROWS = 128
+_SQLITE_COLUMNS = ("conv_id", "seg", "role", "inst", "seq", "ct", "sig")
+
+
+@functools.lru_cache(maxsize=_SQLITE_ROWS)
+def _sqlite_insert(rows: int) -> str:
+    """The sqlite3 writer's INSERT of ``rows`` envelopes; RETURNING names the new ones only
+    (``DO NOTHING`` skips a stored key), as the SQLAlchemy statement's RETURNING does."""
+    values = ",".join(["(?,?,?,?,?,?,?)"] * rows)  # placeholders only: the values are bound
+    head = "INSERT INTO envelopes (conv_id, seg, role, inst, seq, ct, sig) VALUES "
+    return head + values + " ON CONFLICT DO NOTHING RETURNING conv_id, seg, role, inst, seq"
 
 
 class _SqliteWriter:
@@ -206,9 +216,11 @@ class _SqliteWriter:
         inserted: set[tuple[Any, ...]] = set()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for row in params:
-                if conn.execute(_SQLITE_INSERT, row).rowcount == 1:
-                    inserted.add((row["conv_id"], row["seg"], row["role"], row["inst"], row["seq"]))
+            for start in range(0, len(params), _SQLITE_ROWS):
+                chunk = params[start : start + _SQLITE_ROWS]
+                flat = [row[column] for row in chunk for column in _SQLITE_COLUMNS]
+                returned = conn.execute(_sqlite_insert(len(chunk)), flat).fetchall()
+                inserted.update(tuple(key) for key in returned)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:

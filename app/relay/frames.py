@@ -10,6 +10,7 @@ sent once per message and per receiver and must cost no JSON encoding.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -170,6 +171,7 @@ def unserved(policy: hours.EntryPolicy, next_opening: datetime | None, *, urgent
     return dumps({"type": "unserved", "message": text, **more, "next_opening": _unix(next_opening)})
 
 
+@functools.cache
 def served() -> str:
     """``{"type":"served"}``: after ``unserved``, someone on duty can serve the ticket again."""
     return dumps({"type": "served"})
@@ -200,12 +202,17 @@ def ticket(token: str, queue: str) -> str:
 def position(place: Place, estimate: waits.Estimate | None) -> str:
     """``{"type":"position","position","waiting","estimate":{"min_seconds","max_seconds"}|null}``;
     ``null`` when no estimate can be honest (no recent chats, or nobody on duty who can serve)."""
-    wait = None
     if isinstance(estimate, waits.WaitRange):
-        wait = {"min_seconds": int(estimate.low), "max_seconds": int(estimate.high)}
-    return dumps(
-        {"type": "position", "position": place.position, "waiting": place.waiting, "estimate": wait}
-    )
+        return _position(place.position, place.waiting, int(estimate.low), int(estimate.high))
+    return _position(place.position, place.waiting, None, None)
+
+
+@functools.lru_cache(maxsize=8192)
+def _position(position: int, waiting: int, low: int | None, high: int | None) -> str:
+    """A position frame, encoded once: a fan-out tells many sockets the same place and range
+    (one per queue and language), and a refresh tells each socket what it was told before."""
+    wait = None if low is None else {"min_seconds": low, "max_seconds": high}
+    return dumps({"type": "position", "position": position, "waiting": waiting, "estimate": wait})
 
 
 def resumed(queue: str, conv: str | None = None, *, requeued: bool = False) -> str:

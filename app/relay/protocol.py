@@ -20,6 +20,7 @@ from app.chat.envelope import U32_MAX, U63_MAX, Envelope, StreamCursor, is_int, 
 from app.chat.wraps import Keys as Keys
 from app.chat.wraps import ReturnCode as ReturnCode
 from app.chat.wraps import ShareHistory as ShareHistory
+from app.kit import jsontext
 from app.kit.b64 import is_b64url
 from app.kit.errors import ProtocolError
 from app.relay import keyframes
@@ -206,7 +207,7 @@ def _is_text(obj: object) -> bool:
 def parse_frame(text: str, allowed: frozenset[str]) -> Frame:
     """Parse one client frame of a type in ``allowed``; raise ``ProtocolError`` otherwise."""
     try:
-        obj = json.loads(text)
+        obj = jsontext.loads(text)
     except (ValueError, RecursionError) as exc:
         raise ProtocolError("bad_json", "the frame is not valid JSON") from exc
     if _SURROGATE_ESCAPE.search(text) and not _is_text(obj):

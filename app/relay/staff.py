@@ -267,6 +267,7 @@ class StaffHandler(SocketHandler):
                 if self._move(StaffEvent.ASSIGNED):
                     task = asyncio.get_running_loop().create_task(self._assigned(message))
                     task.add_done_callback(self._report)
+                    self.dispatcher.pairing(task)  # ahead of the position fan-out
             case messages.Duty(on=on):
                 if self._move(StaffEvent.DUTY_ON if on else StaffEvent.DUTY_OFF):
                     self.outbox.send(frames.duty(on))

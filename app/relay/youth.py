@@ -228,6 +228,7 @@ class YouthHandler(SocketHandler):
                         self._chat(conv, alias, catch_up=True)
                     )
                     self._background(task)
+                    self.dispatcher.pairing(task)  # ahead of the position fan-out
             case messages.Requeued(conv=conv, reason=reason):
                 if self._move(YouthEvent.REQUEUED):
                     self.outbox.send(frames.requeued(conv, reason))

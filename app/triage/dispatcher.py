@@ -52,6 +52,14 @@ PROMPT_POSITIONS = 20
 #: milliseconds; with 20 joins a second, one pass per join would take the whole event loop and
 #: starve pairing (PERFORMANCE.md P-4).
 POSITIONS_INTERVAL = 0.25
+#: Watchers told in one go before the position pass yields to the event loop: 5,000 frames in
+#: one go hold the loop for a few hundred milliseconds, and a pairing announced meanwhile waits
+#: behind all of them (PERFORMANCE.md P-4). A slice is a few milliseconds of sending.
+FANOUT_SLICE = 50
+#: Longest a position pass waits, in all, for matching and pairing announcements to go first:
+#: under a steady stream of joins positions must still move, and the front of the line hears
+#: within about a quarter of a second (PROTOCOL.md §2.1); a pairing is told in milliseconds.
+PAIRING_FIRST_MAX = 0.1
 
 
 class Dispatcher:
@@ -83,6 +91,10 @@ class Dispatcher:
         self._match_wanted = asyncio.Event()
         self._positions_wanted = asyncio.Event()
         self._watchers: dict[int, PlaceHandler] = {}
+        #: Whether a matching transaction is running, and the sockets' pairing announcements
+        #: (``paired``/``assigned`` being sent) not finished yet: positions wait for both.
+        self._matching = False
+        self._pairing: set[asyncio.Future[None]] = set()
         self._last_place: dict[int, Standing] = {}
         self._pushed_at: dict[int, float] = {}  # loop time of each watcher's last push
         self._refresh: asyncio.TimerHandle | None = None
@@ -160,6 +172,25 @@ class Dispatcher:
         self._positions_wanted.set()
         self.request_match()
 
+    def pairing(self, announcement: asyncio.Future[None]) -> None:
+        """A socket of this process is telling its side of a pairing (``paired`` to a young
+        person, ``assigned`` to a console): position passes wait until it is done (at most
+        ``PAIRING_FIRST_MAX``), so that pairing frames go ahead of the position fan-out."""
+        self._pairing.add(announcement)
+        announcement.add_done_callback(self._pairing.discard)
+
+    async def _pairing_first(self, budget: list[float]) -> None:
+        """Wait while matching runs, is wanted, or pairings are being announced, spending at
+        most what is left of ``budget[0]`` seconds (shared by one pass's waits)."""
+        loop = asyncio.get_running_loop()
+        while budget[0] > 0 and (self._matching or self._match_wanted.is_set() or self._pairing):
+            start = loop.time()
+            if self._pairing:
+                await asyncio.wait(list(self._pairing), timeout=min(budget[0], 0.05))
+            else:
+                await asyncio.sleep(0.001)
+            budget[0] -= loop.time() - start
+
     def watch(self, ticket_id: int, handler: PlaceHandler) -> Callable[[], None]:
         """Call ``handler(place)`` whenever this waiting ticket's place changes (and once now)."""
         self._watchers[ticket_id] = handler
@@ -181,6 +212,7 @@ class Dispatcher:
             await self._match_wanted.wait()
             self._match_wanted.clear()
             now = self._clock()
+            self._matching = True
             try:
                 async with transaction(self._sessionmaker) as session:
                     paired = await service.match(session, now)
@@ -189,6 +221,8 @@ class Dispatcher:
                 await asyncio.sleep(1.0)
                 self._match_wanted.set()
                 continue
+            finally:
+                self._matching = False
             for p in paired:
                 self.matches += 1
                 if self._metrics is not None and p.first:
@@ -213,6 +247,8 @@ class Dispatcher:
             last_pass = loop.time()
             if not self._watchers:
                 continue
+            budget = [PAIRING_FIRST_MAX]
+            await self._pairing_first(budget)
             try:
                 async with snapshot(self._sessionmaker) as session:
                     tickets = await repo.waiting_tickets(session, present_only=False)
@@ -238,7 +274,8 @@ class Dispatcher:
             found = standings(
                 tickets, counsellors, waits.mean_duration(durations), wanted=due, places=places
             )
-            self._push(found, still_waiting=places.keys())
+            await self._pairing_first(budget)
+            await self._push(found, still_waiting=places.keys(), budget=budget)
 
     def _due(self, ticket_id: int, place: engine.Place | None, now: float) -> bool:
         """Whether ``_push`` could tell this watcher anything now (it still waits, and it is new,
@@ -254,8 +291,11 @@ class Dispatcher:
         last = self._last_place.get(ticket_id)
         return can_serve is not None and last is not None and last.served != can_serve
 
-    def _push(
-        self, places: dict[int, Standing], still_waiting: Collection[int] | None = None
+    async def _push(
+        self,
+        places: dict[int, Standing],
+        still_waiting: Collection[int] | None = None,
+        budget: list[float] | None = None,
     ) -> None:
         """Tell each watcher its new standing. At once: a ticket that stopped waiting, a new
         watcher, and a new position or estimate within the first ``PROMPT_POSITIONS`` of a
@@ -264,10 +304,21 @@ class Dispatcher:
         seconds per socket: one frame per waiting socket costs tens of microseconds, so 5,000 of
         them on every change would starve pairing (PERFORMANCE.md P-4).
         ``still_waiting``: tickets that wait although ``places`` has no standing for them.
+
+        Watchers are told in slices of ``FANOUT_SLICE``; between two slices the loop runs what
+        else is ready (the writers send the slice) and pairing goes first (``budget``: what is
+        left of the pass's wait for it). A watcher that went away meanwhile is skipped.
         """
         now = asyncio.get_running_loop().time()
         deferred = False
+        told = 0
         for ticket_id, handler in list(self._watchers.items()):
+            if told >= FANOUT_SLICE:
+                told = 0
+                await asyncio.sleep(0)
+                await self._pairing_first(budget if budget is not None else [0.0])
+            if self._watchers.get(ticket_id) is not handler:
+                continue  # unwatched (paired, left, gone) while an earlier slice was sent
             place = places.get(ticket_id)
             if place is None and still_waiting is not None and ticket_id in still_waiting:
                 deferred = True  # waiting, but not due: its standing was not computed
@@ -296,6 +347,7 @@ class Dispatcher:
                 self._last_place[ticket_id] = place
                 self._pushed_at[ticket_id] = now
             handler(place)
+            told += 1
         if deferred and self._refresh is None:
             self._refresh = asyncio.get_running_loop().call_later(WAITING_REFRESH, self._refreshed)
 

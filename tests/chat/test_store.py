@@ -168,3 +168,20 @@ async def test_one_bad_envelope_does_not_fail_its_batch(store: Store) -> None:
     assert [r for i, r in enumerate(results) if i != 7] == [True] * len(good)
     for conv in store.convs[:3]:
         assert await store.store.read(conv) == [e for e in good if e.conv == conv]
+
+
+async def test_a_batch_larger_than_one_insert_statement(store: Store) -> None:
+    """The SQLite writer inserts a batch in statements of ``_SQLITE_ROWS`` rows: a batch that
+    spans several, with resends of stored envelopes in each, is new exactly where it is new."""
+    senders = [Sender(conv=store.convs[i % 3], role="YC"[i % 2]) for i in range(6)]
+    stored = [s.test_envelope() for s in senders]
+    for envelope in stored:
+        assert await store.store.append(envelope) is True
+    fresh = [s.test_envelope() for s in senders for _ in range(40)]  # 240: two statements
+    batch = fresh[:120] + stored + fresh[120:]
+    batches = store.store.batches
+    results = await asyncio.gather(*(store.store.submit(e) for e in batch))
+    assert results == [True] * 120 + [False] * 6 + [True] * 120
+    assert store.store.batches == batches + 1
+    read = [e for conv in store.convs for e in await store.store.read(conv)]
+    assert sorted(e.key for e in read) == sorted(e.key for e in stored + fresh)
