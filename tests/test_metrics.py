@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from app.config import Settings, parse_bind
 from app.events import messages
 from app.metrics import Live, Metrics, QueueFigures
-from app.relay import frames, transferframes
+from app.relay import consoleframes, frames, transferframes
 from app.triage import hours
 
 
@@ -89,7 +89,7 @@ def test_every_error_frame_is_recognised_with_its_code(text: str) -> None:
 
 def test_other_frames_are_not_errors() -> None:
     closed = frames.closed(messages.Closed("c" * 22, "C", "closed"))
-    for text in (frames.ended(), frames.duty(True), closed):
+    for text in (frames.ended(), consoleframes.duty(True), closed):
         assert not text.startswith(frames.ERROR_PREFIX), text
 
 

@@ -20,6 +20,7 @@ from app.events.messages import encode
 from app.keys.devices import DeviceCert
 from app.kit.errors import ProtocolError
 from app.models import Staff
+from app.relay import consoleframes as console
 from app.relay import consolewatch, frames, protocol, signatures, states, transferframes
 from app.relay.base import SocketHandler, unavailable
 from app.relay.connection import Outbox
@@ -91,12 +92,12 @@ class StaffHandler(SocketHandler):
             top = -1 if state is None else state.seg
             await self._open_link(conv.id, catch_up=False, min_seg=since, top_seg=top)
             listed.append(
-                frames.console_conversation(
+                console.console_conversation(
                     conv.id, conv.kind, conv.language, conv.urgent, state, present=conv.present
                 )
             )
         self.outbox.send(
-            frames.hello(
+            console.hello(
                 self.alias,
                 self.staff_role,
                 on_duty=self.phase is StaffPhase.ON_DUTY,
@@ -251,7 +252,7 @@ class StaffHandler(SocketHandler):
             self.dispatcher.request_match()
         elif self.links:
             # Ending a shift with chats still open: the console asks to transfer or finish them.
-            self.outbox.send(frames.open_chats(sorted(self.links)))
+            self.outbox.send(console.open_chats(sorted(self.links)))
 
     def _move(self, event: StaffEvent) -> bool:
         """Apply ``event`` (``states.STAFF_TRANSITIONS``); False when it is to be dropped."""
@@ -270,7 +271,7 @@ class StaffHandler(SocketHandler):
                     self.dispatcher.pairing(task)  # ahead of the position fan-out
             case messages.Duty(on=on):
                 if self._move(StaffEvent.DUTY_ON if on else StaffEvent.DUTY_OFF):
-                    self.outbox.send(frames.duty(on))
+                    self.outbox.send(console.duty(on))
             case messages.Transferred(conv=conv):
                 if self._move(StaffEvent.TRANSFERRED) and (link := self.links.pop(conv, None)):
                     link.close()
@@ -287,7 +288,7 @@ class StaffHandler(SocketHandler):
             case messages.TransferReturned():
                 self._notice(transferframes.transfer_returned(message))
             case messages.DeviceAdded(device_id=device_id):
-                self._notice(frames.device_added(device_id))
+                self._notice(console.device_added(device_id))
             case messages.Logout(session=session) if session in (
                 messages.ALL_SESSIONS,
                 self._session_digest,
@@ -318,7 +319,7 @@ class StaffHandler(SocketHandler):
         state, link.min_seg = await self._console_view(conv_id)
         if state is not None:
             link.learned_segment(state.seg)
-        self.outbox.send(frames.assigned(message, state))
+        self.outbox.send(console.assigned(message, state))
         await link.open(catch_up=True)
         await self._send_history(conv_id)
         if state is not None and state.wrap_c is None:
