@@ -47,6 +47,8 @@ class SegmentInfo:
     wrap_o: str | None
     accept_sig: str | None
     created_at: float
+    #: The time signed into a timed acceptance (PROTOCOL.md §6.3); ``None``: the untimed form.
+    accept_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,8 +157,10 @@ def open_segment(
     """Open one segment's organisation wrap and check who accepted it.
 
     The device certificate must verify under ``service_public_key`` and must have been valid
-    when the segment was made (certificates expire after 7 days, transcripts are read later); the
-    acceptance must be the certified device's signature over ``conv``, ``seg`` and ``K``.
+    when the segment was accepted (certificates expire after 7 days, transcripts are read later):
+    at the time the device signed into a timed acceptance, else at the stored ``created_at``; the
+    acceptance must be the certified device's signature over ``conv``, ``seg``, ``K`` (and that
+    time).
     A segment that opens but fails either check is ``unverified``: the caller decides whether
     to refuse. Never raises for bad data; raises ``ValueError`` only for a malformed ``conv``.
     """
@@ -194,7 +198,8 @@ def _acceptance_problem(
     if device is None:
         return "the segment's device is not in the database"
     try:
-        device.verify(service_public_key, int(segment.created_at))
+        at = segment.accept_at if segment.accept_at is not None else int(segment.created_at)
+        device.verify(service_public_key, at)
     except certs.VerificationError as exc:
         return f"device certificate refused: {exc}"
     except ValueError:
@@ -206,7 +211,9 @@ def _acceptance_problem(
             b64.decode(device.sig_public_key),
             b64.decode(segment.accept_sig),
         )
-        certs.verify_acceptance(sig_public_key, conv, segment.seg, key, signature)
+        certs.verify_acceptance(
+            sig_public_key, conv, segment.seg, key, signature, segment.accept_at
+        )
     except (certs.VerificationError, ValueError):
         return "the acceptance signature does not verify"
     return ""
