@@ -39,6 +39,7 @@ from app.metrics import Metrics
 from app.pages import endpoints as pages
 from app.pages import errors as error_pages
 from app.pages import house as house_pages
+from app.pages import securitytxt
 from app.pages import youth as youth_pages
 from app.pages.assets import STATIC, assets
 from app.relay import endpoints as relay
@@ -169,6 +170,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     )
     _add_error_handlers(app, metrics, page_error, hsts=hsts)
     app.include_router(health.router)
+    app.include_router(securitytxt.router)
     app.include_router(keys.router)
     app.include_router(staff_api.router)
     app.include_router(staff_admin.router)

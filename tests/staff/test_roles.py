@@ -41,6 +41,7 @@ ALLOWED = {
 ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
+    ("GET", "/.well-known/security.txt"): PUBLIC,
     ("GET", "/api/keys"): PUBLIC,
     ("POST", "/api/youth/return"): PUBLIC,
     ("POST", "/api/youth/return-code"): PUBLIC,
