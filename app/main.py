@@ -48,6 +48,7 @@ from app.security.guard import make_guard
 from app.security.headers import SecurityHeadersMiddleware, content_security_policy, header_map
 from app.security.prune import LoginPrune
 from app.security.secret import load_server_secret
+from app.staff import admin_devices as staff_admin_devices
 from app.staff import admin_endpoints as staff_admin
 from app.staff import endpoints as staff_api
 from app.staff.shifts import StaffSweep
@@ -174,6 +175,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.include_router(keys.router)
     app.include_router(staff_api.router)
     app.include_router(staff_admin.router)
+    app.include_router(staff_admin_devices.router)
     app.include_router(returns.router)
     app.include_router(latecode_api.router)
     app.include_router(expiry.router)
