@@ -5,9 +5,10 @@ browser — the same services as ``vhouse staff devices``, ``revoke-device`` and
 Who: admins, as for every other staff administration (``deps.admin``; Origin and CSRF checks on
 the POSTs). An enrolment code also needs the acting admin's **own fresh login** (the proof a
 password + TOTP login or re-authentication answered, ``app.security.freshlogin``, within
-``VH_DEVICE_FRESH_LOGIN_SECONDS``), and is never made for the acting admin's own account: a new
-device of anyone takes a second person (the four-eyes rule, docs/OPERATIONS.md §9). The code is shown
-once in the answer and audited as ``device.enrol_code`` with who made it, never the code.
+``VH_DEVICE_FRESH_LOGIN_SECONDS``), and is never made for the acting admin's own account: a
+new device of anyone takes a second person (the four-eyes rule, docs/OPERATIONS.md §9). The
+code is shown once in the answer and audited as ``device.enrol_code`` with who made it, never
+the code.
 """
 
 from __future__ import annotations
