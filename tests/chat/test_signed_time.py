@@ -68,6 +68,7 @@ async def _rewrite(server: Server, conv: str, sig: bytes, at: int | None, sealed
 
 
 async def test_the_certificate_is_checked_at_the_signed_time(server: Server) -> None:
+    """R-25: A database writer cannot name the time a device certificate is checked at."""
     async with Harness(server) as h:
         staff, conv, code, key = await _chat_with_code(h)
         assert staff.device is not None

@@ -46,6 +46,7 @@ def _read_back(page: Any, server: Server, code: str, at: float | None = None) ->
 def test_the_page_checks_the_certificate_at_the_signed_time(
     server: Server, contexts: Any, in_thread: Any, shot: Any
 ) -> None:
+    """R-25: The page checks the certificate at the signed time, not the server's sealed_at."""
     device, conv, code, key = in_thread(_made, server).result()
     not_after = device.not_after
 
