@@ -2,9 +2,9 @@
 
 The code's maintainers take reports through GitHub's private vulnerability reporting (the
 repository's ``SECURITY.md``); the centre that runs the service names its own contact in
-``VH_SECURITY_CONTACT``. Served only when that is set (404 otherwise: a file without a
-contact would be no use). ``Expires`` is always a month ahead: the file is made from the
-setting at each request, so it is as current as the setting is.
+``VH_SECURITY_CONTACT``. Served only when that is set (otherwise 404 ``not_found``, the API's
+JSON error: a file without a contact would be no use). ``Expires`` is always a month ahead:
+the file is made from the setting at each request, so it is as current as the setting is.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from app.state import get_state
 
@@ -35,13 +35,14 @@ def security_txt(contact: str, now: datetime) -> str:
 @router.get(
     "/.well-known/security.txt",
     response_class=PlainTextResponse,
-    responses={404: {"description": "no security contact is set for this deployment"}},
+    responses={404: {}},
 )
 async def well_known_security_txt(request: Request) -> Response:
     """RFC 9116 ``security.txt`` from ``VH_SECURITY_CONTACT``; 404 when it is not set."""
     state = get_state(request)
     contact = state.settings.security_contact
     if contact is None:
-        return PlainTextResponse("no security contact is set\n", status_code=404)
+        error = {"code": "not_found", "message": "no security contact is set for this service"}
+        return JSONResponse({"error": error}, status_code=404)
     now = datetime.fromtimestamp(state.clock(), UTC)
     return PlainTextResponse(security_txt(contact, now), media_type="text/plain; charset=utf-8")
