@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -75,6 +75,10 @@ class SegmentReport:
     #: The transcript signature's status (``signatures.SignatureStatus``) and why, once checked.
     signature: str | None = None
     signature_reason: str = ""
+    #: For a verified segment: ``signed`` when the certificate was checked at the time the
+    #: device signed into its acceptance, ``unverified`` at the stored ``created_at`` (an
+    #: untimed acceptance, PROTOCOL.md §6.3); None otherwise.
+    accept_time: str | None = None
 
     @property
     def readable(self) -> bool:
@@ -184,7 +188,8 @@ def open_segment(
     problem = _acceptance_problem(segment, conv, key, device, service_public_key)
     if problem:
         return OpenedSegment(report("unverified", problem), key)
-    return OpenedSegment(report("verified"), key)
+    timed = "signed" if segment.accept_at is not None else "unverified"
+    return OpenedSegment(replace(report("verified"), accept_time=timed), key)
 
 
 def _acceptance_problem(
