@@ -130,6 +130,11 @@ class Settings(BaseSettings):
     #: How long an enrolment code of ``vhouse staff enrol`` (a new device's second factor) lives.
     device_enrol_seconds: int = Field(15 * 60, ge=60, le=7 * 86400)
 
+    # --- vulnerability reports (SECURITY.md, RFC 9116) ---
+    #: The deploying centre's own security contact, a ``mailto:`` or ``https:`` URI; served as
+    #: ``/.well-known/security.txt`` when set (404 when not).
+    security_contact: str | None = None
+
     # --- retention (CRYPTO.md §6; docs/OPERATIONS.md) ---
     #: Days a conversation is kept after it ends (or after the young person's last return
     #: visit), then purged and its bucket key destroyed.
@@ -196,6 +201,13 @@ class Settings(BaseSettings):
         if self.quick_exit_url is not None:
             return self.quick_exit_url
         return QUICK_EXIT_DEFAULTS.get(code, QUICK_EXIT_DEFAULTS[QUICK_EXIT_FALLBACK])
+
+    @field_validator("security_contact")
+    @classmethod
+    def _security_contact(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return check_security_contact(value.strip())
 
     @field_validator("metrics_bind")
     @classmethod
@@ -307,3 +319,21 @@ def parse_bind(text: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
         raise ValueError(f"{text!r} is not host:port, e.g. 127.0.0.1:9100")
     return host, int(port)
+
+
+_MAILTO = re.compile(r"^mailto:[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+
+
+def check_security_contact(value: str) -> str:
+    """``VH_SECURITY_CONTACT``: a ``mailto:`` address or an ``https:`` URI with a host (RFC
+    9116 §2.5.3), nothing that could break the file's lines. Raises ``ValueError``."""
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise ValueError("the security contact must be one URI, without spaces or line breaks")
+    if value.lower().startswith("mailto:"):
+        if not _MAILTO.match(value):
+            raise ValueError("the security contact must be mailto:name@domain or an https: URI")
+        return value
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError("the security contact must be mailto:name@domain or an https: URI")
+    return value

@@ -39,6 +39,7 @@ from app.metrics import Metrics
 from app.pages import endpoints as pages
 from app.pages import errors as error_pages
 from app.pages import house as house_pages
+from app.pages import securitytxt
 from app.pages import youth as youth_pages
 from app.pages.assets import STATIC, assets
 from app.relay import endpoints as relay
@@ -47,6 +48,7 @@ from app.security.guard import make_guard
 from app.security.headers import SecurityHeadersMiddleware, content_security_policy, header_map
 from app.security.prune import LoginPrune
 from app.security.secret import load_server_secret
+from app.staff import admin_devices as staff_admin_devices
 from app.staff import admin_endpoints as staff_admin
 from app.staff import endpoints as staff_api
 from app.staff.shifts import StaffSweep
@@ -169,9 +171,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     )
     _add_error_handlers(app, metrics, page_error, hsts=hsts)
     app.include_router(health.router)
+    app.include_router(securitytxt.router)
     app.include_router(keys.router)
     app.include_router(staff_api.router)
     app.include_router(staff_admin.router)
+    app.include_router(staff_admin_devices.router)
     app.include_router(returns.router)
     app.include_router(latecode_api.router)
     app.include_router(expiry.router)

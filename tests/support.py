@@ -181,10 +181,9 @@ class Harness:
         self, account: StaffAccount, **options: Any
     ) -> tuple[CounsellorClient, dict[str, Any]]:
         credentials = await staff_login(self.server, account)
-        if options.get("device") is None:  # a new device: its second factor, as staff get it
-            options.setdefault(
-                "enrol_code", await _enrol_code(self.server.database, account.staff_id)
-            )
+        if options.get("device") is None and "enrol_code" not in options:
+            # A new device: its second factor, as staff get it (a code given is used as is).
+            options["enrol_code"] = await _enrol_code(self.server.database, account.staff_id)
         client = CounsellorClient(self.server.base_url, **options)
         self.clients.append(client)
         hello = await client.connect(credentials)

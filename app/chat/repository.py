@@ -171,8 +171,8 @@ async def set_keys(session: AsyncSession, row: Segment, *, wrap_c: str, wrap_o: 
     await session.flush()
 
 
-async def set_accept(session: AsyncSession, row: Segment, sig: str) -> None:
-    row.accept_sig = sig
+async def set_accept(session: AsyncSession, row: Segment, sig: str, signed_at: int | None) -> None:
+    row.accept_sig, row.accept_at = sig, signed_at
     await session.flush()
 
 

@@ -37,6 +37,8 @@ class SegmentState:
     accept_sig: str | None
     #: The young person's page key (PROTOCOL.md §6.7), for the console to check signatures.
     youth_key: str | None = None
+    #: The time signed into a timed acceptance (PROTOCOL.md §6.3); ``None`` for the untimed form.
+    accept_at: int | None = None
 
 
 async def open_segment(
@@ -67,6 +69,7 @@ async def _state(session: AsyncSession, sealer: Sealer, row: Segment) -> Segment
         wrap_o=sealer.open(row.wrap_o, period_place(row.conv_id, row.seg)),
         accept_sig=row.accept_sig,
         youth_key=await repo.youth_key_of(session, row.conv_id),
+        accept_at=row.accept_at,
     )
 
 
@@ -111,7 +114,13 @@ async def store_keys(
 
 
 async def store_accept(
-    session: AsyncSession, *, conv_id: str, seg: int, device_id: str | None, sig: str
+    session: AsyncSession,
+    *,
+    conv_id: str,
+    seg: int,
+    device_id: str | None,
+    sig: str,
+    signed_at: int | None = None,
 ) -> bool:
     """Store a segment's acceptance once; False when it was stored before (a repeat).
 
@@ -125,7 +134,7 @@ async def store_accept(
         raise ProtocolError("wrong_state", "the young person has not sent the keys yet")
     if row.accept_sig is not None:
         return False
-    await repo.set_accept(session, row, sig)
+    await repo.set_accept(session, row, sig, signed_at)
     return True
 
 
@@ -212,6 +221,9 @@ async def history(session: AsyncSession, sealer: Sealer, locator: str) -> list[d
                     "wrap": opened,
                     "sig_public_key": None if device is None else device.sig_public_key,
                     "accept_sig": None if seg_row is None else seg_row.accept_sig,
+                    # The time the device signed into its acceptance: the certificate is
+                    # checked at it (null for an untimed acceptance: the time is unverified).
+                    "accept_at": None if seg_row is None else seg_row.accept_at,
                     # The certificate of the device that accepted, and when the segment was
                     # sealed (certificates expire; a transcript is read later).
                     "device": None if device is None else device.as_dict(),

@@ -40,6 +40,9 @@ class CounsellorClient(SocketClient):
     #: single-use, so it is forgotten once used.
     enrol_code: str | None = None
     auto_accept: bool = True
+    #: Sign this device's clock into each acceptance (PROTOCOL.md §6.3); False acts as a
+    #: console from before it did (a return visit then says the time is unverified).
+    timed_accept: bool = True
     #: Segment keys by (conv, seg), in memory only.
     keys: dict[tuple[str, int], bytes] = field(default_factory=dict)
     #: Segments whose sealed key could not be opened, with the reason.
@@ -146,8 +149,12 @@ class CounsellorClient(SocketClient):
 
     async def accept(self, conv: str, seg: int) -> None:
         assert self.device is not None  # noqa: S101 - connect registered one
-        sig = self.device.accept(conv, seg, self.keys[(conv, seg)])
-        await self.send({"type": "accept", "conv": conv, "seg": seg, "sig": sig})
+        signed_at = int(time.time()) if self.timed_accept else None
+        sig = self.device.accept(conv, seg, self.keys[(conv, seg)], signed_at)
+        frame: dict[str, Any] = {"type": "accept", "conv": conv, "seg": seg, "sig": sig}
+        if signed_at is not None:
+            frame["signed_at"] = signed_at
+        await self.send(frame)
 
     def transcript_frame(self, conv: str, seg: int) -> dict[str, Any]:
         """The ``transcript_sig`` frame signing what this device holds of segment ``seg``."""

@@ -91,9 +91,11 @@ class DeviceKeys:
             self.hpke_key, b64.decode(wrap), b64.decode(conv), seg, b64.decode(self.device_id)
         )
 
-    def accept(self, conv: str, seg: int, key: bytes) -> str:
-        """The acceptance signature of segment ``seg`` under ``K`` (CRYPTO.md §3), base64url."""
-        return b64.encode(certs.sign_acceptance(self.sig_key, b64.decode(conv), seg, key))
+    def accept(self, conv: str, seg: int, key: bytes, signed_at: int | None = None) -> str:
+        """The acceptance signature of segment ``seg`` under ``K`` (CRYPTO.md §3), base64url;
+        the timed form (PROTOCOL.md §6.3) when ``signed_at`` is given."""
+        raw = certs.sign_acceptance(self.sig_key, b64.decode(conv), seg, key, signed_at=signed_at)
+        return b64.encode(raw)
 
 
 def register(

@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,9 @@ class Earlier:
     conv: str
     keys: dict[int, bytes]
     messages: list[tuple[str, str]]  # (role, text)
+    #: Segments accepted before acceptances were timed: their certificate was checked at the
+    #: server's ``sealed_at``, a time nothing signed (PROTOCOL.md §6.5).
+    time_unverified: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -58,6 +62,8 @@ class YouthClient(SocketClient):
     #: in ``join``, and every envelope sent is signed with it. ``None``: an older client that
     #: does not sign (its messages show as "sender not verifiable").
     sig_key: ec.EllipticCurvePrivateKey | None = field(default_factory=sign.generate_private_key)
+    #: This client's clock (unix seconds): a signed time must not lie ahead of it.
+    clock: Callable[[], float] = time.time
 
     def role_letter(self) -> str:
         return "Y"
@@ -84,31 +90,42 @@ class YouthClient(SocketClient):
         for conv in body["conversations"]:
             raw_conv = b64.decode(conv["conv"])
             keys: dict[int, bytes] = {}
+            untimed: set[int] = set()
             for seg in conv["segments"]:
                 kek = returncode.kek(code, b64.decode(seg["salt"]))
                 key = returncode.unwrap_with_code(
                     kek, b64.decode(seg["nonce"]), b64.decode(seg["wrap"]), raw_conv, seg["seg"]
                 )
+                signed_at = seg.get("accept_at")
+                if signed_at is not None and not isinstance(signed_at, int):
+                    raise certs.VerificationError("the acceptance's signed time is not a number")
                 certs.verify_acceptance(
                     b64.decode(seg["sig_public_key"]),
                     raw_conv,
                     seg["seg"],
                     key,
                     b64.decode(seg["accept_sig"]),
+                    signed_at,
                 )
                 if self.service_key is not None:
                     device = certs.DeviceCert.from_dict(seg["device"])
-                    sealed_at = min(int(seg["sealed_at"]), device.not_after - 1)
-                    device.verify(self.service_key, sealed_at)
                     if device.sig_public_key != seg["sig_public_key"]:
                         raise certs.VerificationError("the acceptance key is not the device's")
+                    if signed_at is None:
+                        # An untimed acceptance: only the server says when it was sealed.
+                        sealed_at = min(int(seg["sealed_at"]), device.not_after - 1)
+                        device.verify(self.service_key, sealed_at)
+                        untimed.add(seg["seg"])
+                    else:
+                        now = int(self.clock())
+                        certs.check_signed_time(device, self.service_key, signed_at, now)
                 keys[seg["seg"]] = key
             texts = [
                 (e["role"], open_text(keys[e["seg"]], parse_envelope(e)))
                 for e in conv["envelopes"]
                 if e["seg"] in keys
             ]
-            found.append(Earlier(conv["conv"], keys, texts))
+            found.append(Earlier(conv["conv"], keys, texts, untimed))
         return found
 
     async def share_earlier_segments(self) -> dict[str, Any]:
@@ -159,7 +176,7 @@ class YouthClient(SocketClient):
         if frame.get("type") == "paired":
             await self._seal(frame)
         elif frame.get("type") == "accepted":
-            self._check_acceptance(int(frame["seg"]), str(frame["sig"]))
+            self._check_acceptance(int(frame["seg"]), str(frame["sig"]), frame.get("signed_at"))
         elif frame.get("type") == "transcript_sig":
             self.transcript_checks.append((int(frame["seg"]), self._check_transcript(frame)))
 
@@ -217,7 +234,7 @@ class YouthClient(SocketClient):
             self.sender.start_segment(seg)
         if frame["keys_stored"]:
             if frame["accepted"] is not None and seg in self.keys:
-                self._check_acceptance(seg, str(frame["accepted"]))
+                self._check_acceptance(seg, str(frame["accepted"]), frame.get("accepted_at"))
             return
         key = os.urandom(certs.SEGMENT_KEY_BYTES)
         self.keys[seg] = key
@@ -243,12 +260,18 @@ class YouthClient(SocketClient):
             }
         )
 
-    def _check_acceptance(self, seg: int, sig: str) -> None:
-        """Raises ``certs.VerificationError`` unless the certified device accepted our ``K``."""
+    def _check_acceptance(self, seg: int, sig: str, signed_at: object = None) -> None:
+        """Raises ``certs.VerificationError`` unless the certified device accepted our ``K``
+        (with the time it signed, when the acceptance is timed)."""
         if seg not in self.keys or seg not in self._sig_keys or self.conv is None:
             raise certs.VerificationError("an acceptance for a segment this client did not seal")
+        if signed_at is not None and (
+            not isinstance(signed_at, int) or isinstance(signed_at, bool)
+        ):
+            raise certs.VerificationError("the acceptance's signed time is not a number")
+        at = None if signed_at is None else int(signed_at)
         certs.verify_acceptance(
-            self._sig_keys[seg], b64.decode(self.conv), seg, self.keys[seg], b64.decode(sig)
+            self._sig_keys[seg], b64.decode(self.conv), seg, self.keys[seg], b64.decode(sig), at
         )
         self.accepted.add(seg)
 

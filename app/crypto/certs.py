@@ -296,9 +296,19 @@ def commit(key: bytes) -> bytes:
     return hkdf(_segment_key(key), b"", b"vh/v1/commit", 32)
 
 
-def acceptance_message(conv: bytes, seg: int, key: bytes) -> bytes:
-    """``"vh/v1/accept" ‖ conv ‖ u32 seg ‖ commit(K)``."""
-    return b"vh/v1/accept" + _id(conv, "conv") + _segment(seg) + commit(key)
+def acceptance_message(conv: bytes, seg: int, key: bytes, signed_at: int | None = None) -> bytes:
+    """``"vh/v1/accept" ‖ conv ‖ u32 seg ‖ commit(K)``; with ``signed_at`` (issue 13 (6)) the
+    timed form ``"vh/v1/accept-at" ‖ conv ‖ u32 seg ‖ u64 signed_at ‖ commit(K)``: the device's
+    own clock at acceptance, so that a later reader checks the certificate at a signed time."""
+    if signed_at is None:
+        return b"vh/v1/accept" + _id(conv, "conv") + _segment(seg) + commit(key)
+    return (
+        b"vh/v1/accept-at"
+        + _id(conv, "conv")
+        + _segment(seg)
+        + u64(_time(signed_at, "signed_at"))
+        + commit(key)
+    )
 
 
 def sign_acceptance(
@@ -307,14 +317,38 @@ def sign_acceptance(
     seg: int,
     key: bytes,
     *,
+    signed_at: int | None = None,
     deterministic: bool = False,
 ) -> bytes:
-    """The counsellor device's 64-byte signature accepting segment ``seg`` of ``conv`` under K."""
-    return sign.sign(sig_key, acceptance_message(conv, seg, key), deterministic=deterministic)
+    """The counsellor device's 64-byte signature accepting segment ``seg`` of ``conv`` under K
+    (the timed form when ``signed_at`` is given)."""
+    message = acceptance_message(conv, seg, key, signed_at)
+    return sign.sign(sig_key, message, deterministic=deterministic)
 
 
-def verify_acceptance(sig_pub: bytes, conv: bytes, seg: int, key: bytes, signature: bytes) -> None:
+def verify_acceptance(
+    sig_pub: bytes,
+    conv: bytes,
+    seg: int,
+    key: bytes,
+    signature: bytes,
+    signed_at: int | None = None,
+) -> None:
     """Refuse an acceptance unless ``sig_pub`` (from a verified device certificate) signed this
-    ``conv``, ``seg`` and ``K``. Raises ``VerificationError``; returns when it holds."""
-    if not sign.verify(sig_pub, acceptance_message(conv, seg, key), signature):
+    ``conv``, ``seg`` and ``K`` (and ``signed_at``, when given: the timed form). Raises
+    ``VerificationError``; returns when it holds."""
+    if not sign.verify(sig_pub, acceptance_message(conv, seg, key, signed_at), signature):
         raise VerificationError("the acceptance is not signed by the counsellor's device")
+
+
+CLOCK_SKEW_SECONDS = 300
+"""How far a signed time may lie ahead of the reader's clock (two clocks never agree)."""
+
+
+def check_signed_time(device: DeviceCert, service_pub: bytes, signed_at: int, now: int) -> None:
+    """Refuse a timed acceptance's ``signed_at`` unless it is plausible (not after ``now`` plus
+    ``CLOCK_SKEW_SECONDS``) and ``device``'s certificate was valid then. Raises
+    ``VerificationError``; returns when it holds."""
+    if signed_at > now + CLOCK_SKEW_SECONDS:
+        raise VerificationError("the acceptance is signed at a time still to come")
+    device.verify(service_pub, signed_at)

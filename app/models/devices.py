@@ -48,6 +48,9 @@ class Segment(Base):
     wrap_o: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: The device's acceptance signature (64 bytes ``r ‖ s``, base64url); set once.
     accept_sig: Mapped[str | None] = mapped_column(String(86), nullable=True)
+    #: The time (unix seconds) the device signed into a timed acceptance; ``None`` for an
+    #: acceptance of the untimed form (stored before 0019).
+    accept_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[float] = mapped_column(Float)
 
 

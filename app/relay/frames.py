@@ -73,6 +73,7 @@ class Segment(Protocol):
     def accept_sig(self) -> str | None: ...
     @property
     def youth_key(self) -> str | None: ...
+    def accept_at(self) -> int | None: ...
 
 
 # --------------------------------------------------------------------------- errors (§5)
@@ -252,8 +253,9 @@ def _period_json(period: _Period | None) -> dict[str, object] | None:
 
 def paired(conv: str, alias: str, segment: Segment) -> str:
     """``{"type":"paired","conv","counsellor":{"alias"},"seg","device":{…},"period":{…}|null,
-    "keys_stored","accepted"}``: what the young person's client needs to seal the segment key
-    and check the acceptance (§6.3); again with the next ``seg`` after a handover."""
+    "keys_stored","accepted","accepted_at"}``: what the young person's client needs to seal the
+    segment key and check the acceptance (§6.3, ``accepted_at`` the time signed into it, or
+    null); again with the next ``seg`` after a handover."""
     return dumps(
         {
             "type": "paired",
@@ -264,6 +266,7 @@ def paired(conv: str, alias: str, segment: Segment) -> str:
             "period": _period_json(segment.period),
             "keys_stored": segment.wrap_c is not None,
             "accepted": segment.accept_sig,
+            "accepted_at": segment.accept_at,
         }
     )
 
@@ -293,10 +296,11 @@ def accept_stored(conv: str, seg: int) -> str:
     return dumps({"type": "accept_stored", "conv": conv, "seg": seg})
 
 
-def accepted(conv: str, seg: int, sig: str) -> str:
-    """``{"type":"accepted","conv","seg","sig"}``: the counsellor device's acceptance signature,
-    for the young person's client to verify before it sends."""
-    return dumps({"type": "accepted", "conv": conv, "seg": seg, "sig": sig})
+def accepted(conv: str, seg: int, sig: str, signed_at: int | None = None) -> str:
+    """``{"type":"accepted","conv","seg","sig"[,"signed_at"]}``: the device's acceptance (timed
+    with ``signed_at``), for the young person's client to verify before it sends."""
+    timed = {} if signed_at is None else {"signed_at": signed_at}
+    return dumps({"type": "accepted", "conv": conv, "seg": seg, "sig": sig, **timed})
 
 
 def transcript_sig(conv: str, seg: int, n: int, digest: str, sig: str, covers: str) -> str:

@@ -26,6 +26,8 @@ class Accept:
     conv: str
     seg: int
     sig: str
+    #: The device's clock signed into a timed acceptance (unix seconds); ``None``: untimed.
+    signed_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +68,23 @@ def parse_accept(obj: dict[str, Any]) -> Accept:
         conv=conv,
         seg=seg_field(obj, "bad_frame"),
         sig=bytes_field(obj, "sig", SIGNATURE_BYTES, "bad_frame"),
+        signed_at=_signed_at(obj),
     )
+
+
+MAX_SIGNED_AT = 2**53 - 1
+"""The largest signed time a frame may carry: what JSON numbers hold exactly in a browser."""
+
+
+def _signed_at(obj: dict[str, Any]) -> int | None:
+    """``signed_at`` of a timed acceptance: absent or null (untimed), else a whole number of
+    seconds (the server checks the shape; the reader checks the time against the certificate)."""
+    value = obj.get("signed_at")
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SIGNED_AT:
+        raise ProtocolError("bad_frame", "signed_at must be whole unix seconds")
+    return value
 
 
 def parse_return_code(obj: dict[str, Any]) -> ReturnCode:

@@ -17,7 +17,12 @@ async def accept(state: AppState, device_id: str | None, conv_id: str, frame: Ac
     try:
         async with transaction(state.sessionmaker) as session:
             return await segments.store_accept(
-                session, conv_id=conv_id, seg=frame.seg, device_id=device_id, sig=frame.sig
+                session,
+                conv_id=conv_id,
+                seg=frame.seg,
+                device_id=device_id,
+                sig=frame.sig,
+                signed_at=frame.signed_at,
             )
     except ProtocolError:
         raise

@@ -391,7 +391,8 @@ class StaffHandler(SocketHandler):
         link = self._link_for(frame.conv)
         device_id = None if self.device is None else self.device.device_id
         if await signatures.accept(self.state, device_id, link.conv_id, frame):
-            self._signal(link.conv_id, frames.accepted(link.conv_id, frame.seg, frame.sig))
+            accepted = frames.accepted(link.conv_id, frame.seg, frame.sig, frame.signed_at)
+            self._signal(link.conv_id, accepted)
         self.outbox.send(frames.accept_stored(link.conv_id, frame.seg))
 
     async def _transcript_sig(self, frame: protocol.TranscriptSig) -> None:

@@ -281,7 +281,9 @@ class YouthHandler(SocketHandler):
             # An acceptance published before the link subscribed would be lost: read it again.
             again = await self._segment_state(conv_id)
             if again is not None and again.accept_sig is not None:
-                self.outbox.send(frames.accepted(conv_id, again.seg, again.accept_sig))
+                self.outbox.send(
+                    frames.accepted(conv_id, again.seg, again.accept_sig, again.accept_at)
+                )
 
     async def _keys(self, frame: protocol.Keys) -> None:
         link = self._link_for(frame.conv)

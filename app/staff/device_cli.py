@@ -92,9 +92,16 @@ def cmd_revoke_device(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def issue_code(
-    session: AsyncSession, username: str, settings: Settings, server_secret: bytes, now: float
+    session: AsyncSession,
+    username: str,
+    settings: Settings,
+    server_secret: bytes,
+    now: float,
+    *,
+    actor: str | None = None,
 ) -> enrolment.Issued:
-    """A new enrolment code of the (enabled) account ``username``; ``NotFound`` otherwise."""
+    """A new enrolment code of the (enabled) account ``username``, made by ``actor`` (a staff
+    id; None: the operator's command); ``NotFound`` otherwise."""
     staff = await service.account(session, username)
     if staff.disabled:
         raise service.AlreadyDisabled(f"{staff.username} is disabled: enable the account first")
@@ -104,6 +111,7 @@ async def issue_code(
         staff_id=staff.id,
         now=now,
         lifetime=settings.device_enrol_seconds,
+        actor=actor,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -47,6 +47,8 @@ class SegmentInfo:
     wrap_o: str | None
     accept_sig: str | None
     created_at: float
+    #: The time signed into a timed acceptance (PROTOCOL.md §6.3); ``None``: the untimed form.
+    accept_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,10 @@ class SegmentReport:
     #: The transcript signature's status (``signatures.SignatureStatus``) and why, once checked.
     signature: str | None = None
     signature_reason: str = ""
+    #: For a verified segment: ``signed`` when the certificate was checked at the time the
+    #: device signed into its acceptance, ``unverified`` at the stored ``created_at`` (an
+    #: untimed acceptance, PROTOCOL.md §6.3); None otherwise.
+    accept_time: str | None = None
 
     @property
     def readable(self) -> bool:
@@ -162,8 +168,10 @@ def open_segment(
     """Open one segment's organisation wrap and check who accepted it.
 
     The device certificate must verify under ``service_public_key`` and must have been valid
-    when the segment was made (certificates expire after 7 days, transcripts are read later); the
-    acceptance must be the certified device's signature over ``conv``, ``seg`` and ``K``.
+    when the segment was accepted (certificates expire after 7 days, transcripts are read later):
+    at the time the device signed into a timed acceptance, else at the stored ``created_at``; the
+    acceptance must be the certified device's signature over ``conv``, ``seg``, ``K`` (and that
+    time).
     A segment that opens but fails either check is ``unverified``: the caller decides whether
     to refuse. Never raises for bad data; raises ``ValueError`` only for a malformed ``conv``.
     """
@@ -187,7 +195,8 @@ def open_segment(
     problem = _acceptance_problem(segment, conv, key, device, service_public_key)
     if problem:
         return OpenedSegment(report("unverified", problem), key)
-    return OpenedSegment(report("verified"), key)
+    timed = "signed" if segment.accept_at is not None else "unverified"
+    return OpenedSegment(replace(report("verified"), accept_time=timed), key)
 
 
 def _acceptance_problem(
@@ -201,7 +210,8 @@ def _acceptance_problem(
     if device is None:
         return "the segment's device is not in the database"
     try:
-        device.verify(service_public_key, int(segment.created_at))
+        at = segment.accept_at if segment.accept_at is not None else int(segment.created_at)
+        device.verify(service_public_key, at)
     except certs.VerificationError as exc:
         return f"device certificate refused: {exc}"
     except ValueError:
@@ -213,7 +223,9 @@ def _acceptance_problem(
             b64.decode(device.sig_public_key),
             b64.decode(segment.accept_sig),
         )
-        certs.verify_acceptance(sig_public_key, conv, segment.seg, key, signature)
+        certs.verify_acceptance(
+            sig_public_key, conv, segment.seg, key, signature, segment.accept_at
+        )
     except (certs.VerificationError, ValueError):
         return "the acceptance signature does not verify"
     return ""

@@ -105,6 +105,7 @@ def _segment_json(report: SegmentReport) -> dict[str, Any]:
         "envelopes": report.envelopes,
         "signature": report.signature,
         "signature_reason": report.signature_reason or None,
+        "accept_time": report.accept_time,
     }
 
 

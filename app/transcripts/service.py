@@ -203,7 +203,7 @@ def _segment(row: Segment, sealer: Sealer) -> engine.SegmentInfo:
     """A segment with its period wrap opened from its bucket (None once the key is gone)."""
     wrap_o = sealer.open(row.wrap_o, period_place(row.conv_id, row.seg))
     return engine.SegmentInfo(
-        row.seg, row.device_id, row.period_id, wrap_o, row.accept_sig, row.created_at
+        row.seg, row.device_id, row.period_id, wrap_o, row.accept_sig, row.created_at, row.accept_at
     )
 
 

@@ -327,6 +327,7 @@ async def test_a_return_code_opens_the_history_and_nothing_else(server: Server) 
             0,
             opened,
             b64.decode(segment["accept_sig"]),
+            segment["accept_at"],
         )
         from app.chat.envelope import parse_envelope
 

@@ -32,7 +32,8 @@ def test_make_v1_reproduces_the_committed_file() -> None:
 
 def test_every_section_is_documented() -> None:
     assert G["about"]
-    for section in ("service_key", "device", "period", "hpke", "wraps", "acceptance"):
+    sections = ("service_key", "device", "period", "hpke", "wraps", "acceptance", "acceptance_at")
+    for section in sections:
         assert G[section]["about"], section
     assert G["return_code"]["about"]
     assert G["message"]["about"]
@@ -121,6 +122,31 @@ def test_acceptance_verifies() -> None:
     a = G["acceptance"]
     assert b64.encode(certs.acceptance_message(CONV, SEG, K)) == a["message"]
     certs.verify_acceptance(D(DEV["sig"]["public"]), CONV, SEG, K, D(a["signature"]))
+
+
+def test_timed_acceptance_verifies_and_checks_the_certificate_at_the_signed_time() -> None:
+    """The timed acceptance binds its signed_at: the vector verifies with it, not without it
+    or with another time; the certificate is checked at that signed time, not a claimed one."""
+    a = G["acceptance_at"]
+    at, sig, sig_pub = a["signed_at"], D(a["signature"]), D(DEV["sig"]["public"])
+    assert b64.encode(certs.acceptance_message(CONV, SEG, K, at)) == a["message"]
+    certs.verify_acceptance(sig_pub, CONV, SEG, K, sig, at)
+    for other in (None, at - 1, at + 1):
+        with pytest.raises(certs.VerificationError):
+            certs.verify_acceptance(sig_pub, CONV, SEG, K, sig, other)
+    device = certs.DeviceCert(
+        DEV["device_id"], DEV["staff_id"], DEV["hpke"]["public"], DEV["sig"]["public"],
+        DEV["not_after"], DEV["cert_signature"],
+    )  # fmt: skip
+    certs.check_signed_time(device, SERVICE_PUB, at, now=at)
+    # Read long after the certificate expired: still valid at the signed time.
+    certs.check_signed_time(device, SERVICE_PUB, at, now=a["expired_at"] + 10**8)
+    with pytest.raises(certs.VerificationError, match="expired"):
+        certs.check_signed_time(device, SERVICE_PUB, a["expired_at"], now=a["expired_at"])
+    # A signed time ahead of the reader's clock by more than the skew is refused.
+    certs.check_signed_time(device, SERVICE_PUB, at, now=at - a["clock_skew"])
+    with pytest.raises(certs.VerificationError, match="to come"):
+        certs.check_signed_time(device, SERVICE_PUB, at, now=at - a["clock_skew"] - 1)
 
 
 def test_return_code() -> None:

@@ -578,6 +578,26 @@ GOLDEN_SCRIPT = (
     d(g.acceptance.signature)));
   const devSigner = await sign.importSigningKey(d(dev.sig.pkcs8));
   out.browser_acceptance = enc(await certs.signAcceptance(devSigner, conv, seg, K));
+  const at = g.acceptance_at, devCert = certs.parseDeviceCert({ device_id: dev.device_id,
+    staff_id: dev.staff_id, hpke_public_key: dev.hpke.public, sig_public_key: dev.sig.public,
+    not_after: dev.not_after, certificate: dev.cert_signature });
+  out.acceptance_at_message = enc(await certs.acceptanceMessage(conv, seg, K, at.signed_at));
+  out.acceptance_at = await refused(() => certs.verifyAcceptance(d(dev.sig.public), conv, seg,
+    K, d(at.signature), at.signed_at));
+  out.acceptance_at_untimed = await refused(() => certs.verifyAcceptance(d(dev.sig.public), conv,
+    seg, K, d(at.signature)));
+  out.acceptance_at_other_time = await refused(() => certs.verifyAcceptance(d(dev.sig.public),
+    conv, seg, K, d(at.signature), at.signed_at + 1));
+  out.signed_time_late_read = await refused(() => certs.checkSignedTime(d(g.service_key.public),
+    devCert, at.signed_at, at.expired_at + 100000000));
+  out.signed_time_expired = await refused(() => certs.checkSignedTime(d(g.service_key.public),
+    devCert, at.expired_at, at.expired_at));
+  out.signed_time_skew = await refused(() => certs.checkSignedTime(d(g.service_key.public),
+    devCert, at.signed_at, at.signed_at - at.clock_skew));
+  out.signed_time_future = await refused(() => certs.checkSignedTime(d(g.service_key.public),
+    devCert, at.signed_at, at.signed_at - at.clock_skew - 1));
+  out.browser_acceptance_at = enc(await certs.signAcceptance(devSigner, conv, seg, K,
+    at.signed_at));
   const r = g.return_code;
   const kek = await rc.kek(r.code, d(r.salt));
   out.formatted = rc.formatCode(r.code);
@@ -647,6 +667,21 @@ def test_browser_reproduces_the_project_golden_file(contexts: Contexts, server: 
         b64.decode(g["device"]["sig"]["public"]),
         b64.decode(out["browser_acceptance"]),
         b64.decode(g["acceptance"]["message"]),
+    )
+    assert out["acceptance_at_message"] == g["acceptance_at"]["message"]
+    assert out["acceptance_at"] == out["signed_time_late_read"] == "accepted"
+    assert out["signed_time_skew"] == "accepted"
+    for refusal in (
+        "acceptance_at_untimed",
+        "acceptance_at_other_time",
+        "signed_time_expired",
+        "signed_time_future",
+    ):
+        assert out[refusal] == "VerificationError", refusal
+    _verify_raw(
+        b64.decode(g["device"]["sig"]["public"]),
+        b64.decode(out["browser_acceptance_at"]),
+        b64.decode(g["acceptance_at"]["message"]),
     )
     r = g["return_code"]
     assert out["formatted"] == r["formatted"]

@@ -217,3 +217,23 @@ def test_a_surrogate_pair_is_text_and_a_lone_surrogate_is_not() -> None:
     with pytest.raises(ProtocolError) as refused:
         parse_frame(pair.replace("\\ude00", ""), YOUTH_TYPES)
     assert refused.value.code == "bad_json"
+
+
+def test_an_accept_may_carry_its_signed_time_in_whole_seconds() -> None:
+    """The timed acceptance's ``signed_at`` (PROTOCOL.md §6.3): absent or null is untimed, a
+    whole number 0 … 2^53 - 1 is kept, anything else is ``bad_frame``."""
+    base = {"type": "accept", "conv": b64.encode(os.urandom(16)), "seg": 0}
+    base["sig"] = b64.encode(os.urandom(64))
+    for obj, kept in (
+        (base, None),
+        ({**base, "signed_at": None}, None),
+        ({**base, "signed_at": 0}, 0),
+        ({**base, "signed_at": 1_798_700_000}, 1_798_700_000),
+    ):
+        frame = parse_frame(json.dumps(obj), STAFF_TYPES)
+        assert isinstance(frame, protocol.Accept)
+        assert frame.signed_at == kept
+    for bad in (-1, 2**53, 1.5, "1798700000", True, [1]):
+        with pytest.raises(ProtocolError) as refused:
+            parse_frame(json.dumps({**base, "signed_at": bad}), STAFF_TYPES)
+        assert refused.value.code == "bad_frame", bad

@@ -41,6 +41,7 @@ ALLOWED = {
 ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
+    ("GET", "/.well-known/security.txt"): PUBLIC,
     ("GET", "/api/keys"): PUBLIC,
     ("POST", "/api/youth/return"): PUBLIC,
     ("POST", "/api/youth/return-code"): PUBLIC,
@@ -94,6 +95,9 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/staff/api/admin/staff/{username}/enable"): ADMIN,
     ("POST", "/staff/api/admin/staff/{username}/reset-password"): ADMIN,
     ("POST", "/staff/api/admin/staff/{username}/reset-totp"): ADMIN,
+    ("GET", "/staff/api/admin/staff/{username}/devices"): ADMIN,
+    ("POST", "/staff/api/admin/staff/{username}/devices/{device_id}/revoke"): ADMIN,
+    ("POST", "/staff/api/admin/staff/{username}/enrol-code"): ADMIN,
     ("GET", "/staff/api/admin/settings"): ADMIN,
     ("GET", "/staff/api/admin/settings/{name}"): ADMIN,
     ("PUT", "/staff/api/admin/settings/{name}"): ADMIN,

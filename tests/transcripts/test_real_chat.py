@@ -86,6 +86,8 @@ def test_the_organisation_reads_a_real_chat_only_with_its_period_key(
     assert document["verified"] is True
     assert document["period"]["period_id"] == period_id
     assert [(s["seg"], s["status"]) for s in document["segments"]] == [(0, "verified")]
+    # The console signed its clock into the acceptance: the certificate was checked then.
+    assert [s["accept_time"] for s in document["segments"]] == ["signed"]
     assert [(m["role"], m["body"]["body"]) for m in document["messages"]] == [
         ("Y", f"hej, {canary}"),
         ("C", "Hej! Jag finns här."),

@@ -101,6 +101,8 @@ def test_export_decrypts_every_message_in_order_and_audits_without_plaintext(
         (0, "verified"),
         (1, "other_period"),
     ]
+    # An untimed acceptance: the certificate was checked at the stored created_at only.
+    assert [s.accept_time for s in transcript.segments] == ["unverified", None]
     text = render.to_text(transcript)
     assert text.splitlines()[-5:] == [
         f"[2026-11-18 11:06:40 UTC] young person 1 (seg 0 seq 1{NC}): hej, {canary}",

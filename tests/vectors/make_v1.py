@@ -63,6 +63,7 @@ STAFF_ID: Final = bytes.fromhex("5a" * 8 + "a5" * 8)
 DEVICE_ID: Final = bytes.fromhex("de" * 8 + "ed" * 8)
 PERIOD_ID: Final = bytes.fromhex("9e" * 8 + "e9" * 8)
 DEVICE_NOT_AFTER: Final = 1_798_761_600  # 2027-01-01T00:00:00Z
+ACCEPT_AT: Final = 1_798_700_000  # 2026-12-31T06:53:20Z, before the device certificate expires
 PERIOD_NOT_BEFORE: Final = 1_767_225_600  # 2026-01-01T00:00:00Z
 PERIOD_NOT_AFTER: Final = 1_769_904_000  # 2026-02-01T00:00:00Z
 CODE: Final = "4H7Q2M9X0ZC3KV8NRT5W"
@@ -274,6 +275,21 @@ def build() -> dict[str, Any]:
             "commit": _e(certs.commit(K)),
             "message": _e(certs.acceptance_message(CONV, SEG, K)),
             "signature": _e(certs.sign_acceptance(sig_key, CONV, SEG, K, deterministic=True)),
+        },
+        "acceptance_at": {
+            "about": "The timed acceptance (issue 13 (6), PROTOCOL.md 6.3): message = "
+            "'vh/v1/accept-at' || conv || u32 seg || u64 signed_at || commit, signed by the "
+            "device's ECDSA key. A reader checks signed_at <= now + clock_skew and the device "
+            "certificate at signed_at: valid at signed_at, refused at expired_at (its not_after).",
+            "signed_at": ACCEPT_AT,
+            "clock_skew": certs.CLOCK_SKEW_SECONDS,
+            "expired_at": DEVICE_NOT_AFTER,
+            "message": _e(certs.acceptance_message(CONV, SEG, K, ACCEPT_AT)),
+            "signature": _e(
+                certs.sign_acceptance(
+                    sig_key, CONV, SEG, K, signed_at=ACCEPT_AT, deterministic=True
+                )
+            ),
         },
         "return_code": {
             "about": "code as shown and as typed; locator = HKDF(ikm=code ASCII, salt=32 zero "

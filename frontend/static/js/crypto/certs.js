@@ -265,22 +265,49 @@ export function commit(key) {
   return hkdf(segmentKey(key), new Uint8Array(0), utf8("vh/v1/commit"), 32);
 }
 
-/** "vh/v1/accept" ‖ conv ‖ u32 seg ‖ commit(K). */
-export async function acceptanceMessage(conv, seg, key) {
-  return concat(utf8("vh/v1/accept"), id(conv, "conv"), segment(seg), await commit(key));
+/**
+ * "vh/v1/accept" ‖ conv ‖ u32 seg ‖ commit(K); with `signedAt` (issue 13 (6)) the timed form
+ * "vh/v1/accept-at" ‖ conv ‖ u32 seg ‖ u64 signed_at ‖ commit(K): the device's own clock at
+ * acceptance, so that a later reader checks the certificate at a signed time.
+ */
+export async function acceptanceMessage(conv, seg, key, signedAt = null) {
+  if (signedAt === null || signedAt === undefined) {
+    return concat(utf8("vh/v1/accept"), id(conv, "conv"), segment(seg), await commit(key));
+  }
+  const at = u64(time(signedAt, "signedAt"));
+  return concat(utf8("vh/v1/accept-at"), id(conv, "conv"), segment(seg), at, await commit(key));
 }
 
-/** The counsellor device's 64-byte signature accepting segment `seg` of `conv` under K. */
-export async function signAcceptance(sigPrivateKey, conv, seg, key) {
-  return sign(sigPrivateKey, await acceptanceMessage(conv, seg, key));
+/**
+ * The counsellor device's 64-byte signature accepting segment `seg` of `conv` under K (the
+ * timed form when `signedAt` is given).
+ */
+export async function signAcceptance(sigPrivateKey, conv, seg, key, signedAt = null) {
+  return sign(sigPrivateKey, await acceptanceMessage(conv, seg, key, signedAt));
 }
 
 /**
  * Refuse an acceptance unless the device signing key `sigPub` (from a verified device
- * certificate) signed this conv, seg and K. Throws VerificationError.
+ * certificate) signed this conv, seg and K (and `signedAt`, when given). Throws
+ * VerificationError.
  */
-export async function verifyAcceptance(sigPub, conv, seg, key, signature) {
-  if (!(await verify(sigPub, await acceptanceMessage(conv, seg, key), signature))) {
+export async function verifyAcceptance(sigPub, conv, seg, key, signature, signedAt = null) {
+  if (!(await verify(sigPub, await acceptanceMessage(conv, seg, key, signedAt), signature))) {
     throw new VerificationError("the acceptance is not signed by the counsellor's device");
   }
+}
+
+/** How far a signed time may lie ahead of the reader's clock (two clocks never agree). */
+export const CLOCK_SKEW_SECONDS = 300;
+
+/**
+ * Refuse a timed acceptance's `signedAt` unless it is plausible (not after `now` plus
+ * CLOCK_SKEW_SECONDS) and the parsed device certificate `cert` was valid then
+ * (`check_signed_time` in Python). Throws VerificationError.
+ */
+export async function checkSignedTime(servicePub, cert, signedAt, now) {
+  if (time(signedAt, "signedAt") > time(now, "now") + BigInt(CLOCK_SKEW_SECONDS)) {
+    throw new VerificationError("the acceptance is signed at a time still to come");
+  }
+  await verifyParsedDeviceCert(servicePub, cert, signedAt);
 }

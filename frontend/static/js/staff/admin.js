@@ -3,6 +3,7 @@
 // session comes from logging in on /staff. Every server string is shown with textContent;
 // secrets (a generated password, a TOTP secret) are shown once and dropped when dismissed.
 
+import { Devices } from "./admin-devices.js";
 import { staffMember } from "./gate.js";
 import { initComponents } from "../components.js";
 
@@ -92,6 +93,7 @@ class Admin {
     if (!options.ok) return this.refuse(errorText(options.body, "The account options cannot be read."));
     this.options = options.body;
     for (const form of [this.editForm, this.addForm]) this.fillChoices(form);
+    this.devices = new Devices(this, this.root, el);
     this.wire();
     this.panel.hidden = false;
     await this.reload();
@@ -211,6 +213,7 @@ class Admin {
       actions.append(b);
     };
     button("Edit", () => this.openEdit(a));
+    button("Devices", () => this.devices.open(a));
     const toggle = a.disabled ? "enable" : "disable";
     for (const action of [toggle, "reset-password", "reset-totp"]) {
       button(ACTIONS[action].label, () => this.openConfirm(action, a));

@@ -262,8 +262,13 @@ export class Conversation {
     // Signed only once K opened here; sent again after a reconnect until the server stored it
     // (`hello` says accepted: true then; a repeat is answered alike and not stored twice).
     if (accepted !== true && !this.acceptStored.has(seg)) {
-      const sig = await signAcceptance(this.device.signingKey, this.convBytes, seg, this.keys.get(seg));
-      this.sendFrame({ type: "accept", conv: this.conv, seg, sig: b64urlEncode(sig) });
+      // Timed (PROTOCOL.md §6.3): this device's clock is signed in, so that a return visit
+      // checks the certificate at a time the server cannot choose.
+      const signedAt = Math.floor(Date.now() / 1000);
+      const key = this.keys.get(seg);
+      const sig = await signAcceptance(this.device.signingKey, this.convBytes, seg, key, signedAt);
+      const frame = { type: "accept", conv: this.conv, seg, sig: b64urlEncode(sig) };
+      this.sendFrame({ ...frame, signed_at: signedAt });
     }
     const held = this.held;
     this.held = [];

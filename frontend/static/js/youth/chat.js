@@ -458,7 +458,9 @@ class YouthChat {
     this.show("conversation");
     if (this.keysFrame && !frame.keys_stored) this.send(this.keysFrame);
     this.codes.resend();
-    if (frame.accepted && !this.accepted) await this.acceptance({ ...frame, sig: frame.accepted });
+    if (frame.accepted && !this.accepted) {
+      await this.acceptance({ ...frame, sig: frame.accepted, signed_at: frame.accepted_at });
+    }
     if (this.needSync) {
       this.needSync = false;
       this.sync();
@@ -559,7 +561,7 @@ class YouthChat {
       return;
     }
     try {
-      await checkAcceptance(this.peers, this.conv, this.seg, this.key, frame.sig);
+      await checkAcceptance(this.peers, this.conv, this.seg, this.key, frame.sig, frame.signed_at);
     } catch {
       this.refuse(
         _(

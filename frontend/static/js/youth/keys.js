@@ -6,6 +6,7 @@
 import { b64urlDecode, b64urlEncode, randomBytes } from "../crypto/bytes.js";
 import {
   SEGMENT_KEY_BYTES,
+  VerificationError,
   fieldBytes,
   parseDeviceCert,
   parsePeriodCert,
@@ -59,10 +60,16 @@ export async function newSegmentKeys(peers, conv, seg) {
   return { key, frame };
 }
 
-/** Throws VerificationError unless `sig` (base64url) is the device's acceptance of K. */
-export async function checkAcceptance(peers, conv, seg, key, sig) {
+/**
+ * Throws VerificationError unless `sig` (base64url) is the device's acceptance of K, timed with
+ * `signedAt` when that is given (PROTOCOL.md §6.3).
+ */
+export async function checkAcceptance(peers, conv, seg, key, sig, signedAt = null) {
   const signature = fieldBytes(sig, 64, "sig");
-  await verifyAcceptance(peers.device.sigPub, b64urlDecode(conv), seg, key, signature);
+  if (signedAt !== null && signedAt !== undefined && !Number.isSafeInteger(signedAt)) {
+    throw new VerificationError("the acceptance's signed time is not a number");
+  }
+  await verifyAcceptance(peers.device.sigPub, b64urlDecode(conv), seg, key, signature, signedAt);
 }
 
 /**

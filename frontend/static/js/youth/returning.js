@@ -18,6 +18,7 @@ import {
   unwrapWithCode,
 } from "../crypto/returncode.js";
 import {
+  checkSignedTime,
   parseDeviceCert,
   pinnedServiceKey,
   verifyAcceptance,
@@ -132,6 +133,7 @@ class Returning {
     const opened = []; // {conv, keys}: held by youth/history-share.js, to share only on a yes
     for (const conversation of conversations) {
       this.unverified = false;
+      this.untimed = false; // a segment accepted before acceptances were timed (§6.3)
       const keys = await this.segmentKeys(code, conversation, keks);
       opened.push({ conv: conversation.conv, keys });
       if (session.exiting) return;
@@ -163,6 +165,13 @@ class Returning {
               "have written messages here under either name.",
           ),
           "error",
+        );
+      } else if (this.untimed) {
+        transcript.addNotice(
+          _(
+            "This conversation is from before the counsellor's device signed the time it " +
+              "accepted the chat, so when it took place could not be checked.",
+          ),
         );
       }
     }
@@ -264,17 +273,28 @@ class Returning {
   /**
    * Whether a certified counsellor device accepted this segment (CRYPTO.md §3). K itself is
    * authentic whatever the answer (only this code opens its wrap), so the messages are still
-   * shown; a failure is said plainly.
+   * shown; a failure is said plainly. A timed acceptance (PROTOCOL.md §6.3) has the
+   * certificate checked at the time the device signed, which must not lie ahead of this
+   * clock; an untimed one (accepted before that) only at the server's `sealed_at`, and the
+   * page says that time is unverified.
    */
   async accepted(conv, segment, key) {
     const device = segment.device;
     if (!device || !segment.accept_sig) return false;
     try {
       const cert = parseDeviceCert(device);
-      const sealedAt = Math.min(segment.sealed_at ?? cert.notAfter, cert.notAfter - 1);
-      await verifyParsedDeviceCert(pinnedServiceKey(), cert, sealedAt);
       const signature = b64urlDecode(segment.accept_sig);
-      await verifyAcceptance(cert.sigPub, conv, segment.seg, key, signature);
+      const signedAt = segment.accept_at ?? null;
+      if (signedAt !== null && !Number.isSafeInteger(signedAt)) return false;
+      await verifyAcceptance(cert.sigPub, conv, segment.seg, key, signature, signedAt);
+      if (signedAt === null) {
+        const sealedAt = Math.min(segment.sealed_at ?? cert.notAfter, cert.notAfter - 1);
+        await verifyParsedDeviceCert(pinnedServiceKey(), cert, sealedAt);
+        this.untimed = true;
+      } else {
+        const now = Math.floor(Date.now() / 1000);
+        await checkSignedTime(pinnedServiceKey(), cert, signedAt, now);
+      }
       return true;
     } catch {
       return false;
