@@ -449,8 +449,8 @@ def _start_server(
     deadline = time.monotonic() + start_within
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            if "address already in use" in server.log().lower():
-                raise PortTaken(port)
+            if f"('127.0.0.1', {port}): address already in use" in server.log():
+                raise PortTaken(port)  # uvicorn's own bind, not another listener's
             raise RuntimeError(f"server exited early:\n{server.log()}")
         try:
             with urllib.request.urlopen(base_url + "/healthz", timeout=1, context=tls) as r:  # noqa: S310
