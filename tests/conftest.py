@@ -11,9 +11,11 @@ after the other):
   Every test runs in this pass but those marked ``redis``.
 - ``scaled``: PostgreSQL and Redis (every server gets ``VH_BROKER_URL`` of the shared Redis),
   the production topology of DESIGN.md §5. Only the stack-dependent tests run in this pass:
-  those whose database fixture is chosen by the stack, every browser test, and the tests marked
-  ``redis`` (several processes, Redis outages: PostgreSQL and Redis by their own choice). Tests
-  that run no server, or that name their database themselves, ran in the embedded pass.
+  those whose database fixture is chosen by the stack, every browser test but those of the
+  pages alone (marked ``stack_free``: layout, the quick exit's keys, browser crypto), and the
+  tests marked ``redis`` (several processes, Redis outages: PostgreSQL and Redis by their own
+  choice). Tests that run no server, or that name their database themselves, ran in the
+  embedded pass.
 - unset: both databases with the in-process broker, in one pass (a developer's quick check).
 """
 
@@ -84,7 +86,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         on_stack = any(value in KINDS for value in params.values())
-        in_browser = item.nodeid.startswith("tests/e2e/")
+        in_browser = item.nodeid.startswith("tests/e2e/") and not item.get_closest_marker(
+            "stack_free"
+        )
         scaled = item.get_closest_marker("redis") is not None
         if STACK == "scaled":
             keep = on_stack or in_browser or scaled

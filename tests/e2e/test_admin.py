@@ -11,12 +11,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import Server
 from tests.e2e.conftest import Contexts, staff_account
 from tests.e2e.pages import open_console, start_youth_chat, wait_paired
 from tests.expiry.world import rows
+
+# The pages' own behaviour (forms, wording, layout): the embedded pass is enough; the chats
+# across the broker run on both stacks (tests/conftest.py).
+pytestmark = pytest.mark.stack_free
 
 XSS_ALIAS = '<img src=x onerror="alert(1)">'
 

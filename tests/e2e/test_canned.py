@@ -8,12 +8,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import Server, StaffAccount
 from tests.e2e.conftest import Contexts, staff_account
 from tests.e2e.pages import bodies, open_console, start_youth_chat, wait_paired
 from tests.expiry.world import rows
+
+# The pages' own behaviour (forms, wording, layout): the embedded pass is enough; the chats
+# across the broker run on both stacks (tests/conftest.py).
+pytestmark = pytest.mark.stack_free
 
 GREETING = "Hej! Jag heter Sara och jag är här för att lyssna på dig."
 XSS_TITLE = "<img src=x onerror=alert(1)>"

@@ -11,11 +11,16 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import ROOT, Server, StaffAccount
 from tests.e2e.conftest import Contexts
 from tests.e2e.pages import open_console, send, start_youth_chat, wait_paired
+
+# The pages' own behaviour (forms, wording, layout): the embedded pass is enough; the chats
+# across the broker run on both stacks (tests/conftest.py).
+pytestmark = pytest.mark.stack_free
 
 
 def _tags_export(server: Server) -> list[dict[str, Any]]:

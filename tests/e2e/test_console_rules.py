@@ -12,7 +12,9 @@ from app.kit import b64
 from tests.conftest import Server
 from tests.e2e.conftest import Contexts
 
-pytestmark = pytest.mark.browser
+# The pages' own behaviour (forms, wording, layout): the embedded pass is enough; the chats
+# across the broker run on both stacks (tests/conftest.py).
+pytestmark = [pytest.mark.browser, pytest.mark.stack_free]
 
 SCRIPT = """
 async (convs) => {

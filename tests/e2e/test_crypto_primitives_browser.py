@@ -25,6 +25,9 @@ from app.kit import b64
 from tests.conftest import Server
 from tests.e2e.conftest import Contexts
 
+# The browser's crypto alone: the embedded pass is enough (tests/conftest.py).
+pytestmark = pytest.mark.stack_free
+
 TESTS = Path(__file__).resolve().parents[1]
 RFC9180_A3: dict[str, Any] = json.loads((TESTS / "vectors" / "rfc9180-a3.json").read_text("utf-8"))
 #: The requirements folder sits beside the repository (locally and in CI), as in tests/client.

@@ -62,6 +62,8 @@ def _earlier_chat_with_code(youth: Any, staff: Any, server: Server) -> str:
     send(youth, EARLIER[0])
     expect(panel.locator(".message-body")).to_have_text(EARLIER[:1])
     send(staff, EARLIER[1], panel)
+    # Stored order is the transcript's order: the reply is in before the next message is sent.
+    expect(youth.locator("[role=log] .message-body")).to_have_text(EARLIER[:2])
     send(youth, EARLIER[2])
     expect(panel.locator(".message-body")).to_have_text(EARLIER)
     expect(youth.locator("[role=log] .message-body")).to_have_text(EARLIER)

@@ -19,7 +19,8 @@ from tests.conftest import Database, Server, start_server
 from tests.e2e.axe import assert_accessible, violations
 from tests.e2e.conftest import EXIT_PATH, Contexts
 
-pytestmark = pytest.mark.browser
+# The pages alone (their JavaScript and layout): the embedded pass is enough (tests/conftest.py).
+pytestmark = [pytest.mark.browser, pytest.mark.stack_free]
 
 Shot = Callable[[Any, str], None]
 HOURS = {

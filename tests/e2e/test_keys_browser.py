@@ -18,7 +18,8 @@ from app.kit import b64
 from tests.conftest import Server
 from tests.e2e.conftest import Contexts
 
-pytestmark = pytest.mark.browser
+# The pages alone (their JavaScript and layout): the embedded pass is enough (tests/conftest.py).
+pytestmark = [pytest.mark.browser, pytest.mark.stack_free]
 
 PEERS_SCRIPT = """
 async ({ service, frame, now }) => {

@@ -17,7 +17,9 @@ from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import EXIT_PATH, Contexts, staff_account
 from tests.e2e.pages import open_console, send
 
-pytestmark = pytest.mark.browser
+# The pages' own behaviour (forms, wording, layout): the embedded pass is enough; the chats
+# across the broker run on both stacks (tests/conftest.py).
+pytestmark = [pytest.mark.browser, pytest.mark.stack_free]
 
 PAGES = [("sv", "ltr"), ("en", "ltr"), ("ar", "rtl")]
 

@@ -17,6 +17,10 @@ from playwright.sync_api import expect
 from tests.conftest import Server, database_of, start_server
 from tests.e2e.conftest import Contexts, staff_account
 
+# The pages' own behaviour (forms, wording, layout): the embedded pass is enough; the chats
+# across the broker run on both stacks (tests/conftest.py).
+pytestmark = pytest.mark.stack_free
+
 
 def _server(tmp_path: Path, **env: str) -> Iterator[Server]:
     with database_of("sqlite", tmp_path) as database:

@@ -8,11 +8,16 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import Server, StaffAccount, enrol_code
 from tests.e2e.conftest import Contexts
 from tests.e2e.pages import open_console
+
+# The pages' own behaviour (forms, wording, layout): the embedded pass is enough; the chats
+# across the broker run on both stacks (tests/conftest.py).
+pytestmark = pytest.mark.stack_free
 
 
 def test_another_new_device_is_told_and_the_list_shows_this_one(

@@ -14,7 +14,8 @@ from playwright.sync_api import expect
 from tests.conftest import Server
 from tests.e2e.conftest import EXIT_PATH, Contexts
 
-pytestmark = pytest.mark.browser
+# The pages alone (their JavaScript and layout): the embedded pass is enough (tests/conftest.py).
+pytestmark = [pytest.mark.browser, pytest.mark.stack_free]
 
 #: Where the young person was before our site: not ours, and recognisable.
 BEFORE = "data:text/html," + quote("<title>Before</title><p>a page before ours</p>")

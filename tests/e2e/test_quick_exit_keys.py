@@ -18,7 +18,8 @@ from tests.conftest import Server, StaffAccount, _enrol_code
 from tests.e2e.conftest import EXIT_PATH, Contexts
 from tests.e2e.pages import start_youth_chat, wait_paired
 
-pytestmark = pytest.mark.browser
+# The pages alone (their JavaScript and layout): the embedded pass is enough (tests/conftest.py).
+pytestmark = [pytest.mark.browser, pytest.mark.stack_free]
 
 START = datetime(2026, 12, 1, 12, 0, 0)
 

@@ -16,7 +16,8 @@ from app.client import CounsellorClient, login
 from tests.conftest import Server, StaffAccount, _enrol_code
 from tests.e2e.conftest import Contexts
 
-pytestmark = pytest.mark.browser
+# The pages alone (their JavaScript and layout): the embedded pass is enough (tests/conftest.py).
+pytestmark = [pytest.mark.browser, pytest.mark.stack_free]
 
 MIN = 44
 

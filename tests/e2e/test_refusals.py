@@ -23,7 +23,9 @@ from tests.conftest import Database, Server, StaffAccount, _enrol_code, start_se
 from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import EXIT_PATH, Contexts, staff_account
 
-pytestmark = pytest.mark.browser
+# The pages' own behaviour (forms, wording, layout): the embedded pass is enough; the chats
+# across the broker run on both stacks (tests/conftest.py).
+pytestmark = [pytest.mark.browser, pytest.mark.stack_free]
 Shot = Callable[[Any, str], None]
 
 HELPLINES = [{"name": "BRIS", "phone": "116 111", "hours": "24/7"}]

@@ -19,7 +19,9 @@ from tests.chat.test_signed_time import _chat_with_code, _rewrite
 from tests.conftest import Server
 from tests.support import Harness
 
-pytestmark = pytest.mark.browser
+# The pages' own behaviour (forms, wording, layout): the embedded pass is enough; the chats
+# across the broker run on both stacks (tests/conftest.py).
+pytestmark = [pytest.mark.browser, pytest.mark.stack_free]
 
 NOT_ACCEPTED = "could not be checked as accepted by a counsellor of the centre"
 UNTIMED = "so when it took place could not be checked"

@@ -17,7 +17,9 @@ from tests.conftest import Server, StaffAccount, _enrol_code
 from tests.e2e.conftest import EXIT_PATH, Contexts
 from tests.e2e.pages import send, start_youth_chat, wait_paired
 
-pytestmark = pytest.mark.browser
+# The pages' own behaviour (forms, wording, layout): the embedded pass is enough; the chats
+# across the broker run on both stacks (tests/conftest.py).
+pytestmark = [pytest.mark.browser, pytest.mark.stack_free]
 
 YOUTH_PAGES = ("/en/", "/en/chat", "/en/chat?for=professional", "/sv/chat", "/ar/chat")
 SECRET = "this must vanish on exit"
