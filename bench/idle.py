@@ -22,7 +22,7 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from bench import harness
+from bench import harness, readings
 from bench.pairing import Youth, _console, _seed, _youth_socket
 
 KIB = 1024
@@ -30,11 +30,11 @@ KIB = 1024
 
 async def _quiet(pid: int, settle: float) -> int:
     await asyncio.sleep(settle)
-    return harness.rss_bytes(pid)
+    return readings.rss_bytes(pid)
 
 
 def _row(kind: str, before: int, after: int, n: int, extra: dict[str, Any]) -> dict[str, Any]:
-    return harness.emit(
+    return readings.emit(
         {
             "scenario": "P-1",
             "server": kind,
@@ -51,7 +51,7 @@ async def l0_idle(
     server: harness.Server, n: int, settle: float, limits: dict[str, Any]
 ) -> dict[str, Any]:
     before = await _quiet(server.pid, settle)
-    meter = harness.CpuMeter()
+    meter = readings.CpuMeter()
     sockets: list[ClientConnection] = []
     for start in range(0, n, 250):
         batch = await asyncio.gather(
@@ -63,14 +63,14 @@ async def l0_idle(
         for i, ws in enumerate(batch):
             await ws.send(f"idle{start + i}")  # a pair id nobody else sends
         sockets += batch
-    check = harness.generator_check([{"cpu": harness.generator_cpu(0), **_cpu(meter)}])
+    check = readings.generator_check([{"cpu": readings.generator_cpu(0), **_cpu(meter)}])
     after = await _quiet(server.pid, settle)
     for ws in sockets:
         await ws.close()
     return _row("L0", before, after, n, {**check, **limits})
 
 
-def _cpu(meter: harness.CpuMeter) -> dict[str, float]:
+def _cpu(meter: readings.CpuMeter) -> dict[str, float]:
     return {"cpu_fraction": meter.fraction()}
 
 
@@ -82,7 +82,7 @@ async def app_idle(
     limits: dict[str, Any],
 ) -> dict[str, Any]:
     before = await _quiet(server.pid, settle)
-    meter = harness.CpuMeter()
+    meter = readings.CpuMeter()
     youths: list[Youth] = []
     readers = []
     for start in range(0, len(tokens), 250):
@@ -102,7 +102,7 @@ async def app_idle(
     deadline = time.monotonic() + 120
     while any(y.position is None for y in youths) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
-    check = harness.generator_check([{"cpu": harness.generator_cpu(0), **_cpu(meter)}])
+    check = readings.generator_check([{"cpu": readings.generator_cpu(0), **_cpu(meter)}])
     after = await _quiet(server.pid, settle)
     placed = sum(y.position is not None for y in youths)
     errors = sorted({e for y in youths for e in y.errors})
@@ -114,7 +114,7 @@ async def app_idle(
         {"waiting": len(youths), "placed": placed, "counsellors": len(consoles), **check, **limits},
     )
     if errors:
-        harness.warn(f"error frames to young people: {errors}")
+        readings.warn(f"error frames to young people: {errors}")
     for console in consoles:
         await console.close()
     for y in youths:
@@ -132,17 +132,17 @@ def main() -> None:
     parser.add_argument("--counsellors", type=int, default=200)
     parser.add_argument("--settle", type=float, default=3.0, help="seconds of quiet before RSS")
     args = parser.parse_args()
-    harness.pin_self()  # the generator; the servers run on the last CPU
+    readings.pin_self()  # the generator; the servers run on the last CPU
     n = args.waiting + args.counsellors
-    limits = harness.raise_nofile(n + 256)
+    limits = readings.raise_nofile(n + 256)
     with harness.l0_server() as l0:
-        l0_row = harness.run_loop(l0_idle(l0, n, args.settle, limits))
+        l0_row = readings.run_loop(l0_idle(l0, n, args.settle, limits))
     with harness.app_database() as db:
-        tokens = harness.run_loop(_seed(db.url, args.waiting, 0))
+        tokens = readings.run_loop(_seed(db.url, args.waiting, 0))
         staff = harness.make_staff(db, [2] * args.counsellors)
         with harness.app_server(db) as app:
-            app_row = harness.run_loop(app_idle(app, tokens, staff, args.settle, limits))
-    harness.table(
+            app_row = readings.run_loop(app_idle(app, tokens, staff, args.settle, limits))
+    readings.table(
         f"P-1 idle: {args.waiting} waiting + {args.counsellors} counsellors (L0: {n} sockets)",
         ("server", "RSS before MiB", "RSS after MiB", "KiB per connection", "generator core"),
         [
@@ -158,7 +158,7 @@ def main() -> None:
     )
     print("  target (app): <= 40 KiB per connection including app state; L0 reference ~15")
     if app_row["placed"] < args.waiting:
-        harness.warn(f"only {app_row['placed']} of {args.waiting} young people got a place")
+        readings.warn(f"only {app_row['placed']} of {args.waiting} young people got a place")
 
 
 if __name__ == "__main__":

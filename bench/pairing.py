@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.triage import engine, waits  # noqa: E402
 from app.triage.positions import standings  # noqa: E402
+from bench import readings  # noqa: E402
 
 WAITING = 5000
 #: The dispatcher tells the first PROMPT in each queue of every move at once, the rest within
@@ -345,7 +346,6 @@ async def _console(base: str, username: str, secret: str, code: str) -> Any:
 async def _server_run(
     base: str, tokens: list[str], staff: list[tuple[str, str, str]], args: argparse.Namespace
 ) -> list[dict[str, Any]]:
-    from bench import harness
 
     youths: list[Youth] = []
     readers: list[asyncio.Task[None]] = []
@@ -480,7 +480,7 @@ async def _server_run(
             f"server: the same ({args.joins_per_second} joins/s)",
             fanout_ms[True],
             joined=len(joiners),
-            **harness.generator_check([{"cpu": 0, "cpu_fraction": cpu / wall}]),
+            **readings.generator_check([{"cpu": 0, "cpu_fraction": cpu / wall}]),
         ),
     ]
     for console in consoles:
@@ -513,9 +513,8 @@ def main() -> None:
     parser.add_argument("--joins-per-second", type=float, default=20.0)
     parser.add_argument("--database-url", help="service: an empty database (default: SQLite)")
     args = parser.parse_args()
-    from bench import harness
 
-    harness.pin_self()  # the server (if any) runs on the last CPU
+    readings.pin_self()  # the server (if any) runs on the last CPU
     run = {"engine": scenario_engine, "service": scenario_service, "server": scenario_server}
     _table(run[args.scenario](args))
 

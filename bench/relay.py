@@ -29,7 +29,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from app.client import CounsellorClient, YouthClient, login
 from app.client.envelopes import Sender
-from bench import harness
+from bench import harness, readings
 from bench.harness import STAFF_PASSWORD
 
 # ---------------------------------------------------------------------- pairs
@@ -297,7 +297,7 @@ async def generator(job: dict[str, Any], ready: Callable[[], Awaitable[None]]) -
     demux.start(sockets, key_of)
     try:
         await ready()
-        meter = harness.CpuMeter()
+        meter = readings.CpuMeter()
         if job["scenario"] == "p2":
             out: dict[str, Any] = {"relayed": await closed_loop(pairs, job["seconds"])}
         else:
@@ -338,7 +338,7 @@ def measure(
     for job in jobs:
         job.update(common, rate=args.rate / len(jobs), frame_size=args.frame_size)
     results, server_cpu = harness.Generators("bench.relay:generator", jobs).run(
-        lambda: sum(harness.cpu_seconds(pid) for pid in pids), window
+        lambda: sum(readings.cpu_seconds(pid) for pid in pids), window
     )
     row: dict[str, Any] = {"scenario": "P-2" if args.scenario == "p2" else "P-3", "server": kind}
     row.update(fields, pairs=args.pairs)
@@ -354,10 +354,10 @@ def measure(
         frames = len(latencies)
     # Server CPU per relayed frame: robust to a shared, noisy machine (and P-6's metric).
     row["server_cpu_us_per_frame"] = round(server_cpu / max(1, frames) * 1e6, 1)
-    row.update(harness.generator_check(results))
+    row.update(readings.generator_check(results))
     if row.get("lost"):
-        harness.warn(f"{row['lost']} frames not delivered within 1 s of the run's end")
-    return harness.emit(row)
+        readings.warn(f"{row['lost']} frames not delivered within 1 s of the run's end")
+    return readings.emit(row)
 
 
 def l0_jobs(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -427,7 +427,7 @@ def summary(args: argparse.Namespace, results: dict[str, list[dict[str, Any]]]) 
             )
             for k in ("L0", "app")
         ]
-        harness.table(
+        readings.table(
             f"P-2 closed loop, {args.pairs} pairs, {args.frame_size}-byte frames, "
             f"median of {args.rounds}, {args.generators} generator(s)",
             ("server", "frames/s", "server CPU-us/frame", "generator core", "generator-bound"),
@@ -440,7 +440,7 @@ def summary(args: argparse.Namespace, results: dict[str, list[dict[str, Any]]]) 
             f"{cpu_ratio:.2f} in CPU per frame"
         )
     else:
-        harness.table(
+        readings.table(
             f"P-3 open loop, {args.rate:.0f} frames/s over {args.pairs} pairs",
             ("server", "p50 ms", "p99 ms", "generator core", "generator-bound"),
             [

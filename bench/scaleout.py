@@ -25,7 +25,7 @@ import statistics
 from contextlib import ExitStack
 from typing import Any
 
-from bench import harness, relay
+from bench import harness, readings, relay
 
 
 def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -85,7 +85,7 @@ def main() -> None:
         )
         for k in ("one", "two")
     ]
-    harness.table(
+    readings.table(
         f"P-6 scale-out: {args.rate:.0f} frames/s over {args.pairs} chats, PostgreSQL + Redis, "
         f"median of {args.rounds}",
         ("processes", "p50 ms", "p99 ms", "server CPU-us/frame", "generator core"),

@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bench import harness, relay
+from bench import harness, readings, relay
 
 KIB = 1024
 
@@ -31,7 +31,7 @@ async def generator(job: dict[str, Any], ready: Callable[[], Awaitable[None]]) -
     demux.start(sockets, relay._app_key)
     try:
         await ready()
-        meter = harness.CpuMeter()
+        meter = readings.CpuMeter()
         latencies, lost = await relay.open_loop(pairs, job["rate"], job["seconds"], both_ways=True)
         return {"latencies": latencies, "lost": lost, "cpu_fraction": meter.fraction()}
     finally:
@@ -65,7 +65,7 @@ def main() -> None:
     args = parser.parse_args()
     seconds = args.minutes * 60
     rate = 2 * args.pairs / args.interval
-    harness.raise_nofile(2 * args.pairs + 256)
+    readings.raise_nofile(2 * args.pairs + 256)
     with harness.app_database() as db:
         planned = relay.app_jobs(args)
         staff = harness.make_staff(db, [c for _, caps in planned for c in caps])
@@ -91,7 +91,7 @@ def main() -> None:
                     time.sleep(min(args.sample_seconds, seconds - elapsed))
 
             results, server_cpu = harness.Generators("bench.soak:generator", jobs).run(
-                lambda: harness.cpu_seconds(app.pid), during=sample_until_done
+                lambda: readings.cpu_seconds(app.pid), during=sample_until_done
             )
     latencies = [x for r in results for x in r["latencies"]]
     row: dict[str, Any] = {
@@ -113,9 +113,9 @@ def main() -> None:
         row[f"{key}_first"] = values[0][1] if values else None
         row[f"{key}_last"] = values[-1][1] if values else None
         row[f"{key}_slope_per_min"] = round(slope_per_minute(values), 3)
-    row.update(harness.generator_check(results))
-    harness.emit(row)
-    harness.table(
+    row.update(readings.generator_check(results))
+    readings.emit(row)
+    readings.table(
         f"P-9 soak: {2 * args.pairs} connections, {args.minutes} min, {rate:.0f} frames/s",
         ("measure", "first", "last", "slope per minute"),
         [
@@ -132,13 +132,13 @@ def _sample(pid: int, metrics_url: str, elapsed: float) -> dict[str, Any]:
         tasks = harness.metric(metrics_url, "vhouse_tasks")
     except OSError:
         tasks = None
-    return harness.emit(
+    return readings.emit(
         {
             "scenario": "P-9",
             "sample": True,
             "elapsed_s": round(elapsed, 1),
-            "rss_mib": round(harness.rss_bytes(pid) / KIB / KIB, 2),
-            "fds": harness.open_fds(pid),
+            "rss_mib": round(readings.rss_bytes(pid) / KIB / KIB, 2),
+            "fds": readings.open_fds(pid),
             "tasks": tasks,
         }
     )

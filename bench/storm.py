@@ -28,7 +28,7 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 
-from bench import harness
+from bench import harness, readings
 from bench.pairing import _seed
 
 KIB = 1024
@@ -80,7 +80,7 @@ class Reconnecting:
 def _sampler(pid_of: list[int], peaks: list[int], stop: threading.Event) -> None:
     while not stop.is_set():
         try:
-            peaks.append(harness.rss_bytes(pid_of[0]))
+            peaks.append(readings.rss_bytes(pid_of[0]))
         except (OSError, RuntimeError):
             pass  # between the old process and the new
         stop.wait(0.1)
@@ -94,7 +94,7 @@ async def storm(
     base = server.base
     clients = [Reconnecting(server.ws + "/ws/youth", base, t) for t in tokens]
     rng = random.Random(7)
-    meter = harness.CpuMeter()
+    meter = readings.CpuMeter()
     tasks = [asyncio.create_task(c.run(rng)) for c in clients]
     new: harness.Server | None = None
     try:
@@ -102,7 +102,7 @@ async def storm(
         while any(c.resumed_at is None for c in clients) and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         await asyncio.sleep(args.settle)
-        steady = harness.rss_bytes(server.pid)
+        steady = readings.rss_bytes(server.pid)
         pid_of, peaks, stop_sampling = [server.pid], list[int](), threading.Event()
         sampler = threading.Thread(target=_sampler, args=(pid_of, peaks, stop_sampling))
         t0 = time.perf_counter()
@@ -124,7 +124,7 @@ async def storm(
         await asyncio.sleep(args.settle)
         stop_sampling.set()
         sampler.join()
-        after = harness.rss_bytes(new.pid)
+        after = readings.rss_bytes(new.pid)
     finally:
         for task in tasks:
             task.cancel()
@@ -132,7 +132,7 @@ async def storm(
         harness.stop(new or server)
     times = sorted(c.resumed_at - t0 for c in clients if c.resumed_at and c.resumed_at > t0)
     errors = sorted({e for c in clients for e in c.errors})
-    return harness.emit(
+    return readings.emit(
         {
             "scenario": "P-7",
             "server": "app",
@@ -154,8 +154,8 @@ async def storm(
             "steady_rss_mib": round(steady / KIB / KIB, 1),
             "peak_rss_mib": round(max(peaks, default=0) / KIB / KIB, 1),
             "after_rss_mib": round(after / KIB / KIB, 1),
-            **harness.generator_check(
-                [{"cpu": harness.generator_cpu(0), "cpu_fraction": meter.fraction()}]
+            **readings.generator_check(
+                [{"cpu": readings.generator_cpu(0), "cpu_fraction": meter.fraction()}]
             ),
         }
     )
@@ -173,13 +173,13 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=120.0, help="give up after seconds")
     parser.add_argument("--settle", type=float, default=2.0, help="quiet seconds around it")
     args = parser.parse_args()
-    harness.pin_self()  # the generator; the servers run on the last CPU
-    harness.raise_nofile(args.connections + 256)
+    readings.pin_self()  # the generator; the servers run on the last CPU
+    readings.raise_nofile(args.connections + 256)
     with harness.app_database() as db:
-        tokens = harness.run_loop(_seed(db.url, args.connections, 0))
-        row = harness.run_loop(storm(db, tokens, args))
+        tokens = readings.run_loop(_seed(db.url, args.connections, 0))
+        row = readings.run_loop(storm(db, tokens, args))
     peak_ratio = row["peak_rss_mib"] / row["steady_rss_mib"] if row["steady_rss_mib"] else 0
-    harness.table(
+    readings.table(
         f"P-7 reconnect storm: restart under {args.connections} waiting young people",
         ("resumed", "within 30 s", "p50 s", "p99 s", "all s", "errors", "peak/steady RSS"),
         [

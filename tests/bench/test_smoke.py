@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bench import harness
+from bench import harness, readings
 from tests.conftest import ROOT, unavailable
 
 GENERATOR = {"generators", "generator_cpu", "generator_cpu_per_process", "generator_bottleneck"}
@@ -151,12 +151,12 @@ def test_p6_compares_two_processes_with_one() -> None:
 def test_the_generator_check_adds_up_the_generators_sharing_a_core(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    apart = harness.generator_check(
+    apart = readings.generator_check(
         [{"cpu": 0, "cpu_fraction": 0.4}, {"cpu": 1, "cpu_fraction": 0.4}]
     )
     assert (apart["generator_cpu"], apart["generator_bottleneck"]) == (0.4, False)
     assert "WARNING" not in capsys.readouterr().err
-    shared = harness.generator_check(
+    shared = readings.generator_check(
         [{"cpu": 0, "cpu_fraction": 0.4}, {"cpu": 0, "cpu_fraction": 0.4}]
     )
     assert (shared["generator_cpu"], shared["generator_bottleneck"]) == (0.8, True)
