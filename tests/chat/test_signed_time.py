@@ -7,7 +7,6 @@ acceptance (from before) opens but is marked as of unverified time."""
 from __future__ import annotations
 
 import asyncio
-import os
 
 import pytest
 
@@ -16,7 +15,7 @@ from app.crypto import certs, returncode
 from app.kit import b64
 from tests.chat.test_segments import _connected_pair
 from tests.conftest import Server
-from tests.expiry.world import write
+from tests.expiry.world import return_code_frame, write
 from tests.support import Harness, shared_server
 
 server = shared_server(("sqlite",))
@@ -33,21 +32,7 @@ async def _chat_with_code(
     await youth.send_envelope(youth.sender.text_envelope(youth.key, "hej"))
     await youth.expect("ack")
     code = returncode.new_code()
-    salt, nonce = os.urandom(16), os.urandom(12)
-    wrap = returncode.wrap_with_code(
-        returncode.kek(code, salt), nonce, youth.key, b64.decode(conv), 0
-    )
-    await youth.send(
-        {
-            "type": "return_code",
-            "conv": conv,
-            "seg": 0,
-            "locator": b64.encode(returncode.locator(code)),
-            "salt": b64.encode(salt),
-            "nonce": b64.encode(nonce),
-            "wrap": b64.encode(wrap),
-        }
-    )
+    await youth.send(await return_code_frame(code, youth.key, conv))
     await youth.expect("return_code_stored")
     await youth.send({"type": "close"})
     await youth.expect("closed")

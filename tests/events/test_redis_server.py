@@ -19,9 +19,10 @@ import redis.asyncio as aioredis
 
 from app.client.envelopes import open_text
 from tests.canary import canary_phrase, encodings
+from tests.chat.test_segments import _connected_pair
 from tests.conftest import Server, database_of, start_server
 from tests.redisserver import RedisServer, new_prefix, own_redis, shared_redis_url
-from tests.support import Harness, exchange, frames_until_closed, new_staff, unique_language, until
+from tests.support import Harness, exchange, frames_until_closed, until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -129,12 +130,7 @@ async def test_the_canary_phrase_never_crosses_redis(redis_server: Server) -> No
     watcher = asyncio.create_task(watch())
     try:
         async with Harness(redis_server) as h:
-            language = unique_language()
-            staff, _ = await h.console(await new_staff(redis_server, languages=[language]))
-            await staff.duty(True)
-            youth = await h.youth(e2e=True)
-            await youth.join(language=language)
-            conv = (await youth.wait_paired())["conv"]
+            staff, youth, conv = await _connected_pair(h)
             key, _ = await asyncio.gather(staff.wait_keys(conv), youth.wait_connected())
             assert youth.sender is not None
             await youth.send_envelope(youth.sender.text_envelope(youth.key, f"{phrase} (youth)"))
