@@ -124,15 +124,17 @@ class RedisBroker(Broker):
         if local is None:
             local = self._subs[channel] = {}
         local[key] = _Subscription(handler, on_missed)
+        confirmed: asyncio.Future[None] | None = None
         if len(local) == 1 and self._connected:
             confirmed = asyncio.get_running_loop().create_future()
             self._confirming.setdefault(channel, deque()).append(confirmed)
             self._command("SUBSCRIBE", self._prefix + channel)
-            # Active on return (the interface's promise) unless Redis is gone meanwhile: then
-            # the reconnection calls ``on_missed``.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._subscribe_wait):
-                    await asyncio.shield(confirmed)
+        elif self._confirming.get(channel):
+            # Another local handler asked for this channel a moment ago and Redis has not
+            # confirmed it yet: a message published now would miss this one too.
+            confirmed = self._confirming[channel][-1]
+        if confirmed is not None:
+            await self._until_confirmed(channel, key, confirmed)
 
         def unsubscribe() -> None:
             handlers = self._subs.get(channel)
@@ -144,6 +146,24 @@ class RedisBroker(Broker):
                     self._command("UNSUBSCRIBE", self._prefix + channel)
 
         return unsubscribe
+
+    async def _until_confirmed(
+        self, channel: str, key: int, confirmed: asyncio.Future[None]
+    ) -> None:
+        """Wait for Redis to confirm ``channel``: the subscription is active on return (the
+        interface's promise). Past ``subscribe_wait`` (Redis slow, or gone) it returns anyway,
+        and the late confirmation calls ``on_missed``: what was published in between is caught
+        up from the store. A lost connection calls it too, once it is back."""
+        try:
+            async with asyncio.timeout(self._subscribe_wait):
+                await asyncio.shield(confirmed)
+        except TimeoutError:
+            confirmed.add_done_callback(lambda _: self._late(channel, key))
+
+    def _late(self, channel: str, key: int) -> None:
+        sub = self._subs.get(channel, {}).get(key)
+        if sub is not None:
+            _call_all([sub.on_missed])
 
     async def ping(self) -> None:
         if not self.subscriber_up:
@@ -203,7 +223,6 @@ class RedisBroker(Broker):
         control = prefix + CONTROL
         # Every local channel now, and what they may have missed while the connection was away.
         channels = [control, *(prefix + c for c in self._subs)]
-        missed = [s.on_missed for local in self._subs.values() for s in local.values()]
         pending = set(channels)
         self._commands.clear()
         self._commands.append(("SUBSCRIBE", *channels))
@@ -234,7 +253,11 @@ class RedisBroker(Broker):
                                 log.info("broker subscriber: back; %d channel(s)", len(channels))
                             else:
                                 first.set_result(None)
-                            _call_all(missed)
+                            # Every handler of now: one added meanwhile to a channel of
+                            # the batch returned before its channel was active again.
+                            _call_all(
+                                [s.on_missed for c in self._subs.values() for s in c.values()]
+                            )
                     else:
                         self._confirmed(name[len(prefix) :])
                 elif kind == b"pong":

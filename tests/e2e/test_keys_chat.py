@@ -25,7 +25,7 @@ from playwright.sync_api import expect
 from app.crypto import hpke
 from app.kit import b64
 from tests.canary import canary_phrase, find_canary
-from tests.conftest import ROOT, STACK, Server, StaffAccount, restart_server
+from tests.conftest import ROOT, Server, StaffAccount, restart_server
 from tests.e2e.conftest import Contexts
 from tests.e2e.pages import (
     YouthSocket,
@@ -429,12 +429,6 @@ def test_console_asks_for_a_fresh_login_to_register_a_new_device(
     assert "?device=" in sockets[0]
 
 
-@pytest.mark.xfail(
-    STACK == "scaled",
-    reason="known bug, issue 14: on PostgreSQL + Redis the counsellor's first message after a "
-    "restart can miss the resumed page until it reconnects (seen in 2 of 2 scaled CI runs)",
-    strict=False,
-)
 def test_keys_survive_a_real_server_restart(
     contexts: Contexts, server: Server, counsellor: StaffAccount
 ) -> None:

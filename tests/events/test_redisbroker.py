@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+import redis as sync_redis
 import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -132,6 +133,46 @@ async def test_unsubscribe_ends_the_redis_subscription_with_the_last_local_handl
     a.publish("staff:s1", "two")
     await eventually(lambda: again == ["two"])
     assert second == ["one"]
+
+
+async def test_a_second_local_handler_waits_for_the_channel_redis_has_not_confirmed_yet(
+    pair: tuple[RedisBroker, RedisBroker], redis_url: str
+) -> None:
+    """Two sockets of one conversation subscribe at once (a restart: the youth page and the
+    console come back together). The first sends SUBSCRIBE; the second must not return before
+    Redis confirmed it either, or what is published right after it returns is lost to it (the
+    restarted chat's first message, seen in CI on the scaled stack)."""
+    _, b = pair
+    first: list[str] = []
+    second: list[str] = []
+    asking = asyncio.create_task(b.subscribe("conv:both", first.append))
+    await asyncio.sleep(0)  # the first one has queued its SUBSCRIBE and waits for it
+    await b.subscribe("conv:both", second.append)
+    channel = f"{b._prefix}conv:both"
+    # A blocking client: the broker's tasks cannot run while it asks, so this sees the state
+    # Redis was in when ``subscribe`` returned.
+    with sync_redis.Redis.from_url(redis_url) as client:
+        assert dict(client.pubsub_numsub(channel))[channel.encode()] == 1
+        assert client.publish(channel, "right after") == 1
+    await asking
+    await eventually(lambda: first == second == ["right after"])
+
+
+async def test_a_subscription_confirmed_late_catches_up(redis_url: str) -> None:
+    """Past ``subscribe_wait`` ``subscribe`` returns unconfirmed; the late confirmation calls
+    ``on_missed``, so the store fills what was published in between."""
+    broker = RedisBroker(redis_url, prefix=new_prefix())
+    await broker.start()
+    broker._subscribe_wait = 0.0  # Redis answers in well over no time at all
+    try:
+        missed: list[int] = []
+        await broker.subscribe("conv:late", lambda _: None, on_missed=lambda: missed.append(1))
+        await eventually(lambda: missed == [1])
+        await broker.subscribe("conv:late", lambda _: None)  # confirmed by now: no wait
+        await asyncio.sleep(0.1)
+        assert missed == [1]
+    finally:
+        await broker.close()
 
 
 async def test_a_handler_that_raises_does_not_starve_the_others(
