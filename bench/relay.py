@@ -23,23 +23,27 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from websockets.asyncio.client import ClientConnection, connect
 
 from app.client import CounsellorClient, YouthClient, login
 from app.client.envelopes import Sender
-from bench import harness, readings
+from bench import harness, rawws, readings
 from bench.harness import STAFF_PASSWORD
 
 # ---------------------------------------------------------------------- pairs
+
+
+class Sends(Protocol):
+    async def send(self, message: str, /) -> None: ...
 
 
 @dataclass
 class Side:
     """One end of a chat: the socket it sends on and a queue of arrivals for it."""
 
-    ws: ClientConnection
+    ws: Sends
     make: Callable[[], tuple[str, str]]  # () -> (frame text, message id)
     arrivals: asyncio.Queue[tuple[str, float]]
 
@@ -51,11 +55,14 @@ class Pair:
 
 
 class Demux:
-    """One reader task per socket; delivers each arriving message id to the right side."""
+    """Routes each arriving message id to the right side. The sockets are set up with
+    ``websockets``; for the load each is handed to a ``rawws.RawSocket`` (its reading and
+    writing cost the generator a fraction of what ``websockets`` costs), and every side sends
+    on its socket's raw one from then on."""
 
     def __init__(self) -> None:
         self.routes: dict[tuple[int, str], Side] = {}  # (socket id, conv key) -> side
-        self.tasks: list[asyncio.Task[None]] = []
+        self.raw: list[rawws.RawSocket] = []
         self.other_frames = 0
 
     def route(self, ws: ClientConnection, key: str, side: Side) -> None:
@@ -64,28 +71,34 @@ class Demux:
     def start(
         self, sockets: list[ClientConnection], key_of: Callable[[str], tuple[str, str] | None]
     ) -> None:
+        taken: dict[int, rawws.RawSocket] = {}
         for ws in {id(w): w for w in sockets}.values():
-            self.tasks.append(asyncio.create_task(self._read(ws, key_of)))
+            taken[id(ws)] = rawws.take_over(ws, self._reader(id(ws), key_of))
+        for (ws_id, _), side in self.routes.items():
+            side.ws = taken[ws_id]
+        self.raw = list(taken.values())
 
-    async def _read(
-        self, ws: ClientConnection, key_of: Callable[[str], tuple[str, str] | None]
-    ) -> None:
-        try:
-            async for raw in ws:
-                now = time.perf_counter()
-                found = key_of(raw if isinstance(raw, str) else raw.decode())
-                if found is None:
-                    self.other_frames += 1
-                    continue
-                key, message_id = found
-                self.routes[(id(ws), key)].arrivals.put_nowait((message_id, now))
-        except Exception:
-            return
+    def _reader(
+        self, ws_id: int, key_of: Callable[[str], tuple[str, str] | None]
+    ) -> Callable[[bytes], None]:
+        routes = self.routes
+
+        def arrived(payload: bytes) -> None:
+            now = time.perf_counter()
+            found = key_of(payload.decode())
+            if found is None:
+                self.other_frames += 1
+                return
+            key, message_id = found
+            routes[(ws_id, key)].arrivals.put_nowait((message_id, now))
+
+        return arrived
 
     async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for raw in self.raw:
+            raw.close()
+        if self.raw:
+            await asyncio.wait([raw.closed for raw in self.raw], timeout=5)
 
 
 # The generator must stay light (PERFORMANCE.md: under ~70 % of its core), so arriving frames

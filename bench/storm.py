@@ -41,7 +41,9 @@ class Reconnecting:
 
     def __init__(self, ws_url: str, origin: str, ticket: str) -> None:
         self.url, self.origin, self.ticket = ws_url, origin, ticket
-        self.resumed_at: float | None = None  # the last time the server answered a resume
+        #: When the server first answered this client's latest resume (a later place or
+        #: refresh on the same connection does not move it).
+        self.resumed_at: float | None = None
         self.failed_attempts = 0
         self.errors: list[str] = []
         self.connections = 0
@@ -61,9 +63,11 @@ class Reconnecting:
                     self.connections += 1
                     await ws.send(json.dumps({"type": "resume", "ticket": self.ticket}))
                     delay = 0.0
+                    answered = False
                     async for raw in ws:
                         text = raw if isinstance(raw, str) else raw.decode()
-                        if text.startswith(RESUMED):
+                        if not answered and text.startswith(RESUMED):
+                            answered = True
                             self.resumed_at = time.perf_counter()
                         elif text.startswith('{"type":"error"'):
                             self.errors.append(json.loads(text)["code"])

@@ -82,8 +82,15 @@ class SocketHandler(abc.ABC):
             link.close()
         self.links.clear()
 
-    async def _subscribe(self, channel: str, handler: Callable[[str], None]) -> None:
-        self._unsubscribes.append(await self.state.broker.subscribe(channel, handler))
+    async def _subscribe(
+        self,
+        channel: str,
+        handler: Callable[[str], None],
+        on_missed: Callable[[], None] | None = None,
+    ) -> None:
+        self._unsubscribes.append(
+            await self.state.broker.subscribe(channel, handler, on_missed=on_missed)
+        )
 
     def _new_link(self, conv_id: str, *, min_seg: int = 0, top_seg: int = -1) -> ConversationLink:
         """A link to ``conv_id``, registered at once (before any await), not yet subscribed."""

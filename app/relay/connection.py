@@ -62,7 +62,8 @@ _catch_up_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Se
 )
 
 
-def _catch_up_slot() -> asyncio.Semaphore:
+def catch_up_slot() -> asyncio.Semaphore:
+    """This loop's limit on catch-ups from the store at once (links, and tickets reconciling)."""
     loop = asyncio.get_running_loop()
     slot = _catch_up_slots.get(loop)
     if slot is None:
@@ -192,7 +193,7 @@ class ConversationLink:
             while True:
                 self._catch_up_again = False
                 try:
-                    async with _catch_up_slot():
+                    async with catch_up_slot():
                         await self.catch_up()
                 except Exception as exc:  # the database is down too: the client's sync recovers
                     log.warning("catch-up from the store failed: %s", type(exc).__name__)

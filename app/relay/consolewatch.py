@@ -9,17 +9,19 @@ capacity, organisation) is taken up at once, and a routing edit asks for matchin
 counsellor on duty who gains a language is routed its waiting young person without going off
 and on duty. Every ``SESSION_CHECK_SECONDS`` the full check in a transaction: the session kept
 alive while the console works, the heartbeat (docs/PROTOCOL.md §7.4), the absolute-limit warning,
-and any assignment whose broker message was lost.
+and any assignment or transfer whose broker message was lost.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import Protocol
 
 from app.chat import repository as chat_repo
 from app.db import snapshot, transaction
+from app.events import messages
 from app.keys import repository as keys_repo
 from app.keys.devices import DeviceCert
 from app.models import Staff
@@ -54,7 +56,29 @@ class Console(Protocol):
 
     def account_changed(self, staff: Staff, *, routing: bool) -> None: ...
 
-    async def pick_up(self, convs: list[chat_repo.ConversationInfo]) -> None: ...
+    @property
+    def links(self) -> Mapping[str, object]: ...
+
+    async def pick_up(
+        self, convs: list[chat_repo.ConversationInfo], gone: list[messages.Transferred]
+    ) -> None: ...
+
+
+def lost_transfers(
+    staff_id: str, followed: list[chat_repo.ConversationInfo | None]
+) -> list[messages.Transferred]:
+    """What ``Transferred`` the console missed, from the stored rows of the conversations it
+    follows but no longer holds: back in a queue, or open with a colleague. (A deleted or
+    closed one is the link's own catch-up's to tell.)"""
+    lost = []
+    for info in followed:
+        if info is None:
+            continue
+        if info.status == "requeued":
+            lost.append(messages.Transferred(info.id, to=None, reason=None))
+        elif info.status == "open" and info.staff_id != staff_id:
+            lost.append(messages.Transferred(info.id, to=info.alias, reason="transfer"))
+    return lost
 
 
 def _routing(staff: Staff) -> tuple[str, str, int, str]:
@@ -112,6 +136,12 @@ async def _full_check(console: Console, digest: str, now: float) -> bool:
             if expires_at is not None:
                 await shifts.heartbeat(session, console.staff_id, now)
             convs = await chat_repo.open_conversations_of(session, console.staff_id)
+            held = {c.id for c in convs}
+            followed = [
+                await chat_repo.conversation(session, c)
+                for c in list(console.links)
+                if c not in held
+            ]
     except Exception as exc:
         log.warning("console session check failed: %s", type(exc).__name__)
         return True
@@ -119,5 +149,5 @@ async def _full_check(console: Console, digest: str, now: float) -> bool:
         await console.session_over(now)
         return False
     console.warn_expiry(expires_at, now)
-    await console.pick_up(convs)
+    await console.pick_up(convs, lost_transfers(console.staff_id, followed))
     return True

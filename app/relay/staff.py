@@ -153,8 +153,12 @@ class StaffHandler(SocketHandler):
             self._warned_for = expires_at
             self.outbox.send(frames.session_expiring(expires_at))
 
-    async def pick_up(self, convs: list[chat_repo.ConversationInfo]) -> None:
-        """Open every conversation held whose assignment this console did not hear of."""
+    async def pick_up(
+        self, convs: list[chat_repo.ConversationInfo], gone: list[messages.Transferred]
+    ) -> None:
+        """Open each chat held whose assignment was lost, and let go of each one ``gone``."""
+        for message in gone:
+            self._on_staff_message(message)
         for conv in convs:
             if conv.id not in self.links:
                 await self._assigned(
@@ -263,7 +267,10 @@ class StaffHandler(SocketHandler):
         return True
 
     def _on_staff_event(self, text: str) -> None:
-        match message := self._decode(text):
+        self._on_staff_message(self._decode(text))
+
+    def _on_staff_message(self, message: messages.Message | None) -> None:
+        match message:
             case messages.Assigned(conv=conv) if conv not in self.links:
                 if self._move(StaffEvent.ASSIGNED):
                     task = asyncio.get_running_loop().create_task(self._assigned(message))
@@ -289,10 +296,7 @@ class StaffHandler(SocketHandler):
                 self._notice(transferframes.transfer_returned(message))
             case messages.DeviceAdded(device_id=device_id):
                 self._notice(console.device_added(device_id))
-            case messages.Logout(session=session) if session in (
-                messages.ALL_SESSIONS,
-                self._session_digest,
-            ):
+            case messages.Logout(session=s) if s in (messages.ALL_SESSIONS, self._session_digest):
                 self._end_session("logged out")
 
     def _notice(self, frame: str) -> None:

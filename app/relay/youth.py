@@ -19,7 +19,7 @@ from app.kit.errors import NotFound, ProtocolError
 from app.kit.ids import new_token, token_digest
 from app.relay import frames, protocol, states
 from app.relay.base import SocketHandler, unavailable
-from app.relay.connection import Outbox
+from app.relay.connection import Outbox, catch_up_slot
 from app.relay.states import YouthAction, YouthEvent, YouthPhase
 from app.state import AppState
 from app.triage import service as triage_service
@@ -189,7 +189,23 @@ class YouthHandler(SocketHandler):
 
     async def _became_ticket(self, ticket_id: int) -> None:
         self.ticket_id = ticket_id
-        await self._subscribe(ticket_channel(ticket_id), self._on_ticket_event)
+        await self._subscribe(
+            ticket_channel(ticket_id), self._on_ticket_event, on_missed=self._on_ticket_missed
+        )
+
+    def _on_ticket_missed(self) -> None:
+        """The broker may have lost a ``Paired`` or ``Requeued`` of this ticket (Redis was
+        away): the database says where the ticket is now. Only in a chat: a waiting socket
+        whose ``Paired`` was lost hears of it from the position pass that the queue channel's
+        own catch-up runs (``_on_place``), without one read per waiting socket."""
+        if self.phase != YouthPhase.CHAT:
+            return
+
+        async def reconcile() -> None:
+            async with catch_up_slot():  # every socket is told at once after an outage
+                await self._reconcile()
+
+        self._background(asyncio.get_running_loop().create_task(reconcile()))
 
     def _wait(self, event: YouthEvent) -> None:
         self._move(event)
@@ -240,11 +256,19 @@ class YouthHandler(SocketHandler):
                 self.outbox.close(4001, "replaced")
 
     async def _reconcile(self) -> None:
-        if self.phase not in states.QUEUED or self._token_digest is None:
+        """Bring this socket to where the database says its ticket is, when a broker message
+        may have been lost: paired meanwhile, back in the queue, or over."""
+        if self.phase not in states.PRESENT or self._token_digest is None:
             return
         async with self.state.sessionmaker() as session:
             ticket = await triage_service.resume(session, self._token_digest)
         conv = ticket.conversation
+        if self.phase == YouthPhase.CHAT:
+            if conv is not None and conv.status == "requeued" and conv.id in self.links:
+                if self._move(YouthEvent.REQUEUED):  # the lost Requeued (its reason is gone)
+                    self.outbox.send(frames.requeued(conv.id))
+                    self._watch()
+            return
         if self.phase not in states.QUEUED:
             return  # a broker message was faster
         if conv is not None and conv.status == "open":

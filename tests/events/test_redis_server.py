@@ -172,3 +172,27 @@ async def test_a_close_lost_while_redis_was_down_reaches_both_sides_when_it_retu
         frames, _code = await frames_until_closed(youth, timeout=20)
         assert any(f.get("type") == "closed" and f["conv"] == chat.conv for f in frames)
     assert server.alive(), server.log()
+
+
+async def test_a_requeue_lost_while_redis_was_down_reaches_the_young_person_when_it_returns(
+    outage: tuple[Server, RedisServer],
+) -> None:
+    """The counsellor sends the chat back to a queue nobody serves while Redis is stopped: the
+    ``Requeued`` for the young person's ticket is lost. Once Redis is back, the youth socket
+    asks the database where its ticket is and is told ``requeued``, then its place, without
+    reconnecting."""
+    server, redis = outage
+    async with Harness(server) as harness:
+        chat = await harness.chat(envelopes=1)
+        youth, staff = chat.youth, chat.staff
+        redis.stop()
+        await asyncio.sleep(0.5)
+        await staff.transfer(chat.conv, mode="cold", queue="youth", skill="police", confirm=True)
+        assert (await staff.expect("transferred", timeout=10))["conv"] == chat.conv
+        with pytest.raises(TimeoutError):  # the requeue went nowhere: Redis is down
+            await youth.expect("requeued", timeout=2.0)
+        redis.start()
+        requeued = await youth.expect("requeued", timeout=20)
+        assert requeued == {"type": "requeued", "conv": chat.conv, "reason": None}
+        assert (await youth.expect("position", timeout=20))["position"] == 1
+    assert server.alive(), server.log()
