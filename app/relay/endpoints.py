@@ -206,6 +206,13 @@ async def _read(
             frame = protocol.parse_frame(text, allowed)
             await handler.handle(frame)
         except ProtocolError as exc:
+            if exc.__cause__ is not None:  # the store failed under it: the operator's to see
+                log.warning(
+                    "%s frame refused as %s: %s",
+                    handler.role,
+                    exc.code,
+                    type(exc.__cause__).__name__,
+                )
             outbox.send(frames.error(exc.code, exc.message, exc.ref))
 
 
