@@ -8,10 +8,7 @@ across connections and processes instead of failing on lock upgrade.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import sqlite3
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,8 +22,6 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.util import await_only
-from sqlalchemy.util.concurrency import in_greenlet
 
 from app.config import DEFAULT_SQLITE_URL, Settings
 from app.kit.files import private_database, private_directory
@@ -43,11 +38,6 @@ SQLITE_PRAGMAS = (
 
 #: The folder of the default database (``./var``): ours, so made owner-only even if it exists.
 OWN_DIRECTORY = Path(DEFAULT_SQLITE_URL.split("///", 1)[1]).parent
-
-#: How often a SQLite write transaction (and the envelope writer, app/chat/store.py) asks for
-#: the write lock while another holds it, and for how long before it fails.
-LOCK_POLL_SECONDS = 0.0002
-LOCK_WAIT_SECONDS = 10.0
 
 #: Execution option of ``snapshot`` sessions (SQLite: plain BEGIN instead of BEGIN IMMEDIATE).
 READ_ONLY = "vh_read_only"
@@ -87,45 +77,14 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_conn.cursor()
         for pragma in SQLITE_PRAGMAS:
             cursor.execute(pragma)
-        cursor.execute("PRAGMA busy_timeout=0")  # _begin_immediate waits for the lock
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         # ``snapshot`` reads opt out: in WAL mode a deferred read neither takes nor waits for
         # the write lock.
-        if conn.get_execution_options().get(READ_ONLY, False):
-            conn.exec_driver_sql("BEGIN")
-        else:
-            _begin_immediate(conn)
-
-
-def _begin_immediate(conn: Any) -> None:
-    """``BEGIN IMMEDIATE``, asking again every ``LOCK_POLL_SECONDS`` while another transaction
-    holds the write lock. SQLite's own busy handler sleeps 1, 2, 5, 10, 15… ms between tries,
-    so a transaction that met another one (an envelope batch, a heartbeat) waited up to tens of
-    milliseconds after the lock was free: matching and joins behind the relay's commits. The
-    wait yields to the event loop; the connections' ``busy_timeout`` is 0 (``_on_connect``)."""
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
-    while True:
-        try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            return
-        except exc.OperationalError as error:
-            if not sqlite_busy(error.orig) or time.monotonic() > deadline:
-                raise
-        if in_greenlet():
-            await_only(asyncio.sleep(LOCK_POLL_SECONDS))
-        else:  # a synchronous use of the engine (none in the app): nothing else to run
-            time.sleep(LOCK_POLL_SECONDS)
-
-
-def sqlite_busy(error: BaseException | None) -> bool:
-    """Whether ``error`` is SQLite's "the write lock is taken" (SQLITE_BUSY)."""
-    return isinstance(error, sqlite3.OperationalError) and (
-        getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
-        or "database is locked" in str(error)
-    )
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -268,16 +268,10 @@ async def checkpoint_sqlite(conn: AsyncConnection) -> tuple[int, int, int]:
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None  # noqa: S101 - a live connection
-    # TRUNCATE waits for the writers and readers to finish through the busy handler, which the
-    # engine's connections have off (app/db.py waits for the lock itself): on for this call.
-    await driver.execute("PRAGMA busy_timeout=10000")
+    cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     try:
-        cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        try:
-            row = await cursor.fetchone()
-        finally:
-            await cursor.close()
+        row = await cursor.fetchone()
     finally:
-        await driver.execute("PRAGMA busy_timeout=0")
+        await cursor.close()
     assert row is not None  # noqa: S101 - the pragma always answers one row
     return int(row[0]), int(row[1]), int(row[2])
