@@ -170,6 +170,9 @@ class ConversationLink:
         )
         if catch_up:
             await self.sync((), own_streams=False, announce=False)
+        # Ended before the subscription (a young person who leaves as soon as paired): its
+        # Closed went by before this link could hear it.
+        await self._closed_meanwhile()
 
     def close(self) -> None:
         if self._unsubscribe is not None:
@@ -218,6 +221,10 @@ class ConversationLink:
                 stream = (envelope.seg, envelope.role, envelope.inst)
                 self._deliver(stream, envelope.seq, envelope.delivery_frame())
         self._release_held()
+        await self._closed_meanwhile()
+
+    async def _closed_meanwhile(self) -> None:
+        """Say ``closed`` if the store says the conversation ended (its ``Closed`` lost)."""
         if self._ended is not None:
             closed = await self._ended(self.conv_id)
             if closed is not None and self._unsubscribe is not None:  # not closed meanwhile

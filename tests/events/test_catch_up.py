@@ -130,3 +130,27 @@ async def test_a_lost_close_is_found_in_the_store_by_the_catch_up() -> None:
     closed = frames.closed(messages.Closed(CONV, by="C", reason="closed"))
     assert outbox.sent == [closed]
     assert ended == [CONV]
+
+
+async def test_a_link_opened_on_a_conversation_that_ended_meanwhile_says_closed() -> None:
+    """The young person leaves the moment they are paired, before the console's link has
+    subscribed: the ``Closed`` went by unheard, and the opening link finds it in the store."""
+    for catch_up in (True, False):  # a new assignment, and a console's or page's reconnect
+        broker, store, outbox = Broker(), Store(), Outbox()
+        ended: list[str] = []
+
+        async def in_store(conv_id: str) -> messages.Closed | None:
+            return ended_message(conv_id, "closed", "Y")
+
+        link = ConversationLink(
+            CONV,
+            "C",
+            outbox,
+            store,
+            broker,
+            ended.append,
+            ended=in_store,  # type: ignore[arg-type]
+        )
+        await link.open(catch_up=catch_up)
+        assert outbox.sent == [frames.closed(messages.Closed(CONV, by="Y", reason="closed"))]
+        assert ended == [CONV]
