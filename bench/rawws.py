@@ -41,7 +41,6 @@ class RawSocket(asyncio.Protocol):
     def __init__(self, transport: asyncio.Transport, on_text: Callable[[bytes], None]) -> None:
         self.transport = transport
         self.on_text = on_text
-        self.other_frames = 0
         self.closed = asyncio.get_running_loop().create_future()
         self._buffer = bytearray()
         #: The protocol that had the transport before: told when the connection is lost.
@@ -92,8 +91,7 @@ class RawSocket(asyncio.Protocol):
             self.transport.write(frame_header(_PONG, len(payload)) + payload)
         elif opcode == _CLOSE:
             self.close()
-        else:
-            self.other_frames += 1
+        # Pongs and anything else: nothing to do.
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.closed.done():

@@ -234,7 +234,10 @@ class YouthHandler(SocketHandler):
         return frames.unserved(self.dispatcher.setup.policy, opening, urgent=self._urgent)
 
     def _on_ticket_event(self, text: str) -> None:
-        match self._decode(text):
+        self._on_ticket_message(self._decode(text))
+
+    def _on_ticket_message(self, message: messages.Message | None) -> None:
+        match message:
             case messages.Paired(conv=conv, alias=alias):
                 # A first pairing, a requeued chat taken again, or a transfer to a colleague:
                 # each comes with a new key segment for the new counsellor.
@@ -265,9 +268,8 @@ class YouthHandler(SocketHandler):
         conv = ticket.conversation
         if self.phase == YouthPhase.CHAT:
             if conv is not None and conv.status == "requeued" and conv.id in self.links:
-                if self._move(YouthEvent.REQUEUED):  # the lost Requeued (its reason is gone)
-                    self.outbox.send(frames.requeued(conv.id))
-                    self._watch()
+                # The lost Requeued, as it would have come (its reason is not stored).
+                self._on_ticket_message(messages.Requeued(conv.id, reason=None))
             return
         if self.phase not in states.QUEUED:
             return  # a broker message was faster

@@ -102,23 +102,33 @@ def test_the_stored_row_says_how_a_conversation_ended() -> None:
     assert ended_message(CONV, None, None) == messages.Closed(CONV, by="C", reason="deleted")
 
 
-async def test_a_lost_close_is_found_in_the_store_by_the_catch_up() -> None:
+def _ending_link(
+    role: str, status: dict[str, str]
+) -> tuple[ConversationLink, Broker, Store, Outbox, list[str]]:
+    """A link (not yet open) whose store says the conversation is ``status["now"]`` (if ended,
+    by the other side); the last list collects the conversations it reported ended."""
     broker, store, outbox = Broker(), Store(), Outbox()
     ended: list[str] = []
-    status = {"now": "open"}
+    other = "C" if role == "Y" else "Y"
 
     async def in_store(conv_id: str) -> messages.Closed | None:
-        return ended_message(conv_id, status["now"], "C")
+        return ended_message(conv_id, status["now"], other)
 
     link = ConversationLink(
         CONV,
-        "Y",
+        role,
         outbox,
         store,
         broker,
         ended.append,
         ended=in_store,  # type: ignore[arg-type]
     )
+    return link, broker, store, outbox, ended
+
+
+async def test_a_lost_close_is_found_in_the_store_by_the_catch_up() -> None:
+    status = {"now": "open"}
+    link, broker, store, outbox, ended = _ending_link("Y", status)
     await link.open(catch_up=True)
     broker.missed[0]()  # still open: the catch-up says nothing
     await settle(store, 2)
@@ -136,21 +146,7 @@ async def test_a_link_opened_on_a_conversation_that_ended_meanwhile_says_closed(
     """The young person leaves the moment they are paired, before the console's link has
     subscribed: the ``Closed`` went by unheard, and the opening link finds it in the store."""
     for catch_up in (True, False):  # a new assignment, and a console's or page's reconnect
-        broker, store, outbox = Broker(), Store(), Outbox()
-        ended: list[str] = []
-
-        async def in_store(conv_id: str) -> messages.Closed | None:
-            return ended_message(conv_id, "closed", "Y")
-
-        link = ConversationLink(
-            CONV,
-            "C",
-            outbox,
-            store,
-            broker,
-            ended.append,
-            ended=in_store,  # type: ignore[arg-type]
-        )
+        link, _, _, outbox, ended = _ending_link("C", {"now": "closed"})
         await link.open(catch_up=catch_up)
         assert outbox.sent == [frames.closed(messages.Closed(CONV, by="Y", reason="closed"))]
         assert ended == [CONV]

@@ -22,7 +22,7 @@ from tests.canary import canary_phrase, encodings
 from tests.chat.test_segments import _connected_pair
 from tests.conftest import Server, database_of, start_server
 from tests.redisserver import RedisServer, new_prefix, own_redis, shared_redis_url
-from tests.support import Harness, exchange, frames_until_closed, until
+from tests.support import Chat, Harness, exchange, frames_until_closed, until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -151,6 +151,14 @@ async def test_the_canary_phrase_never_crosses_redis(redis_server: Server) -> No
     assert [name for line in seen for name, form in forms.items() if form in line] == []
 
 
+async def _chat_then_redis_stops(harness: Harness, redis: RedisServer) -> Chat:
+    """A chat with one envelope stored, then Redis stopped under it."""
+    chat = await harness.chat(envelopes=1)
+    redis.stop()
+    await asyncio.sleep(0.5)
+    return chat
+
+
 async def test_a_close_lost_while_redis_was_down_reaches_both_sides_when_it_returns(
     outage: tuple[Server, RedisServer],
 ) -> None:
@@ -159,10 +167,8 @@ async def test_a_close_lost_while_redis_was_down_reaches_both_sides_when_it_retu
     up from the store, finds the conversation closed and says so, without any reconnect."""
     server, redis = outage
     async with Harness(server) as harness:
-        chat = await harness.chat(envelopes=1)
+        chat = await _chat_then_redis_stops(harness, redis)
         youth, staff = chat.youth, chat.staff
-        redis.stop()
-        await asyncio.sleep(0.5)
         await youth.send({"type": "close"})
         with pytest.raises(TimeoutError):  # the close went nowhere: Redis is down
             await staff.expect("closed", timeout=2.0)
@@ -183,10 +189,8 @@ async def test_a_requeue_lost_while_redis_was_down_reaches_the_young_person_when
     reconnecting."""
     server, redis = outage
     async with Harness(server) as harness:
-        chat = await harness.chat(envelopes=1)
+        chat = await _chat_then_redis_stops(harness, redis)
         youth, staff = chat.youth, chat.staff
-        redis.stop()
-        await asyncio.sleep(0.5)
         await staff.transfer(chat.conv, mode="cold", queue="youth", skill="police", confirm=True)
         assert (await staff.expect("transferred", timeout=10))["conv"] == chat.conv
         with pytest.raises(TimeoutError):  # the requeue went nowhere: Redis is down
