@@ -1,16 +1,17 @@
-"""One WebSocket's plumbing: a single writer, and the link to each conversation it takes part in.
+"""One WebSocket's plumbing: its sends in order, and the link to each conversation it takes part
+in.
 
-``Outbox`` serialises every send through one task, so handlers and broker callbacks can send
-without awaiting and without interleaving. ``ConversationLink`` relays a conversation's broker
-channel to the socket with per-stream de-duplication, and replays stored envelopes on ``sync``
-while holding back live ones, so that each envelope reaches the client at most once per link.
-Streams are tracked as a contiguous prefix plus the seqs seen beyond it (``SeqSet``): an
-envelope stored out of order (1, 3, 2) is relayed and replayed, never taken for a replay.
-When the broker says the channel may have missed messages (``on_missed``: Redis was away, or a
-publisher dropped some), the link catches up from the store by itself: every stored envelope of
-the other side that it has not relayed yet is sent, so that nothing acknowledged is lost even
-when no later envelope shows the client a gap (docs/PROTOCOL.md §4). The catch-up also asks the
-store whether the conversation ended meanwhile (``ended``): a lost ``Closed`` is recovered too.
+``Outbox`` lets handlers and broker callbacks send without awaiting and without interleaving.
+``ConversationLink`` relays a conversation's broker channel to the socket with per-stream de-
+duplication, and replays stored envelopes on ``sync`` while holding back live ones, so that each
+envelope reaches the client at most once per link. Streams are tracked as a contiguous prefix
+plus the seqs seen beyond it (``SeqSet``): an envelope stored out of order (1, 3, 2) is relayed
+and replayed, never taken for a replay. When the broker says the channel may have missed
+messages (``on_missed``: Redis was away, or a publisher dropped some), the link catches up from
+the store by itself: every stored envelope of the other side that it has not relayed yet is
+sent, so that nothing acknowledged is lost even when no later envelope shows the client a gap
+(docs/PROTOCOL.md §4). The catch-up also asks the store whether the conversation ended meanwhile
+(``ended``): a lost ``Closed`` is recovered too.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import contextlib
 import logging
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from starlette.websockets import WebSocket
 
@@ -29,6 +31,7 @@ from app.chat.store import EnvelopeStore
 from app.events import messages
 from app.events.broker import Broker, Unsubscribe
 from app.events.channels import conv_channel
+from app.kit import eager
 from app.relay import frames
 
 log = logging.getLogger(__name__)
@@ -72,23 +75,35 @@ def catch_up_slot() -> asyncio.Semaphore:
 
 
 class Outbox:
-    """``on_error(code)`` is called for each error frame queued (the metrics count them)."""
+    """A socket's sends, in order, without awaiting. ``on_error(code)`` is called for each error
+    frame sent (the metrics count them).
+
+    A frame is written at once, in the caller's frame (``eager.start``): uvicorn's send only
+    waits while the transport's buffer is full. Only then does a writer task take over, and
+    later frames queue behind it until it has sent them all; an idle socket holds no task, no
+    event and no queue (PERFORMANCE.md P-1, P-2).
+    """
 
     def __init__(self, websocket: WebSocket, on_error: Callable[[str], None] | None = None) -> None:
         self._ws = websocket
-        self._items: deque[str | tuple[int, str]] = deque()
-        self._wake = asyncio.Event()
         self._on_error = on_error
+        #: Frames (and the close) waiting behind a send the transport could not take at once.
+        self._items: deque[str | tuple[int, str]] | None = None
+        self._writer: asyncio.Task[None] | None = None
         self.closing = False
+        #: The client went away under a send: later frames are dropped.
+        self._gone = False
 
     def send(self, text: str) -> None:
-        if self.closing:
+        if self.closing or self._gone:
             return
-        if len(self._items) >= MAX_PENDING_FRAMES:
-            self.close(1008, "client does not read")
-            return
-        self._items.append(text)
-        self._wake.set()
+        if self._items is not None:
+            if len(self._items) >= MAX_PENDING_FRAMES:
+                self.close(1008, "client does not read")
+                return
+            self._items.append(text)
+        else:
+            self._write(self._ws.send_text(text))
         # One prefix test per frame: every error frame is built by frames.error.
         if self._on_error is not None and text.startswith(frames.ERROR_PREFIX):
             self._on_error(frames.error_code(text))
@@ -98,23 +113,57 @@ class Outbox:
         if self.closing:
             return
         self.closing = True
-        self._items.append((code, reason))
-        self._wake.set()
+        if self._gone:
+            return
+        if self._items is not None:
+            self._items.append((code, reason))
+        else:
+            self._write(self._ws.close(code, reason))
 
-    async def run(self) -> None:
-        """The writer task: returns after closing, or when the client has gone."""
+    def _write(self, send: Coroutine[Any, Any, None]) -> None:
         try:
-            while True:
-                await self._wake.wait()
-                self._wake.clear()
-                while self._items:
-                    item = self._items.popleft()
-                    if isinstance(item, tuple):
-                        await self._ws.close(item[0], item[1])
-                        return
-                    await self._ws.send_text(item)
-        except Exception as exc:  # the client went away mid-send: nothing to do but stop
-            log.debug("writer stopped: %s", type(exc).__name__)
+            rest = eager.start(send)
+        except Exception as exc:  # the client went away: nothing to do but stop
+            self._stopped(exc)
+            return
+        if rest is not None:  # the transport is full: a writer finishes this and what follows
+            self._items = deque()
+            self._writer = asyncio.get_running_loop().create_task(
+                self._drain(rest), name="ws-writer"
+            )
+
+    async def _drain(self, rest: eager.Rest) -> None:
+        items = self._items
+        assert items is not None  # noqa: S101 - set by _write before this task starts
+        try:
+            await rest
+            while items:
+                item = items.popleft()
+                if isinstance(item, tuple):
+                    await self._ws.close(item[0], item[1])
+                    return
+                await self._ws.send_text(item)
+        except Exception as exc:  # the client went away mid-send
+            self._stopped(exc)
+        finally:
+            if self._items is items:
+                self._items = None
+            self._writer = None
+
+    def _stopped(self, exc: Exception) -> None:
+        log.debug("writer stopped: %s", type(exc).__name__)
+        self._gone = True
+        self._items = None
+
+    async def flush(self, timeout: float) -> None:
+        """Wait until what is queued is sent (at most ``timeout`` seconds; then drop it)."""
+        writer = self._writer
+        if writer is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(writer), timeout=timeout)
+        except TimeoutError:
+            await stop([writer])
 
 
 class ConversationLink:

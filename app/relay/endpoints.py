@@ -1,13 +1,13 @@
 """The WebSocket endpoints: the young person's socket and the counsellor's console socket.
 
-Each socket runs two tasks: a reader that parses frames (``protocol``) and hands them to the
-socket's handler, and the ``Outbox`` writer. Identity and role come from the ticket or the staff
-session bound to the socket, never from a frame (SECURITY R-4).
+Each socket runs one task, the reader: it parses frames (``protocol``) and hands them to the
+socket's handler; the handler's frames go out through the socket's ``Outbox``. Identity and role
+come from the ticket or the staff session bound to the socket, never from a frame (SECURITY
+R-4).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -29,7 +29,7 @@ from app.metrics import SocketKind
 from app.models import Staff, StaffSession
 from app.relay import frames, protocol
 from app.relay.base import SocketHandler
-from app.relay.connection import Outbox, stop
+from app.relay.connection import Outbox
 from app.relay.staff import StaffHandler
 from app.relay.youth import YouthHandler
 from app.security.guard import get_guard
@@ -163,7 +163,6 @@ async def _serve(
     allowed: frozenset[str],
     kind: SocketKind,
 ) -> None:
-    writer = asyncio.create_task(outbox.run(), name="ws-writer")
     state.metrics.socket_opened(kind)
     try:
         await handler.start()
@@ -176,10 +175,7 @@ async def _serve(
         await handler.stop()
         if not outbox.closing:
             outbox.close(1000)
-        try:
-            await asyncio.wait_for(asyncio.shield(writer), timeout=5)
-        except TimeoutError:
-            await stop([writer])
+        await outbox.flush(timeout=5)
 
 
 async def _read(
