@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from app import writeturns
 from app.config import DEFAULT_SQLITE_URL, Settings
 from app.kit.files import private_database, private_directory
 
@@ -79,12 +80,21 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             cursor.execute(pragma)
         cursor.close()
 
+    turns = writeturns.install(engine)
+
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         # ``snapshot`` reads opt out: in WAL mode a deferred read neither takes nor waits for
         # the write lock.
-        read_only = conn.get_execution_options().get(READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(READ_ONLY, False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        turns.take(conn)  # this process's writers ask SQLite in turn (app/writeturns.py)
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            turns.give_back(conn.connection)
+            raise
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

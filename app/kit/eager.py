@@ -13,7 +13,7 @@ from collections.abc import Coroutine, Generator
 from typing import Any
 
 
-def start(coro: Coroutine[Any, Any, None]) -> Rest | None:
+def start(coro: Coroutine[Any, Any, object]) -> Rest | None:
     """Step ``coro`` until it finishes (None) or suspends (its ``Rest``, to be awaited in a
     task). An exception it raises before suspending is raised here."""
     try:
@@ -26,7 +26,7 @@ def start(coro: Coroutine[Any, Any, None]) -> Rest | None:
 class Rest:
     """The rest of a coroutine that suspended on ``yielded`` (the future it waits for)."""
 
-    def __init__(self, coro: Coroutine[Any, Any, None], yielded: Any) -> None:
+    def __init__(self, coro: Coroutine[Any, Any, object], yielded: Any) -> None:
         self._coro = coro
         self._yielded = yielded
 

@@ -43,7 +43,8 @@ async def test_a_coroutine_that_waits_is_finished_by_awaiting_its_rest() -> None
     assert steps == ["before"]
     task = asyncio.get_running_loop().create_task(_await(rest))
     await asyncio.sleep(0.01)
-    assert steps == ["before"] and not task.done()
+    assert steps == ["before"]
+    assert not task.done()
     gate.set()
     await asyncio.wait_for(task, 1)
     assert steps == ["before", "after", "end"]
