@@ -104,6 +104,9 @@ class YouthSocket:
         self.received: list[dict[str, Any]] = []
         self.held: list[str] = []
         self.hold_types: set[str] = set()
+        #: Frame types of the page answered once each with ``unavailable`` instead of reaching
+        #: the server (as a busy database answers a join or a resume).
+        self.busy: set[str] = set()
         self.rewrite = rewrite
         self.route: Any = None
         page.route_web_socket(re.compile(r".*/ws/youth$"), self._connect)
@@ -114,7 +117,14 @@ class YouthSocket:
 
         def from_page(message: str | bytes) -> None:
             if isinstance(message, str):
-                self.sent.append(json.loads(message))
+                frame = json.loads(message)
+                self.sent.append(frame)
+                if frame.get("type") in self.busy:
+                    self.busy.discard(frame["type"])
+                    busy = {"type": "error", "code": "unavailable", "message": "try again"}
+                    self.received.append(busy)
+                    route.send(json.dumps(busy))
+                    return
             server.send(message)
 
         def from_server(message: str | bytes) -> None:

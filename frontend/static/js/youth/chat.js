@@ -114,6 +114,8 @@ class YouthChat {
     this.socket = null;
     this.hidden = false;
     this.attempt = 0;
+    this.busyTries = 0; // joins or resumes the busy database refused on this socket
+    this.opening = null; // "join" | "resume" while the socket's first frame awaits its answer
     this.pageSig = new PageSignature(); // §6.7: made at join, kept across resumes
     this.reset();
     // Frames are handled one after another: decryption is async, order must hold.
@@ -218,17 +220,10 @@ class YouthChat {
     if (session.exiting) return;
     const socket = new WebSocket(socketUrl("/ws/youth"));
     this.socket = socket;
-    socket.addEventListener("open", async () => {
+    socket.addEventListener("open", () => {
       this.attempt = 0;
-      if (resume) {
-        socket.send(JSON.stringify({ type: "resume", ticket: session.ticket }));
-      } else {
-        // A new conversation: a new signing key (§6.7), its public point in the join.
-        const sigKey = await this.pageSig.renew();
-        if (this.socket === socket && socket.readyState === WebSocket.OPEN) {
-          socket.send(JSON.stringify({ type: "join", triage: this.triage, sig_key: sigKey }));
-        }
-      }
+      this.busyTries = 0;
+      this.hello(socket, resume);
     });
     socket.addEventListener("message", (event) => {
       let frame;
@@ -240,6 +235,36 @@ class YouthChat {
       this.chain = this.chain.then(() => this.handle(frame)).catch(() => {});
     });
     socket.addEventListener("close", (event) => this.closed(socket, event));
+  }
+
+  /** The socket's first frame: the resume of our ticket, or the join. Until it is answered
+   * (`opening`), an `unavailable` means the database was busy and nothing was stored: it is
+   * sent again on the same socket after a backoff (a restart's burst of reconnects). */
+  async hello(socket, resume) {
+    this.opening = resume ? "resume" : "join";
+    if (resume) {
+      socket.send(JSON.stringify({ type: "resume", ticket: session.ticket }));
+      return;
+    }
+    // A new conversation: a new signing key (§6.7), its public point in the join.
+    const sigKey = await this.pageSig.renew();
+    if (this.socket === socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ type: "join", triage: this.triage, sig_key: sigKey }));
+    }
+  }
+
+  /** The busy database refused our join or resume: ask again shortly on the same socket. */
+  helloAgain() {
+    const socket = this.socket;
+    const resume = this.opening === "resume";
+    const delay = reconnectDelay(this.busyTries);
+    this.busyTries += 1;
+    this.status(_("Connecting…"));
+    setTimeout(() => {
+      if (this.socket === socket && socket.readyState === WebSocket.OPEN && !session.exiting) {
+        this.hello(socket, resume);
+      }
+    }, delay);
   }
 
   closed(socket, event) {
@@ -267,6 +292,7 @@ class YouthChat {
 
   async handle(frame) {
     if (session.exiting) return;
+    if (frame.type !== "error") this.opening = null; // our join or resume was answered
     switch (frame.type) {
       case "ticket":
         session.ticket = frame.ticket;
@@ -718,6 +744,13 @@ class YouthChat {
 
   error(frame) {
     const message = _("Something went wrong. Please try again.");
+    if (this.opening && !frame.ref) {
+      if (frame.code === "unavailable") {
+        this.helloAgain();
+        return;
+      }
+      this.opening = null; // refused for good (a bad ticket, a bad triage): said below
+    }
     if (this.deleting && !frame.ref && DELETE_ERRORS.includes(frame.code)) {
       this.deleting = false;
       if (frame.code === "ticket_unknown") {
