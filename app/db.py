@@ -35,6 +35,7 @@ SQLITE_PRAGMAS = (
     "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=10000",
+    "PRAGMA cache_size=-512",
 )
 
 #: The folder of the default database (``./var``): ours, so made owner-only even if it exists.

@@ -30,6 +30,7 @@ from fastapi import FastAPI
 from uvicorn.supervisors import Multiprocess
 
 from app.config import Settings, check_tls
+from app.kit import arenas
 from app.logging_config import logging_config
 from app.main import create_app
 from app.relay.endpoints import DirectSockets
@@ -52,6 +53,7 @@ WORKER_HEALTHCHECK_SECONDS = 30
 
 def worker_app() -> DirectSockets:
     """The app of one worker process, from the ``VH_*`` settings of its environment."""
+    arenas.limit_arenas()
     return DirectSockets(create_app(Settings()))
 
 
@@ -135,7 +137,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> None
     the metrics listener's address cannot be bound. ``workers`` > 1 must have passed
     ``workers_refusal``; each worker reads its settings from the environment."""
     scheme = "https" if settings.serves_tls else "http"
-    if workers > 1:
+    if workers > 1:  # each worker limits its own (worker_app)
         config = uvicorn_config(settings, host=host, port=port, workers=workers)
         log.info(
             "Virtual House serving on %s://%s:%d with %d workers (mode %s)",
@@ -143,6 +145,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> None
         )
         Multiprocess(config, sockets=[config.bind_socket()]).run()
         return
+    arenas.limit_arenas()
     app = create_app(settings)
     server = uvicorn.Server(uvicorn_config(settings, host=host, port=port, app=app))
     address = settings.metrics_address()

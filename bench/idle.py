@@ -74,6 +74,11 @@ def _cpu(meter: readings.CpuMeter) -> dict[str, float]:
     return {"cpu_fraction": meter.fraction()}
 
 
+async def _answered(batch: list[Youth], deadline: float) -> None:
+    while any(y.position is None and not y.errors for y in batch) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+
 async def app_idle(
     server: harness.Server,
     tokens: list[str],
@@ -94,6 +99,9 @@ async def app_idle(
         )
         youths += batch
         readers += [asyncio.create_task(y.read()) for y in batch]
+        # Filled at the pace the server answers (each batch placed before the next is sent):
+        # this measures memory, not a burst of 10,000 resumes at once (that is P-7's storm).
+        await _answered(batch, time.monotonic() + 60)
     consoles: list[Any] = []
     for start in range(0, len(staff), 10):
         consoles += await asyncio.gather(

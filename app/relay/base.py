@@ -51,6 +51,17 @@ class SocketHandler(abc.ABC):
     """
 
     role: str
+    # Slots, not a __dict__ per socket: 10,000 of them wait at once (PERFORMANCE.md P-1).
+    __slots__ = (
+        "_in_flight",
+        "_unsubscribes",
+        "dispatcher",
+        "links",
+        "outbox",
+        "sealer",
+        "state",
+        "store",
+    )
 
     def __init__(
         self,
@@ -67,7 +78,8 @@ class SocketHandler(abc.ABC):
         self.outbox = outbox
         self.links: dict[str, ConversationLink] = {}
         self._unsubscribes: list[Unsubscribe] = []
-        self._in_flight: set[asyncio.Future[bool]] = set()
+        #: Envelopes submitted and not committed yet (a set only once the socket sends one).
+        self._in_flight: set[asyncio.Future[bool]] | None = None
 
     async def start(self) -> None:
         return None
@@ -148,10 +160,13 @@ class SocketHandler(abc.ABC):
         if not link.min_seg <= envelope.seg <= link.top_seg:  # never true on the hot path
             await self._check_segment(link, envelope.seg, ref)
         future = self.store.submit(envelope)
-        self._in_flight.add(future)
+        in_flight = self._in_flight
+        if in_flight is None:
+            in_flight = self._in_flight = set()
+        in_flight.add(future)
         future.add_done_callback(lambda f: self._committed(envelope, f))
-        if len(self._in_flight) >= MAX_IN_FLIGHT:
-            await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+        if len(in_flight) >= MAX_IN_FLIGHT:
+            await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
 
     async def _check_segment(
         self, link: ConversationLink, seg: int, ref: dict[str, object]
@@ -177,7 +192,8 @@ class SocketHandler(abc.ABC):
             )
 
     def _committed(self, envelope: Envelope, future: asyncio.Future[bool]) -> None:
-        self._in_flight.discard(future)
+        if self._in_flight is not None:
+            self._in_flight.discard(future)
         if future.cancelled():
             return
         if future.exception() is not None:

@@ -35,6 +35,17 @@ class YouthHandler(SocketHandler):
     may be requeued and paired again. The phases and their transitions are ``states``'s."""
 
     role = "Y"
+    __slots__ = (
+        "_bucket",
+        "_instance",
+        "_replaced",
+        "_token_digest",
+        "_unserved",
+        "_unwatch",
+        "_urgent",
+        "phase",
+        "ticket_id",
+    )
 
     def __init__(
         self,
