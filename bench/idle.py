@@ -1,12 +1,14 @@
 """P-1: server memory per idle connection, the app beside L0 (PERFORMANCE.md).
 
-    python -m bench.idle --waiting 10000 --counsellors 200
+    python -m bench.idle --waiting 10000 --counsellors 200 [--burst]
 
 L0 (bench/l0.py) and then the app (``vhouse serve`` on a fresh SQLite file) each get
 ``waiting + counsellors`` idle sockets: on L0 sockets that never complete a pair; on the app
 young people holding waiting tickets (written to the database first and taken up with
 ``resume``, so the queue fills without that many joins: the app state of a waiting ticket is
 there) and counsellors logged in with a registered device, off duty (on duty, they would pair).
+The young people come 250 at a time, each batch once the server has placed the one before
+(``--burst``: every resume at once, whose transient peak then stays in the RSS).
 Pings stay on (the client's and uvicorn's defaults). Memory per connection is the server's RSS
 after ``--settle`` seconds of quiet minus its RSS before the first socket, over the sockets.
 The open-file limit is raised to its hard limit (inherited by the servers); a WARNING says when
@@ -23,7 +25,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench import harness, readings
-from bench.pairing import Youth, _console, _seed, _youth_socket
+from bench.pairing import Youth, _console, _seed, _youth_socket, answered
 
 KIB = 1024
 
@@ -74,17 +76,14 @@ def _cpu(meter: readings.CpuMeter) -> dict[str, float]:
     return {"cpu_fraction": meter.fraction()}
 
 
-async def _answered(batch: list[Youth], deadline: float) -> None:
-    while any(y.position is None and not y.errors for y in batch) and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-
-
 async def app_idle(
     server: harness.Server,
     tokens: list[str],
     staff: list[tuple[str, str, str]],
     settle: float,
     limits: dict[str, Any],
+    *,
+    burst: bool = False,
 ) -> dict[str, Any]:
     before = await _quiet(server.pid, settle)
     meter = readings.CpuMeter()
@@ -101,7 +100,8 @@ async def app_idle(
         readers += [asyncio.create_task(y.read()) for y in batch]
         # Filled at the pace the server answers (each batch placed before the next is sent):
         # this measures memory, not a burst of 10,000 resumes at once (that is P-7's storm).
-        await _answered(batch, time.monotonic() + 60)
+        if not burst:
+            await answered(batch, time.monotonic() + 60)
     consoles: list[Any] = []
     for start in range(0, len(staff), 10):
         consoles += await asyncio.gather(
@@ -119,7 +119,14 @@ async def app_idle(
         before,
         after,
         len(youths) + len(consoles),
-        {"waiting": len(youths), "placed": placed, "counsellors": len(consoles), **check, **limits},
+        {
+            "burst": burst,
+            "waiting": len(youths),
+            "placed": placed,
+            "counsellors": len(consoles),
+            **check,
+            **limits,
+        },
     )
     if errors:
         readings.warn(f"error frames to young people: {errors}")
@@ -139,6 +146,11 @@ def main() -> None:
     parser.add_argument("--waiting", type=int, default=10_000)
     parser.add_argument("--counsellors", type=int, default=200)
     parser.add_argument("--settle", type=float, default=3.0, help="seconds of quiet before RSS")
+    parser.add_argument(
+        "--burst",
+        action="store_true",
+        help="send every resume at once instead of 250 at a time as the server answers",
+    )
     args = parser.parse_args()
     readings.pin_self()  # the generator; the servers run on the last CPU
     n = args.waiting + args.counsellors
@@ -149,7 +161,9 @@ def main() -> None:
         tokens = readings.run_loop(_seed(db.url, args.waiting, 0))
         staff = harness.make_staff(db, [2] * args.counsellors)
         with harness.app_server(db) as app:
-            app_row = readings.run_loop(app_idle(app, tokens, staff, args.settle, limits))
+            app_row = readings.run_loop(
+                app_idle(app, tokens, staff, args.settle, limits, burst=args.burst)
+            )
     readings.table(
         f"P-1 idle: {args.waiting} waiting + {args.counsellors} counsellors (L0: {n} sockets)",
         ("server", "RSS before MiB", "RSS after MiB", "KiB per connection", "generator core"),

@@ -15,14 +15,15 @@ commit) and the position pass (the three queries and ``standings``). Checks that
 paired exactly one ticket and no ticket was paired twice.
 
 ``server``: ``vhouse serve`` on a fresh SQLite file (pinned to CPU 1, this generator to CPU 0).
-5,000 tickets are written to the database and taken up by 5,000 sockets with ``resume``, so the
-queue fills without 5,000 joins; 10 counsellors (capacity 2) take the first 20. Then each round a
-counsellor closes a chat; timed from that ``close`` are (a) the counsellor's ``assigned`` and the
-young person's ``paired`` (both sides told), (b) the moment the first 20 still waiting have their
-new, smaller position (told at once), and (c) the moment every still-waiting socket has it (those
-further back are told at the next refresh, within 5 s: app/triage/dispatcher.py). Half the
-rounds run with joins arriving at ``--joins-per-second`` (default 20) on new sockets. All
-figures include this generator's time to read the frames: upper bounds for the server.
+5,000 tickets are written to the database and taken up by 5,000 sockets with ``resume`` (250 at
+a time, as the server answers), so the queue fills without 5,000 joins; 10 counsellors (capacity
+2) take the first 20. Then each round a counsellor closes a chat; timed from that ``close`` are
+(a) the counsellor's ``assigned`` and the young person's ``paired`` (both sides told), (b) the
+moment the first 20 still waiting have their new, smaller position (told at once), and (c) the
+moment every still-waiting socket has it (those further back are told at the next refresh,
+within 5 s: app/triage/dispatcher.py). Half the rounds run with joins arriving at
+``--joins-per-second`` (default 20) on new sockets. All figures include this generator's time to
+read the frames: upper bounds for the server.
 
 Prints one JSON line per measurement and a table.
 """
@@ -315,6 +316,12 @@ class Youth:
             pass
 
 
+async def answered(batch: list[Youth], deadline: float) -> None:
+    """Wait until every socket of ``batch`` has its place or an error (or ``deadline``)."""
+    while any(y.position is None and not y.errors for y in batch) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+
 async def _youth_socket(base: str, first: dict[str, Any]) -> Youth:
     from websockets.asyncio.client import connect
 
@@ -358,6 +365,7 @@ async def _server_run(
         )
         youths += batch
         readers += [asyncio.create_task(y.read()) for y in batch]
+        await answered(batch, time.monotonic() + 60)  # the queue fills as the server answers
     deadline = time.monotonic() + 120
     while any(y.position is None for y in youths) and time.monotonic() < deadline:
         await asyncio.sleep(0.2)
