@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
@@ -34,6 +35,7 @@ from app.keys import endpoints as keys
 from app.keys.service import describe_service_key, load_service_key, warn_without_period
 from app.kit.clock import Clock, system_clock
 from app.kit.errors import DomainError, validation_message
+from app.kit.gcepochs import GcEpochs
 from app.kit.ratelimit import KeyedWindows
 from app.metrics import Metrics
 from app.pages import endpoints as pages
@@ -68,7 +70,15 @@ log = logging.getLogger(__name__)
 RETRY_AFTER_OUTAGE = 5
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock = system_clock,
+    gc_epochs: bool = False,
+) -> FastAPI:
+    """``gc_epochs``: the serving process's own app (``vhouse serve``), whose full garbage
+    collections then walk only recent objects (``app/kit/gcepochs.py``); never in a process
+    that runs other apps, such as the tests."""
     settings = settings or Settings()
     settings.check_serving()
     service_key = load_service_key(settings)
@@ -111,6 +121,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         dispatcher.add_chore(RollUp(sessionmaker, clock, timezone=setup.schedule.timezone))
         purge = Purge(sessionmaker, engine, sealer, timezone=setup.schedule.timezone)
         dispatcher.add_chore(PurgeChore(purge, clock, interval=settings.purge_interval_seconds))
+        if gc_epochs:
+            dispatcher.add_chore(GcEpochs(time.monotonic))
         await dispatcher.start()
         app.state.store = store
         app.state.sealer = sealer

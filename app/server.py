@@ -54,7 +54,7 @@ WORKER_HEALTHCHECK_SECONDS = 30
 def worker_app() -> DirectSockets:
     """The app of one worker process, from the ``VH_*`` settings of its environment."""
     arenas.limit_arenas()
-    return DirectSockets(create_app(Settings()))
+    return DirectSockets(create_app(Settings(), gc_epochs=True))
 
 
 def tls_context(_config: uvicorn.Config, default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
@@ -146,7 +146,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> None
         Multiprocess(config, sockets=[config.bind_socket()]).run()
         return
     arenas.limit_arenas()
-    app = create_app(settings)
+    app = create_app(settings, gc_epochs=True)
     server = uvicorn.Server(uvicorn_config(settings, host=host, port=port, app=app))
     address = settings.metrics_address()
     if address is None:
