@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import db, writeturns
 from app.config import Settings
@@ -79,9 +80,9 @@ async def test_a_rolled_back_or_failed_writer_gives_its_turn_back(engine: AsyncE
     assert list(rows) == [2]
 
 
-async def test_reads_do_not_wait_for_a_writer(engine: AsyncEngine) -> None:
-    sm = make_sessionmaker(engine)
-    holding, done = asyncio.Event(), asyncio.Event()
+async def _holding_a_turn(sm: async_sessionmaker[AsyncSession], done: asyncio.Event) -> Any:
+    """A writer that has inserted row 1 and holds its turn (and the lock) until ``done``."""
+    holding = asyncio.Event()
 
     async def hold() -> None:
         async with transaction(sm) as session:
@@ -91,6 +92,13 @@ async def test_reads_do_not_wait_for_a_writer(engine: AsyncEngine) -> None:
 
     holder = asyncio.create_task(hold())
     await holding.wait()
+    return holder
+
+
+async def test_reads_do_not_wait_for_a_writer(engine: AsyncEngine) -> None:
+    sm = make_sessionmaker(engine)
+    done = asyncio.Event()
+    holder = await _holding_a_turn(sm, done)
     async with asyncio.timeout(2), snapshot(sm) as session:
         count = (await session.execute(text("SELECT count(*) FROM log"))).scalar_one()
     assert count == 0  # the writer's row is not committed yet
@@ -103,16 +111,8 @@ async def test_a_turn_that_never_comes_is_an_outage(
 ) -> None:
     monkeypatch.setattr(writeturns, "TURN_WAIT", 0.2)
     sm = make_sessionmaker(engine)
-    holding, done = asyncio.Event(), asyncio.Event()
-
-    async def hold() -> None:
-        async with transaction(sm) as session:
-            await session.execute(text("INSERT INTO log VALUES (1)"))
-            holding.set()
-            await done.wait()
-
-    holder = asyncio.create_task(hold())
-    await holding.wait()
+    done = asyncio.Event()
+    holder = await _holding_a_turn(sm, done)
     with pytest.raises(TimeoutError) as raised:
         async with transaction(sm) as session:
             await session.execute(text("INSERT INTO log VALUES (2)"))
